@@ -1,0 +1,44 @@
+# One place for every workflow. `make demo` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV   := $(CURDIR)/.venv
+BIN    := $(VENV)/bin
+FIXTURES := $(CURDIR)/spec-fixtures/out
+
+APT_PACKAGES := python3 python3-venv python3-dev gcc libcap-dev libseccomp2 busybox-static \
+	iproute2 nftables procps runc crun containerd skopeo docker-registry hyperfine
+
+.PHONY: install apt venv fixtures demo test test-fast bench lint proto clean
+
+install: apt venv fixtures
+
+apt: .stamp-apt
+.stamp-apt:
+	@if command -v apt-get >/dev/null; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES); fi
+	touch $@
+
+venv: .stamp-venv
+.stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e proto -e runtime -e shim -e daemon -e cli -e '.[dev]'
+	touch $@
+
+fixtures: .stamp-venv
+	$(BIN)/python spec-fixtures/build.py --out $(FIXTURES)
+
+# install, build the test image, run a container that prints something
+demo: install
+	$(BIN)/pyrunc --root /run/pyrunc run --bundle $(FIXTURES)/bundle-echo pyrunc-demo-$$$$
+
+test: install
+	bash tests/run.sh
+
+bench: install
+	$(BIN)/python bench/runtime_start.py
+
+lint: .stamp-venv
+	$(BIN)/ruff check runtime shim daemon cli spec-fixtures tests bench
+
+clean:
+	rm -rf $(VENV) .stamp-* $(FIXTURES)

@@ -1,0 +1,1 @@
+"""pyrunc_shim"""
