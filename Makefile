@@ -40,5 +40,8 @@ bench: install
 lint: .stamp-venv
 	$(BIN)/ruff check runtime shim daemon cli spec-fixtures tests bench
 
+proto: .stamp-venv
+	$(BIN)/python proto/generate.py
+
 clean:
 	rm -rf $(VENV) .stamp-* $(FIXTURES)
