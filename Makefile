@@ -21,7 +21,7 @@ venv: .stamp-venv
 .stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e proto -e runtime -e shim -e daemon -e cli -e '.[dev]'
+	$(BIN)/pip install -q -e proto -e runtime -e shim -e daemon -e cli --group dev
 	touch $@
 
 fixtures: .stamp-venv
