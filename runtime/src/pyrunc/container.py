@@ -1,0 +1,195 @@
+"""A container's state directory and its lifecycle state machine.
+
+<root>/<id>/ holds state.json (ours), config.json (the spec as created, for
+exec), exec.fifo (exists while the container is "created") and is flock()ed
+by every command that changes the container, so concurrent commands on one
+id serialise.
+"""
+
+import fcntl
+import json
+import os
+import shutil
+import time
+
+from . import errors
+from .errors import NotExistError, PyruncError, StateTransitionError
+
+CREATED = "created"
+RUNNING = "running"
+PAUSED = "paused"
+STOPPED = "stopped"
+
+EXEC_FIFO = "exec.fifo"
+
+# operation -> the statuses it is legal in, and the error for every other status
+_TRANSITIONS = {
+    "start": ({CREATED}, {RUNNING: errors.START_RUNNING, PAUSED: errors.START_RUNNING,
+                          STOPPED: errors.START_STOPPED}),
+    "kill": ({CREATED, RUNNING, PAUSED}, {STOPPED: errors.NOT_RUNNING}),
+    "exec": ({CREATED, RUNNING}, {STOPPED: errors.EXEC_STOPPED,
+                                  PAUSED: "cannot exec in a paused container (use --ignore-paused to override)"}),
+    "pause": ({RUNNING, CREATED}, {PAUSED: errors.PAUSE_NOT_RUNNING, STOPPED: errors.PAUSE_NOT_RUNNING}),
+    "resume": ({PAUSED}, {RUNNING: errors.RESUME_NOT_PAUSED, CREATED: errors.RESUME_NOT_PAUSED,
+                          STOPPED: errors.RESUME_NOT_PAUSED}),
+    "update": ({CREATED, RUNNING, PAUSED}, {STOPPED: errors.NOT_RUNNING}),
+    "events": ({CREATED, RUNNING, PAUSED}, {STOPPED: errors.NOT_RUNNING}),
+    "ps": ({CREATED, RUNNING, PAUSED, STOPPED}, {}),
+}
+
+
+def validate_id(cid):
+    """runc's rule: [A-Za-z0-9_+.-]+, and not . or .."""
+    ok = cid and cid not in (".", "..") and all(c.isascii() and (c.isalnum() or c in "_+-.") for c in cid)
+    if not ok:
+        raise PyruncError(errors.INVALID_ID)
+
+
+def process_start_time(pid):
+    """Field 22 of /proc/<pid>/stat, with the process state; (None, None) if gone.
+
+    The pair tells our container's init from a later process that reused its pid.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None, None
+    fields = data[data.rindex(b")") + 2:].split()
+    return int(fields[19]), fields[0].decode()
+
+
+class Container:
+    def __init__(self, root, cid, state):
+        self.root = root
+        self.id = cid
+        self.dir = os.path.join(root, cid)
+        self.state = state
+        self._lock_fd = None
+
+    # --- the state dir --------------------------------------------------------
+
+    @classmethod
+    def new(cls, root, cid, state):
+        """Make and lock the state dir; a second create of the same id fails here."""
+        validate_id(cid)
+        os.makedirs(root, mode=0o711, exist_ok=True)
+        c = cls(root, cid, state)
+        try:
+            os.mkdir(c.dir, 0o711)
+        except FileExistsError:
+            raise PyruncError(errors.CONTAINER_EXISTS) from None
+        c.lock()
+        return c
+
+    @classmethod
+    def load(cls, root, cid, lock=True):
+        validate_id(cid)
+        c = cls(root, cid, None)
+        if lock:
+            try:
+                c.lock()
+            except FileNotFoundError:
+                raise NotExistError() from None
+        try:
+            with open(os.path.join(c.dir, "state.json"), "rb") as f:
+                c.state = json.loads(f.read())
+        except FileNotFoundError:
+            # a state dir without state.json is a create still in progress or one that died
+            c.unlock()
+            raise NotExistError() from None
+        return c
+
+    def lock(self):
+        fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._lock_fd = fd
+
+    def unlock(self):
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def save(self):
+        tmp = os.path.join(self.dir, "state.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(self.state, f)
+        os.rename(tmp, os.path.join(self.dir, "state.json"))
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def remove_dir(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.unlock()
+
+    # --- status ---------------------------------------------------------------
+
+    @property
+    def pid(self):
+        return self.state["pid"]
+
+    def init_alive(self):
+        start, st = process_start_time(self.pid)
+        return start is not None and start == self.state["pid_start"] and st not in ("Z", "X")
+
+    def status(self):
+        if not self.init_alive():
+            return STOPPED
+        if os.path.exists(self.path(EXEC_FIFO)):
+            return CREATED
+        if self.cgroup().is_frozen():
+            return PAUSED
+        return RUNNING
+
+    def require(self, op):
+        """Raise the runc error for `op` unless the current status allows it; returns the status."""
+        status = self.status()
+        allowed, messages = _TRANSITIONS[op]
+        if status not in allowed:
+            msg = messages.get(status, f"cannot {op} a {status} container")
+            raise StateTransitionError(msg.format(id=self.id, status=status))
+        return status
+
+    def cgroup(self):
+        from .cgroups import from_state
+
+        return from_state(self.state["cgroup"])
+
+    def oci_state(self, status=None):
+        """The runtime-spec state object, as `pyrunc state` prints and hooks read."""
+        status = status or self.status()
+        out = {
+            "ociVersion": self.state["oci_version"],
+            "id": self.id,
+            "pid": self.pid if status != STOPPED else 0,
+            "status": status,
+            "bundle": self.state["bundle"],
+            "rootfs": self.state["rootfs"],
+            "created": self.state["created"],
+            "owner": "",
+        }
+        if self.state.get("annotations"):
+            out["annotations"] = self.state["annotations"]
+        return out
+
+    def spec(self):
+        """The config this container was created from (re-read for exec and hooks)."""
+        from . import spec
+
+        with open(self.path("config.json"), "rb") as f:
+            return spec.parse(f.read())
+
+
+def list_ids(root):
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if os.path.exists(os.path.join(root, n, "state.json")))
+
+
+def timestamp_now():
+    """RFC 3339 with nanoseconds, as runc writes "created"."""
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"

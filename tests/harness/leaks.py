@@ -1,0 +1,52 @@
+"""What a test must not leave behind, scoped to one test's token and temp dir.
+
+Other tests (and other people's tests) run on this machine at the same time, so
+we never diff the whole host: a leak is a mount, cgroup dir or process that
+names this test's unique token or temp dir.
+"""
+
+import os
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def mounts_naming(*needles):
+    with open("/proc/self/mountinfo") as f:
+        return [line.strip() for line in f if any(n in line for n in needles)]
+
+
+def cgroup_dirs_naming(token, depth=6):
+    found = []
+    for top, dirs, _ in os.walk(CGROUP_ROOT):
+        if top.count("/") - CGROUP_ROOT.count("/") >= depth:
+            dirs[:] = []
+            continue
+        for d in dirs:
+            if token in d:
+                found.append(os.path.join(top, d))
+    return found
+
+
+def processes_naming(*needles):
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/cgroup") as f:
+                cg = f.read()
+        except OSError:
+            continue
+        if any(n in cmd or n in cg for n in needles):
+            found.append(f"{pid}: {cmd.strip()}")
+    return found
+
+
+def leaks(token, tmpdir):
+    """Everything left that names token or tmpdir, as readable lines (empty if clean)."""
+    out = [f"mount: {m}" for m in mounts_naming(token, str(tmpdir))]
+    out += [f"cgroup: {d}" for d in cgroup_dirs_naming(token)]
+    out += [f"process: {p}" for p in processes_naming(token, str(tmpdir))]
+    return out
