@@ -1,0 +1,199 @@
+"""The container's processes (init and execs): their state machine, stdio and console.
+
+Stdout and stderr FIFOs are opened O_RDWR (never blocks, even with no reader yet) and handed to
+the runtime as the process's own descriptors, so no copying is needed. Stdin goes through a pipe
+fed by a thread: the process must see EOF when the client closes its end, and not before the
+client opened it. With a terminal, threads copy between the FIFOs and the pty master the runtime
+sends over the console socket.
+"""
+
+import array
+import enum
+import os
+import shutil
+import socket
+import stat
+import struct
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+class State(enum.Enum):
+    """Values match containerd.v1.types.Status."""
+
+    CREATED = 1
+    RUNNING = 2
+    STOPPED = 3
+    PAUSED = 4
+
+
+@dataclass
+class Stdio:
+    stdin: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    terminal: bool = False
+
+
+def _copy(src: int, dst: int, close_dst: bool) -> None:
+    try:
+        while True:
+            data = os.read(src, 32768)
+            if not data:
+                break
+            view = memoryview(data)
+            while view:
+                view = view[os.write(dst, view):]
+    except OSError:
+        pass  # EIO from a pty master whose slave closed, or EPIPE: the stream is over
+    finally:
+        if close_dst:
+            try:
+                os.close(dst)
+            except OSError:
+                pass
+
+
+def _spawn(target, *args) -> threading.Thread:
+    t = threading.Thread(target=target, args=args, daemon=True)
+    t.start()
+    return t
+
+
+def _open_output(path: str) -> int:
+    """A FIFO read-write (no blocking on a missing reader), a plain file for appending."""
+    try:
+        if stat.S_ISFIFO(os.stat(path).st_mode):
+            return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        pass
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+
+
+class Console:
+    """The console socket the runtime sends the pty master through (SCM_RIGHTS)."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="pyrunc-shim-pty-")
+        self.path = os.path.join(self.dir, "pty.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(1)
+
+    def receive_master(self, timeout: float = 10.0) -> int:
+        self.sock.settimeout(timeout)
+        conn, _ = self.sock.accept()
+        with conn:
+            fds = array.array("i")
+            _, anc, _, _ = conn.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
+            for level, kind, data in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+        if not fds:
+            raise OSError("the runtime sent no pty master over the console socket")
+        return fds[0]
+
+    def close(self) -> None:
+        self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class Process:
+    """One process of the task; `exec_id` is "" for the container's init."""
+
+    exec_id: str
+    stdio: Stdio
+    pid: int = 0
+    state: State = State.CREATED
+    exit_status: int = 0
+    exited_at_ns: int = 0
+    spec: bytes = b""  # an exec's OCI process JSON
+    master: int = -1
+    waiters: list = field(default_factory=list)
+    _stdin_w: int = -1
+    _child_fds: list[int] = field(default_factory=list)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def open_stdio(self) -> tuple:
+        """Descriptors for the runtime's (stdin, stdout, stderr); None means /dev/null."""
+        if self.stdio.terminal:
+            return (None, None, None)
+        fds: list[int | None] = [None, None, None]
+        if self.stdio.stdin:
+            r, w = os.pipe2(os.O_CLOEXEC)
+            self._stdin_w = w
+            fds[0] = r
+            _spawn(self._feed_stdin, self.stdio.stdin, w)
+        for i, path in ((1, self.stdio.stdout), (2, self.stdio.stderr)):
+            if path:
+                fds[i] = _open_output(path)
+        self._child_fds = [fd for fd in fds if fd is not None]
+        return tuple(fds)
+
+    def close_child_stdio(self) -> None:
+        """After the runtime has passed them on, the shim keeps none of the process's ends."""
+        for fd in self._child_fds:
+            os.close(fd)
+        self._child_fds = []
+
+    def _feed_stdin(self, path: str, w: int) -> None:
+        try:
+            r = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # waits for the client to open its end
+        except OSError:
+            return
+        _copy(r, w, close_dst=False)
+        os.close(r)
+        self.close_stdin()
+
+    def close_stdin(self) -> None:
+        w, self._stdin_w = self._stdin_w, -1
+        if w >= 0:
+            try:
+                os.close(w)
+            except OSError:
+                pass
+
+    def attach_console(self, master: int) -> None:
+        self.master = master
+        if self.stdio.stdout:
+            self._threads.append(_spawn(self._pty_out, self.stdio.stdout, master))
+        if self.stdio.stdin:
+            _spawn(self._pty_in, self.stdio.stdin, master)
+
+    def _pty_out(self, path: str, master: int) -> None:
+        _copy(master, _open_output(path), close_dst=True)
+
+    def _pty_in(self, path: str, master: int) -> None:
+        try:
+            r = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        _copy(r, master, close_dst=False)
+        os.close(r)
+
+    def resize(self, width: int, height: int) -> None:
+        import fcntl
+        import termios
+
+        if self.master < 0:
+            raise OSError("the process has no terminal")
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+    def set_exited(self, status: int) -> None:
+        self.state = State.STOPPED
+        self.exit_status = status
+        self.exited_at_ns = time.time_ns()
+        # the terminal's output must reach the client before anyone hears of the exit
+        for t in self._threads:
+            t.join(timeout=2.0)
+        self.close_stdin()
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1
+
+    @property
+    def exited(self) -> bool:
+        return self.state == State.STOPPED

@@ -1,0 +1,124 @@
+"""A single-threaded ttrpc server on a selector.
+
+The shim is one event loop: ttrpc connections, the SIGCHLD wake-up pipe and any other
+descriptor the caller adds all go through `Server.selector`. Handlers run one at a time; a
+handler that cannot answer yet (Wait) returns DEFERRED and answers later through its Call.
+"""
+
+import selectors
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pyrunc_proto.containerd.ttrpc import request_pb2
+
+from .frames import FrameError, FrameReader, FrameType, pack
+from .status import Code, TtrpcError
+
+DEFERRED = object()
+
+
+@dataclass
+class Call:
+    """One request in flight; reply() or fail() exactly once."""
+
+    conn: "_Connection"
+    stream_id: int
+    service: str
+    method: str
+    payload: bytes
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def reply(self, payload: bytes) -> None:
+        self.conn.send_response(self.stream_id, request_pb2.Response(payload=payload))
+
+    def fail(self, code: Code, message: str) -> None:
+        status = request_pb2.Status(code=int(code), message=message)
+        self.conn.send_response(self.stream_id, request_pb2.Response(status=status))
+
+
+Handler = Callable[[Call], object]  # returns response bytes, or DEFERRED
+
+
+class _Connection:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.reader = FrameReader()
+        self.closed = False
+
+    def send_response(self, stream_id: int, resp) -> None:
+        if self.closed:
+            return
+        try:
+            self.sock.sendall(pack(stream_id, FrameType.RESPONSE, resp.SerializeToString()))
+        except OSError:
+            self.closed = True  # the peer went away; its pending calls die with it
+
+
+class Server:
+    def __init__(self, listener: socket.socket, handlers: dict[tuple[str, str], Handler]) -> None:
+        self.listener = listener
+        self.handlers = handlers
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(listener, selectors.EVENT_READ, self._accept)
+
+    def add_reader(self, fileobj, callback: Callable[[], None]) -> None:
+        self.selector.register(fileobj, selectors.EVENT_READ, lambda: callback())
+
+    def remove_reader(self, fileobj) -> None:
+        self.selector.unregister(fileobj)
+
+    def serve(self, done: Callable[[], bool] = lambda: False) -> None:
+        """Handle events until done() says so (it is asked after every event)."""
+        while True:
+            for key, _ in self.selector.select():
+                key.data()
+                if done():
+                    return
+
+    def _accept(self) -> None:
+        sock, _ = self.listener.accept()
+        sock.setblocking(True)
+        conn = _Connection(sock)
+        self.selector.register(sock, selectors.EVENT_READ, lambda: self._read(conn))
+
+    def _close(self, conn: _Connection) -> None:
+        conn.closed = True
+        self.selector.unregister(conn.sock)
+        conn.sock.close()
+
+    def _read(self, conn: _Connection) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._close(conn)
+            return
+        try:
+            frames = conn.reader.feed(data)
+        except FrameError:
+            self._close(conn)
+            return
+        for stream_id, ftype, _flags, payload in frames:
+            if ftype == FrameType.REQUEST:
+                self._dispatch(conn, stream_id, payload)
+
+    def _dispatch(self, conn: _Connection, stream_id: int, payload: bytes) -> None:
+        req = request_pb2.Request.FromString(payload)
+        call = Call(conn, stream_id, req.service, req.method, req.payload,
+                    {kv.key: kv.value for kv in req.metadata})
+        handler = self.handlers.get((req.service, req.method))
+        if handler is None:
+            call.fail(Code.UNIMPLEMENTED, f"{req.service}/{req.method} is not implemented")
+            return
+        try:
+            result = handler(call)
+        except TtrpcError as e:
+            call.fail(e.code, e.message)
+            return
+        except Exception as e:  # a bug must not kill the shim that owns the container
+            call.fail(Code.UNKNOWN, f"{type(e).__name__}: {e}")
+            return
+        if result is not DEFERRED:
+            call.reply(result)
