@@ -195,7 +195,7 @@ def main(argv=None):
         gopts, rest = parse_flags(argv, GLOBAL_FLAGS, "")
         if gopts["log_format"] not in (None, "text", "json"):
             raise UsageError(f"invalid log format {gopts['log_format']!r}: expected text or json")
-        log = Log(gopts["log"], gopts["log_format"] or "text", gopts["debug"])
+        log = Log(gopts["log"] and os.path.abspath(gopts["log"]), gopts["log_format"] or "text", gopts["debug"])
         if gopts["version"]:
             sys.stdout.write(version_text())
             return 0

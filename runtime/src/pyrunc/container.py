@@ -59,6 +59,18 @@ def process_start_time(pid):
     return int(fields[19]), fields[0].decode()
 
 
+def wait_gone(pid, timeout=5.0):
+    """Poll until pid has exited (a zombie counts); True if it did within timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        _, st = process_start_time(pid)
+        if st is None or st in ("Z", "X"):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+
+
 class Container:
     def __init__(self, root, cid, state):
         self.root = root

@@ -1,0 +1,66 @@
+"""`pyrunc kill`: send a signal to the container's init, or with --all to all its processes."""
+
+import os
+import signal
+
+from ..container import Container, wait_gone
+from ..errors import UNKNOWN_SIGNAL, PyruncError
+
+
+def parse_signal(text):
+    """runc accepts KILL, SIGKILL, sigkill or 9."""
+    if text.isdigit():
+        return int(text)
+    name = text.upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    sig = getattr(signal, name, None)
+    if not isinstance(sig, signal.Signals):
+        raise PyruncError(UNKNOWN_SIGNAL.format(name=text))
+    return int(sig)
+
+
+def kill(ctx, args, all=False):
+    sig = parse_signal(args[1] if len(args) > 1 else "SIGTERM")
+    c = Container.load(ctx.root, args[0])
+    try:
+        c.require("kill")
+        if all:
+            signal_all(c, sig)
+        else:
+            try:
+                os.kill(c.pid, sig)
+            except OSError as e:
+                raise PyruncError(f"unable to signal init: {e.strerror.lower()}") from None
+    finally:
+        c.unlock()
+
+
+def signal_all(c, sig):
+    cgroup = c.cgroup()
+    frozen = cgroup.is_frozen()
+    for pid in cgroup.pids():
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    if frozen and sig == signal.SIGKILL:
+        cgroup.thaw()  # a frozen task cannot die
+
+
+def kill_all_and_wait(c):
+    """SIGKILL everything in the container and wait until init is gone."""
+    signal_all(c, signal.SIGKILL)
+    try:
+        os.kill(c.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    wait_gone(c.pid)
+    cgroup = c.cgroup()
+    for _ in range(500):  # processes outside a pid namespace die on their own schedule
+        if not cgroup.pids():
+            break
+        signal_all(c, signal.SIGKILL)
+        import time
+
+        time.sleep(0.002)

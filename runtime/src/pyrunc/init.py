@@ -1,0 +1,201 @@
+"""What runs inside the new process before execve. Order matters; it is all here.
+
+container_init: a new container's pid 1 (runc's standard init).
+exec_init: a process joining a running container (runc's setns init).
+Both report failures to the parent through the channel, and end in execve.
+"""
+
+import os
+
+from . import linux, mounts
+from . import process as proc_setup
+from .errors import PyruncError
+
+
+class InitPlan:
+    """Everything init needs beyond the spec, fixed by the parent before fork."""
+
+    def __init__(self, cid, spec, process, rootfs, bundle, *, no_pivot=False, console_fd=None, fifo_fd=None,
+                 cgroup=None, preserve_fds=0, hooks_sync=False):
+        self.cid = cid
+        self.spec = spec
+        self.process = process
+        self.rootfs = rootfs
+        self.bundle = bundle
+        self.no_pivot = no_pivot
+        self.console_fd = console_fd
+        self.fifo_fd = fifo_fd
+        self.cgroup = cgroup
+        self.preserve_fds = preserve_fds
+        self.hooks_sync = hooks_sync
+        # set by the parent when the process joins a running container
+        self.seccomp = spec.linux.seccomp if spec else None
+
+
+class _MountContext:
+    def __init__(self, bundle, cgroup, new_cgroupns, new_netns):
+        self.bundle = bundle
+        self.cgroup = cgroup
+        self.new_cgroupns = new_cgroupns
+        self.new_netns = new_netns
+        self.late_readonly = []
+
+
+def container_init(plan, ch):
+    spec = plan.spec
+    lx = spec.linux
+    kinds = {n.type for n in lx.namespaces}
+    new = {n.type for n in lx.namespaces if not n.path}
+    rootfs = plan.rootfs
+
+    mounts.prepare_root(rootfs, lx.rootfs_propagation)
+    mctx = _MountContext(plan.bundle, plan.cgroup, "cgroup" in new, "network" in kinds)
+    for i, m in enumerate(spec.mounts):
+        mounts.mount_one(rootfs, m, i, mctx)
+    if mounts.needs_dev_setup(spec.mounts):
+        mounts.create_devices(rootfs, lx.devices, "user" in kinds)
+    if plan.hooks_sync:
+        # prestart/createRuntime run in the parent now, createContainer here, both before pivot_root
+        ch.send(type="hooks")
+        msg = ch.recv()
+        if not msg or msg.get("type") != "hooks-done":
+            os._exit(1)  # the parent has failed the create and will clean up
+        if spec.hooks.create_container:
+            from . import hooks
+
+            hooks.run(spec.hooks.create_container, msg["state"], "createContainer")
+    if plan.no_pivot:
+        mounts.move_root(rootfs)
+    else:
+        mounts.pivot_root(rootfs)
+
+    proc = plan.process
+    if proc.terminal:
+        _setup_console(plan, bind_console=True)
+    for path in mctx.late_readonly:
+        mounts.remount_readonly("/" + os.path.relpath(path, rootfs))
+    if not os.path.isdir(proc.cwd):
+        os.makedirs(proc.cwd, 0o755, exist_ok=True)  # runc creates a missing cwd
+    if spec.root.readonly:
+        mounts.remount_readonly("/")
+    mounts.set_root_propagation(lx.rootfs_propagation)
+    if spec.hostname:
+        linux.sethostname(spec.hostname)
+    if spec.domainname:
+        linux.setdomainname(spec.domainname)
+    for key, value in lx.sysctl.items():
+        try:
+            with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+                f.write(value)
+        except OSError as e:
+            raise PyruncError(f"linux.sysctl.{key}: cannot set {value!r}: {e.strerror}") from None
+    mounts.readonly_paths(lx.readonly_paths)
+    mounts.mask_paths(lx.masked_paths)
+    if proc.oom_score_adj is not None:
+        proc_setup.set_oom_score_adj(proc.oom_score_adj)
+
+    exe, env = _finalize(plan)
+    ch.send(type="ready")
+    # held here until `start` opens the fifo for reading
+    fifo = os.open(f"/proc/self/fd/{plan.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
+    failure = None
+    if spec.hooks.start_container:
+        from . import hooks
+
+        try:
+            hooks.run(spec.hooks.start_container, _running_state(plan), "startContainer")
+        except PyruncError as e:
+            failure = str(e)
+    os.write(fifo, b"0" if failure is None else b"E" + failure.encode())
+    os.close(fifo)
+    if failure is not None:
+        os._exit(1)
+    _exec(plan, exe, env)
+
+
+def exec_init(plan, ch):
+    """Join done by the intermediate (setns put us in the container's root): set up and exec."""
+    if plan.process.terminal:
+        _setup_console(plan, bind_console=False)
+    exe, env = _finalize(plan)
+    _exec(plan, exe, env)
+
+
+def _setup_console(plan, bind_console):
+    if plan.console_fd is None:
+        raise PyruncError("process.terminal is set but no --console-socket was given")
+    master, slave = proc_setup.open_pty()
+    if plan.process.console_size:
+        proc_setup.set_winsize(master, plan.process.console_size.height, plan.process.console_size.width)
+    if bind_console:
+        if not os.path.exists("/dev/console"):
+            os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+        linux.mount(slave, "/dev/console", "bind", linux.MS_BIND)
+    proc_setup.send_console(plan.console_fd, master)
+    os.close(master)
+    os.close(plan.console_fd)
+    proc_setup.become_console_owner(slave)
+
+
+def _finalize(plan):
+    """rlimits, privileges, user, cwd: the common tail of both inits. Returns (exe, env)."""
+    proc = plan.process
+    proc_setup.set_rlimits(proc.rlimits)
+    if proc.no_new_privileges:
+        import prctl
+
+        prctl.set_no_new_privs(1)
+    caps = proc.capabilities
+    if caps is not None:
+        from . import capabilities
+
+        capabilities.prepare(caps)
+    if plan.seccomp is not None and not proc.no_new_privileges:
+        # without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the switch may drop
+        from . import seccomp
+
+        seccomp.load(plan.seccomp)
+    proc_setup.switch_user(proc.user)
+    if caps is not None:
+        capabilities.finish(caps)
+    os.umask(proc.user.umask if proc.user.umask is not None else 0o022)
+    try:
+        os.chdir(proc.cwd)
+    except OSError as e:
+        raise PyruncError(f"process.cwd: chdir to cwd ({proc.cwd!r}) set in config.json failed: "
+                          f"{e.strerror.lower()}") from None
+    env = proc_setup.env_with_home(proc.env, proc.user.uid)
+    exe = proc_setup.find_executable(proc.args[0], env)
+    proc_setup.close_extra_fds(3 + plan.preserve_fds + _listen_fds(env))
+    return exe, env
+
+
+def _listen_fds(env):
+    for e in env:
+        if e.startswith("LISTEN_FDS="):
+            try:
+                return int(e[11:])
+            except ValueError:
+                return 0
+    return 0
+
+
+def _exec(plan, exe, env):
+    if plan.seccomp is not None and plan.process.no_new_privileges:
+        from . import seccomp
+
+        seccomp.load(plan.seccomp)
+    os.execve(exe, plan.process.args, _env_dict(env))
+
+
+def _env_dict(env):
+    out = {}
+    for e in env:
+        k, _, v = e.partition("=")
+        out[k] = v
+    return out
+
+
+def _running_state(plan):
+    return {"ociVersion": plan.spec.oci_version, "id": plan.cid, "pid": os.getpid(), "status": "running",
+            "bundle": plan.bundle, "annotations": plan.spec.annotations}

@@ -1,0 +1,224 @@
+"""Starting a process inside namespaces: the parent's side of the fork dance.
+
+    pyrunc (parent) --fork--> intermediate --unshare/setns, fork--> init (pid 1 of a new pid ns)
+
+The intermediate exists because a new pid namespace only applies to children
+of the process that made it. The parent puts the intermediate in the cgroup
+before it forks, writes user-namespace maps for it, learns init's pid from it,
+then talks to init over the same pipes (JSON lines) until init is ready.
+"""
+
+import json
+import os
+import signal
+
+from . import linux
+from .errors import PyruncError
+
+
+class Channel:
+    """One JSON object per line over a pair of pipes."""
+
+    def __init__(self, rfd, wfd):
+        self.rfd = rfd
+        self.wfd = wfd
+        self.buf = b""
+
+    @classmethod
+    def pair(cls):
+        """(parent end, child end), every fd close-on-exec."""
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
+        return cls(up_r, down_w), cls(down_r, up_w)
+
+    def send(self, **msg):
+        os.write(self.wfd, json.dumps(msg).encode() + b"\n")
+
+    def recv(self):
+        """The next message, or None when every writer has gone (or exec'd)."""
+        while b"\n" not in self.buf:
+            chunk = os.read(self.rfd, 65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def expect(self, kind):
+        msg = self.recv()
+        if msg is None or msg.get("type") != kind:
+            raise PyruncError(f"unexpected message from the container's process: {msg}")
+        return msg
+
+    def close(self):
+        for fd in (self.rfd, self.wfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class Namespaces:
+    """Which namespaces to create (unshare flags) and which to join (type -> path)."""
+
+    def __init__(self, new=(), join=None):
+        self.new = list(new)
+        self.join = dict(join or {})
+
+    @classmethod
+    def from_spec(cls, linux_spec):
+        ns = cls()
+        for n in linux_spec.namespaces:
+            if n.path:
+                ns.join[n.type] = n.path
+            else:
+                ns.new.append(n.type)
+        return ns
+
+    @classmethod
+    def of_process(cls, pid):
+        """Every namespace of a running process that differs from ours (for exec)."""
+        join = {}
+        for kind, proc_name in linux.NAMESPACE_PROC_NAMES.items():
+            theirs = f"/proc/{pid}/ns/{proc_name}"
+            try:
+                if os.stat(theirs).st_ino != os.stat(f"/proc/self/ns/{proc_name}").st_ino:
+                    join[kind] = theirs
+            except FileNotFoundError:
+                continue
+        return cls(join=join)
+
+
+def _join(namespaces):
+    # the user namespace first: it grants the rights to join the others it owns
+    order = sorted(namespaces.join, key=lambda k: (k != "user", k == "mount"))
+    for kind in order:
+        fd = os.open(namespaces.join[kind], os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            linux.setns(fd, linux.NAMESPACE_FLAGS[kind])
+        except OSError as e:
+            raise PyruncError(f"linux.namespaces: cannot join {kind} namespace {namespaces.join[kind]}: "
+                              f"{e.strerror}") from None
+        finally:
+            os.close(fd)
+
+
+def _intermediate(namespaces, ch, init_main):
+    """Runs in the forked child: enter namespaces, fork init, report its pid, exit."""
+    ch.expect("go")
+    new = namespaces.new
+    if "user" in new:
+        linux.unshare(linux.CLONE_NEWUSER)
+        ch.send(type="userns")
+        ch.expect("mapped")
+    _join(namespaces)
+    flags = 0
+    for kind in new:
+        if kind != "user":
+            flags |= linux.NAMESPACE_FLAGS[kind]
+    if flags:
+        linux.unshare(flags)
+    pid = os.fork()
+    if pid == 0:
+        run_child(ch, lambda: init_main(ch))
+    ch.send(type="pid", pid=pid)
+
+
+def spawn(namespaces, init_main, cgroup=None, id_maps=None):
+    """Fork the process tree; returns (init pid, parent's channel to it).
+
+    init_main(channel) runs as the new init and returns only on failure (it
+    ends in execve). The intermediate is reaped here; on any failure init is
+    killed.
+    """
+    parent, child = Channel.pair()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            parent.close()
+            _intermediate(namespaces, child, init_main)
+            code = 0
+        except BaseException as e:  # noqa: B036 - report everything, then die
+            _report(child, e)
+            code = 1
+        os._exit(code)
+    child.close()
+    init_pid = None
+    try:
+        if cgroup is not None:
+            cgroup.add(pid)
+        parent.send(type="go")
+        msg = parent.recv()
+        if msg and msg.get("type") == "userns":
+            _write_id_maps(pid, id_maps)
+            parent.send(type="mapped")
+            msg = parent.recv()
+        if not msg or msg.get("type") != "pid":
+            raise PyruncError(_failure(msg))
+        init_pid = msg["pid"]
+        os.waitpid(pid, 0)
+        return init_pid, parent
+    except BaseException:
+        _kill_quietly(pid)
+        if init_pid:
+            _kill_quietly(init_pid)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        parent.close()
+        raise
+
+
+def _write_id_maps(pid, id_maps):
+    uid_maps, gid_maps = id_maps
+    for name, maps in (("uid_map", uid_maps), ("gid_map", gid_maps)):
+        text = "".join(f"{m.container_id} {m.host_id} {m.size}\n" for m in maps)
+        try:
+            with open(f"/proc/{pid}/{name}", "w") as f:
+                f.write(text)
+        except OSError as e:
+            field = "linux.uidMappings" if name == "uid_map" else "linux.gidMappings"
+            raise PyruncError(f"{field}: cannot write {name}: {e.strerror}") from None
+
+
+def _failure(msg):
+    if msg is None:
+        return "container init exited unexpectedly"
+    if msg.get("type") == "error":
+        return msg["msg"]
+    return f"unexpected message from the container's process: {msg}"
+
+
+def _report(ch, exc):
+    from .errors import PyruncError as _E
+
+    text = str(exc) if isinstance(exc, _E) else f"{type(exc).__name__}: {exc}"
+    try:
+        ch.send(type="error", msg=text)
+    except OSError:
+        pass
+
+
+def run_child(ch, body):
+    """Run body() in a forked init; report any error to the parent and exit."""
+    try:
+        body()
+    except BaseException as e:  # noqa: B036 - the parent turns this into the command's error
+        _report(ch, e)
+    os._exit(1)
+
+
+def wait_message(ch, kind):
+    """Read init's next message; an "error" message or EOF becomes a PyruncError."""
+    msg = ch.recv()
+    if not msg or msg.get("type") != kind:
+        raise PyruncError(_failure(msg))
+    return msg
+
+
+def _kill_quietly(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
