@@ -60,12 +60,10 @@ class Image(_message.Message):
     def __init__(self, id: _Optional[str] = ..., repo_tags: _Optional[_Iterable[str]] = ..., repo_digests: _Optional[_Iterable[str]] = ..., created: _Optional[str] = ..., size: _Optional[int] = ..., os: _Optional[str] = ..., architecture: _Optional[str] = ..., variant: _Optional[str] = ..., manifest_digest: _Optional[str] = ..., manifest_media_type: _Optional[str] = ..., layers: _Optional[_Iterable[_Union[Layer, _Mapping]]] = ..., config_json: _Optional[bytes] = ..., containers: _Optional[int] = ...) -> None: ...
 
 class ListImagesRequest(_message.Message):
-    __slots__ = ("all", "references")
-    ALL_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("references",)
     REFERENCES_FIELD_NUMBER: _ClassVar[int]
-    all: bool
     references: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, all: _Optional[bool] = ..., references: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, references: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListImagesResponse(_message.Message):
     __slots__ = ("images",)

@@ -1,0 +1,54 @@
+"""The daemon's state in one place: its configuration and the libraries over --root."""
+
+import fcntl
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import db
+from .content import ContentStore
+from .errors import Conflict
+from .images.store import ImageStore
+from .snapshots import Snapshotter
+
+DEFAULT_ROOT = Path("/var/lib/pyruncd")
+DEFAULT_HOST = "unix:///run/pyruncd/pyruncd.sock"
+
+
+@dataclass
+class Config:
+    root: Path = DEFAULT_ROOT
+    host: str = DEFAULT_HOST
+    insecure_registries: list[str] = field(default_factory=list)
+    log_level: str = "info"
+
+    @property
+    def socket_path(self) -> Path:
+        return Path(self.host.removeprefix("unix://"))
+
+
+class Daemon:
+    def __init__(self, config: Config):
+        self.config = config
+        root = Path(config.root)
+        root.mkdir(parents=True, exist_ok=True)
+        os.chmod(root, 0o711)
+        # one daemon per root: a second would race the first on every file
+        self._lock = open(root / "pyruncd.lock", "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise Conflict(f"another pyruncd is using --root {root}") from None
+        self.tmp = root / "tmp"
+        shutil.rmtree(self.tmp, ignore_errors=True)  # spooled loads and saves of a previous run
+        self.tmp.mkdir()
+        self.conn = db.connect(root / "meta.db")
+        self.content = ContentStore(root / "content")
+        self.snapshots = Snapshotter(root / "snapshots", self.conn)
+        self.images = ImageStore(self.conn, self.content, self.snapshots)
+
+    def close(self) -> None:
+        self.conn.close()
+        self._lock.close()

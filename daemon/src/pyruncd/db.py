@@ -1,0 +1,101 @@
+"""SQLite metadata (meta.db): one schema, grown by numbered migrations.
+
+PRAGMA user_version holds how many migrations ran; each runs in its own
+transaction, so a database is always at one known version.
+"""
+
+import sqlite3
+from pathlib import Path
+
+MIGRATIONS: list[str] = [
+    # 1: images, their names, their blobs and the layer snapshots they use
+    """
+    CREATE TABLE images (
+        id TEXT PRIMARY KEY,                 -- config digest
+        manifest_digest TEXT NOT NULL,
+        manifest_media_type TEXT NOT NULL,
+        created TEXT NOT NULL DEFAULT '',
+        os TEXT NOT NULL DEFAULT '',
+        architecture TEXT NOT NULL DEFAULT '',
+        variant TEXT NOT NULL DEFAULT '',
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE image_layers (
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        diff_id TEXT NOT NULL,
+        chain_id TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (image_id, idx)
+    );
+    CREATE INDEX image_layers_chain ON image_layers(chain_id);
+    -- every blob an image keeps alive: manifest, config, layers, and the index it came from
+    CREATE TABLE image_blobs (
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (image_id, digest)
+    );
+    CREATE INDEX image_blobs_digest ON image_blobs(digest);
+    CREATE TABLE tags (
+        name TEXT PRIMARY KEY,               -- fully qualified "domain/path:tag"
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+    );
+    CREATE TABLE repo_digests (
+        name TEXT PRIMARY KEY,               -- "domain/path@sha256:..."
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+    );
+    CREATE TABLE snapshots (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, -- directory name: short, for overlay's option length
+        chain_id TEXT NOT NULL UNIQUE,
+        parent TEXT NOT NULL DEFAULT '',      -- parent chain id
+        diff_id TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
+]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Run the migrations not yet applied; returns the schema version reached."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(f"meta.db schema version {version} is newer than this pyruncd ({len(MIGRATIONS)})")
+    for n in range(version, len(MIGRATIONS)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in MIGRATIONS[n].split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            conn.execute(f"PRAGMA user_version={n + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+class Transaction:
+    """`with Transaction(conn):` runs the block in BEGIN IMMEDIATE ... COMMIT/ROLLBACK."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")

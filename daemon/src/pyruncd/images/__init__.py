@@ -1,0 +1,1 @@
+"""Image records, formats (docker-archive, OCI layout), pull and push."""

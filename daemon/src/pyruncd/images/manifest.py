@@ -1,0 +1,188 @@
+"""Media types and the JSON documents of images: index, manifest, config; platform matching."""
+
+import hashlib
+import json
+import platform as _platform
+from dataclasses import dataclass, field
+
+from ..errors import InvalidArgument
+from ..reference import validate_digest
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
+LAYER_TYPES = (OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, DOCKER_LAYER, DOCKER_LAYER_GZIP,
+               "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", DOCKER_FOREIGN_LAYER)
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: str
+    architecture: str
+    variant: str = ""
+
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armv6l": "arm", "i686": "386",
+         "i386": "386", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
+
+
+def host_platform() -> Platform:
+    machine = _platform.machine()
+    arch = _ARCH.get(machine, machine)
+    variant = {"aarch64": "v8", "armv7l": "v7", "armv6l": "v6"}.get(machine, "")
+    return Platform("linux", arch, variant)
+
+
+def parse_platform(text: str) -> Platform:
+    parts = text.split("/")
+    if not 2 <= len(parts) <= 3 or not all(parts):
+        raise InvalidArgument(f"invalid platform {text!r}: want os/arch[/variant]")
+    return Platform(*(p.lower() for p in parts))
+
+
+def platform_matches(want: Platform, have: dict) -> bool:
+    if have.get("os") != want.os or have.get("architecture") != want.architecture:
+        return False
+    variant = have.get("variant", "")
+    # arm64 images usually omit "v8"; treat absent and default variants as equal
+    defaults = {"arm64": "v8"}
+    norm = lambda v: v or defaults.get(want.architecture, "")  # noqa: E731
+    return not want.variant or norm(variant) == norm(want.variant)
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    media_type: str
+    digest: str
+    size: int
+    platform: dict = field(default_factory=dict)
+    annotations: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, d: dict, where: str) -> "Descriptor":
+        try:
+            digest = validate_digest(d["digest"], f"{where}.digest")
+            size = int(d["size"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise InvalidArgument(f"{where}: bad descriptor: {e}") from None
+        return cls(d.get("mediaType", ""), digest, size, d.get("platform") or {}, d.get("annotations") or {})
+
+    def to_json(self) -> dict:
+        d = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        if self.platform:
+            d["platform"] = self.platform
+        if self.annotations:
+            d["annotations"] = self.annotations
+        return d
+
+
+def load_json(data: bytes, what: str) -> dict:
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidArgument(f"{what}: not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise InvalidArgument(f"{what}: not a JSON object")
+    return doc
+
+
+def media_type_of(doc: dict, declared: str = "") -> str:
+    mt = doc.get("mediaType") or declared
+    if not mt:
+        # OCI documents may omit mediaType: tell them apart by their fields
+        mt = OCI_INDEX if "manifests" in doc else OCI_MANIFEST
+    return mt
+
+
+@dataclass(frozen=True)
+class Manifest:
+    media_type: str
+    config: Descriptor
+    layers: list[Descriptor]
+
+    @classmethod
+    def parse(cls, data: bytes, declared: str = "") -> "Manifest":
+        doc = load_json(data, "manifest")
+        mt = media_type_of(doc, declared)
+        if mt not in MANIFEST_TYPES:
+            raise InvalidArgument(f"manifest: unsupported media type {mt!r}")
+        if "config" not in doc:
+            raise InvalidArgument("manifest: missing field config")
+        layers = [Descriptor.from_json(d, f"manifest.layers[{i}]") for i, d in enumerate(doc.get("layers") or [])]
+        for i, layer in enumerate(layers):
+            if layer.media_type not in LAYER_TYPES:
+                raise InvalidArgument(f"manifest.layers[{i}].mediaType: unsupported {layer.media_type!r}")
+        return cls(mt, Descriptor.from_json(doc["config"], "manifest.config"), layers)
+
+
+def parse_index(data: bytes) -> list[Descriptor]:
+    doc = load_json(data, "index")
+    return [Descriptor.from_json(d, f"index.manifests[{i}]") for i, d in enumerate(doc.get("manifests") or [])]
+
+
+def select_platform(manifests: list[Descriptor], want: Platform) -> Descriptor:
+    for d in manifests:
+        if d.media_type in MANIFEST_TYPES and platform_matches(want, d.platform):
+            return d
+    have = ", ".join(str(Platform(d.platform.get("os", "?"), d.platform.get("architecture", "?"),
+                                  d.platform.get("variant", ""))) for d in manifests)
+    raise InvalidArgument(f"no matching manifest for {want} in the manifest list entries (has: {have or 'none'})")
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    raw: bytes
+    doc: dict
+
+    @classmethod
+    def parse(cls, data: bytes) -> "ImageConfig":
+        doc = load_json(data, "image config")
+        rootfs = doc.get("rootfs") or {}
+        if not isinstance(rootfs.get("diff_ids"), list):
+            raise InvalidArgument("image config: missing field rootfs.diff_ids")
+        for i, d in enumerate(rootfs["diff_ids"]):
+            validate_digest(d, f"image config rootfs.diff_ids[{i}]")
+        return cls(data, doc)
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return list(self.doc["rootfs"]["diff_ids"])
+
+    @property
+    def created(self) -> str:
+        return self.doc.get("created") or ""
+
+    @property
+    def platform(self) -> Platform:
+        return Platform(self.doc.get("os", ""), self.doc.get("architecture", ""), self.doc.get("variant", ""))
+
+    @property
+    def history(self) -> list[dict]:
+        return list(self.doc.get("history") or [])
+
+
+def chain_ids(diff_ids: list[str]) -> list[str]:
+    """OCI chain ids: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))."""
+    out: list[str] = []
+    for d in diff_ids:
+        out.append(d if not out else sha256(f"{out[-1]} {d}".encode()))
+    return out

@@ -1,0 +1,131 @@
+"""Pull: resolve a reference on its registry, fetch what is missing in parallel, unpack, record.
+
+Every document and blob is verified against its digest. The image is recorded only at
+the end, so a pull that fails or is cut off leaves no image; the blobs it completed stay
+in the content store (until garbage collection) and a retry skips them.
+"""
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import DigestMismatch, InvalidArgument
+from ..reference import Reference
+from ..registry.auth import Credentials
+from ..registry.client import RegistryClient
+from .manifest import (
+    INDEX_TYPES,
+    ImageConfig,
+    Manifest,
+    Platform,
+    chain_ids,
+    load_json,
+    media_type_of,
+    parse_index,
+    select_platform,
+    sha256,
+)
+from .store import ImageRecord, ImageStore
+
+
+@dataclass(frozen=True)
+class Event:
+    """One progress line: `id` is a short layer digest, or empty for the whole operation."""
+
+    id: str
+    status: str
+    current: int = 0
+    total: int = 0
+
+
+Emit = Callable[[Event], None]
+
+
+def short(digest: str) -> str:
+    return digest.split(":", 1)[-1][:12]
+
+
+async def _manifest(reg: RegistryClient, repo: str, ref: str, expected: str = "") -> tuple[bytes, str, str]:
+    data, declared = await reg.get_manifest(repo, ref)
+    digest = sha256(data)
+    if expected and digest != expected:
+        raise DigestMismatch(f"manifest {expected}: the registry sent content hashing to {digest}")
+    return data, media_type_of(load_json(data, f"manifest {ref}"), declared), digest
+
+
+async def pull(store: ImageStore, ref: Reference, platform: Platform, creds: Credentials | None,
+               insecure: set[str], emit: Emit, parallel: int = 3) -> ImageRecord:
+    content = store.content
+    emit(Event("", f"{ref.tag or ref.digest}: Pulling from {ref.familiar_repository}"))
+    async with RegistryClient(ref.domain, creds, insecure) as reg:
+        data, mt, top_digest = await _manifest(reg, ref.path, ref.digest or ref.tag, ref.digest)
+        with store.leases.hold() as lease:
+            extra = []
+            if mt in INDEX_TYPES:
+                lease.add(content.write(data, top_digest))
+                extra.append(top_digest)
+                child = select_platform(parse_index(data), platform)
+                data, mt, _ = await _manifest(reg, ref.path, child.digest, child.digest)
+            manifest = Manifest.parse(data, mt)
+            manifest_digest = content.write(data)
+            lease.add(manifest_digest)
+
+            cfg = manifest.config
+            lease.add(cfg.digest)
+            if not content.has(cfg.digest):
+                with content.writer(cfg.digest, cfg.size) as w:
+                    await reg.fetch_blob(ref.path, cfg.digest, w)
+                    w.commit()
+            config = ImageConfig.parse(content.read(cfg.digest))
+            if len(manifest.layers) != len(config.diff_ids):
+                raise InvalidArgument(f"image {cfg.digest}: {len(manifest.layers)} layers but the config lists"
+                                      f" {len(config.diff_ids)} diff_ids")
+            chains = chain_ids(config.diff_ids)
+            for layer, chain in zip(manifest.layers, chains, strict=True):
+                lease.add(layer.digest)
+                lease.add(chain)
+
+            previous = store.conn.execute("SELECT image_id FROM tags WHERE name=?", (str(ref),)).fetchone() \
+                if ref.tag else None
+            sem = asyncio.Semaphore(parallel)
+
+            async def download(i: int) -> None:
+                layer = manifest.layers[i]
+                sid = short(layer.digest)
+                if content.has(layer.digest):
+                    return
+                async with sem:
+                    with content.writer(layer.digest, layer.size) as w:
+                        await reg.fetch_blob(ref.path, layer.digest, w,
+                                             lambda n: emit(Event(sid, "Downloading", n, layer.size)))
+                        emit(Event(sid, "Verifying Checksum"))
+                        await asyncio.to_thread(w.commit)
+                emit(Event(sid, "Download complete"))
+
+            present = [content.has(d.digest) and store.snapshots.get(c) is not None
+                       for d, c in zip(manifest.layers, chains, strict=True)]
+            for layer, done in zip(manifest.layers, present, strict=True):
+                emit(Event(short(layer.digest), "Already exists" if done else "Pulling fs layer"))
+            tasks = [asyncio.ensure_future(download(i)) for i in range(len(manifest.layers))]
+            try:
+                parent = ""
+                for i, (task, layer, chain) in enumerate(zip(tasks, manifest.layers, chains, strict=True)):
+                    await task
+                    if not present[i]:
+                        emit(Event(short(layer.digest), "Extracting"))
+                    _, made = await store.snapshots.unpack(chain, parent, config.diff_ids[i],
+                                                           content.path(layer.digest))
+                    if made:
+                        emit(Event(short(layer.digest), "Pull complete"))
+                    parent = chain
+            finally:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            rec = store.add(manifest_digest, manifest, config, tags=[ref] if ref.tag else [],
+                            repo_digest=ref.with_digest(top_digest), extra_blobs=extra)
+    emit(Event("", f"Digest: {top_digest}"))
+    up_to_date = previous is not None and previous[0] == rec.id
+    name = ref.familiar
+    emit(Event("", f"Status: {'Image is up to date' if up_to_date else 'Downloaded newer image'} for {name}"))
+    return rec

@@ -1,0 +1,300 @@
+"""Image records in meta.db: names, layers, the blobs they keep alive, and garbage collection.
+
+An image is identified by its config digest, as docker does. A record is written in one
+transaction after every blob and snapshot it names exists, so a failed pull or load
+leaves no image behind; what it left in the content store is collected as garbage.
+"""
+
+import collections
+import contextlib
+import datetime
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .. import reference
+from ..content import ContentStore
+from ..db import Transaction
+from ..errors import Conflict, InvalidArgument, NotFound
+from ..reference import Reference
+from ..snapshots import Snapshotter
+from .manifest import ImageConfig, Manifest, chain_ids
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    digest: str
+    diff_id: str
+    chain_id: str
+    media_type: str
+    size: int
+
+
+@dataclass
+class ImageRecord:
+    id: str
+    manifest_digest: str
+    manifest_media_type: str
+    created: str
+    os: str
+    architecture: str
+    variant: str
+    added_at: str
+    layers: list[LayerRecord] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)          # fully qualified
+    repo_digests: list[str] = field(default_factory=list)  # fully qualified
+    size: int = 0
+
+    @property
+    def top_chain_id(self) -> str:
+        return self.layers[-1].chain_id if self.layers else ""
+
+
+@dataclass
+class RemoveResult:
+    untagged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    space_reclaimed: int = 0
+
+
+class Leases:
+    """Digests and chain ids that operations in flight need: garbage collection spares them."""
+
+    def __init__(self) -> None:
+        self._held: collections.Counter[str] = collections.Counter()
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator["Lease"]:
+        lease = Lease(self._held)
+        try:
+            yield lease
+        finally:
+            lease.release()
+
+    def __contains__(self, key: str) -> bool:
+        return self._held[key] > 0
+
+
+class Lease:
+    """One operation's keys, added as it learns them."""
+
+    def __init__(self, counter: collections.Counter):
+        self._counter = counter
+        self.keys: set[str] = set()
+
+    def add(self, key: str) -> None:
+        if key not in self.keys:
+            self.keys.add(key)
+            self._counter[key] += 1
+
+    def release(self) -> None:
+        for k in self.keys:
+            self._counter[k] -= 1
+            if self._counter[k] <= 0:
+                del self._counter[k]
+        self.keys.clear()
+
+
+class ImageStore:
+    def __init__(self, conn: sqlite3.Connection, content: ContentStore, snapshots: Snapshotter):
+        self.conn = conn
+        self.content = content
+        self.snapshots = snapshots
+        self.leases = Leases()
+
+    # ---- writing
+
+    def add(self, manifest_digest: str, manifest: Manifest, config: ImageConfig, *,
+            tags: list[Reference] = (), repo_digest: Reference | None = None,
+            extra_blobs: list[str] = ()) -> ImageRecord:
+        """Record an image whose blobs and snapshots are all present; move `tags` onto it."""
+        image_id = manifest.config.digest
+        plat = config.platform
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        chains = chain_ids(config.diff_ids)
+        with Transaction(self.conn) as c:
+            c.execute(
+                "INSERT INTO images(id, manifest_digest, manifest_media_type, created, os, architecture, variant, added_at)"
+                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET manifest_digest=excluded.manifest_digest,"
+                " manifest_media_type=excluded.manifest_media_type",
+                (image_id, manifest_digest, manifest.media_type, config.created, plat.os, plat.architecture,
+                 plat.variant, now))
+            c.execute("DELETE FROM image_layers WHERE image_id=?", (image_id,))
+            c.executemany(
+                "INSERT INTO image_layers(image_id, idx, digest, diff_id, chain_id, media_type, size) VALUES (?,?,?,?,?,?,?)",
+                [(image_id, i, d.digest, diff, chain, d.media_type, d.size)
+                 for i, (d, diff, chain) in enumerate(zip(manifest.layers, config.diff_ids, chains, strict=True))])
+            blobs = {manifest_digest, image_id, *extra_blobs, *(d.digest for d in manifest.layers)}
+            c.executemany("INSERT OR IGNORE INTO image_blobs(image_id, digest) VALUES (?,?)",
+                          [(image_id, b) for b in blobs])
+            for t in tags:
+                c.execute("INSERT INTO tags(name, image_id) VALUES (?,?) ON CONFLICT(name) DO UPDATE SET"
+                          " image_id=excluded.image_id", (str(t), image_id))
+            if repo_digest is not None:
+                c.execute("INSERT INTO repo_digests(name, image_id) VALUES (?,?) ON CONFLICT(name) DO UPDATE SET"
+                          " image_id=excluded.image_id", (str(repo_digest), image_id))
+        return self.get(image_id)
+
+    def add_repo_digest(self, image_id: str, ref: Reference) -> None:
+        with Transaction(self.conn) as c:
+            c.execute("INSERT INTO repo_digests(name, image_id) VALUES (?,?) ON CONFLICT(name) DO UPDATE SET"
+                      " image_id=excluded.image_id", (str(ref), image_id))
+
+    def tag(self, source: str, target: str) -> Reference:
+        image_id = self.resolve(source)
+        ref = reference.parse(target)
+        if ref.digest:
+            raise InvalidArgument(f"refusing to create a tag with a digest reference: {target!r}")
+        with Transaction(self.conn) as c:
+            c.execute("INSERT INTO tags(name, image_id) VALUES (?,?) ON CONFLICT(name) DO UPDATE SET"
+                      " image_id=excluded.image_id", (str(ref), image_id))
+        return ref
+
+    # ---- reading
+
+    def resolve(self, text: str) -> str:
+        """Image id of a name[:tag], name@digest, full id or unique id prefix; NotFound names `text`."""
+        return self.resolve_name(text)[0]
+
+    def resolve_name(self, text: str) -> tuple[str, Reference | None]:
+        """The image id, and the name it was found by (None when found by id)."""
+        if reference.looks_like_id(text):
+            image_id = "sha256:" + text.removeprefix("sha256:")
+            if self.conn.execute("SELECT 1 FROM images WHERE id=?", (image_id,)).fetchone():
+                return image_id, None
+        try:
+            ref = reference.parse(text)
+        except InvalidArgument:
+            ref = None
+        if ref is not None:
+            table = "repo_digests" if ref.digest else "tags"
+            row = self.conn.execute(f"SELECT image_id FROM {table} WHERE name=?", (str(ref),)).fetchone()
+            if row:
+                return row[0], ref
+        prefix = text.removeprefix("sha256:")
+        if prefix and all(ch in "0123456789abcdef" for ch in prefix):
+            rows = self.conn.execute("SELECT id FROM images WHERE id LIKE ?", (f"sha256:{prefix}%",)).fetchall()
+            if len(rows) == 1:
+                return rows[0][0], None
+            if len(rows) > 1:
+                raise Conflict(f"image id prefix {text!r} is ambiguous: {len(rows)} images match")
+        raise NotFound(f"No such image: {text}")
+
+    def get(self, image_id: str) -> ImageRecord:
+        row = self.conn.execute("SELECT * FROM images WHERE id=?", (image_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"No such image: {image_id}")
+        rec = ImageRecord(**{k: row[k] for k in row.keys()})
+        rec.layers = [LayerRecord(r["digest"], r["diff_id"], r["chain_id"], r["media_type"], r["size"])
+                      for r in self.conn.execute("SELECT * FROM image_layers WHERE image_id=? ORDER BY idx", (image_id,))]
+        rec.tags = [r[0] for r in self.conn.execute("SELECT name FROM tags WHERE image_id=? ORDER BY name", (image_id,))]
+        rec.repo_digests = [r[0] for r in self.conn.execute(
+            "SELECT name FROM repo_digests WHERE image_id=? ORDER BY name", (image_id,))]
+        rec.size = self.conn.execute(
+            "SELECT COALESCE(SUM(s.size), 0) FROM image_layers l JOIN snapshots s ON s.chain_id=l.chain_id"
+            " WHERE l.image_id=?", (image_id,)).fetchone()[0]
+        return rec
+
+    def lookup(self, text: str) -> ImageRecord:
+        return self.get(self.resolve(text))
+
+    def images(self) -> list[ImageRecord]:
+        return [self.get(r[0]) for r in self.conn.execute("SELECT id FROM images ORDER BY added_at DESC")]
+
+    def config(self, rec: ImageRecord) -> ImageConfig:
+        return ImageConfig.parse(self.content.read(rec.id))
+
+    def manifest(self, rec: ImageRecord) -> tuple[bytes, Manifest]:
+        data = self.content.read(rec.manifest_digest)
+        return data, Manifest.parse(data, rec.manifest_media_type)
+
+    def history(self, text: str) -> list[dict]:
+        """docker history rows, newest first: id, created, created_by, size, comment, tags."""
+        rec = self.lookup(text)
+        config = self.config(rec)
+        sizes = [self.snapshots.get(layer.chain_id) for layer in rec.layers]
+        layer_sizes = iter([s.size if s else 0 for s in sizes])
+        rows = []
+        history = config.history or [{"created": config.created} for _ in rec.layers]
+        for h in history:
+            size = 0 if h.get("empty_layer") else next(layer_sizes, 0)
+            rows.append({"id": "<missing>", "created": h.get("created", ""), "created_by": h.get("created_by", ""),
+                         "size": size, "comment": h.get("comment", ""), "tags": []})
+        rows.reverse()
+        if rows:
+            rows[0]["id"] = rec.id
+            rows[0]["tags"] = rec.tags
+        return rows
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+
+    # ---- removing
+
+    def remove(self, text: str, force: bool = False, prune: bool = True) -> RemoveResult:
+        res = RemoveResult()
+        image_id, by_name = self.resolve_name(text)
+        rec = self.get(image_id)
+        with Transaction(self.conn) as c:
+            if by_name is not None and len(rec.tags) + len(rec.repo_digests) > 1:
+                table = "repo_digests" if by_name.digest else "tags"
+                c.execute(f"DELETE FROM {table} WHERE name=?", (str(by_name),))
+                res.untagged.append(str(by_name))
+                if by_name.digest or rec.tags != [str(by_name)]:
+                    return res
+            repos = {reference.parse(t).repository for t in rec.tags}
+            if by_name is None and len(repos) > 1 and not force:
+                raise Conflict(f"conflict: unable to delete {image_id.removeprefix('sha256:')[:12]} (must be forced)"
+                               " - image is referenced in multiple repositories")
+            for name in rec.tags + rec.repo_digests:
+                if name not in res.untagged:
+                    res.untagged.append(name)
+            c.execute("DELETE FROM images WHERE id=?", (image_id,))
+            res.deleted.append(image_id)
+        if prune:
+            res.space_reclaimed = self.gc()
+        return res
+
+    def prune(self, all: bool = False) -> RemoveResult:
+        """Remove dangling images (all unused ones with `all`), then collect garbage."""
+        res = RemoveResult()
+        for rec in self.images():
+            if rec.tags and not all:
+                continue
+            with Transaction(self.conn) as c:
+                c.execute("DELETE FROM images WHERE id=?", (rec.id,))
+            res.untagged.extend(rec.tags + rec.repo_digests)
+            res.deleted.append(rec.id)
+        res.space_reclaimed = self.gc()
+        return res
+
+    def gc(self) -> int:
+        """Delete blobs and snapshots no image references and no operation in flight holds."""
+        freed = 0
+        used_blobs = {r[0] for r in self.conn.execute("SELECT DISTINCT digest FROM image_blobs")}
+        for digest in list(self.content.digests()):
+            if digest not in used_blobs and digest not in self.leases:
+                freed += self.content.delete(digest)
+        used_chains = {r[0] for r in self.conn.execute("SELECT DISTINCT chain_id FROM image_layers")}
+        # children first, so a parent's fs is never removed under a child that still names it
+        for snap in reversed(self.snapshots.all()):
+            if snap.chain_id not in used_chains and snap.chain_id not in self.leases:
+                freed += self.snapshots.remove(snap.chain_id)
+        return freed
+
+    # ---- unpacking
+
+    async def unpack(self, manifest: Manifest, config: ImageConfig, lease: "Lease",
+                     on_layer=None) -> None:
+        """Make the snapshot of every layer, bottom up; `on_layer(i, made)` after each."""
+        if len(manifest.layers) != len(config.diff_ids):
+            raise InvalidArgument(f"image {manifest.config.digest}: {len(manifest.layers)} layers but the config"
+                                  f" lists {len(config.diff_ids)} diff_ids")
+        parent = ""
+        for i, (layer, diff_id, chain) in enumerate(zip(manifest.layers, config.diff_ids,
+                                                        chain_ids(config.diff_ids), strict=True)):
+            lease.add(chain)
+            _, made = await self.snapshots.unpack(chain, parent, diff_id, self.content.path(layer.digest))
+            if on_layer:
+                on_layer(i, made)
+            parent = chain

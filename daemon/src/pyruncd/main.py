@@ -1,0 +1,40 @@
+"""pyruncd's command line: flags as dockerd names them, then the server."""
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from .daemon import DEFAULT_HOST, DEFAULT_ROOT, Config
+
+
+def parse_args(argv: list[str] | None) -> Config:
+    p = argparse.ArgumentParser(prog="pyruncd", description="pyruncd: gRPC image and container manager")
+    p.add_argument("-H", "--host", default=DEFAULT_HOST, help=f"socket to listen on (default {DEFAULT_HOST})")
+    p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help=f"state directory (default {DEFAULT_ROOT})")
+    p.add_argument("--insecure-registry", action="append", default=[], dest="insecure",
+                   help="registry host[:port] reached over plain HTTP (repeatable)")
+    p.add_argument("-l", "--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    a = p.parse_args(argv)
+    if not a.host.startswith("unix://") or a.host == "unix://":
+        p.error(f"--host {a.host!r}: want unix:///path/to/socket")
+    return Config(root=a.root.resolve(), host=a.host, insecure_registries=a.insecure, log_level=a.log_level)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_args(argv)
+    from . import log
+    from .errors import PyruncdError
+    from .server import serve
+
+    log.setup(cfg.log_level)
+    try:
+        asyncio.run(serve(cfg))
+    except PyruncdError as e:
+        print(f"pyruncd: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""OCI distribution client: auth challenges, manifests and blobs over HTTP."""

@@ -1,0 +1,229 @@
+"""OCI distribution client for one registry host (manifests and blobs, pull and push).
+
+Plain HTTP is used only for hosts on 127.0.0.0/8 (and ::1, localhost) or listed as insecure,
+and even then HTTPS is tried first, as docker does.
+"""
+
+import asyncio
+import ipaddress
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+
+from ..content import BlobWriter
+from ..errors import AuthError, NotFound, RegistryError, Unreachable
+from .auth import Credentials, fetch_token, parse_challenges
+
+DOCKER_HUB_API = "registry-1.docker.io"
+_CHUNK = 1 << 20
+_ACCEPT_MANIFESTS = ", ".join([
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+])
+
+
+def is_insecure(host: str, insecure: set[str]) -> bool:
+    if host in insecure:
+        return True
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _registry_error(resp: httpx.Response, what: str) -> str:
+    try:
+        errors = resp.json().get("errors") or []
+        detail = "; ".join(f"{e.get('code', '').lower()}: {e.get('message', '')}" for e in errors)
+    except (ValueError, AttributeError):
+        detail = ""
+    return f"{what}: {resp.status_code} {resp.reason_phrase}" + (f" ({detail})" if detail else "")
+
+
+class RegistryClient:
+    def __init__(self, host: str, creds: Credentials | None = None, insecure: set[str] = frozenset(),
+                 timeout: float = 30.0):
+        self.host = host
+        self.api_host = DOCKER_HUB_API if host == "docker.io" else host
+        self.creds = creds
+        self.insecure = is_insecure(host, set(insecure))
+        self._base = ""
+        self._base_lock = asyncio.Lock()
+        self._tokens: dict[str, str] = {}  # bearer Authorization header by scope set
+        self._basic = ""                   # basic Authorization header, once the registry asked for it
+        self.http = httpx.AsyncClient(verify=not self.insecure, follow_redirects=True,
+                                      timeout=httpx.Timeout(timeout, connect=10.0),
+                                      limits=httpx.Limits(max_connections=16))
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> "RegistryClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def base(self) -> str:
+        """https://host, or http://host for an insecure registry that does not speak TLS."""
+        async with self._base_lock:
+            if self._base:
+                return self._base
+            try:
+                await self.http.get(f"https://{self.api_host}/v2/")
+                self._base = f"https://{self.api_host}"
+            except httpx.HTTPError as e:
+                if not self.insecure:
+                    raise Unreachable(f"registry {self.host} unreachable: {e or type(e).__name__}") from None
+                self._base = f"http://{self.api_host}"
+            return self._base
+
+    # ---- requests with auth
+
+    async def _authorize(self, resp: httpx.Response, scopes: list[str]) -> bool:
+        """Answer a 401 for `scopes`; False when we cannot do better than we did."""
+        header = resp.headers.get("www-authenticate", "")
+        for ch in parse_challenges(header):
+            if ch.scheme == "bearer":
+                self._tokens[" ".join(scopes)] = "Bearer " + await fetch_token(self.http, ch, scopes, self.creds)
+                return True
+            if ch.scheme == "basic":
+                if not self.creds or not self.creds.username:
+                    raise AuthError(f"{self.host}: authentication required (pyctl login {self.host})")
+                if self._basic:
+                    return False
+                self._basic = self.creds.basic_header()
+                return True
+        raise AuthError(f"{self.host}: unsupported authentication challenge {header!r}")
+
+    def _headers(self, scopes: list[str], extra: dict | None) -> dict:
+        h = dict(extra or {})
+        auth = self._basic or self._tokens.get(" ".join(scopes))
+        if auth:
+            h["Authorization"] = auth
+        return h
+
+    async def request(self, method: str, url: str, scopes: list[str], headers: dict | None = None,
+                      **kw) -> httpx.Response:
+        if url.startswith("/"):
+            url = await self.base() + url
+        for attempt in range(2):
+            try:
+                resp = await self.http.request(method, url, headers=self._headers(scopes, headers), **kw)
+            except httpx.HTTPError as e:
+                raise Unreachable(f"registry {self.host} unreachable: {e or type(e).__name__}") from None
+            if resp.status_code != 401:
+                return resp
+            if attempt or not await self._authorize(resp, scopes):
+                break
+        raise AuthError(f"{self.host}: authentication failed: unauthorized")
+
+    async def stream(self, url: str, scopes: list[str], headers: dict | None = None):
+        """GET with auth, returning an open streaming response (close it)."""
+        if url.startswith("/"):
+            url = await self.base() + url
+        for attempt in range(2):
+            req = self.http.build_request("GET", url, headers=self._headers(scopes, headers))
+            try:
+                resp = await self.http.send(req, stream=True)
+            except httpx.HTTPError as e:
+                raise Unreachable(f"registry {self.host} unreachable: {e or type(e).__name__}") from None
+            if resp.status_code != 401:
+                return resp
+            await resp.aclose()
+            if attempt or not await self._authorize(resp, scopes):
+                break
+        raise AuthError(f"{self.host}: authentication failed: unauthorized")
+
+    # ---- API
+
+    async def ping(self) -> None:
+        """GET /v2/ with credentials: what `login` checks."""
+        resp = await self.request("GET", "/v2/", [])
+        if resp.status_code != 200:
+            raise RegistryError(_registry_error(resp, f"{self.host}: login"))
+
+    async def get_manifest(self, repo: str, ref: str) -> tuple[bytes, str]:
+        """Manifest or index bytes and the media type the registry declared."""
+        resp = await self.request("GET", f"/v2/{repo}/manifests/{ref}", [f"repository:{repo}:pull"],
+                                  {"Accept": _ACCEPT_MANIFESTS})
+        if resp.status_code == 404:
+            raise NotFound(f"manifest for {self.host}/{repo}:{ref} not found: manifest unknown")
+        if resp.status_code != 200:
+            raise RegistryError(_registry_error(resp, f"{self.host}/{repo}: manifest {ref}"))
+        return resp.content, resp.headers.get("content-type", "").split(";")[0].strip()
+
+    async def fetch_blob(self, repo: str, digest: str, writer: BlobWriter,
+                         progress: Callable[[int], None] | None = None) -> None:
+        resp = await self.stream(f"/v2/{repo}/blobs/{digest}", [f"repository:{repo}:pull"])
+        try:
+            if resp.status_code == 404:
+                raise NotFound(f"blob {digest} not found in {self.host}/{repo}")
+            if resp.status_code != 200:
+                await resp.aread()
+                raise RegistryError(_registry_error(resp, f"{self.host}/{repo}: blob {digest}"))
+            async for chunk in resp.aiter_raw(_CHUNK):
+                writer.write(chunk)
+                if progress:
+                    progress(writer.written)
+        except httpx.HTTPError as e:
+            raise Unreachable(f"registry {self.host}: download of {digest} broke off: {e or type(e).__name__}") from None
+        finally:
+            await resp.aclose()
+
+    async def has_blob(self, repo: str, digest: str) -> bool:
+        resp = await self.request("HEAD", f"/v2/{repo}/blobs/{digest}", [f"repository:{repo}:pull,push"])
+        if resp.status_code == 200:
+            return True
+        if resp.status_code == 404:
+            return False
+        raise RegistryError(_registry_error(resp, f"{self.host}/{repo}: blob {digest}"))
+
+    async def push_blob(self, repo: str, digest: str, path: Path, size: int,
+                        mount_from: str = "", progress: Callable[[int], None] | None = None) -> bool:
+        """Upload a blob; True if the registry mounted it from `mount_from` instead."""
+        scopes = [f"repository:{repo}:pull,push"]
+        url = f"/v2/{repo}/blobs/uploads/"
+        if mount_from:
+            scopes.append(f"repository:{mount_from}:pull")
+            url += "?" + urllib.parse.urlencode({"mount": digest, "from": mount_from})
+        resp = await self.request("POST", url, scopes)
+        if resp.status_code == 201:
+            return True
+        if resp.status_code != 202 or "location" not in resp.headers:
+            raise RegistryError(_registry_error(resp, f"{self.host}/{repo}: starting upload of {digest}"))
+        location = urllib.parse.urljoin(str(resp.url), resp.headers["location"])
+        sep = "&" if "?" in location else "?"
+
+        async def body() -> AsyncIterator[bytes]:
+            sent = 0
+            with open(path, "rb") as f:
+                while chunk := f.read(_CHUNK):
+                    sent += len(chunk)
+                    if progress:
+                        progress(sent)
+                    yield chunk
+
+        resp = await self.request("PUT", f"{location}{sep}digest={urllib.parse.quote(digest)}", scopes,
+                                  {"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+                                  content=body())
+        if resp.status_code not in (201, 204):
+            raise RegistryError(_registry_error(resp, f"{self.host}/{repo}: upload of {digest}"))
+        return False
+
+    async def put_manifest(self, repo: str, ref: str, data: bytes, media_type: str) -> str:
+        resp = await self.request("PUT", f"/v2/{repo}/manifests/{ref}", [f"repository:{repo}:pull,push"],
+                                  {"Content-Type": media_type}, content=data)
+        if resp.status_code not in (201, 202):
+            raise RegistryError(_registry_error(resp, f"{self.host}/{repo}: manifest {ref}"))
+        return resp.headers.get("docker-content-digest", "")
+
+

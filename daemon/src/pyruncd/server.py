@@ -1,0 +1,65 @@
+"""grpc.aio wiring: the services on a unix socket, until SIGTERM or SIGINT."""
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+
+import grpc
+from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc
+from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc
+
+from .daemon import Config, Daemon
+from .errors import Conflict
+from .services.images import ImagesService
+from .services.system import SystemService
+
+log = logging.getLogger("pyruncd")
+_MAX_MESSAGE = 16 << 20
+
+
+def _claim_socket(path) -> None:
+    """Remove a stale socket; refuse one a live daemon answers on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()
+        return
+    finally:
+        probe.close()
+    raise Conflict(f"another daemon is listening on {path}")
+
+
+async def serve(config: Config) -> None:
+    daemon = Daemon(config)
+    path = config.socket_path
+    try:
+        _claim_socket(path)
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
+                                          ("grpc.max_send_message_length", _MAX_MESSAGE)])
+        images_pb2_grpc.add_ImagesServicer_to_server(ImagesService(daemon), server)
+        system_pb2_grpc.add_SystemServicer_to_server(SystemService(daemon), server)
+        old_umask = os.umask(0o117)  # the socket is born 0660: no window with wider access
+        try:
+            server.add_insecure_port(f"unix:{path}")
+            await server.start()
+        finally:
+            os.umask(old_umask)
+        os.chmod(path, 0o660)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("pyruncd listening", extra={"socket": str(path), "root": str(config.root), "pid": os.getpid()})
+        await stop.wait()
+        log.info("pyruncd shutting down")
+        await server.stop(grace=5)
+        path.unlink(missing_ok=True)
+    finally:
+        daemon.close()
+    log.info("pyruncd stopped")

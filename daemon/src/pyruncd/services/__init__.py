@@ -1,0 +1,1 @@
+"""gRPC servicers: thin adapters from protos to the library code."""

@@ -1,0 +1,59 @@
+"""Map library errors to gRPC status codes, for unary and streaming handlers alike."""
+
+import functools
+import inspect
+import logging
+
+import grpc
+
+from .. import errors
+
+log = logging.getLogger("pyruncd.rpc")
+
+_CODES = [
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.UnsafeLayer, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.DigestMismatch, grpc.StatusCode.DATA_LOSS),
+    (errors.Conflict, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.AuthError, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.Unreachable, grpc.StatusCode.UNAVAILABLE),
+    (errors.RegistryError, grpc.StatusCode.UNKNOWN),
+]
+
+
+def code_of(e: errors.PyruncdError) -> grpc.StatusCode:
+    for kind, code in _CODES:
+        if isinstance(e, kind):
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+def rpc(fn):
+    """Turn PyruncdError into the matching status; anything else is logged and INTERNAL."""
+    name = fn.__name__
+
+    async def fail(context, e: BaseException):
+        if isinstance(e, errors.PyruncdError):
+            log.info("request failed", extra={"rpc": name, "error": str(e)})
+            await context.abort(code_of(e), str(e))
+        log.exception("request crashed", extra={"rpc": name})
+        await context.abort(grpc.StatusCode.INTERNAL, f"{type(e).__name__}: {e}")
+
+    if inspect.isasyncgenfunction(fn):
+        @functools.wraps(fn)
+        async def stream(self, request, context):
+            try:
+                async for item in fn(self, request, context):
+                    yield item
+            except Exception as e:  # noqa: BLE001 - every failure becomes a status
+                await fail(context, e)
+        return stream
+
+    @functools.wraps(fn)
+    async def unary(self, request, context):
+        try:
+            return await fn(self, request, context)
+        except Exception as e:  # noqa: BLE001
+            await fail(context, e)
+    return unary

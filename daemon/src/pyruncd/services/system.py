@@ -1,0 +1,64 @@
+"""pyrunc.system.v1.System: what `pyctl info` and `pyctl version` show."""
+
+import importlib.metadata
+import os
+import platform
+import socket
+from pathlib import Path
+
+from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
+from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc as pb_grpc
+
+from ..daemon import Daemon
+from ..images.manifest import host_platform
+from .errors import rpc
+
+API_VERSION = "v1"
+
+
+def _os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return platform.system()
+
+
+def _mem_total() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _cgroup_version() -> str:
+    """2 on a pure cgroup2 mount, 1 otherwise (v1 and hybrid), as docker reports."""
+    return "2" if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "1"
+
+
+def _version() -> str:
+    return importlib.metadata.version("pyruncd")
+
+
+class SystemService(pb_grpc.SystemServicer):
+    def __init__(self, daemon: Daemon):
+        self.d = daemon
+
+    @rpc
+    async def Info(self, request, context):
+        return pb.InfoResponse(
+            images=self.d.images.count(), containers=0, server_version=_version(), storage_driver="overlayfs",
+            root_dir=str(self.d.config.root), default_runtime="pyrunc", runtimes=["pyrunc", "runc"],
+            kernel_version=platform.release(), operating_system=_os_name(), os_type="linux",
+            architecture=platform.machine(), ncpu=os.cpu_count() or 0, mem_total=_mem_total(),
+            name=socket.gethostname(), cgroup_version=_cgroup_version(),
+            insecure_registries=sorted(set(self.d.config.insecure_registries)) + ["127.0.0.0/8"],
+            default_network="none")
+
+    @rpc
+    async def Version(self, request, context):
+        return pb.VersionResponse(
+            version=_version(), api_version=API_VERSION, python_version=platform.python_version(),
+            os="linux", arch=host_platform().architecture, kernel_version=platform.release())

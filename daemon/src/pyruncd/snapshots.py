@@ -1,0 +1,105 @@
+"""Layer snapshots: each layer unpacked once into snapshots/<n>/fs, shared by chain id.
+
+A snapshot's fs holds only that layer's changes in overlay form; a container's rootfs
+is an overlay whose lowerdirs are the fs of its image's chain, top first. Unpacking runs
+in a worker thread into a private directory under snapshots/tmp; the directory is
+renamed into place and recorded only once complete, so readers never see half a layer.
+"""
+
+import asyncio
+import datetime
+import os
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .db import Transaction
+from .images.unpack import apply_layer
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    id: int
+    chain_id: str
+    parent: str
+    diff_id: str
+    size: int
+    fs: Path
+
+
+class Snapshotter:
+    def __init__(self, root: Path, conn: sqlite3.Connection):
+        self.root = Path(root)
+        self.tmp = self.root / "tmp"
+        self.conn = conn
+        self.root.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)  # unpacks cut short by a crash
+        self.tmp.mkdir()
+        os.chmod(self.root, 0o700)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _row(self, row: sqlite3.Row) -> Snapshot:
+        return Snapshot(row["id"], row["chain_id"], row["parent"], row["diff_id"], row["size"],
+                        self.root / str(row["id"]) / "fs")
+
+    def get(self, chain_id: str) -> Snapshot | None:
+        row = self.conn.execute("SELECT * FROM snapshots WHERE chain_id=?", (chain_id,)).fetchone()
+        return self._row(row) if row else None
+
+    def all(self) -> list[Snapshot]:
+        return [self._row(r) for r in self.conn.execute("SELECT * FROM snapshots ORDER BY id")]
+
+    def chain(self, chain_id: str) -> list[Snapshot]:
+        """The snapshot and its parents, top first: the order of overlay's lowerdir."""
+        out = []
+        while chain_id:
+            snap = self.get(chain_id)
+            if snap is None:
+                break
+            out.append(snap)
+            chain_id = snap.parent
+        return out
+
+    async def unpack(self, chain_id: str, parent: str, diff_id: str, blob: Path) -> tuple[Snapshot, bool]:
+        """The snapshot of `chain_id`, unpacking `blob` if it is not there yet; True if it was made now."""
+        lock = self._locks.setdefault(chain_id, asyncio.Lock())
+        async with lock:
+            existing = self.get(chain_id)
+            if existing is not None:
+                return existing, False
+            lowers = [s.fs for s in self.chain(parent)]
+            work = Path(tempfile.mkdtemp(dir=self.tmp, prefix="unpack-"))
+            try:
+                fs = work / "fs"
+                fs.mkdir()
+                size = await asyncio.to_thread(self._apply, blob, fs, diff_id, lowers)
+                now = datetime.datetime.now(datetime.UTC).isoformat()
+                with Transaction(self.conn) as c:
+                    cur = c.execute(
+                        "INSERT INTO snapshots(chain_id, parent, diff_id, size, created_at) VALUES (?,?,?,?,?)",
+                        (chain_id, parent, diff_id, size, now))
+                    os.rename(work, self.root / str(cur.lastrowid))
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            return self.get(chain_id), True
+
+    @staticmethod
+    def _apply(blob: Path, fs: Path, diff_id: str, lowers: list[Path]) -> int:
+        with open(blob, "rb") as f:
+            return apply_layer(f, fs, diff_id, lowers)
+
+    def remove(self, chain_id: str) -> int:
+        """Delete a snapshot; returns the bytes it held. Callers make sure nothing uses it."""
+        snap = self.get(chain_id)
+        if snap is None:
+            return 0
+        with Transaction(self.conn) as c:
+            c.execute("DELETE FROM snapshots WHERE chain_id=?", (chain_id,))
+        # rename first so a crash mid-delete leaves only a tmp leftover, swept at start
+        doomed = self.tmp / f"rm-{snap.id}"
+        os.rename(snap.fs.parent, doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
+        return snap.size
+
