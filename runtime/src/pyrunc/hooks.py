@@ -1,0 +1,60 @@
+"""OCI hooks: run each with the container state on stdin, in order, as runc does.
+
+A hook is path + args (args[0] is argv[0]; no args means argv[0] = path) +
+env (none given means the runtime's own environment, as Go's exec does for
+runc) + timeout in seconds (the hook is killed when it runs past it). Output
+is captured and quoted in the error. Whether a failure fails the operation is
+the caller's decision (the spec: prestart, createRuntime, createContainer and
+startContainer fail it; poststart and poststop only warn).
+
+Imported before fork: startContainer hooks run in the container's init after
+pivot_root, where nothing can be imported.
+"""
+
+import json
+import os
+import signal
+import subprocess
+
+from .errors import PyruncError
+
+KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+
+
+def run(hooks, state, kind):
+    """Run `hooks` (spec.Hook list) in order; PyruncError on the first that fails."""
+    if not hooks:
+        return
+    data = json.dumps(state).encode()
+    for i, hook in enumerate(hooks):
+        err = run_one(hook, data)
+        if err:
+            raise PyruncError(f"error running {kind} hook #{i}: {err}")
+
+
+def run_one(hook, data):
+    """Run one hook with `data` on its stdin; None on success, else what went wrong."""
+    argv = list(hook.args) if hook.args else [hook.path]
+    env = None
+    if hook.env is not None:
+        env = dict(e.partition("=")[::2] for e in hook.env)
+    try:
+        p = subprocess.Popen(argv, executable=hook.path, env=env, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
+    except OSError as e:
+        return f"fork/exec {hook.path}: {os.strerror(e.errno).lower()}"
+    try:
+        out, errout = p.communicate(data, timeout=hook.timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        return f"hook ran past specified timeout of {float(hook.timeout):.1f}s"
+    if p.returncode == 0:
+        return None
+    if p.returncode > 0:
+        status = f"exit status {p.returncode}"
+    else:  # worded as Go's os/exec words it
+        status = f"signal: {(signal.strsignal(-p.returncode) or str(-p.returncode)).lower()}"
+    return (f"error running hook: {status}, stdout: {out.decode(errors='replace')}, "
+            f"stderr: {errout.decode(errors='replace')}")
+

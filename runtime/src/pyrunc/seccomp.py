@@ -1,0 +1,240 @@
+"""linux.seccomp: validate the section, turn it into a libseccomp filter, load it.
+
+Semantics follow runc: SCMP_ACT_KILL means kill the thread; ERRNO and TRACE
+default to EPERM; a syscall name this libseccomp cannot resolve is skipped;
+a rule whose action equals the default action is skipped; when one rule names
+the same argument index twice its conditions become separate rules (OR), else
+they form one rule (AND); more than 32 syscall entries turn on libseccomp's
+binary-tree optimisation. Seccomp notify (listenerPath, SCMP_ACT_NOTIFY) is
+not supported.
+
+build() has libseccomp compile the filter to BPF (in the host's mount
+namespace, where libseccomp.so.2 is); load() hands that program to seccomp(2)
+itself, so loading needs no library and no file. Importing this module is
+cheap: libseccomp is loaded by build() only. Import it and build() before
+forking the container's init: after pivot_root nothing can be imported.
+"""
+
+import ctypes
+import os
+
+from .errors import ConfigError, PyruncError
+
+ACTIONS = (
+    "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+)
+NOTIFY = "SCMP_ACT_NOTIFY"
+_ERRNO_ACTIONS = ("SCMP_ACT_ERRNO", "SCMP_ACT_TRACE")
+EPERM = 1
+
+# name -> enum scmp_compare
+OPERATORS = {
+    "SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
+    "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7,
+}
+
+# spec name -> libseccomp's arch name (libseccomp 2.5 knows all of these)
+ARCHS = {
+    "SCMP_ARCH_X86": "x86", "SCMP_ARCH_X86_64": "x86_64", "SCMP_ARCH_X32": "x32",
+    "SCMP_ARCH_ARM": "arm", "SCMP_ARCH_AARCH64": "aarch64",
+    "SCMP_ARCH_MIPS": "mips", "SCMP_ARCH_MIPS64": "mips64", "SCMP_ARCH_MIPS64N32": "mips64n32",
+    "SCMP_ARCH_MIPSEL": "mipsel", "SCMP_ARCH_MIPSEL64": "mipsel64", "SCMP_ARCH_MIPSEL64N32": "mipsel64n32",
+    "SCMP_ARCH_PPC": "ppc", "SCMP_ARCH_PPC64": "ppc64", "SCMP_ARCH_PPC64LE": "ppc64le",
+    "SCMP_ARCH_S390": "s390", "SCMP_ARCH_S390X": "s390x",
+    "SCMP_ARCH_PARISC": "parisc", "SCMP_ARCH_PARISC64": "parisc64", "SCMP_ARCH_RISCV64": "riscv64",
+}
+
+# flag -> its bit for seccomp(2), which load() calls itself
+FLAGS = {
+    "SECCOMP_FILTER_FLAG_TSYNC": 1,
+    "SECCOMP_FILTER_FLAG_LOG": 2,
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4,
+}
+_SECCOMP_SET_MODE_FILTER = 1
+
+_SYS_SECCOMP = {"x86_64": 317, "aarch64": 277}[os.uname().machine]
+_MAX_ARGS = 6
+_OPTIMIZE_ABOVE = 32  # runc's threshold for the binary-tree optimisation
+
+
+def validate(sc):
+    """Raise ConfigError naming the field for anything load() could not honour."""
+    where = "linux.seccomp"
+    if sc.listener_path:
+        raise ConfigError(f"{where}.listenerPath: seccomp notify is not supported by pyrunc")
+    _check_action(sc.default_action, sc.default_errno_ret, f"{where}.defaultAction", f"{where}.defaultErrnoRet")
+    for i, arch in enumerate(sc.architectures):
+        if arch not in ARCHS:
+            raise ConfigError(f'{where}.architectures[{i}]: unknown architecture "{arch}"')
+    for i, flag in enumerate(sc.flags):
+        if flag not in FLAGS:
+            raise ConfigError(f'{where}.flags[{i}]: seccomp flag "{flag}" is not supported by pyrunc')
+    for i, call in enumerate(sc.syscalls):
+        at = f"{where}.syscalls[{i}]"
+        if not call.names:
+            raise ConfigError(f"{at}.names: must name at least one syscall")
+        for j, name in enumerate(call.names):
+            if not name:
+                raise ConfigError(f"{at}.names[{j}]: empty syscall name")
+        _check_action(call.action, call.errno_ret, f"{at}.action", f"{at}.errnoRet")
+        for j, arg in enumerate(call.args):
+            if not 0 <= arg.index < _MAX_ARGS:
+                raise ConfigError(f"{at}.args[{j}].index: must be 0 to {_MAX_ARGS - 1}, got {arg.index}")
+            if arg.op not in OPERATORS:
+                raise ConfigError(f'{at}.args[{j}].op: unknown operator "{arg.op}"')
+            for key, value in (("value", arg.value), ("valueTwo", arg.value_two)):
+                if not 0 <= value < 1 << 64:
+                    raise ConfigError(f"{at}.args[{j}].{key}: must fit in 64 unsigned bits, got {value}")
+
+
+def _check_action(action, errno_ret, at, errno_at):
+    if action == NOTIFY:
+        raise ConfigError(f"{at}: {NOTIFY} (seccomp notify) is not supported by pyrunc")
+    if action not in ACTIONS:
+        raise ConfigError(f'{at}: unknown action "{action}"')
+    if errno_ret is not None:
+        if action not in _ERRNO_ACTIONS:
+            raise ConfigError(f"{errno_at}: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not {action}")
+        if not 0 <= errno_ret <= 0xFFFF:
+            raise ConfigError(f"{errno_at}: must be 0 to 65535, got {errno_ret}")
+
+
+# --- the filter, as data -------------------------------------------------------
+
+# plain classes, not dataclasses: decorating costs ~1.5 ms each at import, on every container start
+
+class Rule:
+    __slots__ = ("syscall", "action", "conds")
+
+    def __init__(self, syscall: str, action: int, conds: list[tuple[int, int, int, int]]):
+        self.syscall = syscall
+        self.action = action
+        self.conds = conds  # (arg index, scmp_compare, datum a, datum b)
+
+    def __repr__(self):
+        return f"Rule({self.syscall!r}, {self.action:#x}, {self.conds!r})"
+
+
+class Plan:
+    __slots__ = ("default_action", "archs", "flags", "optimize", "rules")
+
+    def __init__(self, default_action: int, archs: list[str], flags: int, optimize: bool, rules: list[Rule]):
+        self.default_action = default_action
+        self.archs = archs  # libseccomp arch names
+        self.flags = flags  # SECCOMP_FILTER_FLAG_* bits for seccomp(2)
+        self.optimize = optimize
+        self.rules = rules
+
+
+class Program:
+    """A compiled filter: BPF instructions (struct sock_filter, 8 bytes each) and seccomp(2) flags."""
+
+    __slots__ = ("bpf", "flags", "skipped")
+
+    def __init__(self, bpf: bytes, flags: int, skipped: list[str]):
+        self.bpf = bpf
+        self.flags = flags
+        self.skipped = skipped  # syscall names this libseccomp does not know
+
+
+def action_value(name, errno_ret=None):
+    """The libseccomp action for a spec action name, as runc maps it."""
+    from . import libseccomp as L
+
+    if name in ("SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD"):
+        return L.ACT_KILL_THREAD
+    if name == "SCMP_ACT_ERRNO":
+        return L.act_errno(EPERM if errno_ret is None else errno_ret)
+    if name == "SCMP_ACT_TRACE":
+        return L.act_trace(EPERM if errno_ret is None else errno_ret)
+    return {"SCMP_ACT_ALLOW": L.ACT_ALLOW, "SCMP_ACT_KILL_PROCESS": L.ACT_KILL_PROCESS,
+            "SCMP_ACT_LOG": L.ACT_LOG, "SCMP_ACT_TRAP": L.ACT_TRAP}[name]
+
+
+def plan(sc):
+    """The filter a validated Seccomp section describes; pure, no libseccomp calls."""
+    default = action_value(sc.default_action, sc.default_errno_ret)
+    flags = 0
+    for f in sc.flags:
+        flags |= FLAGS[f]
+    rules = []
+    for call in sc.syscalls:
+        action = action_value(call.action, call.errno_ret)
+        if action == default:
+            continue
+        conds = [(a.index, OPERATORS[a.op], a.value, a.value_two) for a in call.args]
+        indexes = [c[0] for c in conds]
+        # one index twice cannot be ANDed in one libseccomp rule: runc ORs them instead
+        groups = [[c] for c in conds] if len(set(indexes)) < len(indexes) else [conds]
+        for name in call.names:
+            rules += [Rule(name, action, list(g)) for g in groups]
+    archs = [ARCHS[a] for a in dict.fromkeys(sc.architectures)]
+    return Plan(default, archs, flags, len(sc.syscalls) > _OPTIMIZE_ABOVE, rules)
+
+
+def build(sc):
+    """The BPF program for a validated Seccomp section, built by libseccomp.
+
+    Needs libseccomp.so.2 from the host: call it before pivot_root/chroot.
+    """
+    from . import libseccomp as L
+
+    p = plan(sc)
+    try:
+        filt = L.Filter(p.default_action)
+    except OSError as e:
+        raise PyruncError(f"unable to init seccomp: libseccomp: {e.strerror}") from None
+    skipped = []
+    try:
+        for arch in p.archs:
+            token = L.resolve_arch(arch)
+            if token is None:
+                raise PyruncError(f"unable to init seccomp: libseccomp {L.version()} does not know arch {arch}")
+            filt.add_arch(token)
+        if p.optimize:
+            try:
+                filt.set_attr(L.ATTR_CTL_OPTIMIZE, 2)
+            except L.Error:
+                pass  # an optimisation only: older libseccomp lacks it
+        for rule in p.rules:
+            nr = L.resolve_syscall(rule.syscall)
+            if nr is None:  # unknown to this libseccomp: runc skips it too
+                skipped.append(rule.syscall)
+                continue
+            try:
+                filt.add_rule(rule.action, nr, rule.conds)
+            except L.Error as e:
+                raise PyruncError(f"error adding seccomp rule for syscall {rule.syscall}: {e.strerror}") from None
+        return Program(filt.export_bpf(), p.flags, skipped)
+    finally:
+        filt.release()
+
+
+def load(prog):
+    """Load a filter into the calling thread: a Program from build(), or a Seccomp section.
+
+    What the caller must respect:
+    - Compile before pivot_root/chroot (libseccomp is dlopen()ed from the host);
+      passing a Seccomp section here compiles it now.
+    - Call it last before execve: from here on every syscall, execve included,
+      goes through the filter, so the profile must allow execve and whatever
+      runs in between. Loading itself is one seccomp(2) call through ctypes.
+    - no_new_privs is the caller's: if the config sets noNewPrivileges, set it
+      before calling this; if not, the thread needs CAP_SYS_ADMIN, so call this
+      before dropping capabilities.
+    - The process should be single-threaded (the filter binds the caller only,
+      unless flags carry SECCOMP_FILTER_FLAG_TSYNC).
+    """
+    if not isinstance(prog, Program):
+        prog = build(prog)
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    fprog = SockFprog(len(prog.bpf) // 8, prog.bpf)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    if libc.syscall(_SYS_SECCOMP, _SECCOMP_SET_MODE_FILTER, ctypes.c_ulong(prog.flags), ctypes.byref(fprog)) < 0:
+        err = ctypes.get_errno()
+        raise PyruncError(f"error loading seccomp filter into kernel: {os.strerror(err)}")
