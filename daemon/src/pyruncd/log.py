@@ -28,3 +28,5 @@ def setup(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # one line per HTTP request drowns the daemon's own; httpx speaks up on warnings still
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

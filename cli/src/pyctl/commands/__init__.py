@@ -1,0 +1,1 @@
+"""One module per area; each exposes add(subparsers) and the functions it wires."""

@@ -1,0 +1,97 @@
+"""save and load: image tars to and from the daemon, streamed in chunks."""
+
+import os
+import sys
+import tarfile
+import threading
+from pathlib import Path
+
+from ..client import CLIError
+
+_CHUNK = 1 << 20
+
+
+def save(client, args) -> int:
+    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
+
+    if not args.output and sys.stdout.isatty():
+        raise CLIError("Cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    fmt = pb.SaveRequest.OCI_ARCHIVE if args.format == "oci" else pb.SaveRequest.DOCKER_ARCHIVE
+    chunks = client.images.Save(pb.SaveRequest(references=args.images, format=fmt))
+    if not args.output:
+        out = sys.stdout.buffer
+        for c in chunks:
+            out.write(c.data)
+        out.flush()
+        return 0
+    tmp = f"{args.output}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            for c in chunks:
+                f.write(c.data)
+        os.rename(tmp, args.output)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return 0
+
+
+def _directory_chunks(directory: Path):
+    """An OCI layout directory as a tar stream, made in a thread and handed over through a pipe."""
+    r, w = os.pipe()
+
+    def writer() -> None:
+        with os.fdopen(w, "wb") as out, tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+            for root, dirs, files in os.walk(directory):
+                dirs.sort()
+                for name in sorted(files):
+                    full = Path(root) / name
+                    tf.add(full, arcname=str(full.relative_to(directory)), recursive=False)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    with os.fdopen(r, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            yield chunk
+    t.join()
+
+
+def _file_chunks(f):
+    while chunk := f.read(_CHUNK):
+        yield chunk
+
+
+def load(client, args) -> int:
+    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
+
+    if args.input and Path(args.input).is_dir():
+        chunks = _directory_chunks(Path(args.input))
+    elif args.input:
+        try:
+            f = open(args.input, "rb")
+        except OSError as e:
+            raise CLIError(f"open {args.input}: {e.strerror}") from None
+        chunks = _file_chunks(f)
+    else:
+        if sys.stdin.isatty():
+            raise CLIError("requested load from stdin, but stdin is empty")
+        chunks = _file_chunks(sys.stdin.buffer)
+    resp = client.images.Load(pb.LoadRequest(data=c) for c in chunks)
+    if not args.quiet:
+        for line in resp.loaded:
+            sys.stdout.write(line + "\n")
+    return 0
+
+
+def add_save(p) -> None:
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("-o", "--output", default="", help="write to a file instead of standard output")
+    p.add_argument("--format", choices=["docker", "oci"], default="docker",
+                   help="docker: docker-archive plus OCI layout (default); oci: stored manifests verbatim")
+    p.set_defaults(func=save)
+
+
+def add_load(p) -> None:
+    p.add_argument("-i", "--input", default="", help="a tar (docker-archive or OCI layout) or an OCI layout directory")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=load)

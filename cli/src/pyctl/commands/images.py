@@ -1,0 +1,225 @@
+"""images / image ls, inspect, history, tag, rmi, image prune."""
+
+import argparse
+import json
+import sys
+
+from .. import output
+from ..client import CLIError
+
+
+def _ref_split(name: str) -> tuple[str, str]:
+    repo, _, tag = name.rpartition(":")
+    if "/" in tag or not repo:
+        return name, "<none>"
+    return repo, tag
+
+
+def images(client, args) -> int:
+    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
+
+    resp = client.images.List(pb.ListImagesRequest(references=[args.reference] if args.reference else []))
+    rows = []
+    for img in resp.images:
+        digests = {d.split("@")[0]: d.split("@")[1] for d in img.repo_digests}
+        names = [_ref_split(t) for t in img.repo_tags] or [("<none>", "<none>")]
+        for repo, tag in names:
+            rows.append({"ID": output.short_id(img.id) if not args.no_trunc else img.id, "Repository": repo,
+                         "Tag": tag, "Digest": digests.get(repo, "<none>"), "CreatedAt": img.created,
+                         "CreatedSince": output.since(img.created), "Size": output.human_size(img.size)})
+    if args.quiet:
+        seen = []
+        for r in rows:
+            if r["ID"] not in seen:
+                seen.append(r["ID"])
+        sys.stdout.write("".join(i + "\n" for i in seen))
+    elif args.format == "json":
+        for r in rows:
+            sys.stdout.write(json.dumps(r) + "\n")
+    elif args.format:
+        raise CLIError(f"--format {args.format!r}: only json is supported")
+    else:
+        headers = ["REPOSITORY", "TAG"] + (["DIGEST"] if args.digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
+        output.table(headers, [[r["Repository"], r["Tag"]] + ([r["Digest"]] if args.digests else [])
+                               + [r["ID"], r["CreatedSince"], r["Size"]] for r in rows])
+    return 0
+
+
+def inspect_doc(img) -> dict:
+    """An image as `docker image inspect` shows it."""
+    config = json.loads(img.config_json) if img.config_json else {}
+    doc = {
+        "Id": img.id,
+        "RepoTags": list(img.repo_tags),
+        "RepoDigests": list(img.repo_digests),
+        "Parent": "",
+        "Comment": next((h.get("comment", "") for h in reversed(config.get("history") or [])
+                         if h.get("comment")), ""),
+        "Created": img.created,
+        "DockerVersion": config.get("docker_version", ""),
+        "Author": config.get("author", ""),
+        "Config": config.get("config") or {},
+        "Architecture": img.architecture,
+        "Os": img.os,
+        "Size": img.size,
+        "GraphDriver": {"Name": "overlayfs", "Data": None},
+        "RootFS": {"Type": "layers", "Layers": [layer.diff_id for layer in img.layers]},
+        "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+        "Descriptor": {"mediaType": img.manifest_media_type, "digest": img.manifest_digest},
+    }
+    if img.variant:
+        doc["Variant"] = img.variant
+    return doc
+
+
+def inspect(client, args) -> int:
+    import grpc
+    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
+
+    docs, status = [], 0
+    for name in args.names:
+        try:
+            docs.append(inspect_doc(client.images.Get(pb.GetImageRequest(reference=name))))
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            sys.stderr.write(f"Error: No such image: {name}\n")
+            status = 1
+    if args.format:
+        for d in docs:
+            sys.stdout.write(_template(args.format, d) + "\n")
+    else:
+        output.dump_json(docs)
+    return status
+
+
+def _template(fmt: str, doc: dict) -> str:
+    """The {{.Field.Sub}} subset of Go templates, and {{json .Field}}."""
+    import re
+
+    def field(path: str):
+        v = doc
+        for part in [p for p in path.split(".") if p]:
+            if not isinstance(v, dict) or part not in v:
+                raise CLIError(f"template: {fmt}: can't evaluate field {part}")
+            v = v[part]
+        return v
+
+    def repl(m: re.Match) -> str:
+        expr = m.group(1).strip()
+        if expr.startswith("json "):
+            return json.dumps(field(expr[5:].strip()))
+        v = field(expr)
+        return json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+
+    return re.sub(r"\{\{\s*(.*?)\s*\}\}", repl, fmt)
+
+
+def history(client, args) -> int:
+    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
+
+    resp = client.images.History(pb.GetImageRequest(reference=args.image))
+    rows = []
+    for h in resp.entries:
+        created_by = h.created_by
+        if not args.no_trunc and len(created_by) > 45:
+            created_by = created_by[:44] + "…"
+        image = h.id if h.id == "<missing>" or args.no_trunc else output.short_id(h.id)
+        if args.quiet:
+            sys.stdout.write(image + "\n")
+            continue
+        rows.append([image, output.since(h.created), created_by,
+                     output.human_size(h.size) if args.human else str(h.size), h.comment])
+    if not args.quiet:
+        output.table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows)
+    return 0
+
+
+def tag(client, args) -> int:
+    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
+
+    client.images.Tag(pb.TagRequest(source=args.source, target=args.target))
+    return 0
+
+
+def rmi(client, args) -> int:
+    import grpc
+    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
+
+    status = 0
+    for name in args.images:
+        try:
+            resp = client.images.Remove(pb.RemoveRequest(reference=name, force=args.force, no_prune=args.no_prune))
+        except grpc.RpcError as e:
+            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            status = 1
+            continue
+        for u in resp.untagged:
+            sys.stdout.write(f"Untagged: {u}\n")
+        for d in resp.deleted:
+            sys.stdout.write(f"Deleted: {d}\n")
+    return status
+
+
+def prune(client, args) -> int:
+    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
+
+    if not args.force:
+        what = "all images without at least one container associated to them" if args.all else "all dangling images"
+        sys.stdout.write(f"WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    resp = client.images.Prune(pb.PruneRequest(all=args.all))
+    if resp.untagged or resp.deleted:
+        sys.stdout.write("Deleted Images:\n")
+        for u in resp.untagged:
+            sys.stdout.write(f"untagged: {u}\n")
+        for d in resp.deleted:
+            sys.stdout.write(f"deleted: {d}\n")
+        sys.stdout.write("\n")
+    sys.stdout.write(f"Total reclaimed space: {output.human_size(resp.space_reclaimed)}\n")
+    return 0
+
+
+def add_ls(p) -> None:
+    p.add_argument("reference", nargs="?", help="only images of this repository[:tag]")
+    p.add_argument("-a", "--all", action="store_true", help="show all images (the default here)")
+    p.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
+    p.add_argument("--digests", action="store_true", help="show digests")
+    p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
+    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.set_defaults(func=images)
+
+
+def add_inspect(p) -> None:
+    p.add_argument("names", nargs="+", metavar="IMAGE")
+    p.add_argument("-f", "--format", default="", help="a {{.Field}} template")
+    p.set_defaults(func=inspect)
+
+
+def add_history(p) -> None:
+    p.add_argument("image")
+    p.add_argument("-H", "--human", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--no-trunc", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=history)
+
+
+def add_tag(p) -> None:
+    p.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
+    p.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
+    p.set_defaults(func=tag)
+
+
+def add_rmi(p) -> None:
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("-f", "--force", action="store_true", help="force removal of the image")
+    p.add_argument("--no-prune", action="store_true", help="do not delete untagged parents")
+    p.set_defaults(func=rmi)
+
+
+def add_prune(p) -> None:
+    p.add_argument("-a", "--all", action="store_true", help="remove all unused images, not just dangling ones")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.set_defaults(func=prune)

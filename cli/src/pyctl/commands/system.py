@@ -1,0 +1,85 @@
+"""info and version."""
+
+import importlib.metadata
+import platform
+import sys
+
+
+def info(client, args) -> int:
+    from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
+
+    i = client.system.Info(pb.InfoRequest())
+    if args.format == "json":
+        from google.protobuf import json_format
+
+        sys.stdout.write(json_format.MessageToJson(i, always_print_fields_with_no_presence=True, indent=None) + "\n")
+        return 0
+    lines = [
+        "Client:",
+        f" Version:    {importlib.metadata.version('pyctl')}",
+        "",
+        "Server:",
+        f" Containers: {i.containers}",
+        f"  Running: {i.containers_running}",
+        f"  Paused: {i.containers_paused}",
+        f"  Stopped: {i.containers_stopped}",
+        f" Images: {i.images}",
+        f" Server Version: {i.server_version}",
+        f" Storage Driver: {i.storage_driver}",
+        f" Cgroup Version: {i.cgroup_version}",
+        f" Network: {i.default_network} (default)",
+        f" Runtimes: {' '.join(i.runtimes)}",
+        f" Default Runtime: {i.default_runtime}",
+        f" Kernel Version: {i.kernel_version}",
+        f" Operating System: {i.operating_system}",
+        f" OSType: {i.os_type}",
+        f" Architecture: {i.architecture}",
+        f" CPUs: {i.ncpu}",
+        f" Total Memory: {i.mem_total / (1 << 30):.2f}GiB",
+        f" Name: {i.name}",
+        f" Pyruncd Root Dir: {i.root_dir}",
+        " Insecure Registries:",
+        *(f"  {r}" for r in i.insecure_registries),
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def version(client, args) -> int:
+    import grpc
+    from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
+
+    sys.stdout.write("\n".join([
+        "Client:",
+        f" Version:           {importlib.metadata.version('pyctl')}",
+        " API version:       v1",
+        f" Python version:    {platform.python_version()}",
+        f" OS/Arch:           linux/{platform.machine()}",
+        "",
+    ]) + "\n")
+    try:
+        v = client.system.Version(pb.VersionRequest())
+    except grpc.RpcError:
+        sys.stdout.flush()
+        raise
+    sys.stdout.write("\n".join([
+        "Server: pyruncd",
+        " Engine:",
+        f"  Version:          {v.version}",
+        f"  API version:      {v.api_version}",
+        f"  Python version:   {v.python_version}",
+        f"  OS/Arch:          {v.os}/{v.arch}",
+        f"  Kernel Version:   {v.kernel_version}",
+    ]) + "\n")
+    return 0
+
+
+def add_info(p) -> None:
+    p.add_argument("-f", "--format", default="", help="json")
+    p.set_defaults(func=info)
+
+
+def add_version(p) -> None:
+    p.set_defaults(func=version)
+
+

@@ -1,0 +1,77 @@
+"""pyctl: a docker-like CLI for pyruncd. argv -> the command function; nothing else."""
+
+import argparse
+import sys
+
+from .client import Client, CLIError, resolve_host, rpc_error
+from .commands import archive, images, registry, system
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pyctl", description="A docker-like CLI for pyruncd")
+    p.add_argument("-H", "--host", default=None, help="daemon socket (unix://PATH); default $PYRUNCD_HOST or "
+                   "unix:///run/pyruncd/pyruncd.sock")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    image = sub.add_parser("image", help="manage images")
+    isub = image.add_subparsers(dest="image_command", metavar="COMMAND", required=True)
+    for names, add, text in [
+        (["ls", "list"], images.add_ls, "list images"),
+        (["inspect"], images.add_inspect, "show an image's details as JSON"),
+        (["history"], images.add_history, "show an image's history"),
+        (["tag"], images.add_tag, "create a tag TARGET that refers to SOURCE"),
+        (["rm"], images.add_rmi, "remove images"),
+        (["prune"], images.add_prune, "remove unused images"),
+        (["pull"], registry.add_pull, "download an image from a registry"),
+        (["push"], registry.add_push, "upload an image to a registry"),
+        (["save"], archive.add_save, "save images to a tar archive"),
+        (["load"], archive.add_load, "load images from a tar archive or OCI layout"),
+    ]:
+        add(isub.add_parser(names[0], aliases=names[1:], help=text))
+
+    for name, add, text in [
+        ("images", images.add_ls, "list images"),
+        ("inspect", images.add_inspect, "show an image's details as JSON"),
+        ("history", images.add_history, "show an image's history"),
+        ("tag", images.add_tag, "create a tag TARGET that refers to SOURCE"),
+        ("rmi", images.add_rmi, "remove images"),
+        ("pull", registry.add_pull, "download an image from a registry"),
+        ("push", registry.add_push, "upload an image to a registry"),
+        ("save", archive.add_save, "save images to a tar archive"),
+        ("load", archive.add_load, "load images from a tar archive or OCI layout"),
+        ("login", registry.add_login, "log in to a registry"),
+        ("logout", registry.add_logout, "log out from a registry"),
+        ("info", system.add_info, "display system-wide information"),
+        ("version", system.add_version, "show the pyctl and pyruncd versions"),
+    ]:
+        add(sub.add_parser(name, help=text))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import grpc
+
+    host = ""
+    client = None
+    try:
+        host = resolve_host(args.host)
+        client = Client.connect(host)
+        return args.func(client, args)
+    except CLIError as e:
+        sys.stderr.write(f"{e}\n")
+        return e.status
+    except grpc.RpcError as e:
+        sys.stderr.write(f"{rpc_error(e, host)}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+    finally:
+        if client is not None:
+            client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

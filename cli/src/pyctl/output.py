@@ -1,0 +1,129 @@
+"""Docker's output shapes: tabwriter tables, human sizes and times, JSON, per-layer progress."""
+
+import datetime
+import json
+import sys
+
+
+def table(headers: list[str], rows: list[list[str]], out=sys.stdout) -> None:
+    """Columns padded as docker's tabwriter does (3 spaces between columns)."""
+    widths = [len(h) for h in headers]
+    for r in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, r, strict=True)]
+    for r in [headers, *rows]:
+        out.write("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
+
+
+def human_size(n: int) -> str:
+    """go-units HumanSize: decimal units, 4 significant digits ("4.26MB", "123MB", "0B")."""
+    units = ["B", "kB", "MB", "GB", "TB", "PB"]
+    size, i = float(n), 0
+    while size >= 1000 and i < len(units) - 1:
+        size /= 1000
+        i += 1
+    return f"{size:.4g}{units[i]}"
+
+
+def parse_time(text: str) -> datetime.datetime | None:
+    if not text:
+        return None
+    t = text.replace("Z", "+00:00")
+    if "." in t:  # Python wants at most 6 fraction digits; Go writes up to 9
+        head, _, rest = t.partition(".")
+        frac = "".join(ch for ch in rest if ch.isdigit())
+        tz = rest[len(frac):]
+        t = f"{head}.{frac[:6]}{tz}"
+    try:
+        dt = datetime.datetime.fromisoformat(t)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=datetime.UTC)
+
+
+def human_duration(seconds: float) -> str:
+    """go-units HumanDuration, as docker's "N units ago" uses it."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    m = s // 60
+    if m == 1:
+        return "About a minute"
+    if m < 60:
+        return f"{m} minutes"
+    h = round(s / 3600)
+    if h == 1:
+        return "About an hour"
+    if h < 48:
+        return f"{h} hours"
+    if h < 24 * 7 * 2:
+        return f"{h // 24} days"
+    if h < 24 * 30 * 2:
+        return f"{h // 24 // 7} weeks"
+    if h < 24 * 365 * 2:
+        return f"{h // 24 // 30} months"
+    return f"{h // 24 // 365} years"
+
+
+def since(text: str) -> str:
+    dt = parse_time(text)
+    if dt is None:
+        return "N/A"
+    return human_duration((datetime.datetime.now(datetime.UTC) - dt).total_seconds()) + " ago"
+
+
+def dump_json(obj, out=sys.stdout) -> None:
+    out.write(json.dumps(obj, indent=4) + "\n")
+
+
+def short_id(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+_BAR_STATUSES = ("Downloading", "Pushing", "Extracting")
+
+
+class Progress:
+    """Docker's pull/push display: one line per layer, redrawn in place on a terminal.
+
+    Off a terminal only status changes are printed (no byte counts), as docker does.
+    """
+
+    def __init__(self, out=sys.stdout):
+        self.out = out
+        self.tty = out.isatty()
+        self.lines: list[str] = []  # ids, in the order first seen
+        self.last: dict[str, str] = {}
+
+    def _render(self, p) -> str:
+        if p.status in _BAR_STATUSES and p.total > 0:
+            width = 50
+            filled = min(width, int(width * p.current / p.total))
+            bar = "=" * filled + (">" if filled < width else "") + " " * max(0, width - filled - 1)
+            return f"{p.id}: {p.status} [{bar}]  {human_size(p.current)}/{human_size(p.total)}"
+        return f"{p.id}: {p.status}"
+
+    def update(self, p) -> None:
+        if not p.id:
+            self.out.write(p.status + "\n")
+            self.out.flush()
+            return
+        if not self.tty:
+            if p.status in _BAR_STATUSES:
+                return
+            if self.last.get(p.id) != p.status:
+                self.last[p.id] = p.status
+                self.out.write(f"{p.id}: {p.status}\n")
+                self.out.flush()
+            return
+        text = self._render(p)
+        if p.id not in self.lines:
+            self.lines.append(p.id)
+            self.out.write(text + "\n")
+        else:
+            up = len(self.lines) - self.lines.index(p.id)
+            self.out.write(f"\x1b[{up}A\x1b[2K\r{text}\n" + (f"\x1b[{up - 1}B" if up > 1 else ""))
+        self.out.flush()
