@@ -14,7 +14,7 @@ import os
 import posixpath
 
 from ..errors import PyruncError
-from .detect import detect, layout, own_cgroups
+from .discover import detect, layout, own_cgroups
 
 __all__ = ["Cgroup", "detect", "open_for_container", "from_state", "mount_cgroupfs", "set_logger"]
 

@@ -12,7 +12,7 @@ def write(directory, name, value, field):
     path = os.path.join(directory, name)
     data = str(value)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
         try:
             os.write(fd, data.encode())
         finally:

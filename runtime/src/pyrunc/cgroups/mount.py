@@ -11,7 +11,7 @@ import errno
 import os
 
 from .. import linux
-from .detect import layout
+from .discover import layout
 
 # flags that describe how to mount, not what the mount is: never passed to a fresh mount
 _NOT_MOUNT_FLAGS = (linux.MS_BIND | linux.MS_REC | linux.MS_REMOUNT | linux.MS_SHARED | linux.MS_SLAVE

@@ -19,7 +19,7 @@ class V1OOMWatch:
         self._efd = os.eventfd(0, os.EFD_CLOEXEC)
         ctl = os.open(os.path.join(memory_dir, "memory.oom_control"), os.O_RDONLY | os.O_CLOEXEC)
         try:
-            fd = os.open(os.path.join(memory_dir, "cgroup.event_control"), os.O_WRONLY | os.O_CLOEXEC)
+            fd = os.open(os.path.join(memory_dir, "cgroup.event_control"), os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
             try:
                 os.write(fd, f"{self._efd} {ctl}".encode())
             finally:

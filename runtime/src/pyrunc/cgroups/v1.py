@@ -412,7 +412,7 @@ class V1Cgroup(Cgroup):
 
 
 def _raw_write(d, name, value):
-    fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CLOEXEC)
+    fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
     try:
         os.write(fd, str(value).encode())
     finally:

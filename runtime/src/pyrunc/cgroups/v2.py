@@ -71,7 +71,7 @@ def enable_controllers(mount, path, wanted=None):
             if wanted is not None and ctrl not in wanted:
                 continue
             try:
-                fd = os.open(os.path.join(current, "cgroup.subtree_control"), os.O_WRONLY | os.O_CLOEXEC)
+                fd = os.open(os.path.join(current, "cgroup.subtree_control"), os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
                 try:
                     os.write(fd, f"+{ctrl}".encode())
                 finally:
