@@ -1,0 +1,158 @@
+"""seccomp: validation messages and filter construction (libseccomp compiles, nothing is loaded)."""
+
+import struct
+
+import pytest
+from pyrunc import libseccomp as L
+from pyrunc import seccomp, spec
+from pyrunc.errors import ConfigError
+
+from tests.data.seccomp.docker_profile import oci_seccomp
+
+
+def sc(**kw):
+    obj = {"defaultAction": "SCMP_ACT_ALLOW"} | kw
+    return spec.from_dict(spec.Seccomp, obj, "linux.seccomp")
+
+
+def rule(names, action="SCMP_ACT_ERRNO", **kw):
+    return {"names": names, "action": action} | kw
+
+
+# --- validate ------------------------------------------------------------------
+
+@pytest.mark.parametrize("obj, message", [
+    ({"defaultAction": "SCMP_ACT_NOPE"}, 'linux.seccomp.defaultAction: unknown action "SCMP_ACT_NOPE"'),
+    ({"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_Z80"]},
+     'linux.seccomp.architectures[1]: unknown architecture "SCMP_ARCH_Z80"'),
+    ({"flags": ["SECCOMP_FILTER_FLAG_BOGUS"]},
+     'linux.seccomp.flags[0]: seccomp flag "SECCOMP_FILTER_FLAG_BOGUS" is not supported by pyrunc'),
+    ({"syscalls": [rule(["read"]), rule(["write"], "SCMP_ACT_BOOM")]},
+     'linux.seccomp.syscalls[1].action: unknown action "SCMP_ACT_BOOM"'),
+    ({"syscalls": [rule(["read"], args=[{"index": 0, "value": 1, "op": "SCMP_CMP_SOMETIMES"}])]},
+     'linux.seccomp.syscalls[0].args[0].op: unknown operator "SCMP_CMP_SOMETIMES"'),
+    ({"syscalls": [rule(["read"], args=[{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}])]},
+     "linux.seccomp.syscalls[0].args[0].index: must be 0 to 5, got 6"),
+    ({"syscalls": [rule(["read"], args=[{"index": 0, "value": -1, "op": "SCMP_CMP_EQ"}])]},
+     "linux.seccomp.syscalls[0].args[0].value: must fit in 64 unsigned bits, got -1"),
+    ({"syscalls": [rule([])]}, "linux.seccomp.syscalls[0].names: must name at least one syscall"),
+    ({"syscalls": [rule(["read", ""])]}, "linux.seccomp.syscalls[0].names[1]: empty syscall name"),
+    ({"syscalls": [rule(["read"], "SCMP_ACT_KILL", errnoRet=1)]},
+     "linux.seccomp.syscalls[0].errnoRet: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno, not SCMP_ACT_KILL"),
+    ({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 70000},
+     "linux.seccomp.defaultErrnoRet: must be 0 to 65535, got 70000"),
+    ({"listenerPath": "/run/agent.sock"}, "linux.seccomp.listenerPath: seccomp notify is not supported by pyrunc"),
+    ({"syscalls": [rule(["read"], "SCMP_ACT_NOTIFY")]},
+     "linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY (seccomp notify) is not supported by pyrunc"),
+])
+def test_validate_names_the_field(obj, message):
+    with pytest.raises(ConfigError) as e:
+        seccomp.validate(sc(**obj))
+    assert str(e.value) == message
+
+
+def test_validate_accepts_every_known_name():
+    seccomp.validate(sc(
+        defaultAction="SCMP_ACT_ERRNO", defaultErrnoRet=38, architectures=list(seccomp.ARCHS),
+        flags=list(seccomp.FLAGS),
+        syscalls=[rule(["read"], a, args=[{"index": i % 6, "value": 1, "valueTwo": 2, "op": op}])
+                  for i, (a, op) in enumerate(zip(seccomp.ACTIONS, list(seccomp.OPERATORS) * 2, strict=False))]))
+
+
+def test_docker_default_profile_validates():
+    seccomp.validate(sc(**oci_seccomp()))
+
+
+# --- plan: the rules as runc would add them ---------------------------------------
+
+def test_actions_map_as_runc():
+    assert seccomp.action_value("SCMP_ACT_KILL") == L.ACT_KILL_THREAD
+    assert seccomp.action_value("SCMP_ACT_KILL_PROCESS") == L.ACT_KILL_PROCESS
+    assert seccomp.action_value("SCMP_ACT_ERRNO") == L.act_errno(1)  # EPERM by default
+    assert seccomp.action_value("SCMP_ACT_ERRNO", 38) == L.act_errno(38)
+    assert seccomp.action_value("SCMP_ACT_TRACE") == L.act_trace(1)
+    assert seccomp.action_value("SCMP_ACT_LOG") == L.ACT_LOG
+
+
+def test_plan_default_errno_and_rules():
+    p = seccomp.plan(sc(defaultAction="SCMP_ACT_ERRNO", defaultErrnoRet=38,
+                        syscalls=[rule(["read", "write"], "SCMP_ACT_ALLOW"), rule(["mkdir"], errnoRet=13)]))
+    assert p.default_action == L.act_errno(38)
+    assert [(r.syscall, r.action, r.conds) for r in p.rules] == [
+        ("read", L.ACT_ALLOW, []), ("write", L.ACT_ALLOW, []), ("mkdir", L.act_errno(13), [])]
+
+
+def test_plan_skips_rules_equal_to_the_default():
+    p = seccomp.plan(sc(defaultAction="SCMP_ACT_ERRNO",
+                        syscalls=[rule(["read"]), rule(["write"], errnoRet=1), rule(["open"], errnoRet=2)]))
+    assert [r.syscall for r in p.rules] == ["open"]
+
+
+def test_plan_args_and_or_like_runc():
+    args_distinct = [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
+                     {"index": 1, "value": 0xF0, "valueTwo": 0x10, "op": "SCMP_CMP_MASKED_EQ"}]
+    args_same = [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 5, "op": "SCMP_CMP_GT"}]
+    p = seccomp.plan(sc(syscalls=[rule(["ioctl"], args=args_distinct), rule(["fcntl"], args=args_same)]))
+    assert [(r.syscall, r.conds) for r in p.rules] == [
+        ("ioctl", [(0, 4, 1, 0), (1, 7, 0xF0, 0x10)]),   # distinct indexes: one rule, ANDed
+        ("fcntl", [(0, 4, 1, 0)]), ("fcntl", [(0, 6, 5, 0)]),  # same index twice: one rule each, ORed
+    ]
+
+
+def test_plan_archs_flags_and_optimisation():
+    p = seccomp.plan(sc(architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X86"],
+                        flags=["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"]))
+    assert p.archs == ["x86_64", "x86"]
+    assert p.flags == 2 | 4
+    assert not p.optimize
+    many = seccomp.plan(sc(syscalls=[rule([f"read{i}"]) for i in range(33)]))
+    assert many.optimize
+
+
+# --- build: libseccomp compiles the plan to BPF ---------------------------------------
+
+def _instructions(bpf):
+    return [struct.unpack("=HBBI", bpf[i:i + 8]) for i in range(0, len(bpf), 8)]
+
+
+def _returns(bpf):
+    ret = 0x06  # BPF_RET | BPF_K
+    return {k for code, _jt, _jf, k in _instructions(bpf) if code == ret}
+
+
+def test_build_skips_unknown_syscalls():
+    prog = seccomp.build(sc(syscalls=[rule(["mkdir", "no_such_syscall_xyz"], errnoRet=13)]))
+    assert prog.skipped == ["no_such_syscall_xyz"]
+    assert L.act_errno(13) in _returns(prog.bpf)
+    assert L.ACT_ALLOW in _returns(prog.bpf)
+
+
+def test_build_encodes_default_errno_and_rule_errno():
+    prog = seccomp.build(sc(defaultAction="SCMP_ACT_ERRNO", defaultErrnoRet=38,
+                            syscalls=[rule(["read", "write", "exit_group"], "SCMP_ACT_ALLOW"),
+                                      rule(["mkdir"], errnoRet=13)]))
+    assert {L.act_errno(38), L.act_errno(13), L.ACT_ALLOW} <= _returns(prog.bpf)
+
+
+def test_build_adds_architectures():
+    one = seccomp.build(sc(syscalls=[rule(["mkdir"])]))
+    three = seccomp.build(sc(architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+                             syscalls=[rule(["mkdir"])]))
+    assert len(three.bpf) > len(one.bpf)
+    assert three.flags == 0
+
+
+def test_build_docker_default_profile():
+    prog = seccomp.build(sc(**oci_seccomp()))
+    assert prog.skipped == []
+    assert len(prog.bpf) // 8 > 100
+    assert {L.act_errno(1), L.act_errno(38), L.ACT_ALLOW} <= _returns(prog.bpf)
+
+
+def test_module_import_does_not_load_libseccomp():
+    import subprocess
+    import sys
+
+    code = "import pyrunc.seccomp, sys; print('pyrunc.libseccomp' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
