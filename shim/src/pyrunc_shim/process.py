@@ -2,9 +2,11 @@
 
 Stdout and stderr FIFOs are opened O_RDWR (never blocks, even with no reader yet) and handed to
 the runtime as the process's own descriptors, so no copying is needed. Stdin goes through a pipe
-fed by a thread: the process must see EOF when the client closes its end, and not before the
-client opened it. With a terminal, threads copy between the FIFOs and the pty master the runtime
-sends over the console socket.
+fed by a thread, so CloseIO can end it while the client keeps its FIFO open. The stdin FIFO is
+opened before the RPC returns, non-blocking then made blocking: a client's pending open(O_WRONLY)
+already counts as a writer, so reads wait for it, and a client that wrote everything and closed
+before we opened gives EOF instead of a reader blocked forever in open(). With a terminal,
+threads copy between the FIFOs and the pty master the runtime sends over the console socket.
 """
 
 import array
@@ -60,6 +62,12 @@ def _spawn(target, *args) -> threading.Thread:
     t = threading.Thread(target=target, args=args, daemon=True)
     t.start()
     return t
+
+
+def _open_input(path: str) -> int:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    os.set_blocking(fd, True)
+    return fd
 
 
 def _open_output(path: str) -> int:
@@ -123,10 +131,11 @@ class Process:
             return (None, None, None)
         fds: list[int | None] = [None, None, None]
         if self.stdio.stdin:
+            src = _open_input(self.stdio.stdin)
             r, w = os.pipe2(os.O_CLOEXEC)
             self._stdin_w = w
             fds[0] = r
-            _spawn(self._feed_stdin, self.stdio.stdin, w)
+            _spawn(self._feed_stdin, src, w)
         for i, path in ((1, self.stdio.stdout), (2, self.stdio.stderr)):
             if path:
                 fds[i] = _open_output(path)
@@ -139,13 +148,9 @@ class Process:
             os.close(fd)
         self._child_fds = []
 
-    def _feed_stdin(self, path: str, w: int) -> None:
-        try:
-            r = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # waits for the client to open its end
-        except OSError:
-            return
-        _copy(r, w, close_dst=False)
-        os.close(r)
+    def _feed_stdin(self, src: int, w: int) -> None:
+        _copy(src, w, close_dst=False)
+        os.close(src)
         self.close_stdin()
 
     def close_stdin(self) -> None:
@@ -161,18 +166,14 @@ class Process:
         if self.stdio.stdout:
             self._threads.append(_spawn(self._pty_out, self.stdio.stdout, master))
         if self.stdio.stdin:
-            _spawn(self._pty_in, self.stdio.stdin, master)
+            _spawn(self._pty_in, _open_input(self.stdio.stdin), master)
 
     def _pty_out(self, path: str, master: int) -> None:
         _copy(master, _open_output(path), close_dst=True)
 
-    def _pty_in(self, path: str, master: int) -> None:
-        try:
-            r = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            return
-        _copy(r, master, close_dst=False)
-        os.close(r)
+    def _pty_in(self, src: int, master: int) -> None:
+        _copy(src, master, close_dst=False)
+        os.close(src)
 
     def resize(self, width: int, height: int) -> None:
         import fcntl

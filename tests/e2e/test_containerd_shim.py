@@ -1,0 +1,201 @@
+"""Real containerd (Debian's 1.6) drives containerd-shim-pyrunc-v2, with runc and with pyrunc.
+
+Each test starts its own containerd (temp root, state and sockets, its own namespace), imports
+the fixture busybox image and uses `ctr run --runtime io.containerd.pyrunc.v2`. ctr 1.6 only sends
+--runc-binary to io.containerd.runc.v2, so the runtime binary is chosen with
+`--runtime-config-path FILE` (BinaryName = ...); without it the shim runs pyrunc.
+"""
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.harness import leaks
+from tests.harness.containerd import VENV_BIN, Containerd, available
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
+RUNTIME = "io.containerd.pyrunc.v2"
+RUNTIMES = {"runc": "/usr/sbin/runc", "pyrunc": str(VENV_BIN / "pyrunc")}
+
+pytestmark = [
+    pytest.mark.engines,
+    pytest.mark.skipif(bool(available()), reason=available() or "containerd available"),
+    pytest.mark.skipif(not IMAGE_TAR.exists(), reason=f"{IMAGE_TAR} missing: run `make fixtures`"),
+]
+
+
+@pytest.fixture(params=sorted(RUNTIMES))
+def ctrd(request, tmp_path):
+    binary = RUNTIMES[request.param]
+    if not os.access(binary, os.X_OK):
+        pytest.skip(f"{binary} is not installed")
+    config = tmp_path / "runtime.toml"
+    config.write_text(f'BinaryName = "{binary}"\n')
+    c = Containerd()
+    c.run_flags = ["--runtime", RUNTIME, "--runtime-config-path", str(config)]
+    try:
+        c.start()
+        c.import_image(IMAGE_TAR)
+        yield c
+    finally:
+        c.stop()
+    left = leaks.leaks(c.namespace, c.dir)
+    assert not left, "\n".join(left)
+
+
+def run(c: Containerd, flags: list[str], cid: str, *cmd: str, check: bool = False,
+        timeout: float = 60) -> subprocess.CompletedProcess:
+    """`ctr run [flags] IMAGE ID CMD...` with our runtime."""
+    return c.ctr("run", *c.run_flags, *flags, c.image, cid, *cmd, check=check, timeout=timeout)
+
+
+def task_status(c: Containerd, cid: str) -> str:
+    for line in c.ctr("tasks", "ls").stdout.decode().splitlines()[1:]:
+        fields = line.split()
+        if fields and fields[0] == cid:
+            return fields[2]
+    return ""
+
+
+def wait_status(c: Containerd, cid: str, want: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    status = task_status(c, cid)
+    while status != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status = task_status(c, cid)
+    return status
+
+
+def task_pid(c: Containerd, cid: str) -> int:
+    for line in c.ctr("tasks", "ls").stdout.decode().splitlines()[1:]:
+        fields = line.split()
+        if fields and fields[0] == cid:
+            return int(fields[1])
+    raise AssertionError(f"no task {cid}")
+
+
+def test_run_prints_and_propagates_exit_codes(ctrd):
+    r = run(ctrd, ["--rm"], "c1", "echo", "hi", check=True)
+    assert r.stdout == b"hi\n"
+    r = run(ctrd, ["--rm"], "c2", "sh", "-c", "echo oops >&2; exit 3")
+    assert (r.returncode, r.stdout, r.stderr) == (3, b"", b"oops\n")
+    assert run(ctrd, ["--rm"], "c4", "cat").stdout == b""  # stdin at EOF reaches the container
+
+
+def test_stdin_reaches_the_container(ctrd):
+    r = ctrd.ctr("run", *ctrd.run_flags, "--rm", ctrd.image, "c1", "sh", "-c", "read x; echo got $x",
+                 input=b"hello\n")
+    assert (r.returncode, r.stdout) == (0, b"got hello\n"), r.stderr
+
+
+def test_exec_ps_pause_resume_kill_delete(ctrd):
+    run(ctrd, ["-d"], "c1", "sleep", "1000", check=True)
+    assert wait_status(ctrd, "c1", "RUNNING") == "RUNNING"
+    init = task_pid(ctrd, "c1")
+
+    r = ctrd.ctr("tasks", "exec", "--exec-id", "e1", "c1", "sh", "-c", "echo from exec; exit 4", check=False)
+    assert (r.returncode, r.stdout) == (4, b"from exec\n"), r.stderr
+
+    r = ctrd.ctr("tasks", "exec", "--exec-id", "e3", "c1", "sh", "-c", "kill -9 $$", check=False)
+    assert r.returncode == 137  # killed by a signal: 128 + 9 (an init could not do this to itself)
+
+    ctrd.ctr("tasks", "exec", "-d", "--exec-id", "e2", "c1", "sleep", "500")
+    ps = ctrd.ctr("tasks", "ps", "c1").stdout.decode()
+    pids = [int(line.split()[0]) for line in ps.splitlines()[1:]]
+    assert init in pids and len(pids) == 2, ps
+    assert "e2" in ps  # exec processes carry their exec id
+
+    ctrd.ctr("tasks", "pause", "c1")
+    assert task_status(ctrd, "c1") == "PAUSED"
+    ctrd.ctr("tasks", "resume", "c1")
+    assert task_status(ctrd, "c1") == "RUNNING"
+
+    ctrd.ctr("tasks", "kill", "-s", "SIGKILL", "c1")
+    assert wait_status(ctrd, "c1", "STOPPED") == "STOPPED"
+    r = ctrd.ctr("tasks", "delete", "c1")
+    assert b"137" in r.stderr  # ctr warns with the exit code
+    assert task_status(ctrd, "c1") == ""
+    assert not leaks.mounts_naming(str(ctrd.bundle_dir("c1")))
+    assert not ctrd.shim_pids()
+
+
+def test_detached_run_then_delete_after_exit(ctrd):
+    run(ctrd, ["-d"], "c1", "sh", "-c", "exit 7", check=True)
+    assert wait_status(ctrd, "c1", "STOPPED") == "STOPPED"
+    r = ctrd.ctr("tasks", "delete", "c1")
+    assert b"exit code 7" in r.stderr
+    ctrd.ctr("containers", "delete", "c1")
+    assert not ctrd.shim_pids()
+
+
+def test_terminal(ctrd):
+    """`ctr run -t` under a pty 30x100: the container sees a tty of that size (ResizePty)."""
+    import fcntl
+    import struct
+    import termios
+
+    cmd = ["ctr", "--address", ctrd.address, "--namespace", ctrd.namespace, "run", *ctrd.run_flags,
+           "-t", "--rm", ctrd.image, "c1", "sh", "-c", "sleep 1; tty; stty size; exit 5"]  # ctr resizes after Start
+    pid, master = pty.fork()
+    if pid == 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        os.execvpe("ctr", cmd, ctrd.env)
+    out = b""
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        os.close(master)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 5, out
+    assert b"/dev/pts/" in out and b"30 100" in out, out
+
+
+def test_containerd_restart_keeps_the_container(ctrd):
+    run(ctrd, ["-d"], "c1", "sleep", "1000", check=True)
+    assert wait_status(ctrd, "c1", "RUNNING") == "RUNNING"
+    pid = task_pid(ctrd, "c1")
+    ctrd.restart()
+    assert task_status(ctrd, "c1") == "RUNNING"
+    os.kill(pid, 0)  # still alive
+    ctrd.ctr("tasks", "kill", "-s", "SIGKILL", "c1")
+    assert wait_status(ctrd, "c1", "STOPPED") == "STOPPED"
+    r = ctrd.ctr("tasks", "delete", "c1")
+    assert b"137" in r.stderr
+
+
+def test_shim_killed_leaves_nothing(ctrd):
+    run(ctrd, ["-d"], "c1", "sleep", "1000", check=True)
+    assert wait_status(ctrd, "c1", "RUNNING") == "RUNNING"
+    pid = task_pid(ctrd, "c1")
+    (shim,) = ctrd.shim_pids()
+    os.kill(shim, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while task_status(ctrd, "c1") not in ("STOPPED", "") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert task_status(ctrd, "c1") in ("STOPPED", "")
+    # containerd's clean-up (`shim delete`) runs in the background: give it time to kill
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists()
+    ctrd.ctr("tasks", "delete", "c1", check=False)
+    ctrd.ctr("containers", "delete", "c1")
+    assert not leaks.mounts_naming(str(ctrd.bundle_dir("c1")))
+    assert not list(Path(leaks.CGROUP_ROOT).glob(f"*/{ctrd.namespace}/c1"))
+    assert not leaks.processes_naming(ctrd.namespace)
