@@ -2,7 +2,6 @@ import hashlib
 import os
 
 import pytest
-
 from pyruncd import db
 from pyruncd.content import ContentStore
 from pyruncd.errors import DigestMismatch, InvalidArgument

@@ -5,10 +5,9 @@ import os
 import stat
 
 import pytest
-from spec_fixtures import Layer, device, directory, fifo, file, hardlink, opaque, symlink, whiteout
-
 from pyruncd.errors import DigestMismatch, UnsafeLayer
 from pyruncd.images.unpack import apply_layer
+from spec_fixtures import Layer, device, directory, fifo, file, hardlink, opaque, symlink, whiteout
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts (mknod) and chown need root")
 

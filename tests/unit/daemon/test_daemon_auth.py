@@ -4,7 +4,6 @@ import asyncio
 import base64
 
 import httpx
-
 from pyruncd.registry.auth import Challenge, Credentials, fetch_token, parse_challenges
 from pyruncd.registry.client import RegistryClient, is_insecure
 

@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from pyruncd.errors import InvalidArgument
 from pyruncd.images.manifest import (
     DOCKER_MANIFEST,

@@ -1,5 +1,4 @@
 import pytest
-
 from pyruncd.errors import InvalidArgument
 from pyruncd.reference import familiar, looks_like_id, parse
 

@@ -89,7 +89,8 @@ class RegistryClient:
     # ---- requests with auth
 
     async def _authorize(self, resp: httpx.Response, scopes: list[str]) -> bool:
-        """Answer a 401 for `scopes`; False when we cannot do better than we did."""
+        """Answer a 401 for `scopes`; False when we cannot do better than the request did."""
+        sent = resp.request.headers.get("authorization", "")
         header = resp.headers.get("www-authenticate", "")
         for ch in parse_challenges(header):
             if ch.scheme == "bearer":
@@ -98,7 +99,8 @@ class RegistryClient:
             if ch.scheme == "basic":
                 if not self.creds or not self.creds.username:
                     raise AuthError(f"{self.host}: authentication required (pyctl login {self.host})")
-                if self._basic:
+                # parallel requests all meet the first 401: only one sent with our credentials failed them
+                if sent == self.creds.basic_header():
                     return False
                 self._basic = self.creds.basic_header()
                 return True
