@@ -14,7 +14,6 @@ import os
 import posixpath
 
 from ..errors import PyruncError
-from .discover import detect, layout, own_cgroups
 
 __all__ = ["Cgroup", "detect", "open_for_container", "from_state", "mount_cgroupfs", "set_logger"]
 
@@ -23,6 +22,19 @@ V1_CONTROLLERS = ("cpuset", "devices", "memory", "cpu", "cpuacct", "pids", "blki
                   "net_cls", "net_prio", "perf_event", "freezer", "rdma", "misc", "name=systemd")
 
 _logger = None
+
+
+def detect():
+    """"v1", "v2" or "hybrid" (read once per process)."""
+    from .discover import layout
+
+    return layout().mode
+
+
+def own_cgroups(pid="self"):
+    from .discover import own_cgroups as _own
+
+    return _own(pid)
 
 
 def set_logger(log):
@@ -138,6 +150,8 @@ def open_for_container(cgroups_path, container_id, systemd=False):
     inner = _systemd_inner(cgroups_path, container_id) if systemd else clean_path(cgroups_path or "")
     if not inner:
         inner = container_id
+    from .discover import layout
+
     lay = layout()
     own = own_cgroups()
     if lay.mode == "v2":

@@ -1,10 +1,10 @@
 """Which cgroup layout this host has, read from /proc/self/mountinfo once per process.
 
+No dataclasses here: `pyrunc state` passes through this module and must stay cheap.
+
 v2: /sys/fs/cgroup is the cgroup2 mount. hybrid: v1 hierarchies plus a cgroup2
 mount beside them (systemd's /sys/fs/cgroup/unified). v1: no cgroup2 at all.
 """
-
-from dataclasses import dataclass, field
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 
@@ -13,13 +13,17 @@ _cache = None
 _NOT_CONTROLLERS = {"rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "favordynmods", "none"}
 
 
-@dataclass(slots=True)
 class Layout:
-    mode: str                       # "v1" | "v2" | "hybrid"
-    # v1: controller (or "name=systemd") -> (mountpoint, root of the hierarchy seen by this mount)
-    v1: dict[str, tuple[str, str]] = field(default_factory=dict)
-    unified: str | None = None      # the cgroup2 mountpoint
-    unified_root: str = "/"
+    """mode "v1" | "v2" | "hybrid"; v1: controller (or "name=systemd") -> (mountpoint, root of the
+    hierarchy that mount shows); unified: the cgroup2 mountpoint, and its root."""
+
+    __slots__ = ("mode", "v1", "unified", "unified_root")
+
+    def __init__(self, mode, v1, unified, unified_root="/"):
+        self.mode = mode
+        self.v1 = v1
+        self.unified = unified
+        self.unified_root = unified_root
 
 
 def _unescape(s):
