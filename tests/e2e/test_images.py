@@ -112,6 +112,24 @@ def test_load_list_inspect_history_tag_rmi(d, fixture_tar):
     assert r.returncode == 1 and "registry 127.0.0.1:1 unreachable" in r.stderr
 
 
+def test_oci_layout_directory_loads_and_images_survive_a_restart(tmp_path):
+    img = busybox_image()
+    write_oci_layout(str(tmp_path / "named"), {"docker.io/library/named:1": img})
+    write_oci_layout(str(tmp_path / "bare"), {"latest": img})
+    daemon = Pyruncd().start()
+    try:
+        assert daemon.pyctl("load", "-i", str(tmp_path / "named")).stdout == "Loaded image: named:1\n"
+        # a bare tag names no repository: the image loads by id, as docker does
+        assert daemon.pyctl("load", "-i", str(tmp_path / "bare")).stdout == f"Loaded image ID: {img.config_digest}\n"
+        assert daemon.stop(remove=False) == 0
+        daemon.start()
+        doc = json.loads(daemon.pyctl("inspect", "named:1").stdout)[0]
+        assert doc["Id"] == img.config_digest
+        assert doc["Descriptor"]["digest"] == img.manifest_digest
+    finally:
+        daemon.stop()
+
+
 def test_images_sharing_layers_share_snapshots(d, tmp_path):
     base = busybox_layer()
     a = make_image([base, Layer.of([file("a", b"a")])])
@@ -169,6 +187,11 @@ def test_push_pull_round_trip_and_skopeo_interop(d, fixture_tar, tmp_path):
         assert "Pull complete" in out
         after = json.loads(d.pyctl("inspect", ref).stdout)[0]
         assert after["Id"] == before["Id"] and after["RepoDigests"] == before["RepoDigests"]
+        # by digest: no tag is made, the repo digest names it
+        d.pyctl("rmi", ref)
+        by_digest = f"{reg.host}/busybox@{pushed}"
+        assert d.pyctl("pull", by_digest).stdout.endswith(f"{by_digest}\n")
+        assert json.loads(d.pyctl("inspect", by_digest).stdout)[0]["RepoTags"] == []
 
         # and we pull what skopeo pushed
         img = make_image([busybox_layer(), Layer.of([file("hello", b"from skopeo")], compression="zstd")])

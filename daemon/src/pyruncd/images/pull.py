@@ -85,8 +85,7 @@ async def pull(store: ImageStore, ref: Reference, platform: Platform, creds: Cre
                 lease.add(layer.digest)
                 lease.add(chain)
 
-            previous = store.conn.execute("SELECT image_id FROM tags WHERE name=?", (str(ref),)).fetchone() \
-                if ref.tag else None
+            previous = store.tagged(ref)
             sem = asyncio.Semaphore(parallel)
 
             async def download(i: int) -> None:
@@ -125,7 +124,7 @@ async def pull(store: ImageStore, ref: Reference, platform: Platform, creds: Cre
             rec = store.add(manifest_digest, manifest, config, tags=[ref] if ref.tag else [],
                             repo_digest=ref.with_digest(top_digest), extra_blobs=extra)
     emit(Event("", f"Digest: {top_digest}"))
-    up_to_date = previous is not None and previous[0] == rec.id
+    up_to_date = previous == rec.id
     name = ref.familiar
     emit(Event("", f"Status: {'Image is up to date' if up_to_date else 'Downloaded newer image'} for {name}"))
     return rec

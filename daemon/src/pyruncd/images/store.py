@@ -9,7 +9,7 @@ import collections
 import contextlib
 import datetime
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .. import reference
@@ -105,8 +105,8 @@ class ImageStore:
     # ---- writing
 
     def add(self, manifest_digest: str, manifest: Manifest, config: ImageConfig, *,
-            tags: list[Reference] = (), repo_digest: Reference | None = None,
-            extra_blobs: list[str] = ()) -> ImageRecord:
+            tags: Sequence[Reference] = (), repo_digest: Reference | None = None,
+            extra_blobs: Sequence[str] = ()) -> ImageRecord:
         """Record an image whose blobs and snapshots are all present; move `tags` onto it."""
         image_id = manifest.config.digest
         plat = config.platform
@@ -166,11 +166,8 @@ class ImageStore:
             ref = reference.parse(text)
         except InvalidArgument:
             ref = None
-        if ref is not None:
-            table = "repo_digests" if ref.digest else "tags"
-            row = self.conn.execute(f"SELECT image_id FROM {table} WHERE name=?", (str(ref),)).fetchone()
-            if row:
-                return row[0], ref
+        if ref is not None and (image_id := self.tagged(ref)):
+            return image_id, ref
         prefix = text.removeprefix("sha256:")
         if prefix and all(ch in "0123456789abcdef" for ch in prefix):
             rows = self.conn.execute("SELECT id FROM images WHERE id LIKE ?", (f"sha256:{prefix}%",)).fetchall()
@@ -179,6 +176,12 @@ class ImageStore:
             if len(rows) > 1:
                 raise Conflict(f"image id prefix {text!r} is ambiguous: {len(rows)} images match")
         raise NotFound(f"No such image: {text}")
+
+    def tagged(self, ref: Reference) -> str | None:
+        """The image id `ref` names exactly (tag or repo digest), if any."""
+        table = "repo_digests" if ref.digest else "tags"
+        row = self.conn.execute(f"SELECT image_id FROM {table} WHERE name=?", (str(ref),)).fetchone()
+        return row[0] if row else None
 
     def get(self, image_id: str) -> ImageRecord:
         row = self.conn.execute("SELECT * FROM images WHERE id=?", (image_id,)).fetchone()
