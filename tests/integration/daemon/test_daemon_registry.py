@@ -150,3 +150,20 @@ def test_basic_auth(daemons, tmp_path):
         b = daemons("b")
         rec, _ = _pull(b, ref, Credentials("alice", "s3cret"))
         assert rec.manifest_digest == digest
+
+
+def test_concurrent_pulls_of_one_image_share_the_work(reg, daemons, tmp_path):
+    a, b = daemons("a"), daemons("b")
+    ref = f"{reg.host}/lib/app:v1"
+    _load_oci(a, tmp_path, ref)
+    _push(a, ref)
+
+    async def both():
+        r = reference.parse(ref)
+        return await asyncio.gather(*(pull(b.images, r, host_platform(), None, set(), lambda e: None)
+                                      for _ in range(2)))
+    r1, r2 = asyncio.run(both())
+    assert r1.id == r2.id == IMG.config_digest
+    assert len(b.snapshots.all()) == len(IMG.layers)
+    assert sorted(b.content.digests()) == sorted({IMG.manifest_digest, IMG.config_digest,
+                                                  *(x.digest for x in IMG.layers)})
