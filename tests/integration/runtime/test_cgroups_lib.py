@@ -270,3 +270,23 @@ def test_mount_cgroupfs_shows_the_container_cgroup_read_only(made, tmp_path, cgr
     own_memory = cg.paths["memory"][len(layout().v1["memory"][0]):]
     # a bind shows the host path as the mount's root; a cgroup namespace makes it "/"
     assert got["roots"]["memory"] == ("/" if cgroupns else own_memory)
+
+
+@pytest.mark.skipif(layout().unified is None, reason="no cgroup2 mount on this host")
+def test_v2_device_rules_are_enforced_by_the_bpf_filter(made, token):
+    from pyrunc.cgroups.v2 import V2Cgroup
+
+    mount = layout().unified
+    cg = V2Cgroup(mount, os.path.join(mount, f"{token}-v2dev"))
+    made.groups.append(cg)
+    cg.create()
+    # deny all, then /dev/fuse for reading only; runc's default list keeps /dev/null and friends
+    cg.apply(_res({"devices": [{"allow": False, "access": "rwm"},
+                               {"allow": True, "type": "c", "major": 10, "minor": 229, "access": "r"}]}))
+    probe = ("true < /dev/null && echo null-ok; true > /dev/zero && echo zero-ok; "
+             "true < /dev/fuse && echo fuse-read; true > /dev/fuse && echo fuse-write; "
+             "true < /dev/kmsg && echo kmsg-read")
+    out = subprocess.run([BUSYBOX, "sh", "-c", probe], preexec_fn=lambda: cg.add(os.getpid()),
+                         capture_output=True, text=True)
+    assert out.stdout.split() == ["null-ok", "zero-ok", "fuse-read"], out.stderr
+    assert out.stderr.count("Operation not permitted") == 2

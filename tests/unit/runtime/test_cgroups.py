@@ -164,7 +164,7 @@ def test_v2_errors_name_the_field(fake_v2):
         fake_v2.apply(_res({"cpu": {"realtimeRuntime": 1000}}))
 
 
-def test_v2_devices_warn_that_they_are_not_enforced(fake_v2):
+def test_v2_devices_warn_when_the_bpf_filter_cannot_attach(fake_v2):
     seen = []
 
     class Log:
@@ -245,3 +245,18 @@ def test_update_flags_and_merge_rules():
     out = _changes({"cpu": {"quota": 20000, "shares": 0}}, {"cpu": {"period": 50000}})
     assert out == {"cpu": {"quota": 20000, "period": 50000}}
     assert _changes({"devices": [{"allow": True}], "memory": {"kernel": 5}}, {}) == {}
+
+
+def test_bpf_device_program_checks_rules_last_to_first():
+    from pyrunc.cgroups import ebpf
+
+    deny_all = Rule(False)
+    prog = ebpf.compile_rules([Rule(True, "c", 1, 3), deny_all, Rule(True, "c", 1, 5, "rw")])
+    # the rule before the last "a" rule is gone: one block (type, access, major, minor, verdict)
+    assert sum(1 for ins in prog if ins[0] == ebpf._EXIT) == 2
+    assert prog[-2] == ebpf._insn(ebpf._MOV64_K, 0, imm=0)  # default deny
+    assert ebpf.compile_rules([])[-2] == ebpf._insn(ebpf._MOV64_K, 0, imm=1)  # no rules: allow
+    # every jump lands inside the program
+    for i, (code, _d, _s, off, _imm) in enumerate(prog):
+        if code in (ebpf._JNE_K, ebpf._JEQ_K):
+            assert 0 <= i + 1 + off < len(prog)

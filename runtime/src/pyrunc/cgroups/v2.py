@@ -163,7 +163,7 @@ class V2Cgroup(Cgroup):
             return
         d = self.path
         if resources.devices:
-            self._warn_devices(resources.devices)
+            self._apply_devices(resources.devices)
         if resources.memory is not None:
             self._apply_memory(d, resources.memory)
         if resources.cpu is not None:
@@ -186,13 +186,17 @@ class V2Cgroup(Cgroup):
         if resources.unified:
             write_unified(d, resources.unified)
 
-    @staticmethod
-    def _warn_devices(devices):
-        from .devices import rules_from_spec
+    def _apply_devices(self, devices):
+        from . import ebpf
+        from .devices import effective_rules
 
-        rules_from_spec(devices)  # still reject malformed entries
-        warn("linux.resources.devices: device rules are not enforced on cgroup v2 by pyrunc (no eBPF "
-             "device filter); the container can reach only the device nodes created in its /dev")
+        rules = effective_rules(devices)
+        try:
+            ebpf.attach(self.path, rules)
+        except PyruncError as e:
+            # e.g. no CONFIG_CGROUP_BPF, or no CAP_BPF in a user namespace: run, but say it plainly
+            warn(f"device rules are not enforced on this cgroup v2 host: {e}; the container can reach "
+                 "every device node it can see in its /dev")
 
     @staticmethod
     def _apply_memory(d, m):
