@@ -46,29 +46,38 @@ class _Version(ctypes.Structure):
 
 
 _lib = None
+_load_error = None
 
 
 def lib():
-    """The loaded library, typed on first use; OSError if libseccomp is not installed."""
-    global _lib
+    """The loaded library, typed; OSError if libseccomp is not installed."""
     if _lib is None:
-        so = ctypes.CDLL("libseccomp.so.2")
-        so.seccomp_init.argtypes = [ctypes.c_uint32]
-        so.seccomp_init.restype = ctypes.c_void_p
-        so.seccomp_release.argtypes = [ctypes.c_void_p]
-        so.seccomp_release.restype = None
-        so.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
-        so.seccomp_arch_resolve_name.restype = ctypes.c_uint32
-        so.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
-        so.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
-        so.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
-        so.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
-                                              ctypes.c_uint, ctypes.POINTER(ArgCmp)]
-        so.seccomp_load.argtypes = [ctypes.c_void_p]
-        so.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        so.seccomp_version.restype = ctypes.POINTER(_Version)
-        _lib = so
+        raise _load_error
     return _lib
+
+
+def _load():
+    global _lib, _load_error
+    try:
+        so = ctypes.CDLL("libseccomp.so.2")
+    except OSError as e:
+        _load_error = e
+        return
+    so.seccomp_init.argtypes = [ctypes.c_uint32]
+    so.seccomp_init.restype = ctypes.c_void_p
+    so.seccomp_release.argtypes = [ctypes.c_void_p]
+    so.seccomp_release.restype = None
+    so.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
+    so.seccomp_arch_resolve_name.restype = ctypes.c_uint32
+    so.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+    so.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
+    so.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    so.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                          ctypes.c_uint, ctypes.POINTER(ArgCmp)]
+    so.seccomp_load.argtypes = [ctypes.c_void_p]
+    so.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    so.seccomp_version.restype = ctypes.POINTER(_Version)
+    _lib = so
 
 
 def version():
@@ -85,6 +94,10 @@ def resolve_syscall(name):
 def resolve_arch(name):
     """libseccomp's token for an arch name such as "x86_64", or None."""
     return lib().seccomp_arch_resolve_name(name.encode()) or None
+
+
+# at import: the container's init uses it after pivot_root, where dlopen() would find nothing
+_load()
 
 
 class Error(OSError):

@@ -8,16 +8,17 @@ they form one rule (AND); more than 32 syscall entries turn on libseccomp's
 binary-tree optimisation. Seccomp notify (listenerPath, SCMP_ACT_NOTIFY) is
 not supported.
 
-build() has libseccomp compile the filter to BPF (in the host's mount
-namespace, where libseccomp.so.2 is); load() hands that program to seccomp(2)
-itself, so loading needs no library and no file. Importing this module is
-cheap: libseccomp is loaded by build() only. Import it and build() before
-forking the container's init: after pivot_root nothing can be imported.
+build() has libseccomp compile the filter to BPF; load() hands that program
+to seccomp(2) itself. Importing this module loads libseccomp.so.2 (~1 ms),
+because the container's init cannot reach the host's files after pivot_root:
+import it before forking init, and preferably build() there too, so a bad
+profile fails before the container exists.
 """
 
 import ctypes
 import os
 
+from . import libseccomp as L
 from .errors import ConfigError, PyruncError
 
 ACTIONS = (
@@ -140,8 +141,6 @@ class Program:
 
 def action_value(name, errno_ret=None):
     """The libseccomp action for a spec action name, as runc maps it."""
-    from . import libseccomp as L
-
     if name in ("SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD"):
         return L.ACT_KILL_THREAD
     if name == "SCMP_ACT_ERRNO":
@@ -178,8 +177,6 @@ def build(sc):
 
     Needs libseccomp.so.2 from the host: call it before pivot_root/chroot.
     """
-    from . import libseccomp as L
-
     p = plan(sc)
     try:
         filt = L.Filter(p.default_action)
@@ -215,8 +212,8 @@ def load(prog):
     """Load a filter into the calling thread: a Program from build(), or a Seccomp section.
 
     What the caller must respect:
-    - Compile before pivot_root/chroot (libseccomp is dlopen()ed from the host);
-      passing a Seccomp section here compiles it now.
+    - Import this module before pivot_root/chroot; a Seccomp section passed
+      here is compiled now, and its errors then surface only in init.
     - Call it last before execve: from here on every syscall, execve included,
       goes through the filter, so the profile must allow execve and whatever
       runs in between. Loading itself is one seccomp(2) call through ctypes.

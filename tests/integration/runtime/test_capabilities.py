@@ -102,7 +102,8 @@ def test_unknown_capability(rt, bundle):
         assert p.returncode == 0 and "CAP_BOGUS" in p.stderr
         return
     assert p.returncode != 0
-    assert 'process.capabilities.bounding[1]: unknown capability "CAP_BOGUS"' in p.stderr
+    # the log line escapes the quotes
+    assert "process.capabilities.bounding[1]: unknown capability" in p.stderr and "CAP_BOGUS" in p.stderr
     assert rt("state", cid, check=False).returncode != 0
 
 
@@ -129,4 +130,4 @@ def test_exec_unknown_cap(rt, sleeper):
     if IS_RUNC:
         assert p.returncode == 0 and "CAP_BOGUS" in p.stderr  # runc 1.1 warns and drops it
         return
-    assert p.returncode != 0 and 'unknown capability "CAP_BOGUS"' in p.stderr
+    assert p.returncode != 0 and "unknown capability" in p.stderr and "CAP_BOGUS" in p.stderr
