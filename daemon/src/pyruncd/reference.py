@@ -41,9 +41,6 @@ class Reference:
             return self.repository
         return self.path.removeprefix("library/")
 
-    def with_tag(self, tag: str) -> "Reference":
-        return Reference(self.domain, self.path, tag, "")
-
     def with_digest(self, digest: str) -> "Reference":
         return Reference(self.domain, self.path, "", digest)
 

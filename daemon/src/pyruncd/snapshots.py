@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .db import Transaction
 from .images.unpack import apply_layer
+from .threads import in_thread
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Snapshotter:
             try:
                 fs = work / "fs"
                 fs.mkdir()
-                size = await asyncio.to_thread(self._apply, blob, fs, diff_id, lowers)
+                size = await in_thread(self._apply, blob, fs, diff_id, lowers)
                 now = datetime.datetime.now(datetime.UTC).isoformat()
                 with Transaction(self.conn) as c:
                     cur = c.execute(

@@ -13,6 +13,7 @@ from ..errors import DigestMismatch, InvalidArgument
 from ..reference import Reference
 from ..registry.auth import Credentials
 from ..registry.client import RegistryClient
+from ..threads import in_thread
 from .manifest import (
     INDEX_TYPES,
     ImageConfig,
@@ -98,7 +99,7 @@ async def pull(store: ImageStore, ref: Reference, platform: Platform, creds: Cre
                         await reg.fetch_blob(ref.path, layer.digest, w,
                                              lambda n: emit(Event(sid, "Downloading", n, layer.size)))
                         emit(Event(sid, "Verifying Checksum"))
-                        await asyncio.to_thread(w.commit)
+                        await in_thread(w.commit)
                 emit(Event(sid, "Download complete"))
 
             present = [content.has(d.digest) and store.snapshots.get(c) is not None

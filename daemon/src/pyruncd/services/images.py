@@ -19,6 +19,7 @@ from ..images.push import push
 from ..images.store import ImageRecord
 from ..registry.auth import Credentials
 from ..registry.client import RegistryClient
+from ..threads import in_thread
 from .errors import rpc
 
 log = logging.getLogger("pyruncd.images")
@@ -148,7 +149,7 @@ class ImagesService(pb_grpc.ImagesServicer):
                 raise InvalidArgument("load: empty input: give a tar with -i or on standard input")
             loaded = []
             with self.store.leases.hold() as lease:
-                staged = await asyncio.to_thread(archive.stage, Path(spool), self.d.content, host_platform(), lease)
+                staged = await in_thread(archive.stage, Path(spool), self.d.content, host_platform(), lease)
                 for s in staged:
                     await self.store.unpack(s.manifest, s.config, lease)
                     rec = self.store.add(s.manifest_digest, s.manifest, s.config, tags=s.tags,
@@ -180,7 +181,7 @@ class ImagesService(pb_grpc.ImagesServicer):
                     for d in [exp.manifest_digest, exp.manifest.config.digest, *(x.digest for x in exp.manifest.layers)]:
                         lease.add(d)
                 oci = request.format == pb.SaveRequest.OCI_ARCHIVE
-                await asyncio.to_thread(archive.save, list(exports.values()), self.d.content, Path(spool), oci,
+                await in_thread(archive.save, list(exports.values()), self.d.content, Path(spool), oci,
                                         self.d.tmp)
             with open(spool, "rb") as f:
                 while chunk := await asyncio.to_thread(f.read, _CHUNK):
