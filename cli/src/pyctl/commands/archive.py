@@ -2,8 +2,6 @@
 
 import os
 import sys
-import tarfile
-import threading
 from pathlib import Path
 
 from ..client import CLIError
@@ -38,6 +36,9 @@ def save(client, args) -> int:
 
 def _directory_chunks(directory: Path):
     """An OCI layout directory as a tar stream, made in a thread and handed over through a pipe."""
+    import tarfile
+    import threading
+
     r, w = os.pipe()
 
     def writer() -> None:

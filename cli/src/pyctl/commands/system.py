@@ -1,11 +1,11 @@
-"""info and version."""
+"""info and version. importlib.metadata and platform load only when asked: every pyctl run pays for its imports."""
 
-import importlib.metadata
-import platform
 import sys
 
 
 def info(client, args) -> int:
+    import importlib.metadata
+
     from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
 
     i = client.system.Info(pb.InfoRequest())
@@ -46,6 +46,9 @@ def info(client, args) -> int:
 
 
 def version(client, args) -> int:
+    import importlib.metadata
+    import platform
+
     import grpc
     from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
 
