@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -15,10 +16,13 @@ from spec_fixtures import (
     Layer,
     busybox_image,
     busybox_layer,
+    directory,
     file,
     make_image,
+    opaque,
     symlink,
     write_docker_archive,
+    whiteout,
     write_oci_layout,
 )
 
@@ -161,3 +165,26 @@ def test_hostile_layer_is_refused_and_leaves_nothing(daemon, tmp_path):
     assert os.listdir(daemon.snapshots.tmp) == []
     daemon.images.gc()
     assert daemon.snapshots.all() == [] and list(daemon.content.digests()) == []
+
+
+def test_snapshot_chain_mounts_as_overlay_with_whiteouts_applied(daemon, tmp_path):
+    lower = Layer.of([file("a", b"a"), file("b", b"b"), directory("d"), file("d/x", b"x"),
+                      directory("tmp", mode=0o1777)])
+    upper = Layer.of([whiteout("a"), opaque("d"), file("d/y", b"y"), file("tmp/new", b"n")])
+    write_docker_archive(str(tmp_path / "img.tar"), {"ov:1": make_image([lower, upper])})
+    load(daemon, tmp_path / "img.tar")
+    rec = daemon.images.lookup("ov:1")
+    lowers = ":".join(str(s.fs) for s in daemon.snapshots.chain(rec.top_chain_id))
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    r = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={lowers}", str(merged)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"overlayfs cannot be mounted here: {r.stderr.strip()}")
+    try:
+        assert sorted(os.listdir(merged)) == ["b", "d", "tmp"]
+        assert os.listdir(merged / "d") == ["y"]
+        assert os.stat(merged / "tmp").st_mode & 0o7777 == 0o1777
+        assert (merged / "tmp" / "new").read_bytes() == b"n"
+    finally:
+        subprocess.run(["umount", str(merged)], check=True)
