@@ -21,8 +21,8 @@ from spec_fixtures import (
     make_image,
     opaque,
     symlink,
-    write_docker_archive,
     whiteout,
+    write_docker_archive,
     write_oci_layout,
 )
 
