@@ -290,3 +290,45 @@ def test_v2_device_rules_are_enforced_by_the_bpf_filter(made, token):
                          capture_output=True, text=True)
     assert out.stdout.split() == ["null-ok", "zero-ok", "fuse-read"], out.stderr
     assert out.stderr.count("Operation not permitted") == 2
+
+
+_DIRECT_READ = r"""
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)  # past the page cache, to the disk
+buf = mmap.mmap(-1, 64 << 10)
+for i in range(16):
+    os.preadv(fd, [buf], i * (64 << 10))
+"""
+
+
+def _disk_of(path):
+    """major:minor of the whole disk holding path (throttling needs a disk, not a partition)."""
+    dev = os.stat(path).st_dev
+    sysdir = os.path.realpath(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}")
+    if not os.path.exists(os.path.join(sysdir, "queue")):
+        sysdir = os.path.dirname(sysdir)
+    with open(os.path.join(sysdir, "dev")) as f:
+        major, minor = f.read().strip().split(":")
+    return int(major), int(minor)
+
+
+@pytest.mark.skipif(not V1_HOST, reason="v1 blkio controller")
+def test_blkio_read_throttle_bounds_direct_reads(made, tmp_path):
+    data = tmp_path / "data"
+    with open(data, "wb") as f:
+        f.write(os.urandom(1 << 20))
+        os.fsync(f.fileno())
+    try:
+        major, minor = _disk_of(str(data))
+    except OSError:
+        pytest.skip("the temp dir is not on a block device")
+    cg = made.cgroup()
+    cg.apply(_res({"blockIO": {"throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 256 << 10}]}}))
+    t0 = time.monotonic()
+    p = made.spawn(cg, [sys.executable, "-c", _DIRECT_READ, str(data)])
+    assert p.wait(timeout=60) == 0
+    took = time.monotonic() - t0
+    assert took > 2.0, took  # 1 MiB at 256 KiB/s is ~4 s; unthrottled it is milliseconds
+    reads = [e for e in cg.stats()["blkio"].get("ioServiceBytesRecursive", [])
+             if e.get("major") == major and e.get("op") == "Read"]
+    assert reads and reads[0]["value"] >= 1 << 20
