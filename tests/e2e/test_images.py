@@ -298,3 +298,21 @@ def test_login_logout_with_htpasswd_registry(d, fixture_tar):
         assert reg.host not in json.loads(cfg.read_text())["auths"]
         r = d.pyctl("pull", f"{reg.host}/private/other:1", check=False)
         assert r.returncode == 1 and "authentication required" in r.stderr
+
+
+@pytest.mark.skipif(bool(registry.available(token=True)), reason=registry.available(token=True) or "ok")
+def test_login_push_pull_with_a_token_server(d, fixture_tar):
+    with Registry(users={"bob": "t0ken"}, token=True) as reg:
+        d.pyctl("load", "-i", str(fixture_tar))
+        ref = f"{reg.host}/team/bb:1"
+        d.pyctl("tag", "busybox", ref)
+        r = d.pyctl("push", ref, check=False)  # an anonymous token grants nothing
+        assert r.returncode == 1 and "authentication failed" in r.stderr
+        r = d.pyctl("login", "-u", "bob", "--password-stdin", reg.host, input="wrong", check=False)
+        assert r.returncode == 1 and "refused the credentials" in r.stderr
+        assert d.pyctl("login", "-u", "bob", "--password-stdin", reg.host, input="t0ken").stdout == "Login Succeeded\n"
+        d.pyctl("push", ref)
+        d.pyctl("rmi", ref, "busybox")
+        assert "Status: Downloaded newer image" in d.pyctl("pull", ref).stdout
+        scopes = [s for req in reg.token.requests if req["user"] == "bob" for s in req["scope"]]
+        assert "repository:team/bb:pull,push" in scopes and "repository:team/bb:pull" in scopes
