@@ -96,7 +96,11 @@ class V1Cgroup(Cgroup):
         if d is None:
             return False
         try:
-            return fs.read(d, "freezer.state") in ("FROZEN", "FREEZING")
+            state = fs.read(d, "freezer.state")
+            if state == "FROZEN":
+                # frozen by us, not only because an ancestor is (then the container is not "paused")
+                return fs.read(d, "freezer.self_freezing") == "1"
+            return state == "FREEZING"
         except FileNotFoundError:
             return False
 
