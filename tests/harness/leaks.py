@@ -37,7 +37,11 @@ def processes_naming(*needles):
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
             with open(f"/proc/{pid}/cgroup") as f:
                 cg = f.read()
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                zombie = f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
         except OSError:
+            continue
+        if zombie:  # exited; only waiting for its parent (often the host's init) to reap it
             continue
         if any(n in cmd or n in cg for n in needles):
             found.append(f"{pid}: {cmd.strip()}")

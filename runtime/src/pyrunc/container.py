@@ -1,9 +1,10 @@
 """A container's state directory and its lifecycle state machine.
 
 <root>/<id>/ holds state.json (ours), config.json (the spec as created, for
-exec), exec.fifo (exists while the container is "created") and is flock()ed
-by every command that changes the container, so concurrent commands on one
-id serialise.
+exec), exec.fifo (exists while the container is "created") and a lock file
+that every command changing the container holds, so concurrent commands on
+one id serialise. The lock is a POSIX record lock (lockf), not flock: the
+container's init is forked from the create command and must not inherit it.
 """
 
 import fcntl
@@ -91,7 +92,7 @@ class Container:
             os.mkdir(c.dir, 0o711)
         except FileExistsError:
             raise PyruncError(errors.CONTAINER_EXISTS) from None
-        c.lock()
+        c.lock(create=True)
         return c
 
     @classmethod
@@ -112,9 +113,10 @@ class Container:
             raise NotExistError() from None
         return c
 
-    def lock(self):
-        fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    def lock(self, create=False):
+        flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+        fd = os.open(os.path.join(self.dir, "lock"), flags, 0o600)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
         self._lock_fd = fd
 
     def unlock(self):

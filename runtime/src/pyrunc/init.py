@@ -32,6 +32,31 @@ class InitPlan:
         self.seccomp = spec.linux.seccomp if spec else None
 
 
+def preload(plan):
+    """Import, in the parent, every module init will use.
+
+    After pivot_root the container's filesystem is all there is: a lazy import
+    of ours (or of the stdlib) inside init would not find its file.
+    """
+    import fcntl  # noqa: F401 - loaded for init's sake
+    import resource  # noqa: F401
+
+    proc = plan.process
+    if proc.no_new_privileges or proc.capabilities is not None:
+        import prctl  # noqa: F401
+    if proc.capabilities is not None:
+        from . import capabilities  # noqa: F401
+    if plan.seccomp is not None:
+        from . import seccomp  # noqa: F401
+    if plan.spec.hooks.create_container or plan.spec.hooks.start_container:
+        from . import hooks  # noqa: F401
+    if proc.terminal:
+        import socket  # noqa: F401
+        import struct  # noqa: F401
+    if any(m.type == "cgroup" for m in plan.spec.mounts):
+        from . import cgroups  # noqa: F401
+
+
 class _MountContext:
     def __init__(self, bundle, cgroup, new_cgroupns, new_netns):
         self.bundle = bundle

@@ -70,7 +70,7 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
 
     On any failure nothing is left: no process, cgroup, state dir.
     """
-    from ..init import InitPlan, container_init
+    from ..init import InitPlan, container_init, preload
 
     bundle, raw, spec = loaded
     rootfs = os.path.join(bundle, spec.root.path)
@@ -100,6 +100,7 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
         plan = InitPlan(cid, spec, spec.process, rootfs, bundle, no_pivot=no_pivot, console_fd=console_fd,
                         fifo_fd=fifo_fd, cgroup=cgroup, preserve_fds=preserve_fds,
                         hooks_sync=bool(hooks.prestart or hooks.create_runtime or hooks.create_container))
+        preload(plan)
         created = timestamp_now()
         c.state = {
             "oci_version": spec.oci_version, "pid": 0, "pid_start": 0, "bundle": bundle, "rootfs": rootfs,

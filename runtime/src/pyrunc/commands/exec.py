@@ -24,7 +24,7 @@ def exec_process(ctx, args, console_socket=None, cwd=None, env=(), tty=False, us
 
 def _exec(ctx, args, console_socket, cwd, env, tty, user, additional_gids, process_file, detach, pid_file,
           no_new_privs, cap, preserve_fds, cgroup_paths, ignore_paused):
-    from ..init import InitPlan, exec_init
+    from ..init import InitPlan, exec_init, preload
 
     if cgroup_paths:
         raise UsageError("--cgroup: sub-cgroups for exec are not supported by pyrunc")
@@ -63,6 +63,7 @@ def _exec(ctx, args, console_socket, cwd, env, tty, user, additional_gids, proce
             prctl.set_child_subreaper(1)
         plan = InitPlan(c.id, spec, proc, None, c.state["bundle"], console_fd=console_fd,
                         preserve_fds=preserve_fds)
+        preload(plan)
         pid, ch = launch.spawn(launch.Namespaces.of_process(c.pid), lambda ch: exec_init(plan, ch),
                                cgroup=c.cgroup())
         try:
