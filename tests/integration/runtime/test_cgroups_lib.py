@@ -332,3 +332,37 @@ def test_blkio_read_throttle_bounds_direct_reads(made, tmp_path):
     reads = [e for e in cg.stats()["blkio"].get("ioServiceBytesRecursive", [])
              if e.get("major") == major and e.get("op") == "Read"]
     assert reads and reads[0]["value"] >= 1 << 20
+
+
+_MOUNT_V2_PROBE = r"""
+import json, os, sys
+from pyrunc import cgroups, linux
+cg, dest = cgroups.from_state(json.loads(sys.argv[1])), sys.argv[2]
+linux.unshare(linux.CLONE_NEWNS)
+linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
+cg.add(os.getpid())
+linux.unshare(linux.CLONE_NEWCGROUP)
+cgroups.mount_cgroupfs(dest, cg, True, linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC)
+with open("/proc/self/mountinfo") as f:
+    line = [l.split() for l in f if dest in l][-1]
+procs = open(os.path.join(dest, "cgroup.procs")).read().split()
+print(json.dumps({"root": line[3], "type": line[line.index("-") + 1], "opts": line[5], "procs": procs}))
+"""
+
+
+@pytest.mark.skipif(layout().unified is None, reason="no cgroup2 mount on this host")
+def test_mount_cgroupfs_v2_in_a_cgroup_namespace(made, token, tmp_path):
+    from pyrunc.cgroups.v2 import V2Cgroup
+
+    mount = layout().unified
+    cg = V2Cgroup(mount, os.path.join(mount, f"{token}-v2mnt"))
+    made.groups.append(cg)
+    cg.create()
+    dest = tmp_path / "cgfs"
+    out = subprocess.run([sys.executable, "-c", _MOUNT_V2_PROBE, json.dumps(cg.to_state()), str(dest)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    # the namespace's root is the container's cgroup, holding just the probe
+    assert got["type"] == "cgroup2" and got["root"] == "/" and got["opts"].startswith("ro,")
+    assert len(got["procs"]) == 1

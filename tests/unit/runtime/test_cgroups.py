@@ -260,3 +260,23 @@ def test_bpf_device_program_checks_rules_last_to_first():
     for i, (code, _d, _s, off, _imm) in enumerate(prog):
         if code in (ebpf._JNE_K, ebpf._JEQ_K):
             assert 0 <= i + 1 + off < len(prog)
+
+
+@pytest.mark.parametrize("current, limit, swap, first", [
+    (100 << 20, 200 << 20, 300 << 20, "memory.memsw.limit_in_bytes"),  # growing: swap first
+    (400 << 20, 200 << 20, 300 << 20, "memory.limit_in_bytes"),        # shrinking: memory first
+    (100 << 20, -1, 0, "memory.memsw.limit_in_bytes"),                 # unlimited lifts swap too
+])
+def test_v1_memory_write_order_fits_the_kernel(tmp_path, monkeypatch, current, limit, swap, first):
+    from pyrunc.cgroups import fs
+    from pyrunc.cgroups.v1 import V1Cgroup
+
+    (tmp_path / "memory.limit_in_bytes").write_text(f"{current}\n")
+    (tmp_path / "memory.memsw.limit_in_bytes").write_text(f"{current}\n")
+    written = []
+    monkeypatch.setattr(fs, "write", lambda d, name, value, field: written.append((name, value)))
+    V1Cgroup({"memory": str(tmp_path), "devices": str(tmp_path)}).apply(
+        _res({"memory": {"limit": limit, "swap": swap}}))
+    assert written[0][0] == first and len(written) == 2
+    if limit == -1:
+        assert dict(written) == {"memory.limit_in_bytes": -1, "memory.memsw.limit_in_bytes": -1}
