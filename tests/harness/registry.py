@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from pathlib import Path
 
 REGISTRY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
@@ -37,10 +38,28 @@ def available(users: bool = False, token: bool = False) -> str:
         return "openssl is not installed (needed to sign tokens)"
     if users:
         try:
-            import bcrypt  # noqa: F401
-        except ImportError:
-            return "python bcrypt is not installed (needed for htpasswd entries)"
+            _bcrypt("probe")
+        except (ImportError, ValueError, OSError):
+            return "no bcrypt: neither python bcrypt nor a crypt module with blowfish (for htpasswd entries)"
     return ""
+
+
+def _bcrypt(password: str) -> str:
+    """An htpasswd bcrypt hash: python bcrypt if installed, else the C library's crypt (libxcrypt)."""
+    try:
+        import bcrypt
+
+        return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+    except ImportError:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt  # until Python 3.13
+
+    hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
+    if not hashed or not hashed.startswith("$2"):
+        raise ValueError("crypt has no blowfish here")
+    return hashed
 
 
 def free_port() -> int:
@@ -151,10 +170,7 @@ class Registry:
             config += ["auth:", "  token:", f"    realm: {self.token.realm}", f"    service: {TokenServer.SERVICE}",
                        f"    issuer: {TokenServer.ISSUER}", f"    rootcertbundle: {self.token.cert}"]
         elif self.users:
-            import bcrypt
-
-            lines = [f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=4)).decode()}"
-                     for u, p in self.users.items()]
+            lines = [f"{u}:{_bcrypt(p)}" for u, p in self.users.items()]
             (self.dir / "htpasswd").write_text("\n".join(lines) + "\n")
             config += ["auth:", "  htpasswd:", "    realm: pyrunc-test", f"    path: {self.dir / 'htpasswd'}"]
         self.config = self.dir / "config.yml"
