@@ -19,17 +19,28 @@ import subprocess
 from .errors import PyruncError
 
 KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+# the spec has the remaining hooks run after one of these fails (the failure is only a warning)
+_GO_ON = ("poststart", "poststop")
 
 
 def run(hooks, state, kind):
-    """Run `hooks` (spec.Hook list) in order; PyruncError on the first that fails."""
+    """Run `hooks` (spec.Hook list) in order; PyruncError if any fails.
+
+    For prestart ... startContainer the first failure stops the list; for
+    poststart and poststop every hook runs and the error names each failure.
+    """
     if not hooks:
         return
     data = json.dumps(state).encode()
+    failures = []
     for i, hook in enumerate(hooks):
         err = run_one(hook, data)
         if err:
-            raise PyruncError(f"error running {kind} hook #{i}: {err}")
+            failures.append(f"error running {kind} hook #{i}: {err}")
+            if kind not in _GO_ON:
+                break
+    if failures:
+        raise PyruncError("; ".join(failures))
 
 
 def run_one(hook, data):

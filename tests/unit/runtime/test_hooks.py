@@ -88,3 +88,14 @@ def test_hook_that_ignores_stdin_is_fine():
 
 def test_nothing_to_run():
     hooks.run([], STATE, "prestart")
+
+
+@pytest.mark.parametrize("kind", ["poststart", "poststop"])
+def test_warn_only_kinds_run_every_hook(tmp_path, kind):
+    log = tmp_path / "log"
+    hs = [hook(path="/bin/sh", args=["sh", "-c", f"echo {i} >> {log}; exit {i}"]) for i in range(3)]
+    with pytest.raises(PyruncError) as e:
+        hooks.run(hs, STATE, kind)
+    assert log.read_text() == "0\n1\n2\n"
+    assert str(e.value) == (f"error running {kind} hook #1: error running hook: exit status 1, stdout: , stderr: ; "
+                            f"error running {kind} hook #2: error running hook: exit status 2, stdout: , stderr: ")
