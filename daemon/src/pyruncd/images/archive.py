@@ -29,6 +29,7 @@ from .manifest import (
     DOCKER_MANIFEST,
     INDEX_TYPES,
     MANIFEST_TYPES,
+    OCI_CONFIG,
     OCI_INDEX,
     OCI_LAYER,
     OCI_LAYER_ZSTD,
@@ -292,7 +293,7 @@ def save(images: list[Export], content: ContentStore, out: Path, oci: bool, tmp:
                                     "size": tf.getmember(_blob_path(diff_id)).size})
             oci_manifest = json.dumps({
                 "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                "config": {"mediaType": OCI_CONFIG,
                            "digest": img.manifest.config.digest, "size": img.manifest.config.size},
                 "layers": layer_descs}).encode()
             md = sha256(oci_manifest)

@@ -51,6 +51,16 @@ class ImageRecord:
 
 
 @dataclass
+class HistoryRow:
+    id: str  # the image id on the top row, "<missing>" below, as docker shows
+    created: str
+    created_by: str
+    size: int
+    comment: str
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
 class RemoveResult:
     untagged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
@@ -211,22 +221,20 @@ class ImageStore:
         data = self.content.read(rec.manifest_digest)
         return data, Manifest.parse(data, rec.manifest_media_type)
 
-    def history(self, text: str) -> list[dict]:
-        """docker history rows, newest first: id, created, created_by, size, comment, tags."""
+    def history(self, text: str) -> list[HistoryRow]:
+        """docker history rows, newest first; empty_layer entries take no layer."""
         rec = self.lookup(text)
         config = self.config(rec)
-        sizes = [self.snapshots.get(layer.chain_id) for layer in rec.layers]
-        layer_sizes = iter([s.size if s else 0 for s in sizes])
+        layer_sizes = iter([s.size if (s := self.snapshots.get(x.chain_id)) else 0 for x in rec.layers])
         rows = []
-        history = config.history or [{"created": config.created} for _ in rec.layers]
-        for h in history:
+        for h in config.history or [{"created": config.created} for _ in rec.layers]:
             size = 0 if h.get("empty_layer") else next(layer_sizes, 0)
-            rows.append({"id": "<missing>", "created": h.get("created", ""), "created_by": h.get("created_by", ""),
-                         "size": size, "comment": h.get("comment", ""), "tags": []})
+            rows.append(HistoryRow("<missing>", h.get("created", ""), h.get("created_by", ""), size,
+                                   h.get("comment", "")))
         rows.reverse()
         if rows:
-            rows[0]["id"] = rec.id
-            rows[0]["tags"] = rec.tags
+            rows[0].id = rec.id
+            rows[0].tags = rec.tags
         return rows
 
     def count(self) -> int:

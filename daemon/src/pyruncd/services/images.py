@@ -99,8 +99,8 @@ class ImagesService(pb_grpc.ImagesServicer):
     async def History(self, request, context):
         rows = self.store.history(request.reference)
         return pb.HistoryResponse(entries=[
-            pb.HistoryEntry(id=r["id"], created=r["created"], created_by=r["created_by"], size=r["size"],
-                            comment=r["comment"], tags=[reference.familiar(t) for t in r["tags"]]) for r in rows])
+            pb.HistoryEntry(id=r.id, created=r.created, created_by=r.created_by, size=r.size, comment=r.comment,
+                            tags=[reference.familiar(t) for t in r.tags]) for r in rows])
 
     @rpc
     async def Tag(self, request, context):
