@@ -242,6 +242,22 @@ def test_interrupted_pull_leaves_no_image_and_retry_completes(d, tmp_path):
         time.sleep(0.5)
         assert d.pyctl("images", "-q").stdout == ""
         assert os.listdir(d.root / "content" / "ingest") == []
+        # the daemon itself killed mid-pull: a restart sweeps what it left
+        pull = subprocess.Popen([str(VENV_BIN / "pyctl"), "pull", ref], env=d.env, stdout=subprocess.PIPE, text=True)
+        try:
+            while "Pulling fs layer" not in pull.stdout.readline():
+                pass
+            reg.proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.3)
+            d.proc.kill()
+            d.proc.wait()
+        finally:
+            reg.proc.send_signal(signal.SIGCONT)
+            assert pull.wait(30) != 0
+        d.start()
+        assert d.pyctl("images", "-q").stdout == ""
+        assert os.listdir(d.root / "content" / "ingest") == []
+        assert os.listdir(d.root / "snapshots" / "tmp") == []
         assert "Status: Downloaded newer image" in d.pyctl("pull", ref).stdout
         assert json.loads(d.pyctl("inspect", ref).stdout)[0]["Id"] == img.config_digest
 

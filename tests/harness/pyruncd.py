@@ -5,12 +5,14 @@ Usage:
         d.pyctl("load", "-i", ".../busybox.tar")           # CompletedProcess; check=True by default
         r = d.pyctl("rmi", "nope", check=False)           # r.returncode, r.stderr
 
-stop() (or leaving the with block) sends SIGTERM, waits, kills if needed, and removes the dir.
+stop() (or leaving the with block) sends SIGTERM, waits, kills if needed, and removes the dir;
+stop(remove=False) then start() restarts on the same root.
 """
 
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -35,12 +37,20 @@ class Pyruncd:
             self.proc = subprocess.Popen([str(VENV_BIN / "pyruncd"), "--root", str(self.root), "-H", self.host,
                                           *self.extra_args], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
-        while not self.socket.exists():
+        while not self._answers():  # a socket left by a killed daemon exists but does not answer
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"pyruncd did not start: {self.log.read_text()[-2000:]}")
             time.sleep(0.02)
         return self
+
+    def _answers(self) -> bool:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(str(self.socket))
+                return True
+            except OSError:
+                return False
 
     def pyctl(self, *args: str, check: bool = True, input: bytes | str | None = None,
               timeout: float = 300) -> subprocess.CompletedProcess:
