@@ -111,6 +111,10 @@ def _intermediate(namespaces, ch, init_main):
         linux.unshare(linux.CLONE_NEWUSER)
         ch.send(type="userns")
         ch.expect("mapped")
+        # become the namespace's root: our host uid is (usually) not mapped inside it
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+        os.setgroups([])
     _join(namespaces)
     flags = 0
     for kind in new:

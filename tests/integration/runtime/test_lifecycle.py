@@ -34,8 +34,8 @@ def test_create_start_kill_delete(rt, bundle):
 def test_created_process_has_not_run_yet(rt, bundle, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    b = bundle(["sh", "-c", "echo ran > /out/marker"], edit=lambda c: c["mounts"].append(
-        {"destination": "/out", "type": "bind", "source": str(out), "options": ["rbind", "rw"]}))
+    b = bundle(["sh", "-c", "echo ran > /tmp/marker"], edit=lambda c: c["mounts"].append(
+        {"destination": "/tmp", "type": "bind", "source": str(out), "options": ["rbind", "rw"]}))
     cid = rt.new_id()
     rt("create", "--bundle", b, cid)
     assert not (out / "marker").exists()

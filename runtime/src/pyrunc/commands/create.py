@@ -85,6 +85,9 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
         with open(c.path("config.json"), "wb") as f:
             f.write(raw)
         os.mkfifo(c.path(EXEC_FIFO), 0o622)
+        # init, maybe root of a user namespace (another host uid), opens it for writing
+        os.chown(c.path(EXEC_FIFO), _host_id(lx.uid_mappings), _host_id(lx.gid_mappings))
+        os.chmod(c.path(EXEC_FIFO), 0o622)
         fifo_fd = os.open(c.path(EXEC_FIFO), os.O_PATH | os.O_CLOEXEC)
         from .. import cgroups
 
@@ -147,6 +150,14 @@ def _run_create_hooks(spec, state):
     # prestart is deprecated but still runs, before createRuntime (runtime spec)
     hooks.run(spec.hooks.prestart, state, "prestart")
     hooks.run(spec.hooks.create_runtime, state, "createRuntime")
+
+
+def _host_id(mappings):
+    """The host id that container id 0 maps to (0 without a user namespace)."""
+    for m in mappings:
+        if m.container_id == 0:
+            return m.host_id
+    return 0
 
 
 def absolute(path):
