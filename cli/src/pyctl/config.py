@@ -43,7 +43,7 @@ def save(doc: dict) -> None:
 
 
 def credentials() -> dict[str, tuple[str, str, str]]:
-    """host -> (username, password, identity token)."""
+    """host -> (username, password, identity token); docker's config.json may hold identity tokens."""
     out = {}
     for host, entry in (load().get("auths") or {}).items():
         user = pw = ""
@@ -53,12 +53,9 @@ def credentials() -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def store(server: str, username: str, password: str, identity_token: str = "") -> None:
+def store(server: str, username: str, password: str) -> None:
     doc = load()
-    entry = {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
-    if identity_token:
-        entry = {"auth": base64.b64encode(f"{username}:".encode()).decode(), "identitytoken": identity_token}
-    doc.setdefault("auths", {})[server] = entry
+    doc.setdefault("auths", {})[server] = {"auth": base64.b64encode(f"{username}:{password}".encode()).decode()}
     save(doc)
 
 

@@ -76,7 +76,7 @@ def login(client, args) -> int:
         raise CLIError("Error: Non-null Username and Password Required")
     resp = client.images.Login(pb.LoginRequest(server=server, auth=pb.RegistryAuth(username=username,
                                                                                      password=password)))
-    config.store(server, username, password, resp.identity_token)
+    config.store(server, username, password)
     sys.stderr.write(f"WARNING! Your password will be stored unencrypted in {config.config_path()}.\n")
     sys.stdout.write(resp.status + "\n")
     return 0

@@ -228,9 +228,7 @@ class LoginRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ..., auth: _Optional[_Union[RegistryAuth, _Mapping]] = ...) -> None: ...
 
 class LoginResponse(_message.Message):
-    __slots__ = ("status", "identity_token")
+    __slots__ = ("status",)
     STATUS_FIELD_NUMBER: _ClassVar[int]
-    IDENTITY_TOKEN_FIELD_NUMBER: _ClassVar[int]
     status: str
-    identity_token: str
-    def __init__(self, status: _Optional[str] = ..., identity_token: _Optional[str] = ...) -> None: ...
+    def __init__(self, status: _Optional[str] = ...) -> None: ...
