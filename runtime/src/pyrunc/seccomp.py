@@ -60,7 +60,21 @@ _OPTIMIZE_ABOVE = 32  # runc's threshold for the binary-tree optimisation
 
 
 def validate(sc):
-    """Raise ConfigError naming the field for anything load() could not honour."""
+    """Raise ConfigError naming the field for anything load() could not honour.
+
+    Then libseccomp compiles the filter, so its errors too come at create
+    time, and load() of this same section reuses the program (in a forked init).
+    """
+    check_names(sc)
+    _built[id(sc)] = (sc, build(sc))
+
+
+# id(section) -> (section, Program): what validate() compiled, for load() in the forked init
+_built = {}
+
+
+def check_names(sc):
+    """The pure part of validate(): ConfigError naming the field, no libseccomp calls."""
     where = "linux.seccomp"
     if sc.listener_path:
         raise ConfigError(f"{where}.listenerPath: seccomp notify is not supported by pyrunc")
@@ -188,7 +202,10 @@ def build(sc):
             token = L.resolve_arch(arch)
             if token is None:
                 raise PyruncError(f"unable to init seccomp: libseccomp {L.version()} does not know arch {arch}")
-            filt.add_arch(token)
+            try:
+                filt.add_arch(token)
+            except L.Error as e:  # e.g. EDOM: arches of both endiannesses in one filter
+                raise PyruncError(f"error adding architecture {arch} to seccomp filter: {e.strerror}") from None
         if p.optimize:
             try:
                 filt.set_attr(L.ATTR_CTL_OPTIMIZE, 2)
@@ -212,8 +229,9 @@ def load(prog):
     """Load a filter into the calling thread: a Program from build(), or a Seccomp section.
 
     What the caller must respect:
-    - Import this module before pivot_root/chroot; a Seccomp section passed
-      here is compiled now, and its errors then surface only in init.
+    - Import this module before pivot_root/chroot. A Seccomp section that
+      validate() saw before the fork is not compiled again; any other is
+      compiled now, and its errors then surface only in init.
     - Call it last before execve: from here on every syscall, execve included,
       goes through the filter, so the profile must allow execve and whatever
       runs in between. Loading itself is one seccomp(2) call through ctypes.
@@ -224,7 +242,8 @@ def load(prog):
       unless flags carry SECCOMP_FILTER_FLAG_TSYNC).
     """
     if not isinstance(prog, Program):
-        prog = build(prog)
+        seen = _built.get(id(prog))
+        prog = seen[1] if seen and seen[0] is prog else build(prog)
 
     class SockFprog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]

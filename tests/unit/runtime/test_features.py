@@ -40,12 +40,12 @@ def test_lists_what_pyrunc_recognises(features):
     assert "tmpcopyup" not in opts  # accepted but ignored by pyrunc: not claimed
 
 
-def test_every_listed_seccomp_name_validates(features):
+def test_every_listed_seccomp_name_is_recognised(features):
     sc = features["linux"]["seccomp"]
     obj = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": sc["archs"], "flags": sc["knownFlags"],
            "syscalls": [{"names": ["read"], "action": a, "args": [{"index": 0, "value": 0, "op": op}]}
                         for a, op in zip(sc["actions"], sc["operators"] * 2, strict=False)]}
-    seccomp.validate(spec.from_dict(spec.Seccomp, obj, "linux.seccomp"))
+    seccomp.check_names(spec.from_dict(spec.Seccomp, obj, "linux.seccomp"))
 
 
 def test_every_listed_capability_validates(features):

@@ -51,8 +51,8 @@ def test_validate_names_the_field(obj, message):
     assert str(e.value) == message
 
 
-def test_validate_accepts_every_known_name():
-    seccomp.validate(sc(
+def test_every_known_name_passes_the_name_checks():
+    seccomp.check_names(sc(
         defaultAction="SCMP_ACT_ERRNO", defaultErrnoRet=38, architectures=list(seccomp.ARCHS),
         flags=list(seccomp.FLAGS),
         syscalls=[rule(["read"], a, args=[{"index": i % 6, "value": 1, "valueTwo": 2, "op": op}])
@@ -134,6 +134,12 @@ def test_build_encodes_default_errno_and_rule_errno():
     assert {L.act_errno(38), L.act_errno(13), L.ACT_ALLOW} <= _returns(prog.bpf)
 
 
+def test_validate_reports_what_libseccomp_refuses():
+    # one filter cannot hold arches of both byte orders
+    with pytest.raises(seccomp.PyruncError, match="error adding architecture ppc64 to seccomp filter"):
+        seccomp.validate(sc(architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_PPC64"]))
+
+
 def test_build_adds_architectures():
     one = seccomp.build(sc(syscalls=[rule(["mkdir"])]))
     three = seccomp.build(sc(architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
@@ -156,3 +162,17 @@ def test_import_loads_libseccomp_so_init_can_build_after_pivot_root():
     code = "import pyrunc.seccomp, pyrunc.libseccomp as L; print(L._lib is not None)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True"
+
+
+def test_validate_compiles_once_for_load(monkeypatch):
+    section = sc(syscalls=[rule(["mkdir"])])
+    seccomp.validate(section)
+    calls = []
+    monkeypatch.setattr(seccomp, "build", lambda s: calls.append(s) or seccomp.Program(b"", 0, []))
+    monkeypatch.setattr(seccomp, "_SYS_SECCOMP", -1)  # make the final syscall fail harmlessly: ENOSYS
+    with pytest.raises(seccomp.PyruncError, match="Function not implemented"):
+        seccomp.load(section)
+    assert calls == []  # validate's program was reused
+    with pytest.raises(seccomp.PyruncError):
+        seccomp.load(sc(syscalls=[rule(["mkdir"])]))  # an equal but other section is built anew
+    assert len(calls) == 1
