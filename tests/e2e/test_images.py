@@ -91,6 +91,9 @@ def test_load_list_inspect_history_tag_rmi(d, fixture_tar):
     d.pyctl("tag", "busybox", "example.com/me/bb:1")
     assert d.pyctl("images", "-q").stdout == doc["Id"][7:19] + "\n"
     assert len(d.pyctl("images").stdout.splitlines()) == 3
+    only = d.pyctl("image", "ls", "example.com/me/bb").stdout.splitlines()
+    assert len(only) == 2 and only[1].split()[:2] == ["example.com/me/bb", "1"]
+    assert d.pyctl("images", "nothere").stdout.split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
     r = d.pyctl("rmi", doc["Id"][7:19], check=False)
     assert r.returncode == 1 and "must be forced" in r.stderr
     assert d.pyctl("rmi", "example.com/me/bb:1").stdout == "Untagged: example.com/me/bb:1\n"

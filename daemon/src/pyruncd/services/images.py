@@ -84,9 +84,11 @@ class ImagesService(pb_grpc.ImagesServicer):
         out = []
         for rec in self.store.images():
             if wanted:
-                names = [reference.parse(t) for t in rec.tags]
-                if not any(n.repository == w.repository and (not w.tag or n.tag == w.tag)
-                           for n in names for w in wanted):
+                # as docker: only the rows (tags) of the repositories asked for
+                rec.tags = [t for t in rec.tags if any(
+                    (n := reference.parse(t)).repository == w.repository and (not w.tag or n.tag == w.tag)
+                    for w in wanted)]
+                if not rec.tags:
                     continue
             out.append(self._image(rec))
         return pb.ListImagesResponse(images=out)
