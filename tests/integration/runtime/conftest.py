@@ -12,8 +12,12 @@ from tests.harness.runtime import ROOTFS, RUNTIME, BundleFactory, Runtime, new_t
 
 @pytest.fixture(scope="session", autouse=True)
 def _fixture_rootfs():
+    """The rootfs is shared by every test: none may leave a mount point (or anything) in it."""
     if not os.path.exists(os.path.join(ROOTFS, "bin", "busybox")):
         pytest.exit(f"fixture rootfs missing at {ROOTFS}: run `make fixtures`", returncode=2)
+    before = sorted(os.listdir(ROOTFS))
+    yield
+    assert sorted(os.listdir(ROOTFS)) == before, "a test wrote into the shared fixture rootfs"
 
 
 @pytest.fixture
