@@ -72,6 +72,7 @@ def _load():
     so.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
     so.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
     so.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    so.seccomp_syscall_resolve_name_arch.argtypes = [ctypes.c_uint32, ctypes.c_char_p]
     so.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
                                           ctypes.c_uint, ctypes.POINTER(ArgCmp)]
     so.seccomp_load.argtypes = [ctypes.c_void_p]
@@ -89,6 +90,11 @@ def resolve_syscall(name):
     """The native syscall number of `name` (negative for libseccomp's pseudo numbers), or None."""
     nr = lib().seccomp_syscall_resolve_name(name.encode())
     return None if nr == NR_SCMP_ERROR else nr
+
+
+def resolve_syscall_arch(token, name):
+    """The syscall number of `name` on the arch `token` (negative: a pseudo number or unknown)."""
+    return lib().seccomp_syscall_resolve_name_arch(token, name.encode())
 
 
 def resolve_arch(name):

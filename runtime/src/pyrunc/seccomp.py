@@ -17,6 +17,7 @@ profile fails before the container exists.
 
 import ctypes
 import os
+import struct
 
 from . import libseccomp as L
 from .errors import ConfigError, PyruncError
@@ -231,9 +232,80 @@ def _compile(p):
                 filt.add_rule(rule.action, nr, rule.conds)
             except L.Error as e:
                 raise PyruncError(f"error adding seccomp rule for syscall {rule.syscall}: {e.strerror}") from None
-        return Program(filt.export_bpf(), p.flags, skipped)
+        bpf = filt.export_bpf()
     finally:
         filt.release()
+    return Program(enosys_stub(p) + bpf, p.flags, skipped)
+
+
+# --- -ENOSYS for syscalls newer than the profile (runc's patchbpf, in our words) ----------
+# A deny-by-default profile would answer a syscall it has never heard of with its default
+# errno (EPERM for Docker's), and libc only falls back to an older call on ENOSYS. So a
+# stub in front of libseccomp's program answers ENOSYS for any number above the largest the
+# profile names on that arch. As in runc: only for the listed architectures, and not when
+# the default action lets calls through anyway.
+
+_ALLOW_LIKE = ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE")
+_X32_BIT = 0x40000000
+_AUDIT_ARCH_X86_64 = 0xC000003E
+_LD_ABS_W, _JEQ, _JGT, _JSET, _JA, _RET = 0x20, 0x15, 0x25, 0x45, 0x05, 0x06
+_ENOSYS = 38
+
+
+def _largest_syscalls(p):
+    """{audit arch: {"": largest number} or, on x86_64 with x32, {"64": n, "x32": m}}."""
+    out = {}
+    names = {r.syscall for r in p.rules}
+    for arch in p.archs:
+        token = L.resolve_arch(arch)
+        numbers = [n for n in (L.resolve_syscall_arch(token, name) for name in names) if n >= 0]
+        if not numbers:
+            continue
+        if arch == "x32":
+            out.setdefault(_AUDIT_ARCH_X86_64, {})["x32"] = max(numbers)
+        elif arch == "x86_64":
+            out.setdefault(_AUDIT_ARCH_X86_64, {})["64"] = max(numbers)
+        else:
+            out[token] = {"": max(numbers)}
+    return out
+
+
+def enosys_stub(p):
+    """The BPF instructions to put before the filter (b"" when none are needed)."""
+    if p.default_action in (action_value(a) for a in _ALLOW_LIKE) or p.default_action == L.act_errno(_ENOSYS):
+        return b""
+    largest = _largest_syscalls(p)
+    if not largest:
+        return b""
+    # instructions with symbolic jump targets ("enosys", "filter", or a block label), resolved below
+    code, labels = [], {}
+    for i, (audit, maxima) in enumerate(largest.items()):
+        labels[f"arch{i}"] = len(code)
+        nxt = f"arch{i + 1}" if i + 1 < len(largest) else "filter"
+        code += [(_LD_ABS_W, None, None, 4), (_JEQ, None, nxt, audit), (_LD_ABS_W, None, None, 0)]
+        if "" in maxima:
+            code.append((_JGT, "enosys", "filter", maxima[""]))
+            continue
+        # x86_64 and x32 share an audit arch; x32 numbers carry bit 30
+        code.append((_JSET, f"x32_{i}" if "x32" in maxima else "filter", None, _X32_BIT))
+        code.append((_JGT, "enosys", "filter", maxima["64"]) if "64" in maxima else (_JA, None, None, "filter"))
+        if "x32" in maxima:
+            labels[f"x32_{i}"] = len(code)
+            code.append((_JGT, "enosys", "filter", maxima["x32"]))
+    labels["enosys"] = len(code)
+    code.append((_RET, None, None, L.act_errno(_ENOSYS)))
+    labels["filter"] = len(code)
+    out = bytearray()
+    for pc, (op, jt, jf, k) in enumerate(code):
+        if op == _JA:
+            k = _rel(labels, k, pc)
+        out += struct.pack("=HBBI", op, _rel(labels, jt, pc), _rel(labels, jf, pc), k)
+    return bytes(out)
+
+
+def _rel(labels, target, pc):
+    """BPF jumps count the instructions skipped after this one."""
+    return 0 if target is None else labels[target] - pc - 1
 
 
 # --- the program cache -----------------------------------------------------------------
@@ -242,12 +314,13 @@ def _compile(p):
 # A directory anyone else could write to is not trusted: the cache is then skipped.
 
 CACHE_DIR = "/run/pyrunc-seccomp"
+_CACHE_FORMAT = 2  # bump when what build() makes of a plan changes
 
 
 def _cache_key(p):
     import hashlib
 
-    what = repr((L.version(), os.uname().machine, p.default_action, p.archs, p.optimize,
+    what = repr((_CACHE_FORMAT, L.version(), os.uname().machine, p.default_action, p.archs, p.optimize,
                  [(r.syscall, r.action, r.conds) for r in p.rules]))
     return hashlib.sha256(what.encode()).hexdigest()
 

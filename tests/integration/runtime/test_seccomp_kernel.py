@@ -230,3 +230,28 @@ def test_docker_default_profile_denies_what_it_should():
     # socket(AF_VSOCK=40) is the one address family the profile refuses
     res, _ = in_child(sc, lambda: socket.socket(40, socket.SOCK_STREAM))
     assert res == {"errno": errno.EPERM}
+
+
+def _raw_syscall(nr):
+    """syscall(nr, 0, 0, 0) through libc; the errno it fails with, or 0."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return ctypes.get_errno() if libc.syscall(ctypes.c_long(nr), 0, 0, 0) < 0 else 0
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers below are x86_64's")
+def test_syscalls_newer_than_the_profile_get_enosys():
+    sc = section(**oci_seccomp())
+    # 452 is fchmodat2 (Linux 6.6), newer than any call the profile names: libc falls back on ENOSYS
+    # 321 is bpf, which the profile knows and refuses without CAP_SYS_ADMIN: the default errno
+    res, _ = in_child(sc, lambda: [_raw_syscall(452), _raw_syscall(321)])
+    assert res == {"ok": [errno.ENOSYS, errno.EPERM]}
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers below are x86_64's")
+def test_no_enosys_stub_for_an_allow_by_default_profile():
+    sc = section(architectures=["SCMP_ARCH_X86_64"], syscalls=[rule(["mkdir", "mkdirat"])])
+    res, _ = in_child(sc, lambda: _raw_syscall(452))  # fchmodat2(0, NULL, 0): the kernel's own answer
+    assert res["ok"] != errno.ENOSYS

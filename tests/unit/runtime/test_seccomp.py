@@ -1,5 +1,6 @@
 """seccomp: validation messages and filter construction (libseccomp compiles, nothing is loaded)."""
 
+import os
 import struct
 
 import pytest
@@ -229,3 +230,43 @@ def test_corrupt_cache_entry_is_rebuilt(private_cache):
     (entry,) = private_cache.iterdir()
     entry.write_bytes(b"\nabc")
     assert seccomp.build(section).bpf == good.bpf
+
+
+# --- the -ENOSYS stub ------------------------------------------------------------------
+
+def _stub(section):
+    return _instructions(seccomp.enosys_stub(seccomp.plan(section)))
+
+
+def test_no_stub_when_the_default_lets_calls_through():
+    for action in ("SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"):
+        assert _stub(sc(defaultAction=action, architectures=["SCMP_ARCH_X86_64"],
+                        syscalls=[rule(["read"], "SCMP_ACT_ERRNO")])) == []
+    # and, as runc, none without listed architectures
+    assert _stub(sc(defaultAction="SCMP_ACT_ERRNO", syscalls=[rule(["read"], "SCMP_ACT_ALLOW")])) == []
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers below are x86_64's")
+def test_stub_answers_enosys_above_the_largest_known_syscall():
+    section = sc(defaultAction="SCMP_ACT_ERRNO", architectures=["SCMP_ARCH_X86_64"],
+                 syscalls=[rule(["read", "write", "exit_group"], "SCMP_ACT_ALLOW")])
+    code = _stub(section)
+    ld, jeq, jgt, ret = 0x20, 0x15, 0x25, 0x06
+    assert code[0] == (ld, 0, 0, 4)  # the arch
+    assert code[1][0] == jeq and code[1][3] == 0xC000003E
+    assert code[2] == (ld, 0, 0, 0)  # the syscall number
+    jset = code[3]
+    assert jset[0] == 0x45 and jset[3] == 0x40000000  # x32 calls (bit 30) go straight to the filter
+    op, jt, jf, k = code[4]
+    assert (op, k) == (jgt, 231)  # exit_group, the largest of the three
+    assert code[4 + 1 + jt] == (ret, 0, 0, L.act_errno(38))
+    assert 4 + 1 + jf == len(code)  # else: into libseccomp's filter
+    assert 3 + 1 + jset[1] == len(code)
+
+
+def test_stub_is_prepended_to_the_program():
+    section = sc(defaultAction="SCMP_ACT_ERRNO", architectures=["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+                 syscalls=[rule(["read", "write"], "SCMP_ACT_ALLOW")])
+    stub = seccomp.enosys_stub(seccomp.plan(section))
+    prog = seccomp.build(section)
+    assert stub and prog.bpf.startswith(stub)
