@@ -133,14 +133,16 @@ class Rule:
 
 
 class Plan:
-    __slots__ = ("default_action", "archs", "flags", "optimize", "rules")
+    __slots__ = ("default_action", "archs", "flags", "optimize", "rules", "names")
 
-    def __init__(self, default_action: int, archs: list[str], flags: int, optimize: bool, rules: list[Rule]):
+    def __init__(self, default_action: int, archs: list[str], flags: int, optimize: bool, rules: list[Rule],
+                 names: list[str]):
         self.default_action = default_action
         self.archs = archs  # libseccomp arch names
         self.flags = flags  # SECCOMP_FILTER_FLAG_* bits for seccomp(2)
         self.optimize = optimize
         self.rules = rules
+        self.names = names  # every syscall the section names, rules skipped or not (for the ENOSYS stub)
 
 
 class Program:
@@ -173,7 +175,9 @@ def plan(sc):
     for f in sc.flags:
         flags |= FLAGS[f]
     rules = []
+    names = {}
     for call in sc.syscalls:
+        names.update(dict.fromkeys(call.names))
         action = action_value(call.action, call.errno_ret)
         if action == default:
             continue
@@ -184,7 +188,7 @@ def plan(sc):
         for name in call.names:
             rules += [Rule(name, action, list(g)) for g in groups]
     archs = [ARCHS[a] for a in dict.fromkeys(sc.architectures)]
-    return Plan(default, archs, flags, len(sc.syscalls) > _OPTIMIZE_ABOVE, rules)
+    return Plan(default, archs, flags, len(sc.syscalls) > _OPTIMIZE_ABOVE, rules, list(names))
 
 
 def build(sc):
@@ -255,10 +259,9 @@ _ENOSYS = 38
 def _largest_syscalls(p):
     """{audit arch: {"": largest number} or, on x86_64 with x32, {"64": n, "x32": m}}."""
     out = {}
-    names = {r.syscall for r in p.rules}
     for arch in p.archs:
         token = L.resolve_arch(arch)
-        numbers = [n for n in (L.resolve_syscall_arch(token, name) for name in names) if n >= 0]
+        numbers = [n for n in (L.resolve_syscall_arch(token, name) for name in p.names) if n >= 0]
         if not numbers:
             continue
         if arch == "x32":
@@ -314,14 +317,14 @@ def _rel(labels, target, pc):
 # A directory anyone else could write to is not trusted: the cache is then skipped.
 
 CACHE_DIR = "/run/pyrunc-seccomp"
-_CACHE_FORMAT = 2  # bump when what build() makes of a plan changes
+_CACHE_FORMAT = 3  # bump when what build() makes of a plan changes
 
 
 def _cache_key(p):
     import hashlib
 
     what = repr((_CACHE_FORMAT, L.version(), os.uname().machine, p.default_action, p.archs, p.optimize,
-                 [(r.syscall, r.action, r.conds) for r in p.rules]))
+                 [(r.syscall, r.action, r.conds) for r in p.rules], p.names))
     return hashlib.sha256(what.encode()).hexdigest()
 
 

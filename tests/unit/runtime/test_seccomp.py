@@ -270,3 +270,12 @@ def test_stub_is_prepended_to_the_program():
     stub = seccomp.enosys_stub(seccomp.plan(section))
     prog = seccomp.build(section)
     assert stub and prog.bpf.startswith(stub)
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers below are x86_64's")
+def test_stub_counts_syscalls_whose_rule_equals_the_default():
+    # fchmodat2 (452) is named, with the default action: the profile knows it, so it keeps EPERM
+    section = sc(defaultAction="SCMP_ACT_ERRNO", architectures=["SCMP_ARCH_X86_64"],
+                 syscalls=[rule(["read"], "SCMP_ACT_ALLOW"), rule(["fchmodat2"])])
+    assert [r.syscall for r in seccomp.plan(section).rules] == ["read"]
+    assert _stub(section)[4][3] == 452
