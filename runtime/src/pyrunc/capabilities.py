@@ -80,7 +80,7 @@ def prepare(caps):
                 prctl.capbset_drop(n)
         prctl.set_keepcaps(True)
     except OSError as e:
-        raise PyruncError(f"unable to apply capabilities: bounding set: {e.strerror}") from None
+        raise PyruncError(f"unable to apply caps: bounding set: {e.strerror.lower()}") from None
 
 
 def finish(caps):
@@ -99,7 +99,7 @@ def finish(caps):
         prctl.set_keepcaps(False)
         _prctl.set_caps(*on, *off)
     except OSError as e:
-        raise PyruncError(f"unable to apply capabilities: {e.strerror}") from None
+        raise PyruncError(f"unable to apply caps: {e.strerror.lower()}") from None
     _ambient(_numbers(caps.ambient))
 
 

@@ -50,15 +50,20 @@ def run_one(hook, data):
     if hook.env is not None:
         env = dict(e.partition("=")[::2] for e in hook.env)
     try:
+        # its own process group, so a timeout kills whatever the hook started too
         p = subprocess.Popen(argv, executable=hook.path, env=env, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True,
+                             process_group=0)
     except OSError as e:
         return f"fork/exec {hook.path}: {os.strerror(e.errno).lower()}"
     try:
         out, errout = p.communicate(data, timeout=hook.timeout)
     except subprocess.TimeoutExpired:
-        p.kill()
-        p.communicate()
+        os.killpg(p.pid, signal.SIGKILL)
+        try:
+            p.communicate(timeout=1)
+        except subprocess.TimeoutExpired:  # something left the group and holds the pipes
+            p.wait()
         return f"hook ran past specified timeout of {float(hook.timeout):.1f}s"
     if p.returncode == 0:
         return None

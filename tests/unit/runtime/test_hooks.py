@@ -99,3 +99,16 @@ def test_warn_only_kinds_run_every_hook(tmp_path, kind):
     assert log.read_text() == "0\n1\n2\n"
     assert str(e.value) == (f"error running {kind} hook #1: error running hook: exit status 1, stdout: , stderr: ; "
                             f"error running {kind} hook #2: error running hook: exit status 2, stdout: , stderr: ")
+
+
+def test_timeout_kills_what_the_hook_started(tmp_path):
+    pidfile = tmp_path / "pid"
+    # sh forks sleep, which holds the output pipes: it must die with the hook
+    h = hook(path="/bin/sh", args=["sh", "-c", f"sleep 30 & echo $! > {pidfile}; wait"], timeout=1)
+    t0 = time.monotonic()
+    with pytest.raises(PyruncError, match="hook ran past specified timeout of 1.0s"):
+        hooks.run([h], STATE, "prestart")
+    assert time.monotonic() - t0 < 5
+    pid = int(pidfile.read_text())
+    time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
