@@ -72,7 +72,7 @@ class Publisher:
         for attempt in range(ATTEMPTS):
             try:
                 if self._client is None:
-                    self._client = Client(connect(self.address))
+                    self._client = Client(connect(self.address), timeout=5.0)
                 self._client.call(SERVICE, "Forward", payload, {NAMESPACE_HEADER: self.namespace})
                 return
             except OSError:

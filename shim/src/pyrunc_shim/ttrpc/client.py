@@ -20,12 +20,14 @@ def connect(address: str, timeout: float = 5.0) -> socket.socket:
     except OSError:
         sock.close()
         raise
+    sock.settimeout(None)  # calls set their own (Wait may block as long as the process runs)
     return sock
 
 
 class Client:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, timeout: float | None = None) -> None:
         self.sock = sock
+        self.sock.settimeout(timeout)
         self._next_stream = 1  # clients use odd stream ids
 
     def call(self, service: str, method: str, payload: bytes,
