@@ -11,8 +11,9 @@ not supported.
 build() has libseccomp compile the filter to BPF; load() hands that program
 to seccomp(2) itself. Importing this module loads libseccomp.so.2 (~1 ms),
 because the container's init cannot reach the host's files after pivot_root:
-import it before forking init, and preferably build() there too, so a bad
-profile fails before the container exists.
+import it before forking init, and call validate() there too: a bad profile
+then fails before the container exists, the compiled program is cached, and
+the forked init only loads it.
 """
 
 import ctypes
@@ -67,7 +68,7 @@ def validate(sc):
     time, and load() of this same section reuses the program (in a forked init).
     """
     check_names(sc)
-    _built[id(sc)] = (sc, build(sc))
+    _built[id(sc)] = (sc, cached_build(sc))
 
 
 # id(section) -> (section, Program): what validate() compiled, for load() in the forked init
@@ -191,12 +192,12 @@ def plan(sc):
     return Plan(default, archs, flags, len(sc.syscalls) > _OPTIMIZE_ABOVE, rules, list(names))
 
 
-def build(sc):
-    """The BPF program for a validated Seccomp section, built by libseccomp.
+def cached_build(sc):
+    """build(), through the cache in CACHE_DIR: compiling Docker's default profile costs
+    libseccomp 10-25 ms, which every container start would pay.
 
-    Needs libseccomp.so.2 from the host: call it before pivot_root/chroot.
-    Programs are cached by content in CACHE_DIR: compiling Docker's default
-    profile costs libseccomp 10-25 ms, a start-up cost paid by every container.
+    Only in the host's mount namespace: inside a container CACHE_DIR would be
+    the container's, where a forged program could wait.
     """
     p = plan(sc)
     key = _cache_key(p)
@@ -205,6 +206,11 @@ def build(sc):
         prog = _compile(p)
         _cache_write(key, prog)
     return prog
+
+
+def build(sc):
+    """The BPF program for a validated Seccomp section, compiled by libseccomp (no cache)."""
+    return _compile(plan(sc))
 
 
 def _compile(p):
@@ -381,7 +387,7 @@ def load(prog):
     What the caller must respect:
     - Import this module before pivot_root/chroot. A Seccomp section that
       validate() saw before the fork is not compiled again; any other is
-      compiled now, and its errors then surface only in init.
+      compiled now (without the cache), and its errors surface only in init.
     - Call it last before execve: from here on every syscall, execve included,
       goes through the filter, so the profile must allow execve and whatever
       runs in between. Loading itself is one seccomp(2) call through ctypes.

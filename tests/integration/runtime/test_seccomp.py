@@ -110,3 +110,13 @@ def test_listener_path_is_refused(rt, bundle, tmp_path):
     if not IS_RUNC:  # runc implements notify, and fails here only because no agent listens
         assert "linux.seccomp.listenerPath: seccomp notify is not supported by pyrunc" in p.stderr
     assert rt("state", cid, check=False).returncode != 0
+
+
+def test_exec_gets_the_containers_filter(rt, bundle):
+    cid = rt.new_id()
+    rt("run", "--detach", "--bundle", bundle(["sleep", "60"], edit=with_seccomp(deny_mkdir(errnoRet=122))), cid)
+    try:
+        p = rt("exec", cid, *MKDIR, check=False)
+        assert p.returncode != 0 and "Disk quota exceeded" in p.stderr
+    finally:
+        rt("delete", "--force", cid)

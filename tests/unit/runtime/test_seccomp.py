@@ -188,48 +188,49 @@ def test_validate_compiles_once_for_load(monkeypatch):
 
 def test_compiled_programs_are_cached(private_cache, monkeypatch):
     section = sc(**oci_seccomp())
-    first = seccomp.build(section)
+    first = seccomp.cached_build(section)
     assert private_cache.stat().st_mode & 0o777 == 0o700
     (entry,) = private_cache.iterdir()
     assert entry.stat().st_mode & 0o777 == 0o600
     monkeypatch.setattr(seccomp, "_compile", lambda p: pytest.fail("compiled again"))
-    again = seccomp.build(section)
+    again = seccomp.cached_build(section)
     assert (again.bpf, again.skipped) == (first.bpf, first.skipped)
+    seccomp.validate(section)  # validate goes through the cache too
 
 
 def test_cache_keeps_skipped_names_and_flags(monkeypatch):
     section = sc(flags=["SECCOMP_FILTER_FLAG_LOG"], syscalls=[rule(["mkdir", "no_such_call_q", "nor_this_one"])])
-    first = seccomp.build(section)
+    first = seccomp.cached_build(section)
     monkeypatch.setattr(seccomp, "_compile", lambda p: pytest.fail("compiled again"))
-    again = seccomp.build(sc(syscalls=[rule(["mkdir", "no_such_call_q", "nor_this_one"])]))
+    again = seccomp.cached_build(sc(syscalls=[rule(["mkdir", "no_such_call_q", "nor_this_one"])]))
     assert again.skipped == first.skipped == ["no_such_call_q", "nor_this_one"]
     assert (first.flags, again.flags) == (2, 0)  # flags are not part of the program
 
 
 def test_different_sections_do_not_share_an_entry(private_cache):
-    a = seccomp.build(sc(syscalls=[rule(["mkdir"], errnoRet=13)]))
-    b = seccomp.build(sc(syscalls=[rule(["mkdir"], errnoRet=14)]))
+    a = seccomp.cached_build(sc(syscalls=[rule(["mkdir"], errnoRet=13)]))
+    b = seccomp.cached_build(sc(syscalls=[rule(["mkdir"], errnoRet=14)]))
     assert a.bpf != b.bpf and len(list(private_cache.iterdir())) == 2
 
 
 def test_cache_others_can_write_is_not_trusted(private_cache, monkeypatch):
     section = sc(syscalls=[rule(["mkdir"])])
-    good = seccomp.build(section)
+    good = seccomp.cached_build(section)
     (entry,) = private_cache.iterdir()
     entry.write_bytes(b"\n" + b"\x06\x00\x00\x00\x00\x00\xff\x7f")  # a forged "allow everything"
     private_cache.chmod(0o777)
-    assert seccomp.build(section).bpf == good.bpf
+    assert seccomp.cached_build(section).bpf == good.bpf
     private_cache.chmod(0o700)
     entry.chmod(0o666)
-    assert seccomp.build(section).bpf == good.bpf
+    assert seccomp.cached_build(section).bpf == good.bpf
 
 
 def test_corrupt_cache_entry_is_rebuilt(private_cache):
     section = sc(syscalls=[rule(["mkdir"])])
-    good = seccomp.build(section)
+    good = seccomp.cached_build(section)
     (entry,) = private_cache.iterdir()
     entry.write_bytes(b"\nabc")
-    assert seccomp.build(section).bpf == good.bpf
+    assert seccomp.cached_build(section).bpf == good.bpf
 
 
 # --- the -ENOSYS stub ------------------------------------------------------------------
@@ -262,6 +263,11 @@ def test_stub_answers_enosys_above_the_largest_known_syscall():
     assert code[4 + 1 + jt] == (ret, 0, 0, L.act_errno(38))
     assert 4 + 1 + jf == len(code)  # else: into libseccomp's filter
     assert 3 + 1 + jset[1] == len(code)
+
+
+def test_plain_build_never_touches_the_cache(private_cache):
+    seccomp.build(sc(syscalls=[rule(["mkdir"])]))
+    assert not private_cache.exists()
 
 
 def test_stub_is_prepended_to_the_program():
