@@ -1,0 +1,177 @@
+"""Debian's dockerd 20.10 runs containers through pyrunc (`--add-runtime pyrunc=PATH`,
+`docker run --runtime pyrunc`), and through runc the same way, so a failure that shows only with
+pyrunc is pyrunc's.
+
+One dockerd without networking serves every test but the port-publishing one, which gets a
+second dockerd with its own bridge and iptables rules. Both are started here with their own data
+root, exec root, socket and cgroup parent, and leave nothing behind.
+"""
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.harness import leaks
+from tests.harness.containerd import VENV_BIN
+from tests.harness.dockerd import Dockerd, available, run_in_pty
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
+IMAGE = "busybox:latest"
+PYRUNC = str(VENV_BIN / "pyrunc")
+RUNTIMES = ["pyrunc", "runc"]  # runc is dockerd's built-in default; pyrunc is added
+
+pytestmark = [
+    pytest.mark.engines,
+    pytest.mark.skipif(bool(available()), reason=available() or "dockerd available"),
+    pytest.mark.skipif(not IMAGE_TAR.exists(), reason=f"{IMAGE_TAR} missing: run `make fixtures`"),
+]
+
+# a container that runs until `docker stop` (busybox sh as pid 1 ignores SIGTERM without a trap)
+SERVE = ["sh", "-c", "trap 'echo stopping; exit 0' TERM; echo started; while :; do sleep 0.1; done"]
+
+
+def _daemon(network: bool):
+    d = Dockerd(runtimes={"pyrunc": PYRUNC}, network=network)
+    net_before = _host_network_state()
+    try:
+        d.start()
+        d.load_image(IMAGE_TAR)
+        yield d
+    finally:
+        d.stop()
+    left = leaks.leaks(d.token, d.dir)
+    assert not left, "\n".join(left)
+    assert not Path(d.dir).exists()
+    assert _host_network_state() == net_before
+
+
+def _host_network_state():
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    return (sorted(line.split(":")[1].strip().split("@")[0] for line in links.splitlines()),
+            subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout,
+            Path("/proc/sys/net/ipv4/ip_forward").read_text())
+
+
+@pytest.fixture(scope="module")
+def dockerd():
+    yield from _daemon(network=False)
+
+
+@pytest.fixture(scope="module")
+def dockerd_net():
+    yield from _daemon(network=True)
+
+
+def inspect(d: Dockerd, name: str) -> dict:
+    return json.loads(d.docker("inspect", name).stdout)[0]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_run_output_and_exit_code(dockerd, runtime):
+    r = dockerd.docker("run", "--rm", "--network", "none", "--runtime", runtime, IMAGE,
+                       "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
+    assert (r.returncode, r.stdout, r.stderr) == (3, b"out\n", b"err\n")
+    r = dockerd.docker("run", "--rm", "-i", "--network", "none", "--runtime", runtime, IMAGE,
+                       "sh", "-c", "read x; echo got $x", input=b"hello\n")
+    assert r.stdout == b"got hello\n"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_detached_logs_exec_stop_rm(dockerd, runtime):
+    name = f"serve-{runtime}-{os.getpid()}"
+    dockerd.docker("run", "-d", "--name", name, "--network", "none", "--runtime", runtime, IMAGE, *SERVE)
+    info = inspect(dockerd, name)
+    assert info["HostConfig"]["Runtime"] == runtime
+    # the runtime asked for holds the container: dockerd keeps every runtime's state in one root
+    binary = PYRUNC if runtime == "pyrunc" else "/usr/sbin/runc"
+    state = json.loads(subprocess.run([binary, "--root", str(dockerd.exec_root / "runtime-runc" / "moby"),
+                                       "state", info["Id"]], capture_output=True, check=True).stdout)
+    assert (state["status"], state["pid"]) == ("running", info["State"]["Pid"])
+    deadline = time.monotonic() + 10
+    while b"started" not in dockerd.docker("logs", name).stdout and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert dockerd.docker("logs", name).stdout == b"started\n"
+
+    r = dockerd.docker("exec", name, "sh", "-c", "echo from exec; echo $$ >&2; exit 4", check=False)
+    assert (r.returncode, r.stdout) == (4, b"from exec\n")
+    assert r.stderr.strip() != b"1"  # a new process, not the container's init
+    r = dockerd.docker("exec", "-i", name, "cat", input=b"piped\n")
+    assert r.stdout == b"piped\n"
+    top = dockerd.docker("top", name).stdout.decode()
+    assert "while :" in top or "sh -c" in top, top
+
+    dockerd.docker("stop", "-t", "10", name)
+    state = inspect(dockerd, name)["State"]
+    assert (state["Status"], state["ExitCode"]) == ("exited", 0), state
+    assert dockerd.docker("logs", name).stdout == b"started\nstopping\n"
+    dockerd.docker("rm", name)
+    assert dockerd.docker("ps", "-aq").stdout == b""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_interactive_terminal(dockerd, runtime):
+    """`docker run -it` on a 30x100 pty: the container's shell has a tty of that size, reads what
+    is typed and exits with the status given."""
+    argv = dockerd.docker_argv("run", "-it", "--rm", "--network", "none", "--runtime", runtime, IMAGE, "sh")
+    code, out = run_in_pty(argv, dockerd.env, steps=[
+        (b"# ", b"tty; stty size; echo $((6 * 7))\r"),
+        (b"\n42\r", b"exit 5\r"),
+    ])
+    assert code == 5, out
+    assert b"/dev/pts/0" in out and b"30 100" in out and b"42" in out, out
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_memory_limit_is_enforced(dockerd, runtime):
+    name = f"mem-{runtime}-{os.getpid()}"
+    r = dockerd.docker("run", "--name", name, "--memory", "32m", "--memory-swap", "32m", "--network", "none",
+                       "--runtime", runtime, IMAGE, "sh", "-c",
+                       "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; exec dd if=/dev/zero of=/dev/null bs=64M count=1",
+                       check=False)
+    try:
+        assert r.stdout.splitlines()[0] == str(32 << 20).encode(), r
+        assert r.returncode == 137, r  # the kernel's OOM killer, not dd finishing
+        state = inspect(dockerd, name)["State"]
+        assert state["OOMKilled"] is True, state
+    finally:
+        dockerd.docker("rm", "-f", name, check=False)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_pids_limit_is_enforced(dockerd, runtime):
+    r = dockerd.docker("run", "--rm", "--pids-limit", "8", "--network", "none", "--runtime", runtime, IMAGE,
+                       "sh", "-c", "cat /sys/fs/cgroup/pids/pids.max; "
+                       "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 2 & done; wait; echo done", check=False)
+    assert r.stdout.splitlines()[0] == b"8", r
+    assert b"can't fork" in r.stderr, r  # sh (1) + 7 sleeps fill the cgroup; the rest fail
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_published_port_answers_on_loopback(dockerd_net, runtime):
+    d = dockerd_net
+    name = f"web-{runtime}-{os.getpid()}"
+    d.docker("run", "-d", "--name", name, "--runtime", runtime, "-p", "127.0.0.1::8080", IMAGE, "sh", "-c",
+             f"echo hello from {runtime} > /tmp/index.html; exec httpd -f -p 8080 -h /tmp")
+    try:
+        port = int(d.docker("port", name, "8080/tcp").stdout.decode().split()[0].rsplit(":", 1)[1])
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=2) as resp:
+                    body = resp.read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert body == f"hello from {runtime}\n".encode()
+        ip = inspect(d, name)["NetworkSettings"]["IPAddress"]
+        assert ip.startswith("172.30."), ip  # on our bridge, not docker0
+    finally:
+        d.docker("rm", "-f", name)
