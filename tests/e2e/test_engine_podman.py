@@ -1,0 +1,86 @@
+"""Debian's podman 4.3 runs containers through pyrunc (`podman --runtime PYRUNC`), and through
+runc the same way, so a failure that shows only with pyrunc is pyrunc's.
+
+podman keeps its containers in one root/runroot (temp dirs of this module) whatever runtime made
+them; conmon watches each container and calls the runtime for create/start/exec/kill/delete.
+"""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.harness import leaks
+from tests.harness.containerd import VENV_BIN
+from tests.harness.podman import Podman, available
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
+BINARIES = {"pyrunc": str(VENV_BIN / "pyrunc"), "runc": "/usr/sbin/runc"}
+
+pytestmark = [
+    pytest.mark.engines,
+    pytest.mark.skipif(bool(available()), reason=available() or "podman available"),
+    pytest.mark.skipif(not IMAGE_TAR.exists(), reason=f"{IMAGE_TAR} missing: run `make fixtures`"),
+]
+
+# runs until `podman stop` (busybox sh as pid 1 ignores SIGTERM without a trap)
+SERVE = ["sh", "-c", "trap 'echo stopping; exit 0' TERM; echo started; while :; do sleep 0.1; done"]
+
+
+@pytest.fixture(scope="module")
+def podman():
+    pm = Podman()
+    try:
+        pm.load_image(IMAGE_TAR)
+        yield pm
+    finally:
+        pm.stop()
+    left = leaks.leaks(pm.token, pm.dir)
+    assert not left, "\n".join(left)
+    assert not pm.dir.exists()
+
+
+@pytest.fixture(params=sorted(BINARIES))
+def binary(request):
+    if not os.access(BINARIES[request.param], os.X_OK):
+        pytest.skip(f"{BINARIES[request.param]} is not installed")
+    return BINARIES[request.param]
+
+
+def test_run_output_and_exit_code(podman, binary):
+    r = podman.podman("run", "--rm", *podman.run_flags(), podman.image, "sh", "-c",
+                      "echo out; echo err >&2; exit 3", runtime=binary, check=False)
+    assert (r.returncode, r.stdout, r.stderr) == (3, b"out\n", b"err\n")
+    r = podman.podman("run", "--rm", "-i", *podman.run_flags(), podman.image, "sh", "-c", "read x; echo got $x",
+                      runtime=binary, input=b"hello\n")
+    assert r.stdout == b"got hello\n"
+
+
+def test_detached_exec_stop_rm(podman, binary):
+    name = f"serve-{os.path.basename(binary)}-{os.getpid()}"
+    podman.podman("run", "-d", "--name", name, *podman.run_flags(), podman.image, *SERVE, runtime=binary)
+    info = json.loads(podman.podman("inspect", name).stdout)[0]
+    assert info["OCIRuntime"] == binary and info["State"]["Status"] == "running", info["State"]
+    deadline = time.monotonic() + 10
+    while b"started" not in podman.podman("logs", name).stdout and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert podman.podman("logs", name).stdout == b"started\n"
+
+    r = podman.podman("exec", name, "sh", "-c", "echo from exec; exit 4", runtime=binary, check=False)
+    assert (r.returncode, r.stdout) == (4, b"from exec\n"), r.stderr
+    r = podman.podman("exec", "-i", name, "cat", runtime=binary, input=b"piped\n")
+    assert r.stdout == b"piped\n"
+    top = podman.podman("top", name, "pid", "args", runtime=binary).stdout.decode()
+    assert "sh -c" in top, top
+
+    podman.podman("stop", "-t", "10", name, runtime=binary)
+    state = json.loads(podman.podman("inspect", name).stdout)[0]["State"]
+    assert (state["Status"], state["ExitCode"]) == ("exited", 0), state
+    assert podman.podman("logs", name).stdout == b"started\nstopping\n"
+    podman.podman("rm", name, runtime=binary)
+    assert podman.podman("ps", "-aq").stdout == b""
+    assert not leaks.cgroup_dirs_naming(info["Id"])
+    assert not leaks.mounts_naming(info["Id"])
