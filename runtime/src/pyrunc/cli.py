@@ -251,5 +251,13 @@ def _has_systemd():
     return os.path.isdir("/run/systemd/system")
 
 
+def run():
+    """The console-script entry point: skip interpreter teardown, which is pure cost for a CLI."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

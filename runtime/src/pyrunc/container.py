@@ -10,7 +10,6 @@ container's init is forked from the create command and must not inherit it.
 import fcntl
 import json
 import os
-import shutil
 import time
 
 from . import errors
@@ -134,6 +133,8 @@ class Container:
         return os.path.join(self.dir, name)
 
     def remove_dir(self):
+        import shutil
+
         shutil.rmtree(self.dir, ignore_errors=True)
         self.unlock()
 
@@ -150,10 +151,11 @@ class Container:
     def status(self):
         if not self.init_alive():
             return STOPPED
-        if os.path.exists(self.path(EXEC_FIFO)):
-            return CREATED
+        # a created container can be paused too, so frozen wins (as runc)
         if self.cgroup().is_frozen():
             return PAUSED
+        if os.path.exists(self.path(EXEC_FIFO)):
+            return CREATED
         return RUNNING
 
     def require(self, op):
@@ -176,7 +178,7 @@ class Container:
         out = {
             "ociVersion": self.state["oci_version"],
             "id": self.id,
-            "pid": self.pid if status != STOPPED else 0,
+            "pid": self.pid if status != STOPPED else 0,  # hooks ask for a status explicitly
             "status": status,
             "bundle": self.state["bundle"],
             "rootfs": self.state["rootfs"],

@@ -28,6 +28,7 @@ class InitPlan:
         self.cgroup = cgroup
         self.preserve_fds = preserve_fds
         self.hooks_sync = hooks_sync
+        self.host_pid = None
         # set by the parent when the process joins a running container
         self.seccomp = spec.linux.seccomp if spec else None
 
@@ -41,11 +42,11 @@ def preload(plan):
     import fcntl  # noqa: F401 - loaded for init's sake
     import resource  # noqa: F401
 
+    import prctl  # noqa: F401
+
+    from . import capabilities  # noqa: F401
+
     proc = plan.process
-    if proc.no_new_privileges or proc.capabilities is not None:
-        import prctl  # noqa: F401
-    if proc.capabilities is not None:
-        from . import capabilities  # noqa: F401
     if plan.seccomp is not None:
         from . import seccomp  # noqa: F401
     if plan.spec.hooks.create_container or plan.spec.hooks.start_container:
@@ -67,6 +68,8 @@ class _MountContext:
 
 
 def container_init(plan, ch):
+    # the host's /proc is still mounted: its "self" is our pid as the host sees it (hooks report it)
+    plan.host_pid = int(os.readlink("/proc/self"))
     spec = plan.spec
     lx = spec.linux
     kinds = {n.type for n in lx.namespaces}
@@ -128,7 +131,7 @@ def container_init(plan, ch):
         from . import hooks
 
         try:
-            hooks.run(spec.hooks.start_container, _running_state(plan), "startContainer")
+            hooks.run(spec.hooks.start_container, _created_state(plan), "startContainer")
         except PyruncError as e:
             failure = str(e)
     os.write(fifo, b"0" if failure is None else b"E" + failure.encode())
@@ -170,19 +173,19 @@ def _finalize(plan):
         import prctl
 
         prctl.set_no_new_privs(1)
-    caps = proc.capabilities
-    if caps is not None:
-        from . import capabilities
+    from . import capabilities
+    from .spec import Capabilities
 
-        capabilities.prepare(caps)
+    # no capabilities section means no capabilities at all, as runc
+    caps = proc.capabilities if proc.capabilities is not None else Capabilities()
+    capabilities.prepare(caps)
     if plan.seccomp is not None and not proc.no_new_privileges:
         # without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the switch may drop
         from . import seccomp
 
         seccomp.load(plan.seccomp)
     proc_setup.switch_user(proc.user)
-    if caps is not None:
-        capabilities.finish(caps)
+    capabilities.finish(caps)
     os.umask(proc.user.umask if proc.user.umask is not None else 0o022)
     try:
         os.chdir(proc.cwd)
@@ -221,6 +224,7 @@ def _env_dict(env):
     return out
 
 
-def _running_state(plan):
-    return {"ociVersion": plan.spec.oci_version, "id": plan.cid, "pid": os.getpid(), "status": "running",
+def _created_state(plan):
+    """startContainer hooks run before the user's program: the container is still "created"."""
+    return {"ociVersion": plan.spec.oci_version, "id": plan.cid, "pid": plan.host_pid, "status": "created",
             "bundle": plan.bundle, "annotations": plan.spec.annotations}

@@ -1,41 +1,36 @@
-"""config.json as typed dataclasses, parsed and validated once.
+"""config.json as typed records, parsed and validated once.
 
-The loader walks the dataclass annotations, so each class below is the whole
+The loader walks the records' annotations, so each class below is the whole
 description of its JSON object: field names are the snake_case of the JSON
 camelCase name unless a field says otherwise with ``json=``. Unknown JSON
 properties are ignored, as the runtime spec requires. Every error names the
 field path, e.g. ``process.user.uid: expected an integer, got "x"``.
 """
 
-import dataclasses
 import json
 import os
 import types
-from dataclasses import dataclass, field
 
 from .errors import ConfigError
+from .record import Record, field
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 
 
 def _json(name, default=None, factory=None):
     """A field whose JSON name is not the camelCase of its Python name."""
-    if factory is not None:
-        return field(default_factory=factory, metadata={"json": name})
-    return field(default=default, metadata={"json": name})
+    return field(default=default, default_factory=factory, json=name)
 
 
 # --- process ---------------------------------------------------------------
 
-@dataclass(slots=True)
-class Rlimit:
+class Rlimit(Record):
     type: str
     hard: int
     soft: int
 
 
-@dataclass(slots=True)
-class User:
+class User(Record):
     uid: int = 0
     gid: int = 0
     umask: int | None = None
@@ -43,8 +38,7 @@ class User:
     username: str | None = None
 
 
-@dataclass(slots=True)
-class Capabilities:
+class Capabilities(Record):
     bounding: list[str] | None = None
     effective: list[str] | None = None
     permitted: list[str] | None = None
@@ -52,14 +46,12 @@ class Capabilities:
     ambient: list[str] | None = None
 
 
-@dataclass(slots=True)
-class ConsoleSize:
+class ConsoleSize(Record):
     height: int = 0
     width: int = 0
 
 
-@dataclass(slots=True)
-class Process:
+class Process(Record):
     cwd: str
     args: list[str] = field(default_factory=list)
     env: list[str] = field(default_factory=list)
@@ -76,30 +68,26 @@ class Process:
 
 # --- root, mounts, hooks -----------------------------------------------------
 
-@dataclass(slots=True)
-class Root:
+class Root(Record):
     path: str
     readonly: bool = False
 
 
-@dataclass(slots=True)
-class Mount:
+class Mount(Record):
     destination: str
     source: str | None = None
     type: str | None = None
     options: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Hook:
+class Hook(Record):
     path: str
     args: list[str] | None = None
     env: list[str] | None = None
     timeout: int | None = None
 
 
-@dataclass(slots=True)
-class Hooks:
+class Hooks(Record):
     prestart: list[Hook] = field(default_factory=list)
     create_runtime: list[Hook] = field(default_factory=list)
     create_container: list[Hook] = field(default_factory=list)
@@ -110,21 +98,18 @@ class Hooks:
 
 # --- linux -------------------------------------------------------------------
 
-@dataclass(slots=True)
-class Namespace:
+class Namespace(Record):
     type: str
     path: str | None = None
 
 
-@dataclass(slots=True)
-class IDMapping:
+class IDMapping(Record):
     container_id: int = _json("containerID", 0)
     host_id: int = _json("hostID", 0)
     size: int = 0
 
 
-@dataclass(slots=True)
-class Device:
+class Device(Record):
     type: str
     path: str
     major: int | None = None
@@ -134,8 +119,7 @@ class Device:
     gid: int | None = None
 
 
-@dataclass(slots=True)
-class DeviceCgroup:
+class DeviceCgroup(Record):
     allow: bool
     type: str | None = None
     major: int | None = None
@@ -143,8 +127,7 @@ class DeviceCgroup:
     access: str | None = None
 
 
-@dataclass(slots=True)
-class Memory:
+class Memory(Record):
     limit: int | None = None
     reservation: int | None = None
     swap: int | None = None
@@ -156,8 +139,7 @@ class Memory:
     check_before_update: bool | None = None
 
 
-@dataclass(slots=True)
-class CPU:
+class CPU(Record):
     shares: int | None = None
     quota: int | None = None
     burst: int | None = None
@@ -169,28 +151,24 @@ class CPU:
     idle: int | None = None
 
 
-@dataclass(slots=True)
-class Pids:
+class Pids(Record):
     limit: int
 
 
-@dataclass(slots=True)
-class WeightDevice:
+class WeightDevice(Record):
     major: int
     minor: int
     weight: int | None = None
     leaf_weight: int | None = None
 
 
-@dataclass(slots=True)
-class ThrottleDevice:
+class ThrottleDevice(Record):
     major: int
     minor: int
     rate: int
 
 
-@dataclass(slots=True)
-class BlockIO:
+class BlockIO(Record):
     weight: int | None = None
     leaf_weight: int | None = None
     weight_device: list[WeightDevice] = field(default_factory=list)
@@ -200,26 +178,22 @@ class BlockIO:
     throttle_write_iops_device: list[ThrottleDevice] = _json("throttleWriteIOPSDevice", factory=list)
 
 
-@dataclass(slots=True)
-class HugepageLimit:
+class HugepageLimit(Record):
     page_size: str
     limit: int
 
 
-@dataclass(slots=True)
-class NetworkPriority:
+class NetworkPriority(Record):
     name: str
     priority: int
 
 
-@dataclass(slots=True)
-class Network:
+class Network(Record):
     class_id: int | None = _json("classID")
     priorities: list[NetworkPriority] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Resources:
+class Resources(Record):
     devices: list[DeviceCgroup] = field(default_factory=list)
     memory: Memory | None = None
     cpu: CPU | None = None
@@ -230,24 +204,21 @@ class Resources:
     unified: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class SeccompArg:
+class SeccompArg(Record):
     index: int
     value: int
     op: str
     value_two: int = 0
 
 
-@dataclass(slots=True)
-class SeccompSyscall:
+class SeccompSyscall(Record):
     names: list[str]
     action: str
     errno_ret: int | None = None
     args: list[SeccompArg] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Seccomp:
+class Seccomp(Record):
     default_action: str
     default_errno_ret: int | None = None
     architectures: list[str] = field(default_factory=list)
@@ -257,8 +228,7 @@ class Seccomp:
     syscalls: list[SeccompSyscall] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Linux:
+class Linux(Record):
     namespaces: list[Namespace] = field(default_factory=list)
     uid_mappings: list[IDMapping] = field(default_factory=list)
     gid_mappings: list[IDMapping] = field(default_factory=list)
@@ -280,8 +250,7 @@ class Linux:
         return None
 
 
-@dataclass(slots=True)
-class Spec:
+class Spec(Record):
     oci_version: str
     root: Root | None = None
     process: Process | None = None
@@ -302,12 +271,15 @@ def _describe(value):
     return json.dumps(value)[:60]
 
 
-def _json_name(f):
-    name = f.metadata.get("json")
-    if name:
-        return name
-    head, *rest = f.name.split("_")
+def _json_name(name, f):
+    if f.json:
+        return f.json
+    head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
+
+
+def _is_record(tp):
+    return isinstance(tp, type) and issubclass(tp, Record)
 
 
 def _convert(tp, value, path):
@@ -326,7 +298,7 @@ def _convert(tp, value, path):
             raise ConfigError(f"{path}: expected an object, got {_describe(value)}")
         _, item = tp.__args__
         return {k: _convert(item, v, f"{path}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if _is_record(tp):
         return _load(tp, value, path)
     # bool is a subclass of int in Python but not in JSON
     if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
@@ -338,30 +310,30 @@ def _load(cls, obj, path):
     if not isinstance(obj, dict):
         raise ConfigError(f"{path or 'config'}: expected an object, got {_describe(obj)}")
     kwargs = {}
-    for f in dataclasses.fields(cls):
-        key = _json_name(f)
+    for name, tp, f in cls._fields:
+        key = _json_name(name, f)
         sub = f"{path}.{key}" if path else key
         if key in obj and obj[key] is not None:
-            kwargs[f.name] = _convert(f.type, obj[key], sub)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            kwargs[name] = _convert(tp, obj[key], sub)
+        elif Record.required(f):
             raise ConfigError(f"{sub}: required field is missing")
     return cls(**kwargs)
 
 
 def from_dict(cls, obj, path=""):
-    """Build dataclass ``cls`` from decoded JSON, naming the field path on error."""
+    """Build record ``cls`` from decoded JSON, naming the field path on error."""
     return _load(cls, obj, path)
 
 
 def to_dict(obj):
-    """The JSON form of a spec dataclass: camelCase names, empty values left out."""
-    if dataclasses.is_dataclass(obj):
+    """The JSON form of a spec record: camelCase names, empty values left out."""
+    if isinstance(obj, Record):
         out = {}
-        for f in dataclasses.fields(obj):
-            value = to_dict(getattr(obj, f.name))
+        for name, _, f in obj._fields:
+            value = to_dict(getattr(obj, name))
             if value is None or value == [] or value == {}:
                 continue
-            out[_json_name(f)] = value
+            out[_json_name(name, f)] = value
         return out
     if isinstance(obj, list):
         return [to_dict(v) for v in obj]

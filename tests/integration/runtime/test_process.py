@@ -72,12 +72,15 @@ def test_args_with_absolute_path_and_missing_cwd_created(rt, bundle):
 def test_preserve_fds(rt, bundle, tmp_path):
     extra = tmp_path / "extra"
     extra.write_text("through fd 3\n")
-    with open(extra) as f:
-        os.dup2(f.fileno(), 3) if f.fileno() != 3 else None
-        argv = rt.cmd("run", "--preserve-fds", "1", "--bundle", bundle(["sh", "-c", "cat <&3; ls /proc/self/fd"]),
-                      rt.new_id())
-        p = subprocess.run(argv, capture_output=True, text=True, pass_fds=(3,), timeout=30)
-        os.close(3)
+    fd = os.open(extra, os.O_RDONLY)
+    argv = rt.cmd("run", "--preserve-fds", "1", "--bundle", bundle(["sh", "-c", "cat <&3; ls /proc/self/fd"]),
+                  rt.new_id())
+    try:
+        # the runtime must find it as fd 3; dup2 in the child leaves the test process's fds alone
+        p = subprocess.run(argv, capture_output=True, text=True, pass_fds=(fd, 3), timeout=30,
+                           preexec_fn=lambda: os.dup2(fd, 3))
+    finally:
+        os.close(fd)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[0] == "through fd 3"

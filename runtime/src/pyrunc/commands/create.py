@@ -137,7 +137,16 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
             wait_gone(init_pid)
         if cgroup is not None:
             cgroup.destroy()
+        state = c.oci_state(status="stopped") if c.state else None
         c.remove_dir()
+        if init_pid and spec.hooks.poststop:
+            # a failed create still ends the lifecycle: poststop runs, its failures only warn
+            from .. import hooks
+
+            try:
+                hooks.run(spec.hooks.poststop, state, "poststop")
+            except PyruncError as e:
+                ctx.log.warning(str(e))
         raise
     finally:
         if console is not None:

@@ -2,7 +2,7 @@
 
 import os
 
-from ..container import EXEC_FIFO, Container
+from ..container import EXEC_FIFO, RUNNING, Container
 from ..errors import PyruncError
 
 
@@ -52,6 +52,6 @@ def run_poststart(c, log):
         from .. import hooks
 
         try:
-            hooks.run(c.spec().hooks.poststart, c.oci_state(), "poststart")
+            hooks.run(c.spec().hooks.poststart, c.oci_state(status=RUNNING), "poststart")
         except PyruncError as e:
             log.warning(str(e))
