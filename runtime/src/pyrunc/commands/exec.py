@@ -39,6 +39,10 @@ def _exec(ctx, args, console_socket, cwd, env, tty, user, additional_gids, proce
             proc = process_from_args(spec.process, args[1:], cwd, env, tty, user, additional_gids, cap,
                                      no_new_privs)
         _validate(proc)
+        if spec.linux.seccomp is not None:
+            from .. import seccomp
+
+            seccomp.validate(spec.linux.seccomp)  # compiles here, where libseccomp's refusals can be reported
         proxy = None
         console = None
         console_fd = None
