@@ -96,3 +96,17 @@ def test_oom_kill_is_reported(rt, bundle):
         proc.wait()
         proc.stdout.close()
     rt("delete", "--force", cid)
+
+
+def test_stats_of_created_and_paused_containers(rt, bundle):
+    cid = rt.new_id()
+    rt("create", "--bundle", bundle(["sleep", "100"]), cid)
+    try:
+        ev = json.loads(rt("events", "--stats", cid).stdout)
+        assert ev["data"]["pids"]["current"] >= 1  # runc's waiting init is several Go threads
+        rt("start", cid)
+        rt("pause", cid)
+        ev = json.loads(rt("events", "--stats", cid).stdout)
+        assert ev["type"] == "stats" and ev["data"]["pids"]["current"] == 1
+    finally:
+        rt("delete", "--force", cid)

@@ -112,3 +112,12 @@ def test_update_is_saved_in_the_container_config(rt, running):
         res = json.load(f)["linux"]["resources"]
     assert res["memory"]["limit"] == 64 << 20 and res["pids"]["limit"] == 9
     assert res["devices"][0]["allow"] is False  # the rest of the config is kept
+
+
+def test_update_a_paused_container(rt, running):
+    cid, pid = running
+    rt("pause", cid)
+    rt("update", "--pids-limit", "5", cid)
+    assert read(pid, "pids", "pids.max") == "5"
+    assert rt.state(cid)["status"] == "paused"
+    rt("resume", cid)
