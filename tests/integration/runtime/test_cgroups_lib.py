@@ -366,3 +366,34 @@ def test_mount_cgroupfs_v2_in_a_cgroup_namespace(made, token, tmp_path):
     # the namespace's root is the container's cgroup, holding just the probe
     assert got["type"] == "cgroup2" and got["root"] == "/" and got["opts"].startswith("ro,")
     assert len(got["procs"]) == 1
+
+
+@pytest.mark.skipif(not V1_HOST, reason="v1 memory.oom_control")
+def test_disable_oom_killer_leaves_the_process_waiting(made):
+    cg = made.cgroup()
+    cg.apply(_res({"memory": {"limit": 32 << 20, "swap": 32 << 20, "disableOOMKiller": True}}))
+    watch = cg.oom_watch()
+    try:
+        p = made.spawn(cg, [sys.executable, "-c", "b = b'x' * (200 << 20)"], stderr=subprocess.DEVNULL)
+        poller = select.poll()
+        poller.register(watch, watch.events)
+        assert poller.poll(10000) and watch.read() >= 1
+        time.sleep(0.3)
+        assert p.poll() is None  # not killed: it waits for memory instead
+        with open(os.path.join(cg.paths["memory"], "memory.oom_control")) as f:
+            control = f.read()
+        assert "oom_kill_disable 1" in control and "under_oom 1" in control
+    finally:
+        watch.close()
+
+
+@pytest.mark.skipif(not V1_HOST, reason="v1 cpu controller")
+def test_cpu_realtime_budget_and_share_bounds(made):
+    from pyrunc.errors import PyruncError
+
+    cg = made.cgroup()
+    cg.apply(_res({"cpu": {"realtimePeriod": 1000000, "realtimeRuntime": 10000, "shares": 1024}}))
+    with open(os.path.join(cg.paths["cpu"], "cpu.rt_runtime_us")) as f:
+        assert f.read().strip() == "10000"
+    with pytest.raises(PyruncError, match="the maximum allowed cpu-shares is 262144"):
+        cg.apply(_res({"cpu": {"shares": 10**7}}))
