@@ -16,6 +16,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
@@ -39,7 +40,7 @@ class Containerd:
         self.root = self.dir / "root"
         self.state = self.dir / "state"
         self.address = str(self.dir / "c.sock")
-        self.namespace = namespace or f"t{os.getpid()}-{self.dir.name[5:]}"
+        self.namespace = namespace or f"t{os.getpid()}-{uuid.uuid4().hex[:8]}"  # containerd's identifier rules
         self.image = BUSYBOX_REF
         self.env = dict(os.environ)
         self.env["PATH"] = os.pathsep.join([*(extra_path or []), str(VENV_BIN), self.env.get("PATH", "")])
@@ -155,20 +156,25 @@ class Containerd:
     # ----- teardown helpers
 
     def _remove_tasks(self) -> None:
-        for ns in self._namespaces():
-            out = self.ctr("tasks", "ls", "-q", namespace=ns, check=False).stdout.decode().split()
-            for task in out:
-                self.ctr("tasks", "kill", "-s", "SIGKILL", "--all", task, namespace=ns, check=False)
-            for task in out:
-                for _ in range(50):
-                    if self.ctr("tasks", "delete", task, namespace=ns, check=False).returncode == 0:
-                        break
-                    time.sleep(0.1)
-            for c in self.ctr("containers", "ls", "-q", namespace=ns, check=False).stdout.decode().split():
-                self.ctr("containers", "delete", c, namespace=ns, check=False)
+        """Kill and delete every task and container; a hung runtime must not hang the teardown
+        (whatever is left is killed by _kill_leftovers)."""
+        try:
+            for ns in self._namespaces():
+                out = self.ctr("tasks", "ls", "-q", namespace=ns, check=False, timeout=10).stdout.decode().split()
+                for task in out:
+                    self.ctr("tasks", "kill", "-s", "SIGKILL", "--all", task, namespace=ns, check=False, timeout=10)
+                for task in out:
+                    for _ in range(50):
+                        if self.ctr("tasks", "delete", task, namespace=ns, check=False, timeout=10).returncode == 0:
+                            break
+                        time.sleep(0.1)
+                for c in self.ctr("containers", "ls", "-q", namespace=ns, check=False, timeout=10).stdout.decode().split():
+                    self.ctr("containers", "delete", c, namespace=ns, check=False, timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
 
     def _namespaces(self) -> list[str]:
-        out = self.ctr("namespaces", "ls", "-q", check=False).stdout.decode().split()
+        out = self.ctr("namespaces", "ls", "-q", check=False, timeout=10).stdout.decode().split()
         return out or [self.namespace]
 
     def _kill_leftovers(self) -> None:

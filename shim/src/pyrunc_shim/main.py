@@ -4,33 +4,35 @@
   containerd-shim-pyrunc-v2 -namespace NS -address ADDR -id ID -bundle DIR delete
   containerd-shim-pyrunc-v2 -v
 
-`start` runs in the bundle directory: it binds the ttrpc socket, forks the server into its own
-session (so it outlives containerd), writes the address to ./address, prints it and exits 0.
-`delete` cleans up after a shim that died and prints a protobuf DeleteResponse.
+`start` runs in the bundle directory: it binds the ttrpc socket, writes the address to
+./address, starts the server in its own session (so it outlives containerd), prints the address
+and exits 0. The server is a fresh interpreter (`serve`, exec'd with the listening socket and
+the options on stdin) so that it carries none of what `start` imported: it lives as long as the
+container, one per container. `delete` cleans up after a shim that died and prints a protobuf
+DeleteResponse.
 """
 
-import hashlib
 import os
 import socket
 import sys
-from dataclasses import dataclass
 
 from . import __version__
 
 SOCKET_DIR = "/run/pyrunc-shim"
 SIGKILL_EXIT = 128 + 9
+LISTEN_FD_ENV = "PYRUNC_SHIM_LISTEN_FD"
 
 
-@dataclass
 class Flags:
-    namespace: str = ""
-    address: str = ""
-    publish_binary: str = ""
-    id: str = ""
-    bundle: str = ""
-    debug: bool = False
-    version: bool = False
-    action: str = ""
+    def __init__(self) -> None:
+        self.namespace = ""
+        self.address = ""
+        self.publish_binary = ""
+        self.id = ""
+        self.bundle = ""
+        self.debug = False
+        self.version = False
+        self.action = ""
 
 
 def parse_flags(argv: list[str]) -> Flags:
@@ -58,6 +60,8 @@ def parse_flags(argv: list[str]) -> Flags:
 
 
 def socket_address(containerd_address: str, namespace: str, cid: str) -> str:
+    import hashlib
+
     digest = hashlib.sha256(f"{containerd_address}/{namespace}/{cid}".encode()).hexdigest()
     return f"unix://{SOCKET_DIR}/{digest}"
 
@@ -81,14 +85,20 @@ def start(flags: Flags) -> int:
     listener = _listen(address)
     with open(os.path.join(bundle, "address"), "w") as f:
         f.write(address)
+    handoff = _serve_input(options)
     pid = os.fork()
     if pid == 0:
         try:
             os.setsid()
-            _detach_stdio(bundle)
-            serve(listener, address, flags, bundle, options)
+            os.dup2(handoff, 0)
+            _detach_output(bundle)
+            os.set_inheritable(listener.fileno(), True)
+            env = dict(os.environ, **{LISTEN_FD_ENV: str(listener.fileno())})
+            argv = [sys.executable, sys.argv[0], "-namespace", flags.namespace, "-address", flags.address,
+                    "-publish-binary", flags.publish_binary, "-id", flags.id, "serve"]
+            os.execve(sys.executable, argv, env)
         finally:
-            os._exit(0)
+            os._exit(127)
     with open(os.path.join(bundle, "shim.pid"), "w") as f:
         f.write(str(pid))
     sys.stdout.write(address)
@@ -96,7 +106,31 @@ def start(flags: Flags) -> int:
     return 0
 
 
-def _detach_stdio(bundle: str) -> None:
+def _serve_input(options: bytes) -> int:
+    """A pipe holding what the server reads on stdin: the options containerd gave `start`, then
+    the runtime config file they name, pre-read here (TOML) so the server never loads tomllib."""
+    from .task import config_path_of, read_config_file
+
+    path = config_path_of(options)
+    config = read_config_file(path) if path else {}
+    lines = [options.hex(), path] + [f"{k}={v}" for k, v in config.items()]
+    r, w = os.pipe()
+    os.write(w, "\n".join(lines).encode())  # a few hundred bytes: fits in the pipe buffer
+    os.close(w)
+    return r
+
+
+def _read_serve_input() -> tuple[bytes, dict]:
+    data = sys.stdin.buffer.read().decode().split("\n")
+    options, path = bytes.fromhex(data[0]), data[1] if len(data) > 1 else ""
+    config: dict = {}
+    for line in data[2:]:
+        key, _, value = line.partition("=")
+        config[key] = value == "True" if key.startswith("no_") else value
+    return options, ({path: config} if path else {})
+
+
+def _detach_output(bundle: str) -> None:
     """Drop containerd's pipes; stderr goes to the log FIFO containerd reads, if it made one."""
     null = os.open(os.devnull, os.O_RDWR)
     try:
@@ -104,51 +138,57 @@ def _detach_stdio(bundle: str) -> None:
         os.set_blocking(log, True)
     except OSError:
         log = null
-    os.dup2(null, 0)
     os.dup2(null, 1)
     os.dup2(log, 2)
 
 
-def serve(listener: socket.socket, address: str, flags: Flags, bundle: str, options: bytes) -> None:
+def serve(flags: Flags) -> int:
     from .events import Publisher
     from .reaper import Reaper
     from .task import TaskService
     from .ttrpc.server import Server
 
+    options, config_cache = _read_serve_input()
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    listener = socket.socket(fileno=int(os.environ.pop(LISTEN_FD_ENV)))
+    os.set_inheritable(listener.fileno(), False)
+    bundle = os.getcwd()
+    path = listener.getsockname()  # not socket_address(): hashlib would cost the server 3.5 MB
     publisher = Publisher(os.environ.get("TTRPC_ADDRESS", ""), flags.namespace)
-    service = TaskService(flags.id, flags.namespace, publisher, options)
+    service = TaskService(flags.id, flags.namespace, publisher, options, config_cache)
     service.bundle = bundle
     server = Server(listener, service.handlers())
     reaper = Reaper(service.on_exit)
     server.add_reader(reaper.rfd, reaper.drain)
     server.serve(done=lambda: service.shutdown_requested)
-    publisher.flush()
+    publisher.close()
     listener.close()
     try:
-        os.unlink(address.removeprefix("unix://"))
+        os.unlink(path)
     except OSError:
         pass
+    return 0
 
 
 def delete(flags: Flags) -> int:
     """Clean up after a dead shim: force-delete the container, unmount its rootfs."""
-    import json
+    import time
 
-    from google.protobuf import timestamp_pb2
-    from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2
-
+    from . import wire
     from .runc import DEFAULT_BINARY, Runc, RuncError, default_root, resolve_binary
-    from .task import OPTIONS_FILE, unmount_rootfs
+    from .task import RUNTIME_FILE, unmount_rootfs
 
     bundle = flags.bundle or os.getcwd()
     try:
-        with open(os.path.join(bundle, OPTIONS_FILE)) as f:
-            saved = json.load(f)
+        with open(os.path.join(bundle, RUNTIME_FILE)) as f:
+            binary, root = f.read().split("\n")[:2]
     except (OSError, ValueError):
-        saved = {}
+        binary = root = ""
     try:
-        binary = saved.get("binary") or resolve_binary(DEFAULT_BINARY)
-        root = saved.get("root") or default_root(binary, "", flags.namespace)
+        binary = binary or resolve_binary(DEFAULT_BINARY, sys.argv[0])
+        root = root or default_root(binary, "", flags.namespace)
         Runc(binary, root, os.path.join(bundle, "log.json")).delete(flags.id, force=True)
     except RuncError:
         pass  # nothing left to delete, or no runtime at all: the rest of the cleanup still holds
@@ -157,10 +197,9 @@ def delete(flags: Flags) -> int:
         os.unlink(socket_address(flags.address, flags.namespace, flags.id).removeprefix("unix://"))
     except OSError:
         pass
-    ts = timestamp_pb2.Timestamp()
-    ts.GetCurrentTime()
-    resp = shim_pb2.DeleteResponse(exit_status=SIGKILL_EXIT, exited_at=ts)
-    sys.stdout.buffer.write(resp.SerializeToString())
+    resp = wire.encode("containerd.task.v2.DeleteResponse", exit_status=SIGKILL_EXIT,
+                       exited_at=wire.timestamp(time.time_ns()))
+    sys.stdout.buffer.write(resp)
     sys.stdout.flush()
     return 0
 
@@ -170,15 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     if flags.version:
         print(f"containerd-shim-pyrunc-v2:\n  Version:  {__version__}")
         return 0
-    if not flags.id and flags.action in ("start", "delete"):
+    actions = {"start": start, "delete": delete, "serve": serve}
+    if flags.action not in actions:
+        raise SystemExit(f"unknown action {flags.action!r}: expected start or delete")
+    if not flags.id:
         raise SystemExit("shim id must be set with -id")
-    if not flags.namespace and flags.action in ("start", "delete"):
+    if not flags.namespace:
         raise SystemExit("shim namespace must be set with -namespace")
-    if flags.action == "start":
-        return start(flags)
-    if flags.action == "delete":
-        return delete(flags)
-    raise SystemExit(f"unknown action {flags.action!r}: expected start or delete")
+    return actions[flags.action](flags)
 
 
 if __name__ == "__main__":

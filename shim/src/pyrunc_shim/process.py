@@ -9,17 +9,16 @@ before we opened gives EOF instead of a reader blocked forever in open(). With a
 threads copy between the FIFOs and the pty master the runtime sends over the console socket.
 """
 
+import _thread
 import array
 import enum
 import os
-import shutil
 import socket
 import stat
 import struct
-import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+
+PTY_DIR = "/run/pyrunc-shim"  # console sockets: short paths (sun_path holds 108 bytes)
 
 
 class State(enum.Enum):
@@ -31,12 +30,12 @@ class State(enum.Enum):
     PAUSED = 4
 
 
-@dataclass
 class Stdio:
-    stdin: str = ""
-    stdout: str = ""
-    stderr: str = ""
-    terminal: bool = False
+    def __init__(self, stdin: str = "", stdout: str = "", stderr: str = "", terminal: bool = False) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.terminal = terminal
 
 
 def _copy(src: int, dst: int, close_dst: bool) -> None:
@@ -58,10 +57,20 @@ def _copy(src: int, dst: int, close_dst: bool) -> None:
                 pass
 
 
-def _spawn(target, *args) -> threading.Thread:
-    t = threading.Thread(target=target, args=args, daemon=True)
-    t.start()
-    return t
+def _spawn(target, *args) -> _thread.LockType:
+    """Run target in a thread (the low-level module: threading costs the shim ~1 MB); the
+    returned lock is released when target returns."""
+    done = _thread.allocate_lock()
+    done.acquire()
+
+    def body():
+        try:
+            target(*args)
+        finally:
+            done.release()
+
+    _thread.start_new_thread(body, ())
+    return done
 
 
 def _open_input(path: str) -> int:
@@ -83,10 +92,15 @@ def _open_output(path: str) -> int:
 class Console:
     """The console socket the runtime sends the pty master through (SCM_RIGHTS)."""
 
+    _count = 0
+
     def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="pyrunc-shim-pty-")
-        self.path = os.path.join(self.dir, "pty.sock")
+        Console._count += 1
+        os.makedirs(PTY_DIR, mode=0o711, exist_ok=True)
+        self.path = os.path.join(PTY_DIR, f"pty-{os.getpid()}-{Console._count}.sock")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
         self.sock.bind(self.path)
         self.sock.listen(1)
 
@@ -105,25 +119,28 @@ class Console:
 
     def close(self) -> None:
         self.sock.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
 
 
-@dataclass
 class Process:
     """One process of the task; `exec_id` is "" for the container's init."""
 
-    exec_id: str
-    stdio: Stdio
-    pid: int = 0
-    state: State = State.CREATED
-    exit_status: int = 0
-    exited_at_ns: int = 0
-    spec: bytes = b""  # an exec's OCI process JSON
-    master: int = -1
-    waiters: list = field(default_factory=list)
-    _stdin_w: int = -1
-    _child_fds: list[int] = field(default_factory=list)
-    _threads: list[threading.Thread] = field(default_factory=list)
+    def __init__(self, exec_id: str, stdio: Stdio, spec: bytes = b"") -> None:
+        self.exec_id = exec_id
+        self.stdio = stdio
+        self.spec = spec  # an exec's OCI process JSON
+        self.pid = 0
+        self.state = State.CREATED
+        self.exit_status = 0
+        self.exited_at_ns = 0
+        self.master = -1
+        self.waiters: list = []  # Wait calls answered at exit
+        self._stdin_w = -1
+        self._child_fds: list[int] = []
+        self._output_done: list[_thread.LockType] = []
 
     def open_stdio(self) -> tuple:
         """Descriptors for the runtime's (stdin, stdout, stderr); None means /dev/null."""
@@ -164,7 +181,7 @@ class Process:
     def attach_console(self, master: int) -> None:
         self.master = master
         if self.stdio.stdout:
-            self._threads.append(_spawn(self._pty_out, self.stdio.stdout, master))
+            self._output_done.append(_spawn(self._pty_out, self.stdio.stdout, master))
         if self.stdio.stdin:
             _spawn(self._pty_in, _open_input(self.stdio.stdin), master)
 
@@ -188,8 +205,9 @@ class Process:
         self.exit_status = status
         self.exited_at_ns = time.time_ns()
         # the terminal's output must reach the client before anyone hears of the exit
-        for t in self._threads:
-            t.join(timeout=2.0)
+        for done in self._output_done:
+            if done.acquire(timeout=2.0):
+                done.release()
         self.close_stdin()
         if self.master >= 0:
             os.close(self.master)

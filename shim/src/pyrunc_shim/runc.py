@@ -4,12 +4,9 @@ Every call passes `--root` and `--log <bundle>/log.json --log-format json`; on f
 is the runtime's last "error" line in that log (runc prints little on stderr when --log is set).
 """
 
-import json
 import os
-import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
+
+from . import spawn
 
 DEFAULT_BINARY = "pyrunc"
 DEFAULT_ROOT = "/run/containerd"
@@ -19,16 +16,24 @@ class RuncError(Exception):
     """The runtime binary failed; the message is its own error text."""
 
 
-def resolve_binary(name: str) -> str:
+def _which(name: str) -> str | None:
+    for d in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        path = os.path.join(d or ".", name)
+        if os.access(path, os.X_OK) and not os.path.isdir(path):
+            return path
+    return None
+
+
+def resolve_binary(name: str, argv0: str) -> str:
     """An explicit path is used as is; a bare name is looked up beside this shim, then on PATH."""
     if "/" in name:
         return name
-    own = sys.argv[0] if "/" in sys.argv[0] else (shutil.which(sys.argv[0]) or "")
+    own = argv0 if "/" in argv0 else (_which(argv0) or "")
     if own:
         beside = os.path.join(os.path.dirname(os.path.abspath(own)), name)
         if os.access(beside, os.X_OK):
             return beside
-    found = shutil.which(name)
+    found = _which(name)
     if found is None:
         raise RuncError(f"runtime binary {name!r} not found beside {own or 'the shim'} nor on PATH")
     return found
@@ -40,26 +45,35 @@ def default_root(binary: str, root_option: str, namespace: str) -> str:
     return os.path.join(base, namespace)
 
 
-@dataclass
+def parse_pids(out: bytes) -> list[int]:
+    """`ps --format json` prints a JSON array of pids (or null)."""
+    text = out.decode().strip().strip("[]").strip()
+    if text in ("", "null"):
+        return []
+    return [int(p) for p in text.split(",")]
+
+
 class Runc:
-    binary: str
-    root: str
-    log: str  # <bundle>/log.json
+    def __init__(self, binary: str, root: str, log: str) -> None:
+        self.binary = binary
+        self.root = root
+        self.log = log  # <bundle>/log.json
 
-    def _args(self, *args: str) -> list[str]:
-        return [self.binary, "--root", self.root, "--log", self.log, "--log-format", "json", *args]
+    def _run(self, what: str, args: list[str], stdio: tuple | None = None, input: bytes | None = None) -> bytes:
+        """stdio: the descriptors a new container process inherits (create, exec); other commands
+        get their output captured (never for create/exec: the process would inherit the pipes)."""
+        argv = [self.binary, "--root", self.root, "--log", self.log, "--log-format", "json", *args]
+        try:
+            res = spawn.run(argv, *(stdio or (None, None, None)), input=input, capture=stdio is None)
+        except OSError as e:
+            raise RuncError(f"OCI runtime {what} failed: {self.binary}: {e.strerror}") from e
+        if res.returncode != 0:
+            raise RuncError(f"OCI runtime {what} failed: {self.last_error(res.stderr)}")
+        return res.stdout
 
-    def _run(self, what: str, args: list[str], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-             stderr=subprocess.PIPE, input_data: bytes | None = None) -> bytes:
-        if input_data is not None:
-            stdin = subprocess.PIPE
-        proc = subprocess.run(self._args(*args), stdin=stdin, stdout=stdout, stderr=stderr,
-                              input=input_data, check=False)
-        if proc.returncode != 0:
-            raise RuncError(f"OCI runtime {what} failed: {self.last_error(proc.stderr)}")
-        return proc.stdout or b""
+    def last_error(self, stderr: bytes = b"") -> str:
+        import json
 
-    def last_error(self, stderr: bytes | None = None) -> str:
         msg = ""
         try:
             with open(self.log, "rb") as f:
@@ -68,8 +82,8 @@ class Runc:
                         entry = json.loads(line)
                     except ValueError:
                         continue
-                    if entry.get("level") == "error":
-                        msg = entry.get("msg", "")
+                    if isinstance(entry, dict) and entry.get("level") == "error":
+                        msg = str(entry.get("msg", ""))
         except OSError:
             pass
         if not msg and stderr:
@@ -85,8 +99,7 @@ class Runc:
             args.append("--no-pivot")
         if no_new_keyring:
             args.append("--no-new-keyring")
-        stdin, stdout, stderr = (s if s is not None else subprocess.DEVNULL for s in stdio)
-        self._run("create", [*args, cid], stdin=stdin, stdout=stdout, stderr=stderr)
+        self._run("create", [*args, cid], stdio)
 
     def start(self, cid: str) -> None:
         self._run("start", ["start", cid])
@@ -96,8 +109,7 @@ class Runc:
         args = ["exec", "--process", process_file, "--detach", "--pid-file", pid_file]
         if console_socket:
             args += ["--console-socket", console_socket]
-        stdin, stdout, stderr = (s if s is not None else subprocess.DEVNULL for s in stdio)
-        self._run("exec", [*args, cid], stdin=stdin, stdout=stdout, stderr=stderr)
+        self._run("exec", [*args, cid], stdio)
 
     def kill(self, cid: str, signal: int, all_processes: bool = False) -> None:
         self._run("kill", ["kill", *(["--all"] if all_processes else []), cid, str(signal)])
@@ -105,12 +117,8 @@ class Runc:
     def delete(self, cid: str, force: bool = False) -> None:
         self._run("delete", ["delete", *(["--force"] if force else []), cid])
 
-    def state(self, cid: str) -> dict:
-        return json.loads(self._run("state", ["state", cid], stdout=subprocess.PIPE))
-
     def ps(self, cid: str) -> list[int]:
-        out = self._run("ps", ["ps", "--format", "json", cid], stdout=subprocess.PIPE)
-        return json.loads(out) or []
+        return parse_pids(self._run("ps", ["ps", "--format", "json", cid]))
 
     def pause(self, cid: str) -> None:
         self._run("pause", ["pause", cid])
@@ -119,4 +127,4 @@ class Runc:
         self._run("resume", ["resume", cid])
 
     def update(self, cid: str, resources_json: bytes) -> None:
-        self._run("update", ["update", "--resources", "-", cid], input_data=resources_json)
+        self._run("update", ["update", "--resources", "-", cid], input=resources_json)

@@ -1,15 +1,9 @@
 """containerd.task.v2.Task: thin RPC adapters over the container's processes and the runtime CLI."""
 
-import json
 import os
-import subprocess
+import sys
 
-from google.protobuf import any_pb2, empty_pb2
-from pyrunc_proto.containerd.events import task_pb2 as events
-from pyrunc_proto.containerd.runc.options import oci_pb2
-from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
-
-from . import __version__
+from . import __version__, spawn, wire
 from .events import Publisher
 from .process import Console, Process, State, Stdio
 from .runc import DEFAULT_BINARY, Runc, RuncError, default_root, resolve_binary
@@ -17,31 +11,35 @@ from .ttrpc.server import DEFERRED, Call
 from .ttrpc.status import Code, TtrpcError
 
 SERVICE = "containerd.task.v2.Task"
-OPTIONS_FILE = "options.json"  # what `delete` needs after a crash: the binary and root used
-EMPTY = empty_pb2.Empty().SerializeToString()
-PROCESS_DETAILS_URL = "containerd.runc.v1.ProcessDetails"
+RUNTIME_FILE = "runtime"  # what `delete` needs after a crash: the binary and root, one a line
+EMPTY = b""  # google.protobuf.Empty
+API = "containerd.task.v2."
+EVENTS = "containerd.events."
 
 
-def parse_options(data) -> dict:
-    """The runtime options containerd passes (an Any, or its bytes) -> the fields we honour.
+def parse_options(data, config_cache: dict | None = None) -> dict:
+    """The runtime options containerd passes (a decoded Any, or its bytes) -> the fields we honour.
 
     containerd.runc.v1.Options is what `ctr run --runc-binary X` sends, but ctr 1.6 only allows
     that flag for io.containerd.runc.v2; for other runtimes it sends runtimeoptions.v1.Options
     (`--runtime-config-path FILE`), so we read FILE as TOML with the same keys as containerd's
-    CRI runc options: BinaryName, Root, NoPivotRoot, NoNewKeyring.
+    CRI runc options: BinaryName, Root, NoPivotRoot, NoNewKeyring. config_cache holds files
+    already read (by `start`, so the long-lived server need not import tomllib).
     """
     if not data:
         return {}
-    opts = data if isinstance(data, any_pb2.Any) else any_pb2.Any.FromString(data)
+    opts = data if isinstance(data, wire.Message) else wire.decode("google.protobuf.Any", data)
     if opts.type_url.endswith("containerd.runc.v1.Options"):
-        o = oci_pb2.Options.FromString(opts.value)
+        o = wire.decode("containerd.runc.v1.Options", opts.value)
         return {"binary_name": o.binary_name, "root": o.root, "no_pivot_root": o.no_pivot_root,
                 "no_new_keyring": o.no_new_keyring}
     if opts.type_url.endswith("runtimeoptions.v1.Options"):
-        from pyrunc_proto.containerd.runtimeoptions.v1 import api_pb2
-
-        path = api_pb2.Options.FromString(opts.value).config_path
-        return read_config_file(path) if path else {}
+        path = wire.decode("runtimeoptions.v1.Options", opts.value).config_path
+        if not path:
+            return {}
+        if config_cache is not None and path in config_cache:
+            return config_cache[path]
+        return read_config_file(path)
     return {}
 
 
@@ -58,8 +56,18 @@ def read_config_file(path: str) -> dict:
             "no_new_keyring": bool(conf.get("NoNewKeyring", False))}
 
 
+def config_path_of(data: bytes) -> str:
+    """The config file named by runtimeoptions.v1.Options bytes, or ""."""
+    if not data:
+        return ""
+    opts = wire.decode("google.protobuf.Any", data)
+    if opts.type_url.endswith("runtimeoptions.v1.Options"):
+        return wire.decode("runtimeoptions.v1.Options", opts.value).config_path
+    return ""
+
+
 def make_runc(bundle: str, namespace: str, options: dict) -> Runc:
-    binary = resolve_binary(options.get("binary_name") or DEFAULT_BINARY)
+    binary = resolve_binary(options.get("binary_name") or DEFAULT_BINARY, sys.argv[0])
     root = default_root(binary, options.get("root", ""), namespace)
     return Runc(binary=binary, root=root, log=os.path.join(bundle, "log.json"))
 
@@ -69,7 +77,7 @@ def mount_rootfs(mounts, target: str) -> None:
         args = ["mount", "-t", m.type]
         if m.options:
             args += ["-o", ",".join(m.options)]
-        proc = subprocess.run([*args, m.source, target], capture_output=True, check=False)
+        proc = spawn.run([*args, m.source, target], capture=True)
         if proc.returncode != 0:
             raise TtrpcError(Code.UNKNOWN, f"mount rootfs {m.type} on {target}: "
                              f"{proc.stderr.decode(errors='replace').strip()}")
@@ -78,18 +86,19 @@ def mount_rootfs(mounts, target: str) -> None:
 def unmount_rootfs(target: str) -> None:
     """Unmount every layer stacked on the rootfs (lazily if busy); a no-op when nothing is there."""
     while os.path.ismount(target):
-        if subprocess.run(["umount", target], capture_output=True, check=False).returncode != 0:
-            subprocess.run(["umount", "-l", target], capture_output=True, check=False)
+        if spawn.run(["umount", target], capture=True).returncode != 0:
+            spawn.run(["umount", "-l", target], capture=True)
             break
 
 
 class TaskService:
     def __init__(self, container_id: str, namespace: str, publisher: Publisher,
-                 start_options: bytes = b"") -> None:
+                 start_options: bytes = b"", config_cache: dict | None = None) -> None:
         self.id = container_id
         self.namespace = namespace
         self.publisher = publisher
         self.start_options = start_options
+        self.config_cache = config_cache or {}
         self.bundle = ""
         self.runc: Runc | None = None
         self.init: Process | None = None
@@ -114,7 +123,8 @@ class TaskService:
             raise TtrpcError(Code.NOT_FOUND, f"process {exec_id!r} of container {cid!r} not found")
         return p
 
-    def _runtime_error(self, e: RuncError) -> TtrpcError:
+    @staticmethod
+    def _runtime_error(e: RuncError) -> TtrpcError:
         return TtrpcError(Code.UNKNOWN, str(e))
 
     # ----- process exits (from the reaper)
@@ -124,33 +134,29 @@ class TaskService:
         for p in procs:
             if p.pid == pid and not p.exited:
                 p.set_exited(status)
-                self._publish_exit(p)
+                self.publisher.publish(EVENTS + "TaskExit", container_id=self.id, id=p.exec_id or self.id,
+                                       pid=p.pid, exit_status=p.exit_status,
+                                       exited_at=wire.timestamp(p.exited_at_ns))
                 waiters, p.waiters = p.waiters, []
                 for call in waiters:
                     call.reply(self._wait_response(p))
 
-    def _publish_exit(self, p: Process) -> None:
-        ev = events.TaskExit(container_id=self.id, id=p.exec_id or self.id, pid=p.pid,
-                             exit_status=p.exit_status)
-        ev.exited_at.FromNanoseconds(p.exited_at_ns)
-        self.publisher.publish(ev)
-
     # ----- RPCs
 
     def create(self, call: Call) -> bytes:
-        req = api.CreateTaskRequest.FromString(call.payload)
+        req = wire.decode(API + "CreateTaskRequest", call.payload)
         if self.init is not None:
             raise TtrpcError(Code.ALREADY_EXISTS, f"container {req.id!r} already exists")
         if req.checkpoint:
             raise TtrpcError(Code.UNIMPLEMENTED, "restoring from a checkpoint is not implemented")
-        options = parse_options(req.options) if req.HasField("options") else parse_options(self.start_options)
+        options = parse_options(req.options or self.start_options, self.config_cache)
         self.id, self.bundle = req.id, req.bundle
         try:
             self.runc = make_runc(req.bundle, self.namespace, options)
         except RuncError as e:
             raise TtrpcError(Code.NOT_FOUND, str(e)) from e
-        with open(os.path.join(req.bundle, OPTIONS_FILE), "w") as f:
-            json.dump({"binary": self.runc.binary, "root": self.runc.root}, f)
+        with open(os.path.join(req.bundle, RUNTIME_FILE), "w") as f:
+            f.write(f"{self.runc.binary}\n{self.runc.root}\n")
         rootfs = os.path.join(req.bundle, "rootfs")
         if req.rootfs:
             os.makedirs(rootfs, exist_ok=True)
@@ -167,20 +173,18 @@ class TaskService:
                 self.rootfs_mounted = False
             raise
         self.init = p
-        ev = events.TaskCreate(container_id=req.id, bundle=req.bundle, pid=p.pid,
-                               checkpoint=req.checkpoint)
-        ev.rootfs.extend(req.rootfs)
-        ev.io.CopyFrom(events.TaskIO(stdin=req.stdin, stdout=req.stdout, stderr=req.stderr,
-                                     terminal=req.terminal))
-        self.publisher.publish(ev)
-        return api.CreateTaskResponse(pid=p.pid).SerializeToString()
+        self.publisher.publish(EVENTS + "TaskCreate", container_id=req.id, bundle=req.bundle, rootfs=req.rootfs,
+                               io={"stdin": req.stdin, "stdout": req.stdout, "stderr": req.stderr,
+                                   "terminal": req.terminal},
+                               checkpoint=req.checkpoint, pid=p.pid)
+        return wire.encode(API + "CreateTaskResponse", pid=p.pid)
 
     def _run_process(self, p: Process, run, pid_name: str) -> None:
         """Run `runc create` or `runc exec` with the process's stdio or console; record its pid."""
         console = Console() if p.stdio.terminal else None
         pid_file = os.path.join(self.bundle, pid_name)
-        stdio = p.open_stdio()
         try:
+            stdio = p.open_stdio()
             run(stdio, console.path if console else "", pid_file)
             if console:
                 p.attach_console(console.receive_master())
@@ -195,17 +199,18 @@ class TaskService:
                 console.close()
 
     def start(self, call: Call) -> bytes:
-        req = api.StartRequest.FromString(call.payload)
+        req = wire.decode(API + "StartRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if p.state != State.CREATED:
-            raise TtrpcError(Code.FAILED_PRECONDITION, f"process {req.exec_id or req.id!r} is {p.state.name.lower()}, not created")
+            raise TtrpcError(Code.FAILED_PRECONDITION,
+                             f"process {req.exec_id or req.id!r} is {p.state.name.lower()}, not created")
         if p is self.init:
             try:
                 self.runc.start(self.id)
             except RuncError as e:
                 raise self._runtime_error(e) from e
             p.state = State.RUNNING
-            self.publisher.publish(events.TaskStart(container_id=self.id, pid=p.pid))
+            self.publisher.publish(EVENTS + "TaskStart", container_id=self.id, pid=p.pid)
         else:
             if self.init.state != State.RUNNING:
                 raise TtrpcError(Code.FAILED_PRECONDITION, f"container {self.id!r} is not running")
@@ -218,20 +223,20 @@ class TaskService:
             finally:
                 os.unlink(spec_file)
             p.state = State.RUNNING
-            self.publisher.publish(events.TaskExecStarted(container_id=self.id, exec_id=req.exec_id, pid=p.pid))
-        return api.StartResponse(pid=p.pid).SerializeToString()
+            self.publisher.publish(EVENTS + "TaskExecStarted", container_id=self.id, exec_id=req.exec_id,
+                                   pid=p.pid)
+        return wire.encode(API + "StartResponse", pid=p.pid)
 
     def delete(self, call: Call) -> bytes:
-        req = api.DeleteRequest.FromString(call.payload)
+        req = wire.decode(API + "DeleteRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if p.state in (State.RUNNING, State.PAUSED):
             raise TtrpcError(Code.FAILED_PRECONDITION, f"cannot delete running process {req.exec_id or req.id!r}")
-        resp = api.DeleteResponse(pid=p.pid, exit_status=p.exit_status)
-        if p.exited:
-            resp.exited_at.FromNanoseconds(p.exited_at_ns)
+        exited_at = wire.timestamp(p.exited_at_ns) if p.exited else None
+        resp = wire.encode(API + "DeleteResponse", pid=p.pid, exit_status=p.exit_status, exited_at=exited_at)
         if p is not self.init:
             del self.execs[req.exec_id]
-            return resp.SerializeToString()
+            return resp
         try:
             self.runc.delete(self.id, force=p.state == State.CREATED)
         except RuncError as e:
@@ -240,42 +245,39 @@ class TaskService:
         if self.rootfs_mounted:
             unmount_rootfs(os.path.join(self.bundle, "rootfs"))
             self.rootfs_mounted = False
-        ev = events.TaskDelete(container_id=self.id, pid=p.pid, exit_status=p.exit_status, id=self.id)
-        ev.exited_at.CopyFrom(resp.exited_at)
-        self.publisher.publish(ev)
+        self.publisher.publish(EVENTS + "TaskDelete", container_id=self.id, pid=p.pid,
+                               exit_status=p.exit_status, exited_at=exited_at, id=self.id)
         self.init = None
         self.execs.clear()
-        return resp.SerializeToString()
+        return resp
 
     def state(self, call: Call) -> bytes:
-        req = api.StateRequest.FromString(call.payload)
+        req = wire.decode(API + "StateRequest", call.payload)
         p = self._process(req.id, req.exec_id)
-        resp = api.StateResponse(id=p.exec_id or self.id, bundle=self.bundle, pid=p.pid,
-                                 status=p.state.value, stdin=p.stdio.stdin, stdout=p.stdio.stdout,
-                                 stderr=p.stdio.stderr, terminal=p.stdio.terminal,
-                                 exit_status=p.exit_status, exec_id=p.exec_id)
-        if p.exited:
-            resp.exited_at.FromNanoseconds(p.exited_at_ns)
-        return resp.SerializeToString()
+        return wire.encode(API + "StateResponse", id=p.exec_id or self.id, bundle=self.bundle, pid=p.pid,
+                           status=p.state.value, stdin=p.stdio.stdin, stdout=p.stdio.stdout,
+                           stderr=p.stdio.stderr, terminal=p.stdio.terminal, exit_status=p.exit_status,
+                           exited_at=wire.timestamp(p.exited_at_ns) if p.exited else None,
+                           exec_id=p.exec_id)
 
     def pids(self, call: Call) -> bytes:
-        req = api.PidsRequest.FromString(call.payload)
+        req = wire.decode(API + "PidsRequest", call.payload)
         self._process(req.id, "")
         try:
             pids = self.runc.ps(self.id)
         except RuncError as e:
             raise self._runtime_error(e) from e
         by_pid = {p.pid: p.exec_id for p in self.execs.values()}
-        resp = api.PidsResponse()
+        processes = []
         for pid in pids:
-            info = resp.processes.add(pid=pid)
-            if pid in by_pid:
-                details = oci_pb2.ProcessDetails(exec_id=by_pid[pid])
-                info.info.CopyFrom(any_pb2.Any(type_url=PROCESS_DETAILS_URL, value=details.SerializeToString()))
-        return resp.SerializeToString()
+            info = {"pid": pid}
+            if pid in by_pid:  # exec processes carry their exec id, as containerd's runc shim does
+                info["info"] = wire.pack("containerd.runc.v1.ProcessDetails", exec_id=by_pid[pid])
+            processes.append(info)
+        return wire.encode(API + "PidsResponse", processes=processes)
 
     def pause(self, call: Call) -> bytes:
-        req = api.PauseRequest.FromString(call.payload)
+        req = wire.decode(API + "PauseRequest", call.payload)
         p = self._process(req.id, "")
         if p.state != State.RUNNING:
             raise TtrpcError(Code.FAILED_PRECONDITION, f"container {req.id!r} is {p.state.name.lower()}, not running")
@@ -284,11 +286,11 @@ class TaskService:
         except RuncError as e:
             raise self._runtime_error(e) from e
         p.state = State.PAUSED
-        self.publisher.publish(events.TaskPaused(container_id=self.id))
+        self.publisher.publish(EVENTS + "TaskPaused", container_id=self.id)
         return EMPTY
 
     def resume(self, call: Call) -> bytes:
-        req = api.ResumeRequest.FromString(call.payload)
+        req = wire.decode(API + "ResumeRequest", call.payload)
         p = self._process(req.id, "")
         if p.state != State.PAUSED:
             raise TtrpcError(Code.FAILED_PRECONDITION, f"container {req.id!r} is {p.state.name.lower()}, not paused")
@@ -297,14 +299,14 @@ class TaskService:
         except RuncError as e:
             raise self._runtime_error(e) from e
         p.state = State.RUNNING
-        self.publisher.publish(events.TaskResumed(container_id=self.id))
+        self.publisher.publish(EVENTS + "TaskResumed", container_id=self.id)
         return EMPTY
 
     def checkpoint(self, call: Call) -> bytes:
         raise TtrpcError(Code.UNIMPLEMENTED, "checkpoint is not implemented")
 
     def kill(self, call: Call) -> bytes:
-        req = api.KillRequest.FromString(call.payload)
+        req = wire.decode(API + "KillRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if p is self.init:
             if p.exited and not req.all:
@@ -325,7 +327,7 @@ class TaskService:
         return EMPTY
 
     def exec(self, call: Call) -> bytes:
-        req = api.ExecProcessRequest.FromString(call.payload)
+        req = wire.decode(API + "ExecProcessRequest", call.payload)
         init = self._process(req.id, "")
         if req.exec_id in self.execs:
             raise TtrpcError(Code.ALREADY_EXISTS, f"exec {req.exec_id!r} already exists")
@@ -333,12 +335,12 @@ class TaskService:
             raise TtrpcError(Code.FAILED_PRECONDITION, f"container {req.id!r} is stopped")
         # the spec is an OCI process as JSON: containerd's typeurl packs non-proto types that way
         self.execs[req.exec_id] = Process(req.exec_id, Stdio(req.stdin, req.stdout, req.stderr, req.terminal),
-                                          spec=req.spec.value)
-        self.publisher.publish(events.TaskExecAdded(container_id=self.id, exec_id=req.exec_id))
+                                          spec=req.spec.value if req.spec else b"")
+        self.publisher.publish(EVENTS + "TaskExecAdded", container_id=self.id, exec_id=req.exec_id)
         return EMPTY
 
     def resizepty(self, call: Call) -> bytes:
-        req = api.ResizePtyRequest.FromString(call.payload)
+        req = wire.decode(API + "ResizePtyRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         try:
             p.resize(req.width, req.height)
@@ -347,28 +349,28 @@ class TaskService:
         return EMPTY
 
     def closeio(self, call: Call) -> bytes:
-        req = api.CloseIORequest.FromString(call.payload)
+        req = wire.decode(API + "CloseIORequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if req.stdin:
             p.close_stdin()
         return EMPTY
 
     def update(self, call: Call) -> bytes:
-        req = api.UpdateTaskRequest.FromString(call.payload)
+        req = wire.decode(API + "UpdateTaskRequest", call.payload)
         self._process(req.id, "")
         try:
-            self.runc.update(self.id, req.resources.value)  # LinuxResources as JSON
+            self.runc.update(self.id, req.resources.value if req.resources else b"{}")  # LinuxResources JSON
         except RuncError as e:
             raise self._runtime_error(e) from e
         return EMPTY
 
-    def _wait_response(self, p: Process) -> bytes:
-        resp = api.WaitResponse(exit_status=p.exit_status)
-        resp.exited_at.FromNanoseconds(p.exited_at_ns)
-        return resp.SerializeToString()
+    @staticmethod
+    def _wait_response(p: Process) -> bytes:
+        return wire.encode(API + "WaitResponse", exit_status=p.exit_status,
+                           exited_at=wire.timestamp(p.exited_at_ns))
 
     def wait(self, call: Call):
-        req = api.WaitRequest.FromString(call.payload)
+        req = wire.decode(API + "WaitRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if p.exited:
             return self._wait_response(p)
@@ -379,13 +381,11 @@ class TaskService:
         raise TtrpcError(Code.UNIMPLEMENTED, "stats are not implemented")
 
     def connect(self, call: Call) -> bytes:
-        api.ConnectRequest.FromString(call.payload)
-        return api.ConnectResponse(shim_pid=os.getpid(), task_pid=self.init.pid if self.init else 0,
-                                   version=__version__).SerializeToString()
+        return wire.encode(API + "ConnectResponse", shim_pid=os.getpid(),
+                           task_pid=self.init.pid if self.init else 0, version=__version__)
 
     def shutdown(self, call: Call) -> bytes:
-        req = api.ShutdownRequest.FromString(call.payload)
+        req = wire.decode(API + "ShutdownRequest", call.payload)
         if self.init is None or req.now:
             self.shutdown_requested = True
         return EMPTY
-

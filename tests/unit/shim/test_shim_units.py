@@ -8,6 +8,7 @@ from google.protobuf import any_pb2
 from pyrunc_proto.containerd.events import task_pb2 as events
 from pyrunc_proto.containerd.runc.options import oci_pb2
 from pyrunc_proto.containerd.runtimeoptions.v1 import api_pb2
+from pyrunc_proto.containerd.services.ttrpc.events.v1 import events_pb2
 from pyrunc_shim.events import envelope
 from pyrunc_shim.main import parse_flags, socket_address
 from pyrunc_shim.reaper import exit_code
@@ -43,7 +44,7 @@ def _any(url, msg):
 
 def test_runc_options_select_binary_and_root():
     opts = _any("containerd.runc.v1.Options", oci_pb2.Options(binary_name="/usr/sbin/runc", root="/r"))
-    assert parse_options(opts) == {"binary_name": "/usr/sbin/runc", "root": "/r",
+    assert parse_options(opts.SerializeToString()) == {"binary_name": "/usr/sbin/runc", "root": "/r",
                                    "no_pivot_root": False, "no_new_keyring": False}
     assert parse_options(opts.SerializeToString())["binary_name"] == "/usr/sbin/runc"
 
@@ -52,16 +53,18 @@ def test_runtime_config_path_is_read_as_toml(tmp_path):
     conf = tmp_path / "rt.toml"
     conf.write_text('BinaryName = "/usr/sbin/runc"\nNoPivotRoot = true\n')
     opts = _any("runtimeoptions.v1.Options", api_pb2.Options(config_path=str(conf)))
-    assert parse_options(opts)["binary_name"] == "/usr/sbin/runc"
-    assert parse_options(opts)["no_pivot_root"] is True
+    assert parse_options(opts.SerializeToString())["binary_name"] == "/usr/sbin/runc"
+    assert parse_options(opts.SerializeToString())["no_pivot_root"] is True
+    cached = {str(conf): {"binary_name": "from-start"}}
+    assert parse_options(opts.SerializeToString(), cached) == {"binary_name": "from-start"}
     bad = _any("runtimeoptions.v1.Options", api_pb2.Options(config_path=str(tmp_path / "missing")))
     with pytest.raises(TtrpcError, match="runtime config path"):
-        parse_options(bad)
+        parse_options(bad.SerializeToString())
 
 
 def test_unknown_or_absent_options_mean_defaults():
     assert parse_options(b"") == {}
-    assert parse_options(_any("example.Other", oci_pb2.ProcessDetails(exec_id="x"))) == {}
+    assert parse_options(_any("example.Other", oci_pb2.ProcessDetails(exec_id="x")).SerializeToString()) == {}
 
 
 def test_each_runtime_binary_gets_its_own_root_per_namespace():
@@ -71,9 +74,8 @@ def test_each_runtime_binary_gets_its_own_root_per_namespace():
 
 
 def test_event_envelope_uses_containerd_type_urls_and_topics():
-    ev = events.TaskExit(container_id="c1", id="c1", pid=42, exit_status=3)
-    req = envelope("ns", ev)
-    env = req.envelope
+    data = envelope("ns", "containerd.events.TaskExit", container_id="c1", id="c1", pid=42, exit_status=3)
+    env = events_pb2.ForwardRequest.FromString(data).envelope
     assert (env.namespace, env.topic, env.event.type_url) == ("ns", "/tasks/exit", "containerd.events.TaskExit")
     assert events.TaskExit.FromString(env.event.value).exit_status == 3
     assert env.timestamp.seconds > 0

@@ -2,8 +2,7 @@
 
 import socket
 
-from pyrunc_proto.containerd.ttrpc import request_pb2
-
+from .. import wire
 from .frames import FrameType, pack, read_frame
 from .status import Code, TtrpcError
 
@@ -34,16 +33,15 @@ class Client:
              metadata: dict[str, str] | None = None) -> bytes:
         stream_id = self._next_stream
         self._next_stream += 2
-        req = request_pb2.Request(service=service, method=method, payload=payload)
-        for k, v in (metadata or {}).items():
-            req.metadata.add(key=k, value=v)
-        self.sock.sendall(pack(stream_id, FrameType.REQUEST, req.SerializeToString()))
+        req = wire.encode("ttrpc.Request", service=service, method=method, payload=payload,
+                          metadata=[{"key": k, "value": v} for k, v in (metadata or {}).items()])
+        self.sock.sendall(pack(stream_id, FrameType.REQUEST, req))
         while True:
             sid, ftype, _flags, data = read_frame(self.sock)
             if sid == stream_id and ftype == FrameType.RESPONSE:
                 break
-        resp = request_pb2.Response.FromString(data)
-        if resp.HasField("status") and resp.status.code != Code.OK:
+        resp = wire.decode("ttrpc.Response", data)
+        if resp.status is not None and resp.status.code != Code.OK:
             raise TtrpcError(Code(resp.status.code), resp.status.message)
         return resp.payload
 

@@ -1,43 +1,19 @@
-"""A single-threaded ttrpc server on a selector.
+"""A single-threaded ttrpc server on epoll.
 
 The shim is one event loop: ttrpc connections, the SIGCHLD wake-up pipe and any other
-descriptor the caller adds all go through `Server.selector`. Handlers run one at a time; a
-handler that cannot answer yet (Wait) returns DEFERRED and answers later through its Call.
+descriptor the caller adds all go through it. Handlers run one at a time; a handler that
+cannot answer yet (Wait) returns DEFERRED and answers later through its Call.
 """
 
-import selectors
+import select
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from pyrunc_proto.containerd.ttrpc import request_pb2
-
+from .. import wire
 from .frames import FrameError, FrameReader, FrameType, pack
 from .status import Code, TtrpcError
 
 DEFERRED = object()
-
-
-@dataclass
-class Call:
-    """One request in flight; reply() or fail() exactly once."""
-
-    conn: "_Connection"
-    stream_id: int
-    service: str
-    method: str
-    payload: bytes
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    def reply(self, payload: bytes) -> None:
-        self.conn.send_response(self.stream_id, request_pb2.Response(payload=payload))
-
-    def fail(self, code: Code, message: str) -> None:
-        status = request_pb2.Status(code=int(code), message=message)
-        self.conn.send_response(self.stream_id, request_pb2.Response(status=status))
-
-
-Handler = Callable[[Call], object]  # returns response bytes, or DEFERRED
 
 
 class _Connection:
@@ -46,33 +22,61 @@ class _Connection:
         self.reader = FrameReader()
         self.closed = False
 
-    def send_response(self, stream_id: int, resp) -> None:
+    def send_response(self, stream_id: int, resp: bytes) -> None:
         if self.closed:
             return
         try:
-            self.sock.sendall(pack(stream_id, FrameType.RESPONSE, resp.SerializeToString()))
+            self.sock.sendall(pack(stream_id, FrameType.RESPONSE, resp))
         except OSError:
             self.closed = True  # the peer went away; its pending calls die with it
+
+
+class Call:
+    """One request in flight; reply() or fail() exactly once."""
+
+    def __init__(self, conn: _Connection, stream_id: int, service: str, method: str, payload: bytes,
+                 metadata: dict[str, str]) -> None:
+        self.conn = conn
+        self.stream_id = stream_id
+        self.service = service
+        self.method = method
+        self.payload = payload
+        self.metadata = metadata
+
+    def reply(self, payload: bytes) -> None:
+        self.conn.send_response(self.stream_id, wire.encode("ttrpc.Response", payload=payload))
+
+    def fail(self, code: Code, message: str) -> None:
+        status = {"code": int(code), "message": message}
+        self.conn.send_response(self.stream_id, wire.encode("ttrpc.Response", status=status))
+
+
+Handler = Callable[[Call], object]  # returns response bytes, or DEFERRED
 
 
 class Server:
     def __init__(self, listener: socket.socket, handlers: dict[tuple[str, str], Handler]) -> None:
         self.listener = listener
         self.handlers = handlers
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(listener, selectors.EVENT_READ, self._accept)
+        self.epoll = select.epoll()
+        self.callbacks: dict[int, Callable[[], None]] = {}
+        self.add_reader(listener.fileno(), self._accept)
 
-    def add_reader(self, fileobj, callback: Callable[[], None]) -> None:
-        self.selector.register(fileobj, selectors.EVENT_READ, lambda: callback())
+    def add_reader(self, fd: int, callback: Callable[[], None]) -> None:
+        self.callbacks[fd] = callback
+        self.epoll.register(fd, select.EPOLLIN)
 
-    def remove_reader(self, fileobj) -> None:
-        self.selector.unregister(fileobj)
+    def remove_reader(self, fd: int) -> None:
+        self.epoll.unregister(fd)
+        del self.callbacks[fd]
 
     def serve(self, done: Callable[[], bool] = lambda: False) -> None:
         """Handle events until done() says so (it is asked after every event)."""
         while True:
-            for key, _ in self.selector.select():
-                key.data()
+            for fd, _ in self.epoll.poll():
+                callback = self.callbacks.get(fd)
+                if callback is not None:
+                    callback()
                 if done():
                     return
 
@@ -80,11 +84,11 @@ class Server:
         sock, _ = self.listener.accept()
         sock.setblocking(True)
         conn = _Connection(sock)
-        self.selector.register(sock, selectors.EVENT_READ, lambda: self._read(conn))
+        self.add_reader(sock.fileno(), lambda: self._read(conn))
 
     def _close(self, conn: _Connection) -> None:
         conn.closed = True
-        self.selector.unregister(conn.sock)
+        self.remove_reader(conn.sock.fileno())
         conn.sock.close()
 
     def _read(self, conn: _Connection) -> None:
@@ -105,7 +109,11 @@ class Server:
                 self._dispatch(conn, stream_id, payload)
 
     def _dispatch(self, conn: _Connection, stream_id: int, payload: bytes) -> None:
-        req = request_pb2.Request.FromString(payload)
+        try:
+            req = wire.decode("ttrpc.Request", payload)
+        except (wire.WireError, UnicodeDecodeError):
+            self._close(conn)
+            return
         call = Call(conn, stream_id, req.service, req.method, req.payload,
                     {kv.key: kv.value for kv in req.metadata})
         handler = self.handlers.get((req.service, req.method))

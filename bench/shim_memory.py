@@ -1,0 +1,71 @@
+"""Memory of containerd-shim-pyrunc-v2 beside containerd-shim-runc-v2, in one run.
+
+Starts a private containerd (tests/harness/containerd.py), imports the fixture busybox image,
+runs one `sleep` container under each shim (both drive Debian's runc, so only the shims differ)
+and prints RSS, PSS and private memory of each shim from /proc/<pid>/smaps_rollup.
+
+    .venv/bin/python bench/shim_memory.py [--runtime-binary /usr/sbin/runc]
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.harness.containerd import Containerd, available  # noqa: E402
+
+IMAGE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
+FIELDS = ("Rss", "Pss", "Private_Clean", "Private_Dirty")
+
+
+def memory(pid: int) -> dict[str, int]:
+    """kB figures from smaps_rollup."""
+    out = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in FIELDS:
+            out[name] = int(rest.split()[0])
+    return out
+
+
+def shim_of(c: Containerd, cid: str) -> int:
+    bundle = str(c.bundle_dir(cid))
+    for pid in c.shim_pids():
+        if os.readlink(f"/proc/{pid}/cwd") == bundle:
+            return pid
+    raise RuntimeError(f"no shim found for {cid}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runtime-binary", default="/usr/sbin/runc", help="runtime our shim drives")
+    ap.add_argument("--settle", type=float, default=1.0, help="seconds to wait before measuring")
+    args = ap.parse_args()
+    if why := available():
+        sys.exit(f"cannot run: {why}")
+    if not IMAGE_TAR.exists():
+        sys.exit(f"{IMAGE_TAR} missing: run `make fixtures`")
+    with tempfile.TemporaryDirectory() as tmp, Containerd() as c:
+        conf = Path(tmp) / "runtime.toml"
+        conf.write_text(f'BinaryName = "{args.runtime_binary}"\n')
+        image = c.import_image(IMAGE_TAR)
+        c.ctr("run", "-d", "--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path", str(conf),
+              image, "ours", "sleep", "1000")
+        c.ctr("run", "-d", "--runtime", "io.containerd.runc.v2", image, "theirs", "sleep", "1000")
+        time.sleep(args.settle)
+        rows = [("containerd-shim-pyrunc-v2", memory(shim_of(c, "ours"))),
+                ("containerd-shim-runc-v2", memory(shim_of(c, "theirs")))]
+    print(f"{'shim (one sleep container)':<28}{'RSS MB':>8}{'PSS MB':>8}{'private MB':>12}")
+    for name, m in rows:
+        private = m["Private_Clean"] + m["Private_Dirty"]
+        print(f"{name:<28}{m['Rss'] / 1024:>8.1f}{m['Pss'] / 1024:>8.1f}{private / 1024:>12.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
