@@ -101,7 +101,7 @@ def test_device_rules_in_v1_syntax_and_runc_defaults_last():
 V2_FILES = ["cgroup.procs", "cgroup.freeze", "cgroup.events", "cgroup.controllers", "cgroup.subtree_control",
             "memory.max", "memory.low", "memory.swap.max", "cpu.weight", "cpu.max", "cpu.max.burst",
             "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight", "io.max", "memory.current", "memory.stat",
-            "memory.events", "cpu.stat", "pids.current", "io.stat"]
+            "memory.events", "cpu.stat", "pids.current", "io.stat", "hugetlb.2MB.max"]
 
 
 @pytest.fixture
@@ -158,8 +158,11 @@ def test_v2_errors_name_the_field(fake_v2):
         fake_v2.apply(_res({"unified": {"nope.file": "1"}}))
     with pytest.raises(PyruncError, match=r"linux\.resources\.unified\.\.\./x"):
         fake_v2.apply(_res({"unified": {"../x": "1"}}))
-    with pytest.raises(PyruncError, match=r"hugepageLimits\[0\]\.pageSize"):
+    with pytest.raises(PyruncError, match=r"hugepageLimits\[0\]\.pageSize: huge page size '3MB'"):
         fake_v2.apply(_res({"hugepageLimits": [{"pageSize": "3MB", "limit": 1}]}))
+    os.unlink(os.path.join(fake_v2.path, "hugetlb.2MB.max"))
+    with pytest.raises(PyruncError, match=r"hugepageLimits\[0\]: the hugetlb controller is not enabled"):
+        fake_v2.apply(_res({"hugepageLimits": [{"pageSize": "2MB", "limit": 1}]}))
     with pytest.raises(PyruncError, match="realtime"):
         fake_v2.apply(_res({"cpu": {"realtimeRuntime": 1000}}))
 

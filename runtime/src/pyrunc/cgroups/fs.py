@@ -123,6 +123,16 @@ def hugepage_sizes():
     return sorted(sizes)
 
 
+def hugetlb_file_missing(directory, page_size, field):
+    """The error for a hugetlb limit file that is not there: controller off, or no such page size."""
+    from ..errors import PyruncError
+
+    if not any(n.startswith("hugetlb.") for n in os.listdir(directory)):
+        return PyruncError(f"{field}: the hugetlb controller is not enabled for {directory}")
+    return PyruncError(f"{field}.pageSize: huge page size {page_size!r} is not supported "
+                       f"(this host has {', '.join(hugepage_sizes()) or 'none'})")
+
+
 def page_size_name(size):
     units = ["B", "KB", "MB", "GB", "TB", "PB"]
     i = 0

@@ -264,8 +264,7 @@ class V1Cgroup(Cgroup):
         else:
             raise PyruncError(f"{field}: the hugetlb cgroup controller is not available on this host")
         if not os.path.exists(os.path.join(d, name)):
-            raise PyruncError(f"{field}.pageSize: huge page size {h.page_size!r} is not supported "
-                              f"(this host has {', '.join(fs.hugepage_sizes()) or 'none'})")
+            raise fs.hugetlb_file_missing(d, h.page_size, field)
         fs.write(d, name, h.limit, f"{field}.limit")
 
     def _apply_network(self, n):

@@ -176,9 +176,7 @@ class V2Cgroup(Cgroup):
         for i, h in enumerate(resources.hugepage_limits):
             name = f"hugetlb.{h.page_size}.max"
             if not os.path.exists(os.path.join(d, name)):
-                raise PyruncError(f"linux.resources.hugepageLimits[{i}].pageSize: huge page size "
-                                  f"{h.page_size!r} is not available here "
-                                  f"(host sizes: {', '.join(fs.hugepage_sizes()) or 'none'})")
+                raise fs.hugetlb_file_missing(d, h.page_size, f"linux.resources.hugepageLimits[{i}]")
             fs.write(d, name, h.limit, f"linux.resources.hugepageLimits[{i}].limit")
         if resources.network is not None and (resources.network.class_id is not None
                                               or resources.network.priorities):
