@@ -135,20 +135,18 @@ def test_detached_run_then_delete_after_exit(ctrd):
     assert not ctrd.shim_pids()
 
 
-def test_terminal(ctrd):
-    """`ctr run -t` under a pty 30x100: the container sees a tty of that size (ResizePty)."""
+def in_pty(argv: list[str], env: dict, rows: int = 30, cols: int = 100, timeout: float = 30) -> tuple[int, bytes]:
+    """Run argv on a fresh pty of rows x cols (ctr -t needs a terminal); its exit code and output."""
     import fcntl
     import struct
     import termios
 
-    cmd = ["ctr", "--address", ctrd.address, "--namespace", ctrd.namespace, "run", *ctrd.run_flags,
-           "-t", "--rm", ctrd.image, "c1", "sh", "-c", "sleep 1; tty; stty size; exit 5"]  # ctr resizes after Start
     pid, master = pty.fork()
     if pid == 0:
-        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        os.execvpe("ctr", cmd, ctrd.env)
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        os.execvpe(argv[0], argv, env)
     out = b""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             ready, _, _ = select.select([master], [], [], 0.5)
@@ -163,8 +161,29 @@ def test_terminal(ctrd):
     finally:
         os.close(master)
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 5, out
+    return os.waitstatus_to_exitcode(status), out
+
+
+def test_terminal(ctrd):
+    """`ctr run -t` on a 30x100 pty: the container sees a tty of that size (ResizePty)."""
+    ctr = ["ctr", "--address", ctrd.address, "--namespace", ctrd.namespace]
+    # ctr resizes after Start: give it a moment before asking
+    code, out = in_pty([*ctr, "run", *ctrd.run_flags, "-t", "--rm", ctrd.image, "c1",
+                        "sh", "-c", "sleep 1; tty; stty size; exit 5"], ctrd.env)
+    assert code == 5, out
     assert b"/dev/pts/" in out and b"30 100" in out, out
+
+
+def test_exec_with_terminal(ctrd):
+    run(ctrd, ["-d"], "c1", "sleep", "1000", check=True)
+    ctr = ["ctr", "--address", ctrd.address, "--namespace", ctrd.namespace]
+    code, out = in_pty([*ctr, "tasks", "exec", "-t", "--exec-id", "e1", "c1",
+                        "sh", "-c", "sleep 1; tty; stty size; exit 6"], ctrd.env, rows=20, cols=70)
+    assert code == 6, out
+    assert b"/dev/pts/" in out and b"20 70" in out, out
+    ctrd.ctr("tasks", "kill", "-s", "SIGKILL", "c1")
+    assert wait_status(ctrd, "c1", "STOPPED") == "STOPPED"
+    ctrd.ctr("tasks", "delete", "c1")
 
 
 def test_containerd_restart_keeps_the_container(ctrd):
