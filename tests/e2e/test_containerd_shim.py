@@ -126,6 +126,26 @@ def test_exec_ps_pause_resume_kill_delete(ctrd):
     assert not ctrd.shim_pids()
 
 
+def test_oom_is_reported(ctrd):
+    """A process killed by the memory cgroup's OOM killer: containerd hears /tasks/oom."""
+    events = subprocess.Popen(["ctr", "--address", ctrd.address, "events"], env=ctrd.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)  # subscribed before the container starts
+        r = run(ctrd, ["--rm", "--memory-limit", str(16 << 20)], "c1", "sh", "-c", "head -c 200m /dev/zero | tail")
+        assert r.returncode == 137, r.stderr
+        deadline = time.monotonic() + 5
+        seen = b""
+        os.set_blocking(events.stdout.fileno(), False)
+        while b"/tasks/oom" not in seen and time.monotonic() < deadline:
+            seen += events.stdout.read() or b""
+            time.sleep(0.05)
+    finally:
+        events.kill()
+        events.wait()
+    assert b"/tasks/oom" in seen and ctrd.namespace.encode() in seen, seen.decode(errors="replace")
+
+
 def test_detached_run_then_delete_after_exit(ctrd):
     run(ctrd, ["-d"], "c1", "sh", "-c", "exit 7", check=True)
     assert wait_status(ctrd, "c1", "STOPPED") == "STOPPED"

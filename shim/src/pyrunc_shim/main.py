@@ -160,6 +160,7 @@ def serve(flags: Flags) -> int:
     service = TaskService(flags.id, flags.namespace, publisher, options, config_cache)
     service.bundle = bundle
     server = Server(listener, service.handlers())
+    service.add_reader, service.remove_reader = server.add_reader, server.remove_reader
     reaper = Reaper(service.on_exit)
     server.add_reader(reaper.rfd, reaper.drain)
     server.serve(done=lambda: service.shutdown_requested)

@@ -105,6 +105,10 @@ class TaskService:
         self.execs: dict[str, Process] = {}
         self.rootfs_mounted = False
         self.shutdown_requested = False
+        self.oom = None
+        # set by the server loop: watch a descriptor / stop watching it
+        self.add_reader = lambda fd, callback: None
+        self.remove_reader = lambda fd: None
 
     def handlers(self) -> dict:
         names = ["State", "Create", "Start", "Delete", "Pids", "Pause", "Resume", "Checkpoint",
@@ -140,6 +144,21 @@ class TaskService:
                 waiters, p.waiters = p.waiters, []
                 for call in waiters:
                     call.reply(self._wait_response(p))
+
+    def _watch_oom(self, pid: int) -> None:
+        from .oom import OOMWatch
+
+        self.oom = OOMWatch.for_pid(pid)
+        if self.oom is not None:
+            self.add_reader(self.oom.efd, self._on_oom)
+
+    def _on_oom(self) -> None:
+        if self.oom.read():
+            self.publisher.publish(EVENTS + "TaskOOM", container_id=self.id)
+        else:
+            self.remove_reader(self.oom.efd)
+            self.oom.close()
+            self.oom = None
 
     # ----- RPCs
 
@@ -210,6 +229,7 @@ class TaskService:
             except RuncError as e:
                 raise self._runtime_error(e) from e
             p.state = State.RUNNING
+            self._watch_oom(p.pid)
             self.publisher.publish(EVENTS + "TaskStart", container_id=self.id, pid=p.pid)
         else:
             if self.init.state != State.RUNNING:
