@@ -8,11 +8,10 @@ container's init is forked from the create command and must not inherit it.
 """
 
 import fcntl
-import json
 import os
 import time
 
-from . import errors
+from . import errors, jsonio
 from .errors import NotExistError, PyruncError, StateTransitionError
 
 CREATED = "created"
@@ -105,7 +104,7 @@ class Container:
                 raise NotExistError() from None
         try:
             with open(os.path.join(c.dir, "state.json"), "rb") as f:
-                c.state = json.loads(f.read())
+                c.state = jsonio.loads(f.read())
         except FileNotFoundError:
             # a state dir without state.json is a create still in progress or one that died
             c.unlock()
@@ -126,7 +125,7 @@ class Container:
     def save(self):
         tmp = os.path.join(self.dir, "state.json.tmp")
         with open(tmp, "w") as f:
-            json.dump(self.state, f)
+            f.write(jsonio.dumps(self.state))
         os.rename(tmp, os.path.join(self.dir, "state.json"))
 
     def path(self, name):

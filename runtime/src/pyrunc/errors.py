@@ -68,9 +68,9 @@ class Log:
 
     def _line(self, level, msg):
         if self.fmt == "json":
-            import json
+            from . import jsonio
 
-            return json.dumps({"level": level, "msg": msg, "time": _timestamp()}) + "\n"
+            return jsonio.dumps({"level": level, "msg": msg, "time": _timestamp()}) + "\n"
         return f'time="{_timestamp()}" level={level} msg="{_escape(msg)}"\n'
 
     def _write(self, level, msg):

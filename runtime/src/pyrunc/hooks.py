@@ -11,11 +11,11 @@ Imported before fork: startContainer hooks run in the container's init after
 pivot_root, where nothing can be imported.
 """
 
-import json
 import os
 import signal
 import subprocess
 
+from . import jsonio
 from .errors import PyruncError
 
 KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
@@ -31,7 +31,7 @@ def run(hooks, state, kind):
     """
     if not hooks:
         return
-    data = json.dumps(state).encode()
+    data = jsonio.dumps(state).encode()
     failures = []
     for i, hook in enumerate(hooks):
         err = run_one(hook, data)

@@ -8,11 +8,9 @@ before it forks, writes user-namespace maps for it, learns init's pid from it,
 then talks to init over the same pipes (JSON lines) until init is ready.
 """
 
-import json
 import os
-import signal
 
-from . import linux
+from . import jsonio, linux
 from .errors import PyruncError
 
 
@@ -32,7 +30,7 @@ class Channel:
         return cls(up_r, down_w), cls(down_r, up_w)
 
     def send(self, **msg):
-        os.write(self.wfd, json.dumps(msg).encode() + b"\n")
+        os.write(self.wfd, jsonio.dumps(msg).encode() + b"\n")
 
     def recv(self):
         """The next message, or None when every writer has gone (or exec'd)."""
@@ -42,7 +40,7 @@ class Channel:
                 return None
             self.buf += chunk
         line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
+        return jsonio.loads(line)
 
     def expect(self, kind):
         msg = self.recv()
@@ -223,6 +221,6 @@ def wait_message(ch, kind):
 
 def _kill_quietly(pid):
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, linux.SIGKILL)
     except ProcessLookupError:
         pass

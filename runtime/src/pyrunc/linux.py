@@ -55,6 +55,8 @@ MS_LAZYTIME = 1 << 25
 
 MNT_DETACH = 2
 
+SIGKILL = 9
+
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.unshare.argtypes = [ctypes.c_int]

@@ -7,10 +7,10 @@ properties are ignored, as the runtime spec requires. Every error names the
 field path, e.g. ``process.user.uid: expected an integer, got "x"``.
 """
 
-import json
 import os
 import types
 
+from . import jsonio
 from .errors import ConfigError
 from .record import Record, field
 
@@ -268,7 +268,7 @@ _TYPE_WORDS = {int: "an integer", str: "a string", bool: "a boolean", list: "an 
 
 
 def _describe(value):
-    return json.dumps(value)[:60]
+    return jsonio.dumps(value)[:60]
 
 
 def _json_name(name, f):
@@ -433,7 +433,7 @@ def load(bundle):
 
 def parse(raw):
     try:
-        obj = json.loads(raw)
+        obj = jsonio.loads(raw)
     except ValueError as e:
         raise ConfigError(f"config.json: invalid JSON: {e}") from None
     spec = from_dict(Spec, obj)

@@ -1,9 +1,8 @@
 """`pyrunc exec`: run a new process inside a running container."""
 
-import json
 import os
 
-from .. import launch
+from .. import jsonio, launch
 from ..container import PAUSED, Container
 from ..errors import ConfigError, PyruncError, UsageError
 from .create import absolute, write_pid_file
@@ -96,7 +95,7 @@ def load_process_file(path):
 
     try:
         with open(path, "rb") as f:
-            obj = json.loads(f.read())
+            obj = jsonio.loads(f.read())
     except OSError as e:
         raise UsageError(f"--process: {path}: {e.strerror}") from None
     except ValueError as e:

@@ -1,9 +1,9 @@
 """`pyrunc list`: every container under --root, as runc's table, JSON or ids."""
 
-import json
 import os
 import sys
 
+from .. import jsonio
 from ..container import Container, list_ids
 from ..errors import NotExistError, UsageError
 
@@ -34,7 +34,7 @@ def list_containers(ctx, args, format=None, quiet=False):
     if quiet:
         sys.stdout.write("".join(s["id"] + "\n" for s in states))
     elif fmt == "json":
-        sys.stdout.write(json.dumps(states or None, separators=(",", ":")) + "\n")
+        sys.stdout.write(jsonio.dumps(states or None, compact=True) + "\n")
     else:
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"], s["owner"]) for s in states]

@@ -1,9 +1,9 @@
 """`pyrunc ps`: the processes in the container's cgroup, via the host's ps."""
 
-import json
 import subprocess
 import sys
 
+from .. import jsonio
 from ..container import Container
 from ..errors import PyruncError, UsageError
 
@@ -16,7 +16,7 @@ def ps(ctx, args, format=None):
     c.require("ps")
     pids = c.cgroup().pids()
     if fmt == "json":
-        sys.stdout.write(json.dumps(pids) + "\n")
+        sys.stdout.write(jsonio.dumps(pids) + "\n")
         return
     ps_args = args[1:] or ["-ef"]
     try:

@@ -52,7 +52,7 @@ def run(ctx, args, bundle=None, console_socket=None, pid_file=None, no_pivot=Fal
 
 def wait_forwarding_signals(pid, master=None):
     """Reap until `pid` exits, passing our signals on to it; returns its exit code (128+n for signal n)."""
-    import signal
+    import _signal  # see kill.py: `signal` without its enum import
 
     def forward(signum, _frame):
         try:
@@ -60,10 +60,10 @@ def wait_forwarding_signals(pid, master=None):
         except ProcessLookupError:
             pass
 
-    for sig in signal.valid_signals():
-        if sig not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGWINCH) and sig < signal.SIGRTMIN:
+    for sig in _signal.valid_signals():
+        if sig not in (_signal.SIGKILL, _signal.SIGSTOP, _signal.SIGCHLD, _signal.SIGWINCH) and sig < _signal.SIGRTMIN:
             try:
-                signal.signal(sig, forward)
+                _signal.signal(sig, forward)
             except (OSError, ValueError):
                 pass
     if master is not None:
