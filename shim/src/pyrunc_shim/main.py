@@ -13,7 +13,6 @@ DeleteResponse.
 """
 
 import os
-import socket
 import sys
 
 from . import __version__
@@ -66,7 +65,9 @@ def socket_address(containerd_address: str, namespace: str, cid: str) -> str:
     return f"unix://{SOCKET_DIR}/{digest}"
 
 
-def _listen(address: str) -> socket.socket:
+def _listen(address: str):
+    import socket
+
     path = address.removeprefix("unix://")
     os.makedirs(os.path.dirname(path), mode=0o711, exist_ok=True)
     if os.path.exists(path):
@@ -109,7 +110,7 @@ def start(flags: Flags) -> int:
 def _serve_input(options: bytes) -> int:
     """A pipe holding what the server reads on stdin: the options containerd gave `start`, then
     the runtime config file they name, pre-read here (TOML) so the server never loads tomllib."""
-    from .task import config_path_of, read_config_file
+    from .options import config_path_of, read_config_file
 
     path = config_path_of(options)
     config = read_config_file(path) if path else {}
@@ -143,6 +144,8 @@ def _detach_output(bundle: str) -> None:
 
 
 def serve(flags: Flags) -> int:
+    import socket
+
     from .events import Publisher
     from .reaper import Reaper
     from .task import TaskService
@@ -178,21 +181,22 @@ def delete(flags: Flags) -> int:
     import time
 
     from . import wire
-    from .runc import DEFAULT_BINARY, Runc, RuncError, default_root, resolve_binary
-    from .task import RUNTIME_FILE, unmount_rootfs
+    from .mounts import unmount_rootfs
+    from .runc import DEFAULT_BINARY, RUNTIME_FILE, Runc, RuncError, default_root, resolve_binary
 
     bundle = flags.bundle or os.getcwd()
     try:
         with open(os.path.join(bundle, RUNTIME_FILE)) as f:
             binary, root = f.read().split("\n")[:2]
-    except (OSError, ValueError):
-        binary = root = ""
-    try:
-        binary = binary or resolve_binary(DEFAULT_BINARY, sys.argv[0])
-        root = root or default_root(binary, "", flags.namespace)
-        Runc(binary, root, os.path.join(bundle, "log.json")).delete(flags.id, force=True)
-    except RuncError:
-        pass  # nothing left to delete, or no runtime at all: the rest of the cleanup still holds
+    except FileNotFoundError:
+        pass  # never created, or deleted through the Task API: no container to remove
+    else:
+        try:
+            binary = binary or resolve_binary(DEFAULT_BINARY, sys.argv[0])
+            root = root or default_root(binary, "", flags.namespace)
+            Runc(binary, root, os.path.join(bundle, "log.json")).delete(flags.id, force=True)
+        except RuncError:
+            pass  # nothing left to delete: the rest of the cleanup still holds
     unmount_rootfs(os.path.join(bundle, "rootfs"))
     try:
         os.unlink(socket_address(flags.address, flags.namespace, flags.id).removeprefix("unix://"))

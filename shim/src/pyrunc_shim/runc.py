@@ -10,6 +10,7 @@ from . import spawn
 
 DEFAULT_BINARY = "pyrunc"
 DEFAULT_ROOT = "/run/containerd"
+RUNTIME_FILE = "runtime"  # in the bundle: the binary and root used, one a line, for `delete` after a crash
 
 
 class RuncError(Exception):

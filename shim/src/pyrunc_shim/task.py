@@ -3,92 +3,25 @@
 import os
 import sys
 
-from . import __version__, spawn, wire
+from . import __version__, wire
 from .events import Publisher
+from .mounts import mount_rootfs, unmount_rootfs
+from .options import parse_options
 from .process import Console, Process, State, Stdio
-from .runc import DEFAULT_BINARY, Runc, RuncError, default_root, resolve_binary
+from .runc import DEFAULT_BINARY, RUNTIME_FILE, Runc, RuncError, default_root, resolve_binary
 from .ttrpc.server import DEFERRED, Call
 from .ttrpc.status import Code, TtrpcError
 
 SERVICE = "containerd.task.v2.Task"
-RUNTIME_FILE = "runtime"  # what `delete` needs after a crash: the binary and root, one a line
 EMPTY = b""  # google.protobuf.Empty
 API = "containerd.task.v2."
 EVENTS = "containerd.events."
-
-
-def parse_options(data, config_cache: dict | None = None) -> dict:
-    """The runtime options containerd passes (a decoded Any, or its bytes) -> the fields we honour.
-
-    containerd.runc.v1.Options is what `ctr run --runc-binary X` sends, but ctr 1.6 only allows
-    that flag for io.containerd.runc.v2; for other runtimes it sends runtimeoptions.v1.Options
-    (`--runtime-config-path FILE`), so we read FILE as TOML with the same keys as containerd's
-    CRI runc options: BinaryName, Root, NoPivotRoot, NoNewKeyring. config_cache holds files
-    already read (by `start`, so the long-lived server need not import tomllib).
-    """
-    if not data:
-        return {}
-    opts = data if isinstance(data, wire.Message) else wire.decode("google.protobuf.Any", data)
-    if opts.type_url.endswith("containerd.runc.v1.Options"):
-        o = wire.decode("containerd.runc.v1.Options", opts.value)
-        return {"binary_name": o.binary_name, "root": o.root, "no_pivot_root": o.no_pivot_root,
-                "no_new_keyring": o.no_new_keyring}
-    if opts.type_url.endswith("runtimeoptions.v1.Options"):
-        path = wire.decode("runtimeoptions.v1.Options", opts.value).config_path
-        if not path:
-            return {}
-        if config_cache is not None and path in config_cache:
-            return config_cache[path]
-        return read_config_file(path)
-    return {}
-
-
-def read_config_file(path: str) -> dict:
-    import tomllib
-
-    try:
-        with open(path, "rb") as f:
-            conf = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise TtrpcError(Code.INVALID_ARGUMENT, f"runtime config path {path!r}: {e}") from e
-    return {"binary_name": str(conf.get("BinaryName", "")), "root": str(conf.get("Root", "")),
-            "no_pivot_root": bool(conf.get("NoPivotRoot", False)),
-            "no_new_keyring": bool(conf.get("NoNewKeyring", False))}
-
-
-def config_path_of(data: bytes) -> str:
-    """The config file named by runtimeoptions.v1.Options bytes, or ""."""
-    if not data:
-        return ""
-    opts = wire.decode("google.protobuf.Any", data)
-    if opts.type_url.endswith("runtimeoptions.v1.Options"):
-        return wire.decode("runtimeoptions.v1.Options", opts.value).config_path
-    return ""
 
 
 def make_runc(bundle: str, namespace: str, options: dict) -> Runc:
     binary = resolve_binary(options.get("binary_name") or DEFAULT_BINARY, sys.argv[0])
     root = default_root(binary, options.get("root", ""), namespace)
     return Runc(binary=binary, root=root, log=os.path.join(bundle, "log.json"))
-
-
-def mount_rootfs(mounts, target: str) -> None:
-    for m in mounts:
-        args = ["mount", "-t", m.type]
-        if m.options:
-            args += ["-o", ",".join(m.options)]
-        proc = spawn.run([*args, m.source, target], capture=True)
-        if proc.returncode != 0:
-            raise TtrpcError(Code.UNKNOWN, f"mount rootfs {m.type} on {target}: "
-                             f"{proc.stderr.decode(errors='replace').strip()}")
-
-
-def unmount_rootfs(target: str) -> None:
-    """Unmount every layer stacked on the rootfs (lazily if busy); a no-op when nothing is there."""
-    while os.path.ismount(target):
-        if spawn.run(["umount", target], capture=True).returncode != 0:
-            spawn.run(["umount", "-l", target], capture=True)
-            break
 
 
 class TaskService:
@@ -265,6 +198,7 @@ class TaskService:
         if self.rootfs_mounted:
             unmount_rootfs(os.path.join(self.bundle, "rootfs"))
             self.rootfs_mounted = False
+        os.unlink(os.path.join(self.bundle, RUNTIME_FILE))  # tells `delete` there is nothing left to do
         self.publisher.publish(EVENTS + "TaskDelete", container_id=self.id, pid=p.pid,
                                exit_status=p.exit_status, exited_at=exited_at, id=self.id)
         self.init = None

@@ -11,9 +11,9 @@ from pyrunc_proto.containerd.runtimeoptions.v1 import api_pb2
 from pyrunc_proto.containerd.services.ttrpc.events.v1 import events_pb2
 from pyrunc_shim.events import envelope
 from pyrunc_shim.main import parse_flags, socket_address
+from pyrunc_shim.options import parse_options
 from pyrunc_shim.reaper import exit_code
 from pyrunc_shim.runc import default_root
-from pyrunc_shim.task import parse_options
 from pyrunc_shim.ttrpc.status import TtrpcError
 
 
