@@ -81,12 +81,12 @@ def _listen(address: str):
 
 def start(flags: Flags) -> int:
     options = b"" if sys.stdin.isatty() else sys.stdin.buffer.read()
+    handoff = _serve_input(options)  # first: bad options leave nothing behind
     bundle = os.getcwd()
     address = socket_address(flags.address, flags.namespace, flags.id)
     listener = _listen(address)
     with open(os.path.join(bundle, "address"), "w") as f:
         f.write(address)
-    handoff = _serve_input(options)
     pid = os.fork()
     if pid == 0:
         try:
@@ -111,9 +111,13 @@ def _serve_input(options: bytes) -> int:
     """A pipe holding what the server reads on stdin: the options containerd gave `start`, then
     the runtime config file they name, pre-read here (TOML) so the server never loads tomllib."""
     from .options import config_path_of, read_config_file
+    from .ttrpc.status import TtrpcError
 
     path = config_path_of(options)
-    config = read_config_file(path) if path else {}
+    try:
+        config = read_config_file(path) if path else {}
+    except TtrpcError as e:
+        raise SystemExit(e.message) from e
     lines = [options.hex(), path] + [f"{k}={v}" for k, v in config.items()]
     r, w = os.pipe()
     os.write(w, "\n".join(lines).encode())  # a few hundred bytes: fits in the pipe buffer

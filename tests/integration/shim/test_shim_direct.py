@@ -201,3 +201,13 @@ def test_delete_after_the_shim_was_killed(env):
 def test_version():
     r = subprocess.run([str(SHIM), "-v"], capture_output=True, check=True)
     assert b"containerd-shim-pyrunc-v2" in r.stdout and b"Version" in r.stdout
+
+
+def test_start_refuses_a_missing_runtime_config(tmp_path):
+    from pyrunc_shim import wire
+
+    opts = wire.encode("google.protobuf.Any", type_url="runtimeoptions.v1.Options",
+                       value=wire.encode("runtimeoptions.v1.Options", config_path=str(tmp_path / "nope.toml")))
+    r = shim(tmp_path, f"cfg{os.getpid()}", "", "start", stdin=opts)
+    assert r.returncode != 0 and b"nope.toml" in r.stderr
+    assert not (tmp_path / "address").exists()
