@@ -241,6 +241,10 @@ def main(argv=None):
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except OSError as e:
+        # an unexpected system error still gets runc's one-line error, not a traceback
+        log.error(f"{' '.join(rest[:1]) or 'pyrunc'}: {e}")
+        return 1
 
 
 def name_is(rest, *names):

@@ -7,7 +7,7 @@ Both report failures to the parent through the channel, and end in execve.
 
 import os
 
-from . import linux, mounts
+from . import launch, linux, mounts
 from . import process as proc_setup
 from .errors import PyruncError
 
@@ -59,12 +59,20 @@ def preload(plan):
 
 
 class _MountContext:
-    def __init__(self, bundle, cgroup, new_cgroupns, new_netns):
+    def __init__(self, bundle, cgroup, new_cgroupns, new_netns, join_cgroup):
         self.bundle = bundle
         self.cgroup = cgroup
         self.new_cgroupns = new_cgroupns
         self.new_netns = new_netns
         self.late_readonly = []
+        self._join = join_cgroup
+        self._joined = False
+
+    def join_cgroup(self):
+        """Once: mounts before this ran while the parent was still moving us into the cgroup."""
+        if not self._joined:
+            self._join()
+            self._joined = True
 
 
 def container_init(plan, ch):
@@ -77,12 +85,14 @@ def container_init(plan, ch):
     rootfs = plan.rootfs
 
     mounts.prepare_root(rootfs, lx.rootfs_propagation)
-    mctx = _MountContext(plan.bundle, plan.cgroup, "cgroup" in new, "network" in kinds)
+    mctx = _MountContext(plan.bundle, plan.cgroup, "cgroup" in new, "network" in kinds,
+                         lambda: launch.init_cgroup(ch, "cgroup" in new))
     for i, m in enumerate(spec.mounts):
         mounts.mount_one(rootfs, m, i, mctx)
     if mounts.needs_dev_setup(spec.mounts):
         mounts.create_devices(rootfs, lx.devices, "user" in kinds)
     if plan.hooks_sync:
+        mctx.join_cgroup()  # hooks may look at the container's cgroup
         # prestart/createRuntime run in the parent now, createContainer here, both before pivot_root
         ch.send(type="hooks")
         msg = ch.recv()
@@ -123,6 +133,7 @@ def container_init(plan, ch):
         proc_setup.set_oom_score_adj(proc.oom_score_adj)
 
     exe, env = _finalize(plan)
+    mctx.join_cgroup()
     ch.send(type="ready")
     # held here until `start` opens the fifo for reading
     fifo = os.open(f"/proc/self/fd/{plan.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
@@ -143,6 +154,7 @@ def container_init(plan, ch):
 
 def exec_init(plan, ch):
     """Join done by the intermediate (setns put us in the container's root): set up and exec."""
+    launch.init_cgroup(ch, False)
     if plan.process.terminal:
         _setup_console(plan, bind_console=False)
     exe, env = _finalize(plan)

@@ -3,9 +3,12 @@
     pyrunc (parent) --fork--> intermediate --unshare/setns, fork--> init (pid 1 of a new pid ns)
 
 The intermediate exists because a new pid namespace only applies to children
-of the process that made it. The parent puts the intermediate in the cgroup
-before it forks, writes user-namespace maps for it, learns init's pid from it,
-then talks to init over the same pipes (JSON lines) until init is ready.
+of the process that made it. The parent writes user-namespace maps for it,
+learns init's pid from it, then moves init into the cgroup while init already
+sets up its mounts: the first move into a v1 cgroup waits for an RCU grace
+period (8-16 ms here), the largest single cost of a start, so it runs in
+parallel. Init waits for "joined" (init_cgroup below) before anything that
+needs the cgroup: a cgroup namespace, hooks, and the user's program.
 """
 
 import os
@@ -103,7 +106,6 @@ def _join(namespaces):
 
 def _intermediate(namespaces, ch, init_main):
     """Runs in the forked child: enter namespaces, fork init, report its pid, exit."""
-    ch.expect("go")
     new = namespaces.new
     if "user" in new:
         linux.unshare(linux.CLONE_NEWUSER)
@@ -116,7 +118,7 @@ def _intermediate(namespaces, ch, init_main):
     _join(namespaces)
     flags = 0
     for kind in new:
-        if kind != "user":
+        if kind not in ("user", "cgroup"):  # init makes its cgroup namespace once inside the cgroup
             flags |= linux.NAMESPACE_FLAGS[kind]
     if flags:
         linux.unshare(flags)
@@ -147,9 +149,6 @@ def spawn(namespaces, init_main, cgroup=None, id_maps=None):
     child.close()
     init_pid = None
     try:
-        if cgroup is not None:
-            cgroup.add(pid)
-        parent.send(type="go")
         msg = parent.recv()
         if msg and msg.get("type") == "userns":
             _write_id_maps(pid, id_maps)
@@ -159,6 +158,12 @@ def spawn(namespaces, init_main, cgroup=None, id_maps=None):
             raise PyruncError(_failure(msg))
         init_pid = msg["pid"]
         os.waitpid(pid, 0)
+        if cgroup is not None:
+            cgroup.add(init_pid)
+        try:
+            parent.send(type="joined")
+        except BrokenPipeError:
+            pass  # init already failed; its error message is waiting in the pipe
         return init_pid, parent
     except BaseException:
         _kill_quietly(pid)
@@ -170,6 +175,13 @@ def spawn(namespaces, init_main, cgroup=None, id_maps=None):
             pass
         parent.close()
         raise
+
+
+def init_cgroup(ch, new_cgroupns):
+    """In init: wait until the parent has put us in the cgroup, then make the cgroup namespace."""
+    wait_message(ch, "joined")
+    if new_cgroupns:
+        linux.unshare(linux.CLONE_NEWCGROUP)
 
 
 def _write_id_maps(pid, id_maps):

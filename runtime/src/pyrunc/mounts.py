@@ -140,6 +140,8 @@ def mount_one(rootfs, m, index, ctx):
         elif kind == "cgroup":
             from . import cgroups
 
+            if ctx.new_cgroupns:
+                ctx.join_cgroup()  # the mount shows our cgroup namespace: it must exist
             _mkdir_all(dest)
             cgroups.mount_cgroupfs(dest, ctx.cgroup, ctx.new_cgroupns, opts.flags)
         elif kind == "sysfs" and not ctx.new_netns:

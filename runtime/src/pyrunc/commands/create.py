@@ -91,6 +91,7 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
         fifo_fd = os.open(c.path(EXEC_FIFO), os.O_PATH | os.O_CLOEXEC)
         from .. import cgroups
 
+        cgroups.set_logger(ctx.log)
         cgroup = cgroups.open_for_container(lx.cgroups_path, cid, ctx.systemd_cgroup)
         cgroup.create()
         cgroup.apply(lx.resources)
