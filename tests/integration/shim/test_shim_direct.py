@@ -176,7 +176,7 @@ def test_full_task_lifecycle(env):
     assert events.TaskExit.FromString(value).exit_status == 3
 
 
-def test_delete_after_the_shim_was_killed(env):
+def test_update_then_delete_after_the_shim_was_killed(env):
     tmp_path, token, ctrd = env
     bundle = make_bundle(tmp_path, token, ["sleep", "1000"])
     address = shim(bundle, token, ctrd.path, "start").stdout.decode()
@@ -185,6 +185,11 @@ def test_delete_after_the_shim_was_killed(env):
     req = api.CreateTaskRequest(id=token, bundle=str(bundle), options=runc_options())
     pid = api.CreateTaskResponse.FromString(c.call(TASK, "Create", req.SerializeToString())).pid
     c.call(TASK, "Start", api.StartRequest(id=token).SerializeToString())
+    # Update passes containerd's LinuxResources JSON to `runc update --resources -`
+    resources = any_pb2.Any(type_url="types.containerd.io/opencontainers/runtime-spec/1/LinuxResources",
+                            value=json.dumps({"memory": {"limit": 32 << 20}}).encode())
+    c.call(TASK, "Update", api.UpdateTaskRequest(id=token, resources=resources).SerializeToString())
+    assert Path(f"/sys/fs/cgroup/memory/{token}/memory.limit_in_bytes").read_text().strip() == str(32 << 20)
     c.close()
     os.kill(shim_pid, signal.SIGKILL)
     r = shim(bundle, token, ctrd.path, "delete", "-bundle", str(bundle))
