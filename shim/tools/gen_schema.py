@@ -12,6 +12,7 @@ import pathlib
 import sys
 
 from google.protobuf import any_pb2, descriptor, empty_pb2, timestamp_pb2
+from pyrunc_proto.containerd.cgroups.v1 import metrics_pb2
 from pyrunc_proto.containerd.events import task_pb2 as events
 from pyrunc_proto.containerd.runc.options import oci_pb2
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2
@@ -20,7 +21,8 @@ from pyrunc_proto.containerd.services.ttrpc.events.v1 import events_pb2
 from pyrunc_proto.containerd.ttrpc import request_pb2
 
 OUT = pathlib.Path(__file__).resolve().parents[1] / "src" / "pyrunc_shim" / "schema.py"
-MODULES = [any_pb2, empty_pb2, timestamp_pb2, request_pb2, shim_pb2, events, events_pb2, oci_pb2, api_pb2]
+MODULES = [any_pb2, empty_pb2, timestamp_pb2, request_pb2, shim_pb2, events, events_pb2, oci_pb2, api_pb2,
+           metrics_pb2]
 D = descriptor.FieldDescriptor
 KINDS = {
     D.TYPE_STRING: "string", D.TYPE_BYTES: "bytes", D.TYPE_MESSAGE: "message", D.TYPE_BOOL: "bool",

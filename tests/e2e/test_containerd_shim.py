@@ -112,6 +112,10 @@ def test_exec_ps_pause_resume_kill_delete(ctrd):
     assert init in pids and len(pids) == 2, ps
     assert "e2" in ps  # exec processes carry their exec id
 
+    metrics = ctrd.ctr("tasks", "metrics", "c1").stdout.decode()  # Stats: cgroup v1 metrics
+    assert "pids.current" in metrics and "memory.usage_in_bytes" in metrics, metrics
+    assert int(metrics.split("pids.current")[1].split()[0]) == 2  # sleep and the detached exec
+
     ctrd.ctr("tasks", "pause", "c1")
     assert task_status(ctrd, "c1") == "PAUSED"
     ctrd.ctr("tasks", "resume", "c1")

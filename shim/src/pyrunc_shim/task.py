@@ -332,7 +332,17 @@ class TaskService:
         return DEFERRED
 
     def stats(self, call: Call) -> bytes:
-        raise TtrpcError(Code.UNIMPLEMENTED, "stats are not implemented")
+        from .stats import metrics
+
+        req = wire.decode(API + "StatsRequest", call.payload)
+        p = self._process(req.id, "")
+        if p.exited:
+            raise TtrpcError(Code.NOT_FOUND, f"container {req.id!r} is stopped: no cgroup to read")
+        try:
+            data = metrics(p.pid)
+        except OSError as e:
+            raise TtrpcError(Code.NOT_FOUND, f"cgroups of container {req.id!r}: {e}") from e
+        return wire.encode(API + "StatsResponse", stats=wire.pack("io.containerd.cgroups.v1.Metrics", data))
 
     def connect(self, call: Call) -> bytes:
         return wire.encode(API + "ConnectResponse", shim_pid=os.getpid(),

@@ -66,6 +66,14 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
+def _unpack_varints(data: bytes) -> list[int]:
+    out, pos = [], 0
+    while pos < len(data):
+        n, pos = _read_varint(data, pos)
+        out.append(n)
+    return out
+
+
 def _signed(kind: str, n: int) -> int:
     if kind in ("int32", "int64", "enum") and n >= 1 << 63:
         return n - (1 << 64)
@@ -98,6 +106,9 @@ def decode(type_name: str, data: bytes) -> Message:
         if spec is None:
             continue
         name, kind, sub, repeated = spec
+        if repeated and wire_type == LEN and kind not in ("message", "string", "bytes"):
+            values[name] += [_signed(kind, v) for v in _unpack_varints(bytes(value))]  # proto3 packs these
+            continue
         if kind == "message":
             value = decode(sub, value)
         elif kind == "string":
@@ -126,6 +137,10 @@ def encode(type_name: str, msg: "Message | dict | None" = None, **kwargs) -> byt
     out = bytearray()
     for number, (name, kind, sub, repeated) in SCHEMA[type_name].items():
         value = values.get(name)
+        if repeated and value and kind not in ("message", "string", "bytes"):
+            body = b"".join(_varint(int(v)) for v in value)  # packed, as proto3 writes them
+            out += _varint(number << 3 | LEN) + _varint(len(body)) + body
+            continue
         for item in (value or []) if repeated else [value]:
             if item is None:
                 continue

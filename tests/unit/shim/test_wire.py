@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from google.protobuf import any_pb2, timestamp_pb2
+from pyrunc_proto.containerd.cgroups.v1 import metrics_pb2
 from pyrunc_proto.containerd.events import task_pb2 as events
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 from pyrunc_proto.containerd.ttrpc import request_pb2
@@ -56,6 +57,9 @@ def test_absent_fields_take_proto3_defaults():
                        "metadata": [{"key": "k", "value": "v"}]}, request_pb2.Request),
     ("ttrpc.Response", {"status": {"code": 5, "message": "gone"}}, request_pb2.Response),
     ("containerd.v1.types.ProcessInfo", {"pid": 2**32 - 1}, types.ProcessInfo),
+    ("io.containerd.cgroups.v1.Metrics",
+     {"pids": {"current": 3}, "cpu": {"usage": {"total": 10**12, "per_cpu": [1, 300, 2**40]}},
+      "memory": {"rss": 4096, "usage": {"limit": 2**63 - 4096}}}, metrics_pb2.Metrics),
 ])
 def test_encode_matches_protobuf(type_name, fields, pb):
     ours = wire.encode(type_name, **fields)
@@ -71,6 +75,11 @@ def test_timestamps_and_any_match_protobuf():
     packed = wire.pack("containerd.events.TaskExit", container_id="c", exit_status=3)
     assert packed["type_url"] == "containerd.events.TaskExit"
     assert events.TaskExit.FromString(packed["value"]).exit_status == 3
+
+
+def test_unpacked_repeated_scalars_are_read_too():
+    data = b"\x20\x01\x20\x02"  # CPUUsage.per_cpu written one by one (proto2 style)
+    assert wire.decode("io.containerd.cgroups.v1.CPUUsage", data).per_cpu == [1, 2]
 
 
 def test_unknown_fields_are_skipped_and_bad_input_is_refused():
