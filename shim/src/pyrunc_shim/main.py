@@ -163,7 +163,7 @@ def serve(flags: Flags) -> int:
     os.set_inheritable(listener.fileno(), False)
     bundle = os.getcwd()
     path = listener.getsockname()  # not socket_address(): hashlib would cost the server 3.5 MB
-    publisher = Publisher(os.environ.get("TTRPC_ADDRESS", ""), flags.namespace)
+    publisher = Publisher(os.environ.get("TTRPC_ADDRESS", ""), flags.namespace, flags.publish_binary, flags.address)
     service = TaskService(flags.id, flags.namespace, publisher, options, config_cache)
     service.bundle = bundle
     server = Server(listener, service.handlers())

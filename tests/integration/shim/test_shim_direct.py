@@ -106,10 +106,10 @@ def make_bundle(tmp_path: Path, token: str, args: list[str]) -> Path:
 
 
 def shim(bundle: Path, token: str, events_address: str, action: str, *extra: str,
-         stdin: bytes = b"") -> subprocess.CompletedProcess:
+         stdin: bytes = b"", publish_binary: str = "/bin/false") -> subprocess.CompletedProcess:
     env = dict(os.environ, TTRPC_ADDRESS=events_address)
     return subprocess.run([str(SHIM), "-namespace", token, "-address", "/fake/containerd.sock",
-                           "-publish-binary", "/bin/false", "-id", token, *extra, action],
+                           "-publish-binary", publish_binary, "-id", token, *extra, action],
                           cwd=bundle, env=env, input=stdin, capture_output=True, timeout=30)
 
 
@@ -216,3 +216,25 @@ def test_start_refuses_a_missing_runtime_config(tmp_path):
     r = shim(tmp_path, f"cfg{os.getpid()}", "", "start", stdin=opts)
     assert r.returncode != 0 and b"nope.toml" in r.stderr
     assert not (tmp_path / "address").exists()
+
+
+def test_events_through_the_publish_binary_without_ttrpc_address(env):
+    tmp_path, token, _ = env
+    bundle = make_bundle(tmp_path, token, ["true"])
+    log = tmp_path / "published"
+    publisher = tmp_path / "publish"
+    publisher.write_text(f'#!/bin/sh\necho "$@" >> {log}\ncat >> {log}.data\n')
+    publisher.chmod(0o755)
+    address = shim(bundle, token, "", "start", publish_binary=str(publisher)).stdout.decode()
+    c = Client(connect(address))
+    req = api.CreateTaskRequest(id=token, bundle=str(bundle), options=runc_options())
+    c.call(TASK, "Create", req.SerializeToString())
+    c.call(TASK, "Start", api.StartRequest(id=token).SerializeToString())
+    c.call(TASK, "Wait", api.WaitRequest(id=token).SerializeToString())
+    c.call(TASK, "Delete", api.DeleteRequest(id=token).SerializeToString())
+    c.call(TASK, "Shutdown", api.ShutdownRequest(id=token).SerializeToString())
+    c.close()
+    lines = log.read_text().splitlines()
+    assert lines[0] == f"--address /fake/containerd.sock publish --topic /tasks/create --namespace {token}"
+    assert [line.split()[4] for line in lines] == ["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]
+    assert (tmp_path / "published.data").read_bytes().startswith(b"\x0a\x1ccontainerd.events.TaskCreate")  # an Any
