@@ -116,6 +116,12 @@ def test_exec_ps_pause_resume_kill_delete(ctrd):
     assert "pids.current" in metrics and "memory.usage_in_bytes" in metrics, metrics
     assert int(metrics.split("pids.current")[1].split()[0]) == 2  # sleep and the detached exec
 
+    ctrd.ctr("tasks", "kill", "-s", "SIGKILL", "--exec-id", "e2", "c1")  # an exec is signalled directly
+    deadline = time.monotonic() + 5
+    while len(ctrd.ctr("tasks", "ps", "c1").stdout.splitlines()) > 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(ctrd.ctr("tasks", "ps", "c1").stdout.splitlines()) == 2  # header and init
+
     ctrd.ctr("tasks", "pause", "c1")
     assert task_status(ctrd, "c1") == "PAUSED"
     ctrd.ctr("tasks", "resume", "c1")
