@@ -148,3 +148,23 @@ def test_terminal(ctrd, binary):
     ])
     assert code == 5, out
     assert b"/dev/pts/0" in out and b"30 100" in out, out
+
+
+def test_exec_terminal(ctrd, binary):
+    """`ctr tasks exec -t`: an exec'd process gets its own pty through the console socket."""
+    cid = new_id(binary)
+    run(ctrd, binary, ["-d"], cid, "sleep", "1000", check=True)
+    try:
+        assert wait_status(ctrd, cid, "RUNNING") == "RUNNING"
+        argv = ["ctr", "--address", ctrd.address, "--namespace", ctrd.namespace, "tasks", "exec", "-t",
+                "--exec-id", "t1", cid, "sh"]
+        code, out = run_in_pty(argv, ctrd.env, rows=24, cols=90, steps=[
+            (b"# ", b"sleep 0.5; tty; stty size; exit 6\r"),
+        ])
+        assert code == 6, out
+        assert b"/dev/pts/" in out and b"24 90" in out, out
+    finally:
+        ctrd.ctr("tasks", "kill", "-s", "SIGKILL", cid, check=False)
+        wait_status(ctrd, cid, "STOPPED")
+        ctrd.ctr("tasks", "delete", cid, check=False)
+        ctrd.ctr("containers", "delete", cid, check=False)

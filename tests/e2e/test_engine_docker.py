@@ -175,3 +175,39 @@ def test_published_port_answers_on_loopback(dockerd_net, runtime):
         assert ip.startswith("172.30."), ip  # on our bridge, not docker0
     finally:
         d.docker("rm", "-f", name)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_exec_tty_pause_update_restart(dockerd, runtime):
+    """The rest of what dockerd asks of a runtime: exec with a terminal (a console socket per
+    exec), pause/unpause (freezer), update (new cgroup limits on a live container), exec as
+    another user, restart, kill with a signal and start again."""
+    name = f"misc-{runtime}-{os.getpid()}"
+    dockerd.docker("run", "-d", "--name", name, "--network", "none", "--runtime", runtime, IMAGE, "sleep", "1000")
+    try:
+        code, out = run_in_pty(dockerd.docker_argv("exec", "-it", name, "sh"), dockerd.env, rows=24, cols=90,
+                               steps=[(b"# ", b"tty; stty size; exit 6\r")])
+        assert code == 6 and b"/dev/pts/0" in out and b"24 90" in out, out
+
+        dockerd.docker("pause", name)
+        assert inspect(dockerd, name)["State"]["Status"] == "paused"
+        dockerd.docker("unpause", name)
+        assert inspect(dockerd, name)["State"]["Status"] == "running"
+
+        dockerd.docker("update", "--memory", "64m", "--memory-swap", "64m", name)
+        limit = dockerd.docker("exec", name, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes").stdout
+        assert limit == f"{64 << 20}\n".encode()
+        assert dockerd.docker("exec", "-u", "1000:1000", name, "id", "-u").stdout == b"1000\n"
+
+        pid = inspect(dockerd, name)["State"]["Pid"]
+        dockerd.docker("restart", "-t", "1", name)
+        state = inspect(dockerd, name)["State"]
+        assert state["Status"] == "running" and state["Pid"] != pid, state
+        assert not Path(f"/proc/{pid}").exists()
+
+        dockerd.docker("kill", "-s", "KILL", name)
+        assert inspect(dockerd, name)["State"]["ExitCode"] == 137
+        dockerd.docker("start", name)
+        assert dockerd.docker("exec", name, "echo", "again").stdout == b"again\n"
+    finally:
+        dockerd.docker("rm", "-f", name)

@@ -14,6 +14,7 @@ import pytest
 
 from tests.harness import leaks
 from tests.harness.containerd import VENV_BIN
+from tests.harness.dockerd import run_in_pty
 from tests.harness.podman import Podman, available
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,3 +85,35 @@ def test_detached_exec_stop_rm(podman, binary):
     assert podman.podman("ps", "-aq").stdout == b""
     assert not leaks.cgroup_dirs_naming(info["Id"])
     assert not leaks.mounts_naming(info["Id"])
+
+
+def test_terminals_pause_restart(podman, binary):
+    """`run -it` and `exec -it` through conmon's console socket, pause/unpause, exec as another
+    user, restart and kill."""
+    code, out = run_in_pty(podman.podman_argv("run", "-it", "--rm", *podman.run_flags(), podman.image, "sh",
+                                              runtime=binary),
+                           podman.env, steps=[(b"# ", b"tty; stty size; exit 7\r")])
+    assert code == 7 and b"/dev/pts/0" in out and b"30 100" in out, out
+
+    name = f"misc-{os.path.basename(binary)}-{os.getpid()}"
+    podman.podman("run", "-d", "--name", name, *podman.run_flags(), podman.image, "sleep", "1000", runtime=binary)
+    try:
+        code, out = run_in_pty(podman.podman_argv("exec", "-it", name, "sh", runtime=binary), podman.env,
+                               rows=24, cols=90, steps=[(b"# ", b"tty; stty size; exit 6\r")])
+        assert code == 6 and b"/dev/pts/0" in out and b"24 90" in out, out
+
+        podman.podman("pause", name, runtime=binary)
+        assert podman.podman("inspect", "-f", "{{.State.Status}}", name).stdout == b"paused\n"
+        podman.podman("unpause", name, runtime=binary)
+        assert podman.podman("inspect", "-f", "{{.State.Status}}", name).stdout == b"running\n"
+        assert podman.podman("exec", "-u", "1000:1000", name, "id", "-u", runtime=binary).stdout == b"1000\n"
+
+        pid = int(podman.podman("inspect", "-f", "{{.State.Pid}}", name).stdout)
+        podman.podman("restart", "-t", "0", name, runtime=binary)
+        assert not Path(f"/proc/{pid}").exists()
+        assert podman.podman("exec", name, "echo", "again", runtime=binary).stdout == b"again\n"
+        podman.podman("kill", "-s", "KILL", name, runtime=binary)
+        podman.podman("wait", name, runtime=binary)
+        assert podman.podman("inspect", "-f", "{{.State.ExitCode}}", name).stdout == b"137\n"
+    finally:
+        podman.podman("rm", "-f", "-t", "0", name, runtime=binary)
