@@ -202,8 +202,9 @@ def delete(flags: Flags) -> int:
         except RuncError:
             pass  # nothing left to delete: the rest of the cleanup still holds
     unmount_rootfs(os.path.join(bundle, "rootfs"))
-    try:
-        os.unlink(socket_address(flags.address, flags.namespace, flags.id).removeprefix("unix://"))
+    try:  # the socket of the dead server, as `start` recorded it
+        with open(os.path.join(bundle, "address")) as f:
+            os.unlink(f.read().strip().removeprefix("unix://"))
     except OSError:
         pass
     resp = wire.encode("containerd.task.v2.DeleteResponse", exit_status=SIGKILL_EXIT,
