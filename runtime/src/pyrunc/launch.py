@@ -135,6 +135,11 @@ def spawn(namespaces, init_main, cgroup=None, id_maps=None):
     ends in execve). The intermediate is reaped here; on any failure init is
     killed.
     """
+    import prctl
+
+    # init becomes our child when the intermediate exits, so a failed start can be reaped
+    # here; on success, our exit hands it on to our own subreaper (a shim), as with runc
+    prctl.set_child_subreaper(1)
     parent, child = Channel.pair()
     pid = os.fork()
     if pid == 0:
@@ -167,12 +172,10 @@ def spawn(namespaces, init_main, cgroup=None, id_maps=None):
         return init_pid, parent
     except BaseException:
         _kill_quietly(pid)
+        reap(pid)
         if init_pid:
             _kill_quietly(init_pid)
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+            reap(init_pid)
         parent.close()
         raise
 
@@ -229,6 +232,19 @@ def wait_message(ch, kind):
     if not msg or msg.get("type") != kind:
         raise PyruncError(_failure(msg))
     return msg
+
+
+def reap(pid):
+    """Collect a child's exit status; a zombie left in a pid namespace holds up its teardown."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def kill_and_reap(pid):
+    _kill_quietly(pid)
+    reap(pid)
 
 
 def _kill_quietly(pid):

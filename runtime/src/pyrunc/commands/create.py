@@ -3,7 +3,7 @@
 import os
 
 from .. import launch
-from ..container import EXEC_FIFO, Container, timestamp_now, validate_id, wait_gone
+from ..container import EXEC_FIFO, Container, timestamp_now, validate_id
 from ..errors import ConfigError, PyruncError
 
 
@@ -134,8 +134,7 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
         return c
     except BaseException:
         if init_pid:
-            launch._kill_quietly(init_pid)
-            wait_gone(init_pid)
+            launch.kill_and_reap(init_pid)
         if cgroup is not None:
             cgroup.destroy()
         state = c.oci_state(status="stopped") if c.state else None

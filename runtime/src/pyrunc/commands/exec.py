@@ -60,10 +60,6 @@ def _exec(ctx, args, console_socket, cwd, env, tty, user, additional_gids, proce
                 console_fd = proxy.theirs.fileno()
         elif console_socket:
             raise PyruncError("cannot use console socket if pyrunc will not detach or allocate tty")
-        if not detach:
-            import prctl
-
-            prctl.set_child_subreaper(1)
         plan = InitPlan(c.id, spec, proc, None, c.state["bundle"], console_fd=console_fd,
                         preserve_fds=preserve_fds)
         preload(plan)
@@ -76,7 +72,7 @@ def _exec(ctx, args, console_socket, cwd, env, tty, user, additional_gids, proce
             if console is not None:
                 console.close()
         if msg is not None:
-            launch._kill_quietly(pid)
+            launch.kill_and_reap(pid)
             raise PyruncError(msg.get("msg", str(msg)))
         master = proxy.receive_master() if proxy else None
         if pid_file:

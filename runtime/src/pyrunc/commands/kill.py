@@ -51,7 +51,12 @@ def signal_all(c, sig):
 
 
 def kill_all_and_wait(c):
-    """SIGKILL everything in the container and wait until init is gone."""
+    """SIGKILL everything in the container and wait until none of it runs (zombies count as gone:
+    whoever reaps them, often the host's init, may take its time)."""
+    import time
+
+    from ..container import process_start_time
+
     signal_all(c, _signal.SIGKILL)
     try:
         os.kill(c.pid, _signal.SIGKILL)
@@ -59,10 +64,14 @@ def kill_all_and_wait(c):
         pass
     wait_gone(c.pid)
     cgroup = c.cgroup()
-    for _ in range(500):  # processes outside a pid namespace die on their own schedule
-        if not cgroup.pids():
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        alive = [p for p in cgroup.pids() if process_start_time(p)[1] not in (None, "Z", "X")]
+        if not alive:
             break
-        signal_all(c, _signal.SIGKILL)
-        import time
-
+        for pid in alive:
+            try:
+                os.kill(pid, _signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         time.sleep(0.002)

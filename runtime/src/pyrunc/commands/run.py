@@ -19,11 +19,6 @@ def run(ctx, args, bundle=None, console_socket=None, pid_file=None, no_pivot=Fal
         from ..console import ConsoleSocketPair
 
         proxy = ConsoleSocketPair()
-    if not detach:
-        # init is our grandchild; as subreaper we inherit it when the intermediate exits
-        import prctl
-
-        prctl.set_child_subreaper(1)
     c = create_container(ctx, cid, loaded, console_socket=console_socket, pid_file=pid_file, no_pivot=no_pivot,
                          preserve_fds=preserve_fds or 0, console_fd=proxy.theirs.fileno() if proxy else None)
     master = proxy.receive_master() if proxy else None
