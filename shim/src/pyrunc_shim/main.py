@@ -5,11 +5,11 @@
   containerd-shim-pyrunc-v2 -v
 
 `start` runs in the bundle directory: it binds the ttrpc socket, writes the address to
-./address, starts the server in its own session (so it outlives containerd), prints the address
-and exits 0. The server is a fresh interpreter (`serve`, exec'd with the listening socket and
-the options on stdin) so that it carries none of what `start` imported: it lives as long as the
-container, one per container. `delete` cleans up after a shim that died and prints a protobuf
-DeleteResponse.
+./address, forks the server into its own session (so it outlives containerd), prints the address
+and exits 0. It forks before it reads the options containerd sent on stdin (TOML, maybe) and
+hands them over through a pipe, so the server carries nothing it does not need: it lives as
+long as the container, one per container. `delete` cleans up after a shim that died and prints
+a protobuf DeleteResponse.
 """
 
 import os
@@ -19,7 +19,6 @@ from . import __version__
 
 SOCKET_DIR = "/run/pyrunc-shim"
 SIGKILL_EXIT = 128 + 9
-LISTEN_FD_ENV = "PYRUNC_SHIM_LISTEN_FD"
 
 
 class Flags:
@@ -58,11 +57,9 @@ def parse_flags(argv: list[str]) -> Flags:
     return flags
 
 
-def socket_address(containerd_address: str, namespace: str, cid: str) -> str:
-    import hashlib
-
-    digest = hashlib.sha256(f"{containerd_address}/{namespace}/{cid}".encode()).hexdigest()
-    return f"unix://{SOCKET_DIR}/{digest}"
+def new_socket_address() -> str:
+    """A fresh socket path; containerd keeps the address `start` prints (and so does ./address)."""
+    return f"unix://{SOCKET_DIR}/{os.urandom(16).hex()}"
 
 
 def _listen(address: str):
@@ -70,8 +67,6 @@ def _listen(address: str):
 
     path = address.removeprefix("unix://")
     os.makedirs(os.path.dirname(path), mode=0o711, exist_ok=True)
-    if os.path.exists(path):
-        os.unlink(path)  # start is only called when no shim serves this task
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(path)
     os.chmod(path, 0o600)
@@ -81,25 +76,31 @@ def _listen(address: str):
 
 def start(flags: Flags) -> int:
     options = b"" if sys.stdin.isatty() else sys.stdin.buffer.read()
-    handoff = _serve_input(options)  # first: bad options leave nothing behind
     bundle = os.getcwd()
-    address = socket_address(flags.address, flags.namespace, flags.id)
+    address = new_socket_address()
     listener = _listen(address)
-    with open(os.path.join(bundle, "address"), "w") as f:
-        f.write(address)
+    r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
+            os.close(w)
             os.setsid()
-            os.dup2(handoff, 0)
-            _detach_output(bundle)
-            os.set_inheritable(listener.fileno(), True)
-            env = dict(os.environ, **{LISTEN_FD_ENV: str(listener.fileno())})
-            argv = [sys.executable, sys.argv[0], "-namespace", flags.namespace, "-address", flags.address,
-                    "-publish-binary", flags.publish_binary, "-id", flags.id, "serve"]
-            os.execve(sys.executable, argv, env)
+            _detach_stdio(bundle)
+            serve(flags, listener, r, bundle)
         finally:
-            os._exit(127)
+            os._exit(0)
+    os.close(r)
+    try:
+        handoff = _serve_input(options)
+    except SystemExit:
+        os.close(w)  # the server reads nothing and leaves
+        listener.close()
+        os.unlink(address.removeprefix("unix://"))
+        raise
+    os.write(w, handoff)  # a few hundred bytes: fits in the pipe buffer
+    os.close(w)
+    with open(os.path.join(bundle, "address"), "w") as f:
+        f.write(address)
     with open(os.path.join(bundle, "shim.pid"), "w") as f:
         f.write(str(pid))
     sys.stdout.write(address)
@@ -107,9 +108,9 @@ def start(flags: Flags) -> int:
     return 0
 
 
-def _serve_input(options: bytes) -> int:
-    """A pipe holding what the server reads on stdin: the options containerd gave `start`, then
-    the runtime config file they name, pre-read here (TOML) so the server never loads tomllib."""
+def _serve_input(options: bytes) -> bytes:
+    """What the server needs from `start`: the options containerd sent, then the runtime config
+    file they name, pre-read here (TOML) so the server never loads tomllib."""
     from .options import config_path_of, read_config_file
     from .ttrpc.status import TtrpcError
 
@@ -118,24 +119,27 @@ def _serve_input(options: bytes) -> int:
         config = read_config_file(path) if path else {}
     except TtrpcError as e:
         raise SystemExit(e.message) from e
-    lines = [options.hex(), path] + [f"{k}={v}" for k, v in config.items()]
-    r, w = os.pipe()
-    os.write(w, "\n".join(lines).encode())  # a few hundred bytes: fits in the pipe buffer
-    os.close(w)
-    return r
+    return "\n".join([options.hex(), path] + [f"{k}={v}" for k, v in config.items()]).encode()
 
 
-def _read_serve_input() -> tuple[bytes, dict]:
-    data = sys.stdin.buffer.read().decode().split("\n")
-    options, path = bytes.fromhex(data[0]), data[1] if len(data) > 1 else ""
+def _read_serve_input(fd: int) -> tuple[bytes, dict] | None:
+    """None when `start` gave up (it closed the pipe without writing)."""
+    data = b""
+    while chunk := os.read(fd, 65536):
+        data += chunk
+    os.close(fd)
+    if not data:
+        return None
+    lines = data.decode().split("\n")
+    options, path = bytes.fromhex(lines[0]), lines[1] if len(lines) > 1 else ""
     config: dict = {}
-    for line in data[2:]:
+    for line in lines[2:]:
         key, _, value = line.partition("=")
         config[key] = value == "True" if key.startswith("no_") else value
     return options, ({path: config} if path else {})
 
 
-def _detach_output(bundle: str) -> None:
+def _detach_stdio(bundle: str) -> None:
     """Drop containerd's pipes; stderr goes to the log FIFO containerd reads, if it made one."""
     null = os.open(os.devnull, os.O_RDWR)
     try:
@@ -143,26 +147,22 @@ def _detach_output(bundle: str) -> None:
         os.set_blocking(log, True)
     except OSError:
         log = null
+    os.dup2(null, 0)
     os.dup2(null, 1)
     os.dup2(log, 2)
 
 
-def serve(flags: Flags) -> int:
-    import socket
-
+def serve(flags: Flags, listener, handoff: int, bundle: str) -> None:
     from .events import Publisher
     from .reaper import Reaper
     from .task import TaskService
     from .ttrpc.server import Server
 
-    options, config_cache = _read_serve_input()
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    listener = socket.socket(fileno=int(os.environ.pop(LISTEN_FD_ENV)))
-    os.set_inheritable(listener.fileno(), False)
-    bundle = os.getcwd()
-    path = listener.getsockname()  # not socket_address(): hashlib would cost the server 3.5 MB
+    received = _read_serve_input(handoff)
+    path = listener.getsockname()
+    if received is None:
+        return
+    options, config_cache = received
     publisher = Publisher(os.environ.get("TTRPC_ADDRESS", ""), flags.namespace, flags.publish_binary, flags.address)
     service = TaskService(flags.id, flags.namespace, publisher, options, config_cache)
     service.bundle = bundle
@@ -177,7 +177,6 @@ def serve(flags: Flags) -> int:
         os.unlink(path)
     except OSError:
         pass
-    return 0
 
 
 def delete(flags: Flags) -> int:
@@ -219,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     if flags.version:
         print(f"containerd-shim-pyrunc-v2:\n  Version:  {__version__}")
         return 0
-    actions = {"start": start, "delete": delete, "serve": serve}
+    actions = {"start": start, "delete": delete}
     if flags.action not in actions:
         raise SystemExit(f"unknown action {flags.action!r}: expected start or delete")
     if not flags.id:
