@@ -5,6 +5,9 @@ Usage:
         ctrd.import_image(".../busybox.tar")
         ctrd.ctr("run", "--rm", "--runtime", "io.containerd.pyrunc.v2", ctrd.image, "c1", "echo", "hi")
 
+Any runc-compatible binary under containerd's own shim:
+        ctrd.ctr("run", "--rm", "--runc-binary", "/work/main/.venv/bin/pyrunc", ctrd.image, "c2", "true")
+
 Every test gets its own namespace. stop() (or leaving the with block) removes what containerd
 left: tasks, shims of this containerd (found by their bundle under our state dir), rootfs mounts,
 runtime state, and the temp dir.
