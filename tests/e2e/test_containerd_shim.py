@@ -89,6 +89,14 @@ def test_run_prints_and_propagates_exit_codes(ctrd):
     assert run(ctrd, ["--rm"], "c4", "cat").stdout == b""  # stdin at EOF reaches the container
 
 
+def test_log_uri_file(ctrd, tmp_path):
+    log = tmp_path / "out.log"
+    run(ctrd, ["--rm", "--log-uri", f"file://{log}"], "c1", "sh", "-c", "echo out; echo err >&2", check=True)
+    assert sorted(log.read_text().split()) == ["err", "out"]
+    r = run(ctrd, ["--rm", "--log-uri", "binary:///bin/true"], "c2", "true")
+    assert r.returncode != 0 and b"not supported" in r.stderr
+
+
 def test_stdin_reaches_the_container(ctrd):
     r = ctrd.ctr("run", *ctrd.run_flags, "--rm", ctrd.image, "c1", "sh", "-c", "read x; echo got $x",
                  input=b"hello\n")

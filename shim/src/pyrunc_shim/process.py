@@ -80,7 +80,14 @@ def _open_input(path: str) -> int:
 
 
 def _open_output(path: str) -> int:
-    """A FIFO read-write (no blocking on a missing reader), a plain file for appending."""
+    """A FIFO read-write (no blocking on a missing reader), a plain file for appending; a
+    file:// URI (`ctr run --log-uri file:///x`) is a plain file. Other URI schemes (binary://)
+    are refused."""
+    if "://" in path:
+        scheme, _, rest = path.partition("://")
+        if scheme != "file":
+            raise OSError(f"log URI scheme {scheme!r} is not supported: {path}")
+        path = rest.partition("?")[0]
     try:
         if stat.S_ISFIFO(os.stat(path).st_mode):
             return os.open(path, os.O_RDWR | os.O_CLOEXEC)
@@ -152,11 +159,12 @@ class Process:
             r, w = os.pipe2(os.O_CLOEXEC)
             self._stdin_w = w
             fds[0] = r
+            self._child_fds.append(r)
             _spawn(self._feed_stdin, src, w)
         for i, path in ((1, self.stdio.stdout), (2, self.stdio.stderr)):
             if path:
                 fds[i] = _open_output(path)
-        self._child_fds = [fd for fd in fds if fd is not None]
+                self._child_fds.append(fds[i])
         return tuple(fds)
 
     def close_child_stdio(self) -> None:

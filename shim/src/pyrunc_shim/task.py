@@ -145,6 +145,9 @@ class TaskService:
         except RuncError as e:
             p.close_stdin()
             raise self._runtime_error(e) from e
+        except OSError as e:  # the stdio paths or the console socket
+            p.close_stdin()
+            raise TtrpcError(Code.INVALID_ARGUMENT, f"stdio of process {p.exec_id or self.id!r}: {e}") from e
         finally:
             p.close_child_stdio()
             if console:
