@@ -12,8 +12,9 @@ dockerd starts its own containerd (under the exec root), so nothing is shared wi
 Without networking it runs with --bridge none --iptables=false --ip-forward=false and touches
 no host network state. With networking it attaches containers to a bridge this harness creates
 (a unique name, not docker0) and lets dockerd write its iptables rules; stop() removes the
-bridge, the DOCKER* chains and the jump rules dockerd added, the nft tables iptables-nft made
-if they did not exist before, and restores the sysctls dockerd turned on (ip_forward).
+bridge, every iptables rule and chain that was not there before (a host dockerd's stay), the
+nft chains and tables iptables-nft made for them, the FORWARD policy dockerd set, and restores
+the sysctls dockerd turned on (ip_forward).
 """
 
 import fcntl
@@ -22,6 +23,7 @@ import os
 import pty
 import random
 import select
+import shlex
 import shutil
 import signal
 import struct
@@ -29,6 +31,7 @@ import subprocess
 import tempfile
 import termios
 import time
+from collections import Counter
 from pathlib import Path
 
 from tests.harness.containerd import _descendants
@@ -71,8 +74,10 @@ class Dockerd:
         self.proc: subprocess.Popen | None = None
         self._run_docker_existed = RUN_DOCKER.exists()
         self._forward_policy = ""
+        self._chains_before: dict[str, set[str]] = {}
+        self._rules_before: dict[str, list[str]] = {}
         self._saved_sysctls: dict[str, str] = {}
-        self._nft_tables_before: set[str] = set()
+        self._nft_before: tuple[set, set, set] = (set(), set(), set())
         self.env = dict(os.environ, DOCKER_HOST=self.host, DOCKER_CONFIG=str(self.dir / "cli"))
 
     # ----- lifecycle
@@ -85,8 +90,10 @@ class Dockerd:
             argv += ["--add-runtime", f"{name}={path}"]
         if self.network:
             self._saved_sysctls = {p: Path(p).read_text() for p in SYSCTLS if os.path.exists(p)}
-            self._nft_tables_before = _nft_tables()
+            self._nft_before = _nft_objects()
             self._forward_policy = _forward_policy()
+            self._chains_before = {table: _chains(table) for table in ("nat", "filter")}
+            self._rules_before = {table: _rules(table) for table in ("nat", "filter")}
             self._make_bridge()
             argv += ["--bridge", self.bridge, "--iptables=true", "--ip-forward=true", "--ip-masq=true"]
         else:
@@ -194,27 +201,27 @@ class Dockerd:
 
     def _undo_network(self) -> None:
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
-        for table, chains in (("nat", ("PREROUTING", "OUTPUT", "POSTROUTING")),
-                              ("filter", ("FORWARD",))):
-            # drop every rule that jumps to a DOCKER chain or names our bridge, then the chains
-            for chain in chains:
-                rules = subprocess.run([IPTABLES, "-t", table, "-S", chain], capture_output=True,
-                                       text=True).stdout.splitlines()
-                for rule in rules:
-                    if rule.startswith("-A ") and ("DOCKER" in rule or self.bridge in rule):
-                        subprocess.run([IPTABLES, "-t", table, "-D", *rule.split()[1:]],
-                                       capture_output=True, check=False)
-            listing = subprocess.run([IPTABLES, "-t", table, "-S"], capture_output=True,
-                                     text=True).stdout.splitlines()
-            docker_chains = [line.split()[1] for line in listing
-                             if line.startswith("-N ") and line.split()[1].startswith("DOCKER")]
-            for chain in docker_chains:
+        # only what this dockerd added: rules and chains that were not there before it started
+        # (a host dockerd's own DOCKER chains and rules stay as they were)
+        for table in ("nat", "filter"):
+            added = Counter(_rules(table))
+            added.subtract(self._rules_before.get(table, []))
+            for rule, count in added.items():
+                for _ in range(count):
+                    subprocess.run([IPTABLES, "-t", table, "-D", *shlex.split(rule)[1:]],
+                                   capture_output=True, check=False)
+            for chain in _chains(table) - self._chains_before.get(table, set()):
                 subprocess.run([IPTABLES, "-t", table, "-F", chain], capture_output=True, check=False)
-            for chain in docker_chains:
                 subprocess.run([IPTABLES, "-t", table, "-X", chain], capture_output=True, check=False)
-        for table in _nft_tables() - self._nft_tables_before:
-            if _nft_table_is_empty(table):
-                subprocess.run(["nft", "delete", "table", *table.split()], capture_output=True, check=False)
+        # then the nft chains and tables iptables-nft made for those rules, once empty
+        tables, chains, rules = _nft_objects()
+        for chain in sorted(chains - self._nft_before[1]):
+            if chain not in rules:
+                subprocess.run(["nft", "delete", "chain", *chain], capture_output=True, check=False)
+        tables, chains, _ = _nft_objects()
+        for table in tables - self._nft_before[0]:
+            if not any(c[:2] == table for c in chains):
+                subprocess.run(["nft", "delete", "table", *table], capture_output=True, check=False)
         if self._forward_policy and _forward_policy() not in ("", self._forward_policy):
             subprocess.run([IPTABLES, "-P", "FORWARD", self._forward_policy], capture_output=True, check=False)
         for path, value in self._saved_sysctls.items():
@@ -269,9 +276,20 @@ def _pids_naming(needle: str) -> list[int]:
     return found
 
 
+def _rules(table: str) -> list[str]:
+    out = subprocess.run([IPTABLES, "-t", table, "-S"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.startswith("-A ")]
+
+
+def _chains(table: str) -> set[str]:
+    """User chains of an iptables table (-N lines; built-in chains show as -P)."""
+    out = subprocess.run([IPTABLES, "-t", table, "-S"], capture_output=True, text=True).stdout
+    return {line.split()[1] for line in out.splitlines() if line.startswith("-N ")}
+
+
 def _forward_policy() -> str:
     """The filter table's FORWARD policy ("" if iptables-nft has no filter table yet)."""
-    if "ip filter" not in _nft_tables():
+    if ("ip", "filter") not in _nft_objects()[0]:
         return ""
     out = subprocess.run([IPTABLES, "-S", "FORWARD"], capture_output=True, text=True).stdout
     return next((line.split()[2] for line in out.splitlines() if line.startswith("-P FORWARD")), "")
@@ -313,14 +331,17 @@ def run_in_pty(argv: list[str], env: dict[str, str], steps: list[tuple[bytes, by
     return os.waitstatus_to_exitcode(status), out
 
 
-def _nft_tables() -> set[str]:
-    out = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
-    return {line.split(None, 1)[1] for line in out.splitlines() if line.startswith("table ")}
-
-
-def _nft_table_is_empty(table: str) -> bool:
-    out = subprocess.run(["nft", "-j", "list", "table", *table.split()], capture_output=True, text=True).stdout
-    try:
-        return not any("rule" in item for item in json.loads(out)["nftables"])
-    except (ValueError, KeyError):
-        return False
+def _nft_objects() -> tuple[set, set, set]:
+    """(tables, chains, chains holding rules) of the nft ruleset, as (family, table[, chain])."""
+    out = subprocess.run(["nft", "-j", "list", "ruleset"], capture_output=True, text=True).stdout
+    tables, chains, busy = set(), set(), set()
+    for item in json.loads(out or '{"nftables": []}')["nftables"]:
+        if "table" in item:
+            tables.add((item["table"]["family"], item["table"]["name"]))
+        elif "chain" in item:
+            c = item["chain"]
+            chains.add((c["family"], c["table"], c["name"]))
+        elif "rule" in item:
+            r = item["rule"]
+            busy.add((r["family"], r["table"], r["chain"]))
+    return tables, chains, busy
