@@ -18,12 +18,13 @@ import pytest
 
 from tests.harness import leaks
 from tests.harness.containerd import VENV_BIN
-from tests.harness.dockerd import Dockerd, available, run_in_pty
+from tests.harness.dockerd import Dockerd, available, nft_objects, run_in_pty
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
 IMAGE = "busybox:latest"
 PYRUNC = str(VENV_BIN / "pyrunc")
+IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 RUNTIMES = ["pyrunc", "runc"]  # runc is dockerd's built-in default; pyrunc is added
 
 pytestmark = [
@@ -38,7 +39,7 @@ SERVE = ["sh", "-c", "trap 'echo stopping; exit 0' TERM; echo started; while :; 
 
 def _daemon(network: bool):
     d = Dockerd(runtimes={"pyrunc": PYRUNC}, network=network)
-    net_before = _host_network_state()
+    nft_before, forward_before = nft_objects(), Path(IP_FORWARD).read_text()
     try:
         d.start()
         d.load_image(IMAGE_TAR)
@@ -48,14 +49,13 @@ def _daemon(network: bool):
     left = leaks.leaks(d.token, d.dir)
     assert not left, "\n".join(left)
     assert not Path(d.dir).exists()
-    assert _host_network_state() == net_before
-
-
-def _host_network_state():
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    return (sorted(line.split(":")[1].strip().split("@")[0] for line in links.splitlines()),
-            subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout,
-            Path("/proc/sys/net/ipv4/ip_forward").read_text())
+    if network:
+        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        assert d.bridge not in links
+        nft_after = nft_objects()
+        assert nft_after[0] <= nft_before[0] and nft_after[1] <= nft_before[1], (nft_before, nft_after)
+        assert d.bridge not in subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
+        assert Path(IP_FORWARD).read_text() == forward_before
 
 
 @pytest.fixture(scope="module")

@@ -90,7 +90,7 @@ class Dockerd:
             argv += ["--add-runtime", f"{name}={path}"]
         if self.network:
             self._saved_sysctls = {p: Path(p).read_text() for p in SYSCTLS if os.path.exists(p)}
-            self._nft_before = _nft_objects()
+            self._nft_before = nft_objects()
             self._forward_policy = _forward_policy()
             self._chains_before = {table: _chains(table) for table in ("nat", "filter")}
             self._rules_before = {table: _rules(table) for table in ("nat", "filter")}
@@ -214,11 +214,11 @@ class Dockerd:
                 subprocess.run([IPTABLES, "-t", table, "-F", chain], capture_output=True, check=False)
                 subprocess.run([IPTABLES, "-t", table, "-X", chain], capture_output=True, check=False)
         # then the nft chains and tables iptables-nft made for those rules, once empty
-        tables, chains, rules = _nft_objects()
+        tables, chains, rules = nft_objects()
         for chain in sorted(chains - self._nft_before[1]):
             if chain not in rules:
                 subprocess.run(["nft", "delete", "chain", *chain], capture_output=True, check=False)
-        tables, chains, _ = _nft_objects()
+        tables, chains, _ = nft_objects()
         for table in tables - self._nft_before[0]:
             if not any(c[:2] == table for c in chains):
                 subprocess.run(["nft", "delete", "table", *table], capture_output=True, check=False)
@@ -289,7 +289,7 @@ def _chains(table: str) -> set[str]:
 
 def _forward_policy() -> str:
     """The filter table's FORWARD policy ("" if iptables-nft has no filter table yet)."""
-    if ("ip", "filter") not in _nft_objects()[0]:
+    if ("ip", "filter") not in nft_objects()[0]:
         return ""
     out = subprocess.run([IPTABLES, "-S", "FORWARD"], capture_output=True, text=True).stdout
     return next((line.split()[2] for line in out.splitlines() if line.startswith("-P FORWARD")), "")
@@ -331,7 +331,7 @@ def run_in_pty(argv: list[str], env: dict[str, str], steps: list[tuple[bytes, by
     return os.waitstatus_to_exitcode(status), out
 
 
-def _nft_objects() -> tuple[set, set, set]:
+def nft_objects() -> tuple[set, set, set]:
     """(tables, chains, chains holding rules) of the nft ruleset, as (family, table[, chain])."""
     out = subprocess.run(["nft", "-j", "list", "ruleset"], capture_output=True, text=True).stdout
     tables, chains, busy = set(), set(), set()
