@@ -79,6 +79,35 @@ def _open_input(path: str) -> int:
     return fd
 
 
+class SharedFd:
+    """A descriptor that copy threads use and the loop may end at any time (CloseIO, exit).
+
+    end() points the number at /dev/null, which closes the real file (the peer sees EOF) while
+    a thread blocked on it or about to write still holds a valid descriptor, never one reused by
+    something else; the last of the `users` to release() frees the number.
+    """
+
+    def __init__(self, fd: int, users: int) -> None:
+        self.fd = fd
+        self._users = users
+        self._ended = False
+        self._lock = _thread.allocate_lock()
+
+    def end(self) -> None:
+        with self._lock:
+            if not self._ended and self._users > 0:
+                null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+                os.dup2(null, self.fd, inheritable=False)
+                os.close(null)
+                self._ended = True
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                os.close(self.fd)
+
+
 def _open_output(path: str) -> int:
     """A FIFO read-write (no blocking on a missing reader), a plain file for appending; a
     file:// URI (`ctr run --log-uri file:///x`) is a plain file. Other URI schemes (binary://)
@@ -143,9 +172,9 @@ class Process:
         self.state = State.CREATED
         self.exit_status = 0
         self.exited_at_ns = 0
-        self.master = -1
         self.waiters: list = []  # Wait calls answered at exit
-        self._stdin_w = -1
+        self._stdin: SharedFd | None = None  # our end of the process's stdin pipe
+        self._master: SharedFd | None = None  # the pty master
         self._child_fds: list[int] = []
         self._output_done: list[_thread.LockType] = []
 
@@ -157,10 +186,10 @@ class Process:
         if self.stdio.stdin:
             src = _open_input(self.stdio.stdin)
             r, w = os.pipe2(os.O_CLOEXEC)
-            self._stdin_w = w
+            self._stdin = SharedFd(w, users=2)  # the feeding thread and this process
             fds[0] = r
             self._child_fds.append(r)
-            _spawn(self._feed_stdin, src, w)
+            _spawn(self._feed, src, self._stdin)
         for i, path in ((1, self.stdio.stdout), (2, self.stdio.stderr)):
             if path:
                 fds[i] = _open_output(path)
@@ -173,40 +202,44 @@ class Process:
             os.close(fd)
         self._child_fds = []
 
-    def _feed_stdin(self, src: int, w: int) -> None:
-        _copy(src, w, close_dst=False)
+    @staticmethod
+    def _feed(src: int, dst: SharedFd) -> None:
+        """Copy a client's stdin FIFO into the process's stdin pipe; EOF ends the pipe."""
+        _copy(src, dst.fd, close_dst=False)
         os.close(src)
-        self.close_stdin()
+        dst.end()
+        dst.release()
 
     def close_stdin(self) -> None:
-        w, self._stdin_w = self._stdin_w, -1
-        if w >= 0:
-            try:
-                os.close(w)
-            except OSError:
-                pass
+        if self._stdin is not None:
+            self._stdin.end()
 
     def attach_console(self, master: int) -> None:
-        self.master = master
+        users = 1 + bool(self.stdio.stdout) + bool(self.stdio.stdin)
+        self._master = SharedFd(master, users)
         if self.stdio.stdout:
-            self._output_done.append(_spawn(self._pty_out, self.stdio.stdout, master))
+            self._output_done.append(_spawn(self._pty_out, self.stdio.stdout, self._master))
         if self.stdio.stdin:
-            _spawn(self._pty_in, _open_input(self.stdio.stdin), master)
+            _spawn(self._pty_in, _open_input(self.stdio.stdin), self._master)
 
-    def _pty_out(self, path: str, master: int) -> None:
-        _copy(master, _open_output(path), close_dst=True)
+    @staticmethod
+    def _pty_out(path: str, master: SharedFd) -> None:
+        _copy(master.fd, _open_output(path), close_dst=True)
+        master.release()
 
-    def _pty_in(self, src: int, master: int) -> None:
-        _copy(src, master, close_dst=False)
+    @staticmethod
+    def _pty_in(src: int, master: SharedFd) -> None:
+        _copy(src, master.fd, close_dst=False)
         os.close(src)
+        master.release()
 
     def resize(self, width: int, height: int) -> None:
         import fcntl
         import termios
 
-        if self.master < 0:
+        if self._master is None or self.exited:
             raise OSError("the process has no terminal")
-        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+        fcntl.ioctl(self._master.fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
     def set_exited(self, status: int) -> None:
         self.state = State.STOPPED
@@ -216,10 +249,15 @@ class Process:
         for done in self._output_done:
             if done.acquire(timeout=2.0):
                 done.release()
-        self.close_stdin()
-        if self.master >= 0:
-            os.close(self.master)
-            self.master = -1
+        self.release_stdio()
+
+    def release_stdio(self) -> None:
+        """The process is gone (or never started): end its stdin and terminal, drop our holds."""
+        for shared in (self._stdin, self._master):
+            if shared is not None:
+                shared.end()
+                shared.release()
+        self._stdin = self._master = None
 
     @property
     def exited(self) -> bool:

@@ -143,10 +143,10 @@ class TaskService:
             with open(pid_file) as f:
                 p.pid = int(f.read().strip())
         except RuncError as e:
-            p.close_stdin()
+            p.release_stdio()
             raise self._runtime_error(e) from e
         except OSError as e:  # the stdio paths or the console socket
-            p.close_stdin()
+            p.release_stdio()
             raise TtrpcError(Code.INVALID_ARGUMENT, f"stdio of process {p.exec_id or self.id!r}: {e}") from e
         finally:
             p.close_child_stdio()

@@ -238,3 +238,29 @@ def test_events_through_the_publish_binary_without_ttrpc_address(env):
     assert lines[0] == f"--address /fake/containerd.sock publish --topic /tasks/create --namespace {token}"
     assert [line.split()[4] for line in lines] == ["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]
     assert (tmp_path / "published.data").read_bytes().startswith(b"\x0a\x1ccontainerd.events.TaskCreate")  # an Any
+
+
+def test_closeio_ends_stdin_while_the_client_keeps_its_fifo_open(env):
+    tmp_path, token, ctrd = env
+    bundle = make_bundle(tmp_path, token, ["sh", "-c", "cat; echo done"])
+    stdin, stdout = tmp_path / "in", tmp_path / "out"
+    os.mkfifo(stdin)
+    holder = os.open(stdin, os.O_RDWR)  # the client's end, never closed during the test
+    try:
+        address = shim(bundle, token, ctrd.path, "start").stdout.decode()
+        c = Client(connect(address), timeout=20)
+        req = api.CreateTaskRequest(id=token, bundle=str(bundle), stdin=str(stdin), stdout=str(stdout),
+                                    options=runc_options())
+        c.call(TASK, "Create", req.SerializeToString())
+        c.call(TASK, "Start", api.StartRequest(id=token).SerializeToString())
+        os.write(holder, b"typed\n")
+        time.sleep(0.3)
+        c.call(TASK, "CloseIO", api.CloseIORequest(id=token, stdin=True).SerializeToString())
+        wait = api.WaitResponse.FromString(c.call(TASK, "Wait", api.WaitRequest(id=token).SerializeToString()))
+        assert wait.exit_status == 0
+        assert stdout.read_text() == "typed\ndone\n"
+        c.call(TASK, "Delete", api.DeleteRequest(id=token).SerializeToString())
+        c.call(TASK, "Shutdown", api.ShutdownRequest(id=token).SerializeToString())
+        c.close()
+    finally:
+        os.close(holder)
