@@ -2,13 +2,15 @@
 
 Starts a private containerd (tests/harness/containerd.py), imports the fixture busybox image,
 runs one `sleep` container under each shim (both drive Debian's runc, so only the shims differ)
-and prints RSS, PSS and private memory of each shim from /proc/<pid>/smaps_rollup.
+and prints RSS, PSS and private memory of each shim from /proc/<pid>/smaps_rollup. Then, with
+--runs N, the wall time of `ctr run --rm IMAGE ID true` under each shim (median, min, max).
 
-    .venv/bin/python bench/shim_memory.py [--runtime-binary /usr/sbin/runc]
+    .venv/bin/python bench/shim_memory.py [--runtime-binary /usr/sbin/runc] [--runs 10]
 """
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -45,6 +47,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runtime-binary", default="/usr/sbin/runc", help="runtime our shim drives")
     ap.add_argument("--settle", type=float, default=1.0, help="seconds to wait before measuring")
+    ap.add_argument("--runs", type=int, default=10, help="`ctr run --rm ... true` per shim (0: skip)")
     args = ap.parse_args()
     if why := available():
         sys.exit(f"cannot run: {why}")
@@ -60,11 +63,28 @@ def main() -> int:
         time.sleep(args.settle)
         rows = [("containerd-shim-pyrunc-v2", memory(shim_of(c, "ours"))),
                 ("containerd-shim-runc-v2", memory(shim_of(c, "theirs")))]
+        ours = ["--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path", str(conf)]
+        times = {name: run_times(c, image, flags, args.runs) for name, flags in
+                 (("containerd-shim-pyrunc-v2", ours), ("containerd-shim-runc-v2", ["--runtime", "io.containerd.runc.v2"]))}
     print(f"{'shim (one sleep container)':<28}{'RSS MB':>8}{'PSS MB':>8}{'private MB':>12}")
     for name, m in rows:
         private = m["Private_Clean"] + m["Private_Dirty"]
         print(f"{name:<28}{m['Rss'] / 1024:>8.1f}{m['Pss'] / 1024:>8.1f}{private / 1024:>12.1f}")
+    if args.runs:
+        print(f"\n{'ctr run --rm IMAGE ID true':<28}{'median':>8}{'min':>8}{'max':>8}  (ms, {args.runs} runs)")
+        for name, ts in times.items():
+            print(f"{name:<28}{statistics.median(ts):>8.0f}{min(ts):>8.0f}{max(ts):>8.0f}")
     return 0
+
+
+def run_times(c: Containerd, image: str, flags: list[str], runs: int) -> list[float]:
+    """Wall time in ms of `ctr run --rm`, after one warm-up run."""
+    out = []
+    for i in range(runs + 1):
+        t = time.perf_counter()
+        c.ctr("run", "--rm", *flags, image, f"run-{flags[1].split('.')[2]}-{i}", "true")  # run-pyrunc-0, ...
+        out.append((time.perf_counter() - t) * 1000)
+    return out[1:]
 
 
 if __name__ == "__main__":
