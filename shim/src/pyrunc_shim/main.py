@@ -114,11 +114,13 @@ def _serve_input(options: bytes) -> bytes:
     from .options import config_path_of, read_config_file
     from .ttrpc.status import TtrpcError
 
-    path = config_path_of(options)
     try:
+        path = config_path_of(options)
         config = read_config_file(path) if path else {}
     except TtrpcError as e:
         raise SystemExit(e.message) from e
+    except ValueError as e:  # not protobuf, or not UTF-8 where strings belong
+        raise SystemExit(f"options on stdin: {e}") from e
     return "\n".join([options.hex(), path] + [f"{k}={v}" for k, v in config.items()]).encode()
 
 
