@@ -50,6 +50,9 @@ class Podman:
         (self.dir / "containers.conf").write_text(
             "[engine]\n"
             'cgroup_manager = "cgroupfs"\n'
+            # podman passes --log-format=json (and reads the error from that log) only to the
+            # runtimes named here, by the binary's base name
+            'runtime_supports_json = ["crun", "runc", "pyrunc"]\n'
             'events_logger = "file"\n'
             f'events_logfile_path = "{self.dir / "events.log"}"\n'
             f'tmp_dir = "{self.dir / "tmp"}"\n'
