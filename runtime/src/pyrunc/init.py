@@ -225,7 +225,12 @@ def _exec(plan, exe, env):
         from . import seccomp
 
         seccomp.load(plan.seccomp)
-    os.execve(exe, plan.process.args, _env_dict(env))
+    try:
+        os.execve(exe, plan.process.args, _env_dict(env))
+    except OSError as e:
+        from .errors import ContainerProcessError
+
+        raise ContainerProcessError(f'exec: "{plan.process.args[0]}": {e.strerror.lower()}') from None
 
 
 def _env_dict(env):

@@ -1,6 +1,7 @@
 """The process's own settings: rlimits, user, environment, executable lookup, terminal."""
 
 import os
+import stat
 
 from . import errors
 from .errors import ConfigError, ContainerProcessError, PyruncError
@@ -103,9 +104,12 @@ def find_executable(name, env):
     """Resolve args[0] as execve would after a PATH search (in the container's root)."""
     if "/" in name:
         try:
-            os.stat(name)
+            st = os.stat(name)
         except OSError as e:
             raise ContainerProcessError(f'exec: "{name}": stat {name}: {e.strerror.lower()}') from None
+        # what execve would refuse, refused now with runc's words (before create reports success)
+        if not stat.S_ISREG(st.st_mode) or not os.access(name, os.X_OK):
+            raise ContainerProcessError(f'exec: "{name}": permission denied')
         return name
     path = DEFAULT_PATH
     for e in env:

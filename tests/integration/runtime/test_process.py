@@ -115,3 +115,17 @@ def test_rlimit_error_names_the_limit(rt, bundle):
     if not IS_RUNC:  # runc says "error setting rlimit type 7: operation not permitted"
         assert "RLIMIT_NOFILE" in p.stderr and "20000" in p.stderr
     assert rt.ids() == []
+
+
+def test_non_executable_program_is_refused_at_create(rt, bundle):
+    p = rt("create", "--bundle", bundle(["/etc/passwd"]), rt.new_id(), check=False)
+    assert p.returncode != 0 and 'exec: "/etc/passwd": permission denied' in p.stderr.replace('\\"', '"')
+    assert rt.ids() == []
+
+
+def test_exec_of_non_executable_program(rt, bundle):
+    cid = rt.new_id()
+    rt("run", "-d", "--bundle", bundle(["sleep", "100"]), cid)
+    p = rt("exec", cid, "/etc", check=False)
+    assert p.returncode == 255 and 'exec: "/etc": permission denied' in p.stderr.replace('\\"', '"')
+    rt("delete", "-f", cid)
