@@ -229,6 +229,7 @@ def main(argv=None):
             rootless=gopts["rootless"],
             debug=gopts["debug"],
         )
+        log.debug(f"{name} {args} {opts}")
         import importlib
 
         mod = importlib.import_module(f"pyrunc.commands.{module}")

@@ -16,7 +16,7 @@ class InitPlan:
     """Everything init needs beyond the spec, fixed by the parent before fork."""
 
     def __init__(self, cid, spec, process, rootfs, bundle, *, no_pivot=False, console_fd=None, fifo_fd=None,
-                 cgroup=None, preserve_fds=0, hooks_sync=False):
+                 cgroup=None, preserve_fds=0, hooks_sync=False, no_new_keyring=False):
         self.cid = cid
         self.spec = spec
         self.process = process
@@ -28,6 +28,7 @@ class InitPlan:
         self.cgroup = cgroup
         self.preserve_fds = preserve_fds
         self.hooks_sync = hooks_sync
+        self.no_new_keyring = no_new_keyring
         self.host_pid = None
         # set by the parent when the process joins a running container
         self.seccomp = spec.linux.seccomp if spec else None
@@ -78,6 +79,13 @@ class _MountContext:
 def container_init(plan, ch):
     # the host's /proc is still mounted: its "self" is our pid as the host sees it (hooks report it)
     plan.host_pid = int(os.readlink("/proc/self"))
+    if not plan.no_new_keyring:
+        try:
+            # possessor: all; user: view, read, link, setattr... as runc sets it
+            linux.join_session_keyring(f"_ses.{plan.cid}", 0x3F1B0000)
+        except OSError as e:
+            if e.errno not in (38, 1):  # ENOSYS, EPERM: no keyrings here (runc also goes on)
+                raise
     spec = plan.spec
     lx = spec.linux
     kinds = {n.type for n in lx.namespaces}

@@ -65,6 +65,9 @@ _libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
 _libc.setdomainname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
 _libc.syscall.restype = ctypes.c_long
 SYS_pivot_root = {"x86_64": 155, "aarch64": 41}[os.uname().machine]
+SYS_keyctl = {"x86_64": 250, "aarch64": 219}[os.uname().machine]
+KEYCTL_JOIN_SESSION_KEYRING = 1
+KEYCTL_SETPERM = 5
 
 
 def _check(ret, what):
@@ -97,6 +100,12 @@ def setns(fd, nstype=0):
 
 def pivot_root(new_root, put_old):
     _check(_libc.syscall(SYS_pivot_root, _b(new_root), _b(put_old)), "pivot_root")
+
+
+def join_session_keyring(name, perm):
+    """A new session keyring for the container (runc's _ses.<id>), so it cannot read the caller's keys."""
+    key = _check(_libc.syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, _b(name)), "join session keyring")
+    _check(_libc.syscall(SYS_keyctl, KEYCTL_SETPERM, key, perm), "set session keyring permissions")
 
 
 def sethostname(name):

@@ -326,3 +326,25 @@ def test_runtime_binary_is_not_a_pyenv_shim():
         interp = head.split(b"\n")[0][2:].split()[0].decode()
         assert ".pyenv/shims" not in interp
         assert subprocess.run([interp, "-c", "import sys; print(sys.executable)"], capture_output=True).returncode == 0
+
+
+def _session_keyrings(name):
+    with open("/proc/keys") as f:
+        return [line for line in f if f"_ses.{name}:" in line]
+
+
+def test_new_session_keyring_unless_no_new_keyring(rt, bundle):
+    a, b = rt.new_id(), rt.new_id()
+    rt("run", "-d", "--bundle", bundle(["sleep", "100"]), a)
+    rt("run", "-d", "--no-new-keyring", "--bundle", bundle(["sleep", "100"]), b)
+    assert _session_keyrings(a) and not _session_keyrings(b)
+    rt("delete", "-f", a)
+    rt("delete", "-f", b)
+
+
+def test_debug_flag_and_unsupported_global_flags(rt, bundle):
+    assert rt("--debug", "run", "--bundle", bundle(["true"]), rt.new_id()).returncode == 0
+    p = rt("--systemd-cgroup", "run", "--bundle", bundle(["true"]), rt.new_id(), check=False)
+    if not os.path.isdir("/run/systemd/system"):
+        assert p.returncode != 0 and "systemd" in p.stderr.lower()
+    assert rt.ids() == []

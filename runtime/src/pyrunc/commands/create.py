@@ -13,7 +13,7 @@ def create(ctx, args, bundle=None, console_socket=None, pid_file=None, no_pivot=
     validate_id(args[0])
     pid_file, console_socket = absolute(pid_file), absolute(console_socket)
     c = create_container(ctx, args[0], load_bundle(bundle), console_socket=console_socket, pid_file=pid_file,
-                         no_pivot=no_pivot, preserve_fds=preserve_fds or 0)
+                         no_pivot=no_pivot, preserve_fds=preserve_fds or 0, no_new_keyring=no_new_keyring)
     c.unlock()
 
 
@@ -65,7 +65,7 @@ def validate_for_create(spec, rootfs, console_socket):
 
 
 def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no_pivot=False, preserve_fds=0,
-                     console_fd=None):
+                     console_fd=None, no_new_keyring=False):
     """Everything `create` does; returns the Container, still locked.
 
     On any failure nothing is left: no process, cgroup, state dir.
@@ -102,7 +102,7 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
             console_fd = console.fileno()
         hooks = spec.hooks
         plan = InitPlan(cid, spec, spec.process, rootfs, bundle, no_pivot=no_pivot, console_fd=console_fd,
-                        fifo_fd=fifo_fd, cgroup=cgroup, preserve_fds=preserve_fds,
+                        fifo_fd=fifo_fd, cgroup=cgroup, preserve_fds=preserve_fds, no_new_keyring=no_new_keyring,
                         hooks_sync=bool(hooks.prestart or hooks.create_runtime or hooks.create_container))
         preload(plan)
         created = timestamp_now()

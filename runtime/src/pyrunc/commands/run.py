@@ -20,7 +20,8 @@ def run(ctx, args, bundle=None, console_socket=None, pid_file=None, no_pivot=Fal
 
         proxy = ConsoleSocketPair()
     c = create_container(ctx, cid, loaded, console_socket=console_socket, pid_file=pid_file, no_pivot=no_pivot,
-                         preserve_fds=preserve_fds or 0, console_fd=proxy.theirs.fileno() if proxy else None)
+                         preserve_fds=preserve_fds or 0, console_fd=proxy.theirs.fileno() if proxy else None,
+                         no_new_keyring=no_new_keyring)
     master = proxy.receive_master() if proxy else None
     try:
         release(c)
