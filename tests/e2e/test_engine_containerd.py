@@ -170,11 +170,6 @@ def test_exec_terminal(ctrd, binary):
         ctrd.ctr("containers", "delete", cid, check=False)
 
 
-# a gap in pyrunc that ctr shows (strict: an XPASS fails, so the mark goes once fixed)
-F1 = ("pyrunc create accepts an args[0] without an x bit (runc's create fails with "
-      "'exec: \"FILE\": permission denied'): the task starts and exits 1 with no message")
-
-
 def test_missing_command_is_reported(ctrd, binary):
     """The runtime's error (the shim reads it from log.json) reaches ctr."""
     name = os.path.basename(binary)
@@ -195,8 +190,6 @@ def test_missing_command_is_reported(ctrd, binary):
         ctrd.ctr("containers", "delete", cid, check=False)
 
 
-@pytest.mark.parametrize("binary", [pytest.param(BINARIES["pyrunc"], marks=pytest.mark.xfail(strict=True, reason=F1)),
-                                    BINARIES["runc"]], ids=["pyrunc", "runc"])
 def test_non_executable_command_fails_create(ctrd, binary):
     cid = new_id(binary)
     r = run(ctrd, binary, ["--rm"], cid, "/etc/passwd")

@@ -213,13 +213,6 @@ def test_exec_tty_pause_update_restart(dockerd, runtime):
         dockerd.docker("rm", "-f", name)
 
 
-# gaps in pyrunc that these engines show (strict: an XPASS fails, so the mark goes once fixed)
-F1 = ("pyrunc create accepts an args[0] without an x bit (runc's create fails with "
-      "'exec: \"FILE\": permission denied'): the engine sees exit 1 and no message")
-F2 = ("pyrunc exec reports Python's 'PermissionError: [Errno 13] ...' instead of runc's "
-      "'exec: \"FILE\": permission denied'")
-
-
 def _sleeper(d: Dockerd, runtime: str, tag: str) -> str:
     name = f"{tag}-{runtime}-{os.getpid()}"
     d.docker("run", "-d", "--name", name, "--network", "none", "--runtime", runtime, IMAGE, "sleep", "1000")
@@ -242,16 +235,14 @@ def test_missing_command_is_reported(dockerd, runtime):
         dockerd.docker("rm", "-f", name)
 
 
-@pytest.mark.parametrize("runtime", [pytest.param("pyrunc", marks=pytest.mark.xfail(strict=True, reason=F1)),
-                                     "runc"])
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_non_executable_command_fails_create(dockerd, runtime):
     r = dockerd.docker("run", "--rm", "--network", "none", "--runtime", runtime, IMAGE, "/etc/passwd", check=False)
     assert r.returncode == 126, r
     assert b'exec: "/etc/passwd": permission denied' in r.stderr, r.stderr
 
 
-@pytest.mark.parametrize("runtime", [pytest.param("pyrunc", marks=pytest.mark.xfail(strict=True, reason=F2)),
-                                     "runc"])
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_exec_of_non_executable_is_reported(dockerd, runtime):
     name = _sleeper(dockerd, runtime, "noexec")
     try:
@@ -259,5 +250,62 @@ def test_exec_of_non_executable_is_reported(dockerd, runtime):
         assert r.returncode == 126, r
         assert (b'exec failed: unable to start container process: exec: "/etc/passwd": permission denied'
                 in r.stdout + r.stderr), r
+    finally:
+        dockerd.docker("rm", "-f", name)
+
+
+# docker run flags that each become part of the OCI config, and what the container then sees
+# (each expected line is what runc gives here)
+CONFIG_CASES = {
+    "bind-ro": (["-v", "{tmp}:/data:ro"], "cat /data/f; touch /data/x",
+                ["hostfile", "touch: /data/x: Read-only file system"]),
+    "read-only-tmpfs": (["--read-only", "--tmpfs", "/run:size=1m"],
+                        "touch /x; touch /run/y && echo tmpfs-ok; grep ' /run ' /proc/mounts",
+                        ["touch: /x: Read-only file system", "tmpfs-ok",
+                         "tmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k 0 0"]),
+    "caps": (["--cap-drop", "ALL", "--cap-add", "NET_RAW"], "grep -E 'Cap(Prm|Eff|Bnd|Amb)' /proc/self/status",
+             ["CapPrm:\t0000000000002000", "CapEff:\t0000000000002000", "CapBnd:\t0000000000002000",
+              "CapAmb:\t0000000000000000"]),
+    "process": (["--security-opt", "no-new-privileges", "-u", "1000:1000", "--group-add", "123", "-e", "FOO=bar",
+                 "-w", "/tmp", "--hostname", "hh"],
+                "id; echo $FOO; pwd; hostname; grep NoNewPrivs /proc/self/status",
+                ["uid=1000 gid=1000 groups=123,1000", "bar", "/tmp", "hh", "NoNewPrivs:\t1"]),
+    "limits": (["--shm-size", "8m", "--ulimit", "nofile=1000:2000", "--sysctl", "net.ipv4.ip_forward=1"],
+               "df -k /dev/shm | tail -1; ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward",
+               ["shm                       8192         0      8192   0% /dev/shm", "1000", "2000", "1"]),
+    "cpu": (["--cpus", "0.5", "--cpuset-cpus", "0", "--cpu-shares", "512", "--oom-score-adj", "500"],
+            "cd /sys/fs/cgroup; cat cpu/cpu.cfs_quota_us cpu/cpu.shares cpuset/cpuset.cpus /proc/self/oom_score_adj",
+            ["50000", "512", "0", "500"]),
+    "device": (["--device", "/dev/null:/dev/mynull"], "stat -c '%F %t,%T' /dev/mynull; echo x > /dev/mynull && echo ok",
+               ["character special file 1,3", "ok"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIG_CASES))
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_run_flags_take_effect(dockerd, runtime, case, tmp_path):
+    (tmp_path / "f").write_text("hostfile\n")
+    flags, script, want = CONFIG_CASES[case]
+    flags = [f.format(tmp=tmp_path) for f in flags]
+    r = dockerd.docker("run", "--rm", "--network", "none", "--runtime", runtime, *flags, IMAGE, "sh", "-c",
+                       f"exec 2>&1; {script}", check=False)
+    assert r.stdout.decode().splitlines() == want, r
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_joins_another_containers_namespaces(dockerd, runtime):
+    """--network/--pid/--ipc container:NAME: the runtime joins namespaces given by path."""
+    name = f"base-{runtime}-{os.getpid()}"
+    dockerd.docker("run", "-d", "--name", name, "--network", "none", "--ipc", "shareable", "--runtime", runtime,
+                   IMAGE, "sleep", "1000")
+    try:
+        show = "readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid"
+        base = dockerd.docker("exec", name, "sh", "-c", show).stdout
+        r = dockerd.docker("run", "--rm", "--runtime", runtime, "--network", f"container:{name}",
+                           "--pid", f"container:{name}", "--ipc", f"container:{name}", IMAGE, "sh", "-c",
+                           f"{show}; ps -o pid,comm | awk '$2 == \"sleep\" {{print $1}}'")
+        lines = r.stdout.splitlines()
+        assert lines[:3] == base.splitlines(), (lines, base)
+        assert lines[3:] == [b"1"]  # the other container's init, seen as pid 1 of the shared namespace
     finally:
         dockerd.docker("rm", "-f", name)

@@ -15,7 +15,7 @@ import pytest
 from tests.harness import leaks
 from tests.harness.containerd import VENV_BIN
 from tests.harness.dockerd import run_in_pty
-from tests.harness.podman import Podman, available
+from tests.harness.podman import ULIMITS, Podman, available
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
@@ -119,11 +119,20 @@ def test_terminals_pause_restart(podman, binary):
         podman.podman("rm", "-f", "-t", "0", name, runtime=binary)
 
 
-# gaps in pyrunc that podman shows (strict: an XPASS fails, so the mark goes once fixed)
-F1 = ("pyrunc create accepts an args[0] without an x bit (runc's create fails with "
-      "'exec: \"FILE\": permission denied'): podman sees exit 1 and no message")
-F2 = ("pyrunc exec reports Python's 'PermissionError: [Errno 13] ...' instead of runc's "
-      "'exec: \"FILE\": permission denied'")
+def test_pod_shares_namespaces(podman, binary):
+    """A pod: podman's infra container (catatonit) holds the pid/ipc/uts namespaces, and the
+    runtime joins the pod's containers to them by path."""
+    pod = f"pod-{os.path.basename(binary)}-{os.getpid()}"
+    podman.podman("pod", "create", "--name", pod, "--network", "none", "--share", "ipc,uts,pid",
+                  "--cgroup-parent", podman.cgroup_parent, runtime=binary)
+    try:
+        podman.podman("run", "-d", "--pod", pod, *ULIMITS, podman.image, "sleep", "1000", runtime=binary)
+        r = podman.podman("run", "--rm", "--pod", pod, *ULIMITS, podman.image, "sh", "-c",
+                          "ps -o pid,comm | awk 'NR > 1 {print $2}'; hostname", runtime=binary)
+        names = r.stdout.decode().split()
+        assert names[:2] == ["catatonit", "sleep"] and names[-1] == pod, r  # then this sh and its ps
+    finally:
+        podman.podman("pod", "rm", "-f", "-t", "0", pod, runtime=binary)
 
 
 def _sleeper(pm: Podman, binary: str, tag: str) -> str:
@@ -148,16 +157,12 @@ def test_missing_command_is_reported(podman, binary):
         podman.podman("rm", "-f", "-t", "0", ctr, runtime=binary)
 
 
-@pytest.mark.parametrize("binary", [pytest.param(BINARIES["pyrunc"], marks=pytest.mark.xfail(strict=True, reason=F1)),
-                                    BINARIES["runc"]], ids=["pyrunc", "runc"])
 def test_non_executable_command_fails_create(podman, binary):
     r = podman.podman("run", "--rm", *podman.run_flags(), podman.image, "/etc/passwd", runtime=binary, check=False)
     assert r.returncode == 126, r
     assert b'exec: "/etc/passwd": permission denied' in r.stderr, r.stderr
 
 
-@pytest.mark.parametrize("binary", [pytest.param(BINARIES["pyrunc"], marks=pytest.mark.xfail(strict=True, reason=F2)),
-                                    BINARIES["runc"]], ids=["pyrunc", "runc"])
 def test_exec_of_non_executable_is_reported(podman, binary):
     ctr = _sleeper(podman, binary, "noexec")
     try:
