@@ -14,11 +14,12 @@ import pytest
 
 from tests.harness import leaks
 from tests.harness.containerd import VENV_BIN
-from tests.harness.dockerd import run_in_pty
+from tests.harness.dockerd import nft_objects, run_in_pty
 from tests.harness.podman import ULIMITS, Podman, available
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
+IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 BINARIES = {"pyrunc": str(VENV_BIN / "pyrunc"), "runc": "/usr/sbin/runc"}
 
 pytestmark = [
@@ -34,6 +35,7 @@ SERVE = ["sh", "-c", "trap 'echo stopping; exit 0' TERM; echo started; while :; 
 @pytest.fixture(scope="module")
 def podman():
     pm = Podman()
+    nft_before, forward_before = nft_objects(), Path(IP_FORWARD).read_text()
     try:
         pm.load_image(IMAGE_TAR)
         yield pm
@@ -42,6 +44,10 @@ def podman():
     left = leaks.leaks(pm.token, pm.dir)
     assert not left, "\n".join(left)
     assert not pm.dir.exists()
+    # no network was set up: no netavark chains, ip_forward as it was
+    nft_after = nft_objects()
+    assert nft_after[0] <= nft_before[0] and nft_after[1] <= nft_before[1], (nft_before, nft_after)
+    assert Path(IP_FORWARD).read_text() == forward_before
 
 
 @pytest.fixture(params=sorted(BINARIES))
@@ -126,8 +132,10 @@ def test_pod_shares_namespaces(podman, binary):
     podman.podman("pod", "create", "--name", pod, "--network", "none", "--share", "ipc,uts,pid",
                   "--cgroup-parent", podman.cgroup_parent, runtime=binary)
     try:
-        podman.podman("run", "-d", "--pod", pod, *ULIMITS, podman.image, "sleep", "1000", runtime=binary)
-        r = podman.podman("run", "--rm", "--pod", pod, *ULIMITS, podman.image, "sh", "-c",
+        # the pod does not share its (empty) network: each container says none for itself
+        podman.podman("run", "-d", "--pod", pod, "--network", "none", *ULIMITS, podman.image, "sleep", "1000",
+                      runtime=binary)
+        r = podman.podman("run", "--rm", "--pod", pod, "--network", "none", *ULIMITS, podman.image, "sh", "-c",
                           "ps -o pid,comm | awk 'NR > 1 {print $2}'; hostname", runtime=binary)
         names = r.stdout.decode().split()
         assert names[:2] == ["catatonit", "sleep"] and names[-1] == pod, r  # then this sh and its ps

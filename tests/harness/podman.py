@@ -48,9 +48,12 @@ class Podman:
         (self.dir / "storage.conf").write_text(
             f'[storage]\ndriver = "overlay"\ngraphroot = "{root}"\nrunroot = "{runroot}"\n')
         (self.dir / "containers.conf").write_text(
-            # for containers podman makes itself (a pod's infra container), as run_flags() for ours
+            # for containers podman makes itself (a pod's infra container), as run_flags() for ours;
+            # no network by default: netavark would set up a bridge, leave its nft chains and
+            # turn ip_forward on
             "[containers]\n"
             'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
+            'netns = "none"\n'
             "[engine]\n"
             'cgroup_manager = "cgroupfs"\n'
             # podman passes --log-format=json (and reads the error from that log) only to the
