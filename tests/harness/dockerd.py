@@ -34,13 +34,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.harness.containerd import _descendants
+from tests.harness.cleanup import kill_trees, pids_naming, remove_cgroups, unmount_under
 
 DOCKERD = shutil.which("dockerd") or "/usr/sbin/dockerd"
 # the docker CLI: /usr/local/bin/docker (28.x) if present negotiates down to 20.10's API 1.41
 DOCKER = shutil.which("docker") or "/usr/bin/docker"
 IPTABLES = shutil.which("iptables") or "/usr/sbin/iptables"
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 RUN_DOCKER = Path("/run/docker")
 SYSCTLS = ("/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/bridge/bridge-nf-call-iptables",
            "/proc/sys/net/bridge/bridge-nf-call-ip6tables")
@@ -138,9 +137,10 @@ class Dockerd:
                     self.docker("rm", "-f", *ids, check=False, timeout=60)
         finally:
             self._stop_daemon()
-            self._kill_leftovers()
-            self._unmount_all()
-            self._remove_cgroups()
+            # containerd, shims, conmon, docker-proxy, containers: whatever names our temp dir
+            kill_trees(pids_naming(str(self.dir)), lambda: pids_naming(str(self.dir)))
+            unmount_under(self.dir)
+            remove_cgroups(self.token)
             if self.network:
                 self._undo_network()
             if not self._run_docker_existed:
@@ -161,43 +161,6 @@ class Dockerd:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
-
-    def _kill_leftovers(self) -> None:
-        """containerd, shims, docker-proxy and containers that outlived dockerd: everything whose
-        command line or working directory names our temp dir, and their children."""
-        root = set(_pids_naming(str(self.dir)))
-        victims = set(root)
-        for pid in root:
-            victims |= _descendants(pid)
-        for pid in victims:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 5
-        while _pids_naming(str(self.dir)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def _unmount_all(self) -> None:
-        prefix = str(self.dir) + "/"
-        for _ in range(3):
-            with open("/proc/self/mountinfo") as f:
-                targets = [line.split()[4] for line in f]
-            targets = [t for t in targets if t.startswith(prefix)]
-            if not targets:
-                return
-            for target in sorted(targets, key=len, reverse=True):
-                subprocess.run(["umount", "-l", target], capture_output=True, check=False)
-
-    def _remove_cgroups(self) -> None:
-        for ctrl in CGROUP_ROOT.iterdir():
-            top = ctrl / self.token
-            if top.is_dir():
-                for sub in sorted(top.glob("**/"), key=lambda p: len(str(p)), reverse=True):
-                    try:
-                        sub.rmdir()
-                    except OSError:
-                        pass
 
     def _undo_network(self) -> None:
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
@@ -260,20 +223,6 @@ class Dockerd:
     def load_image(self, archive: str | os.PathLike) -> None:
         self.docker("load", "-i", str(archive), timeout=120)
 
-
-def _pids_naming(needle: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
-            cwd = os.readlink(f"/proc/{entry}/cwd")
-        except OSError:
-            continue
-        if needle in cmd or cwd.startswith(needle):
-            found.append(int(entry))
-    return found
 
 
 def _rules(table: str) -> list[str]:

@@ -14,17 +14,13 @@ run_flags() carries --ulimit values the kernel accepts.
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from tests.harness.containerd import _descendants
-from tests.harness.dockerd import _pids_naming
+from tests.harness.cleanup import kill_trees, pids_naming, remove_cgroups, unmount_under
 
 PODMAN = shutil.which("podman") or "/usr/bin/podman"
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"]
 
 
@@ -83,9 +79,10 @@ class Podman:
         try:
             self.podman("rm", "--all", "--force", "--time", "0", check=False, timeout=60)
         finally:
-            self._kill_leftovers()
-            self._unmount_all()
-            self._remove_cgroups()
+            # containerd, shims, conmon, docker-proxy, containers: whatever names our temp dir
+            kill_trees(pids_naming(str(self.dir)), lambda: pids_naming(str(self.dir)))
+            unmount_under(self.dir)
+            remove_cgroups(self.token)
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> "Podman":
@@ -93,41 +90,6 @@ class Podman:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-    def _kill_leftovers(self) -> None:
-        """conmon (its command line names our dirs) and what it watches."""
-        found = set(_pids_naming(str(self.dir)))
-        victims = set(found)
-        for pid in found:
-            victims |= _descendants(pid)
-        for pid in victims:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 5
-        while _pids_naming(str(self.dir)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def _unmount_all(self) -> None:
-        prefix = str(self.dir) + "/"
-        for _ in range(3):
-            with open("/proc/self/mountinfo") as f:
-                targets = [line.split()[4] for line in f if line.split()[4].startswith(prefix)]
-            if not targets:
-                return
-            for target in sorted(targets, key=len, reverse=True):
-                subprocess.run(["umount", "-l", target], capture_output=True, check=False)
-
-    def _remove_cgroups(self) -> None:
-        for ctrl in CGROUP_ROOT.iterdir():
-            top = ctrl / self.token
-            if top.is_dir():
-                for sub in sorted(top.glob("**/"), key=lambda p: len(str(p)), reverse=True):
-                    try:
-                        sub.rmdir()
-                    except OSError:
-                        pass
 
     # ----- clients
 
