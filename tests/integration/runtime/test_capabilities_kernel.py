@@ -1,7 +1,6 @@
 """capabilities.prepare/finish on the real kernel, in forked children, around a real uid switch."""
 
 import errno
-import json
 import os
 import shutil
 import socket
@@ -9,6 +8,8 @@ import tempfile
 
 import pytest
 from pyrunc import capabilities, spec
+
+from tests.harness import forked
 
 NOBODY = 65534
 EVERY = list(capabilities.known())
@@ -44,35 +45,15 @@ def open_dir():
 
 
 def in_child(c, body, uid=None):
-    """Fork; the child applies `c` the way init does (prepare, uid switch, finish) and runs body().
-
-    Returns what body returned, or {"errno": n} if it raised OSError.
-    """
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            capabilities.prepare(c)
-            if uid is not None:
-                os.setgroups([])
-                os.setresgid(uid, uid, uid)
-                os.setresuid(uid, uid, uid)
-            capabilities.finish(c)
-            try:
-                out = {"ok": body()}
-            except OSError as e:
-                out = {"errno": e.errno}
-            os.write(w, json.dumps(out).encode())
-        except BaseException as e:  # noqa: BLE001 - report anything to the parent
-            os.write(w, json.dumps({"exception": repr(e)}).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        data = f.read()
-    os.waitpid(pid, 0)
-    return json.loads(data)
+    """The child applies `c` the way init does (prepare, uid switch, finish), then runs body()."""
+    def setup():
+        capabilities.prepare(c)
+        if uid is not None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        capabilities.finish(c)
+    return forked.in_child(setup, body)[0]
 
 
 def without(*names):

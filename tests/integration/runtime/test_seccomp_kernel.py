@@ -11,6 +11,7 @@ from pyrunc import seccomp, spec
 from pyrunc.errors import PyruncError
 
 from tests.data.seccomp.docker_profile import oci_seccomp
+from tests.harness import forked
 
 BUSYBOX = "/bin/busybox"
 
@@ -26,35 +27,16 @@ def rule(names, action="SCMP_ACT_ERRNO", **kw):
 
 
 def in_child(sc, body, no_new_privs=True):
-    """Fork; the child loads the filter (built here, before the fork) and runs body().
-
-    Returns (what body returned or the errno it raised, wait status).
-    """
+    """The child loads the filter (built here, before the fork) and runs body()."""
     prog = seccomp.build(sc)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            if no_new_privs:
-                import prctl
 
-                prctl.set_no_new_privs(1)
-            seccomp.load(prog)
-            try:
-                out = {"ok": body()}
-            except OSError as e:
-                out = {"errno": e.errno}
-            os.write(w, json.dumps(out).encode())
-        except BaseException as e:  # noqa: BLE001 - report anything to the parent
-            os.write(w, json.dumps({"exception": repr(e)}).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        data = f.read()
-    _, status = os.waitpid(pid, 0)
-    return (json.loads(data) if data else None), status
+    def setup():
+        if no_new_privs:
+            import prctl
+
+            prctl.set_no_new_privs(1)
+        seccomp.load(prog)
+    return forked.in_child(setup, body)
 
 
 def exec_in_child(sc, argv):
