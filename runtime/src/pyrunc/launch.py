@@ -14,7 +14,7 @@ needs the cgroup: a cgroup namespace, hooks, and the user's program.
 import os
 
 from . import jsonio, linux
-from .errors import PyruncError
+from .errors import ContainerProcessError, PyruncError
 
 
 class Channel:
@@ -218,10 +218,12 @@ def _report(ch, exc):
 
 
 def run_child(ch, body):
-    """Run body() in a forked init; report any error to the parent and exit."""
+    """Run body() in a forked init; report any error to the parent (in runc's words) and exit."""
     try:
         body()
     except BaseException as e:  # noqa: B036 - the parent turns this into the command's error
+        if not isinstance(e, ContainerProcessError):
+            e = ContainerProcessError(str(e) if isinstance(e, PyruncError) else f"{type(e).__name__}: {e}")
         _report(ch, e)
     os._exit(1)
 
