@@ -4,7 +4,19 @@ import argparse
 import sys
 
 from .client import Client, CLIError, resolve_host, rpc_error
-from .commands import archive, images, registry, system
+from .commands import archive, containers, images, registry, system
+
+_CONTAINER_COMMANDS = [
+    (["run"], containers.add_run, "create and start a container"),
+    (["create"], containers.add_create, "create a container"),
+    (["start"], containers.add_start, "start containers"),
+    (["stop"], containers.add_stop, "stop containers (their stop signal, then SIGKILL)"),
+    (["kill"], containers.add_kill, "send a signal to containers"),
+    (["rm"], containers.add_rm, "remove containers"),
+    (["logs"], containers.add_logs, "show a container's output"),
+    (["wait"], containers.add_wait, "wait for containers to exit; print their exit codes"),
+    (["exec"], containers.add_exec, "run a command in a running container"),
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,9 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
     ]:
         add(isub.add_parser(names[0], aliases=names[1:], help=text))
 
+    container = sub.add_parser("container", help="manage containers")
+    csub = container.add_subparsers(dest="container_command", metavar="COMMAND", required=True)
+    for names, add, text in _CONTAINER_COMMANDS + [(["ls", "list", "ps"], containers.add_ps, "list containers"),
+                                                   (["inspect"], lambda p: containers.add_inspect(p, "container"),
+                                                    "show containers' details as JSON")]:
+        add(csub.add_parser(names[0], aliases=names[1:], help=text, add_help=names[0] not in ("create", "run")))
+
+    for names, add, text in _CONTAINER_COMMANDS + [(["ps"], containers.add_ps, "list containers")]:
+        add(sub.add_parser(names[0], help=text, add_help=names[0] not in ("create", "run")))
+
     for name, add, text in [
         ("images", images.add_ls, "list images"),
-        ("inspect", images.add_inspect, "show an image's details as JSON"),
+        ("inspect", containers.add_inspect, "show containers' or images' details as JSON"),
         ("history", images.add_history, "show an image's history"),
         ("tag", images.add_tag, "create a tag TARGET that refers to SOURCE"),
         ("rmi", images.add_rmi, "remove images"),

@@ -7,11 +7,14 @@ import signal
 import socket
 
 import grpc
+from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
 from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc
 from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc
 
+from .containers.manager import Manager
 from .daemon import Config, Daemon
 from .errors import Conflict
+from .services.containers import ContainersService
 from .services.images import ImagesService
 from .services.system import SystemService
 
@@ -38,12 +41,15 @@ def _claim_socket(path) -> None:
 async def serve(config: Config) -> None:
     daemon = Daemon(config)
     path = config.socket_path
+    manager = Manager(daemon)
     try:
         _claim_socket(path)
+        await manager.restore()
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])
         images_pb2_grpc.add_ImagesServicer_to_server(ImagesService(daemon), server)
         system_pb2_grpc.add_SystemServicer_to_server(SystemService(daemon), server)
+        containers_pb2_grpc.add_ContainersServicer_to_server(ContainersService(manager), server)
         old_umask = os.umask(0o117)  # the socket is born 0660: no window with wider access
         try:
             server.add_insecure_port(f"unix:{path}")
@@ -61,5 +67,6 @@ async def serve(config: Config) -> None:
         await server.stop(grace=5)
         path.unlink(missing_ok=True)
     finally:
+        manager.close()  # containers keep running; their shims wait for the next pyruncd
         daemon.close()
     log.info("pyruncd stopped")

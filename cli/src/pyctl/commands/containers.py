@@ -1,0 +1,409 @@
+"""Container commands: create, run, start, stop, kill, rm, ps, logs, inspect, wait, exec."""
+
+import argparse
+import json
+import sys
+
+from .. import output
+from ..client import CLIError
+
+# docker's exit statuses for a run that never got to the command
+_DAEMON_ERROR, _CANNOT_INVOKE, _NOT_FOUND = 125, 126, 127
+
+
+def _pb():
+    from pyrunc_proto.pyrunc.containers.v1 import containers_pb2
+
+    return containers_pb2
+
+
+def _stub(client):
+    from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
+
+    return containers_pb2_grpc.ContainersStub(client.channel)
+
+
+def _start_error(e) -> CLIError:
+    """docker's run/exec statuses: 127 when the command is missing, 126 when it cannot be run."""
+    text = e.details() or ""
+    low = text.lower()
+    status = _NOT_FOUND if ("not found" in low or "no such file" in low) else (
+        _CANNOT_INVOKE if "permission denied" in low or "exec format" in low else _DAEMON_ERROR)
+    return CLIError(f"pyctl: Error response from daemon: {text}", status)
+
+
+def _env_file(path: str) -> list[str]:
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    out.append(line)
+    except OSError as e:
+        raise CLIError(f"open {path}: {e.strerror}", _DAEMON_ERROR) from None
+    return out
+
+
+def _env(args) -> list[str]:
+    import os
+
+    out = []
+    for f in args.env_file:
+        out += _env_file(f)
+    for item in args.env:
+        # as docker: -e NAME alone passes the caller's value, or drops it when unset
+        if "=" in item:
+            out.append(item)
+        elif item in os.environ:
+            out.append(f"{item}={os.environ[item]}")
+    return out
+
+
+def _labels(items: list[str]) -> dict[str, str]:
+    return dict((k, v) for k, _, v in (i.partition("=") for i in items))
+
+
+def _create(client, args) -> str:
+    import grpc
+
+    pb = _pb()
+    cfg = pb.ContainerConfig(
+        image=args.image, name=args.name or "", cmd=args.cmd, env=_env(args), workdir=args.workdir or "",
+        user=args.user or "", hostname=args.hostname or "", labels=_labels(args.label), tty=args.tty,
+        open_stdin=args.interactive, network=args.network or "", runtime=args.runtime or "",
+        auto_remove=getattr(args, "rm", False))
+    if args.entrypoint is not None:
+        cfg.entrypoint_set = True
+        cfg.entrypoint.extend([args.entrypoint] if args.entrypoint else [])
+    try:
+        return _stub(client).Create(pb.CreateRequest(config=cfg)).id
+    except grpc.RpcError as e:
+        raise CLIError(f"pyctl: Error response from daemon: {e.details()}", _DAEMON_ERROR) from None
+
+
+def create(client, args) -> int:
+    sys.stdout.write(_create(client, args) + "\n")
+    return 0
+
+
+def run(client, args) -> int:
+    import grpc
+
+    pb = _pb()
+    cid = _create(client, args)
+    if args.detach:
+        try:
+            _stub(client).Start(pb.ContainerRef(id=cid))
+        except grpc.RpcError as e:
+            raise _start_error(e) from None
+        sys.stdout.write(cid + "\n")
+        return 0
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    try:
+        for o in _stub(client).StartAttached(pb.ContainerRef(id=cid)):
+            if o.exited:
+                return o.exit_code
+            f = err if o.stream == "stderr" else out
+            f.write(o.data)
+            f.flush()
+    except grpc.RpcError as e:
+        if args.rm:
+            _stub(client).Remove(pb.RemoveRequest(id=cid, force=True))
+        raise _start_error(e) from None
+    raise CLIError("pyctl: the daemon ended the stream before the container exited", _DAEMON_ERROR)
+
+
+def _each(client, args, call) -> int:
+    """Run `call(name)` for every name; report failures as docker does and keep going."""
+    import grpc
+
+    status = 0
+    for name in args.containers:
+        try:
+            call(name)
+            sys.stdout.write(name + "\n")
+        except grpc.RpcError as e:
+            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            status = 1
+    return status
+
+
+def start(client, args) -> int:
+    pb = _pb()
+    return _each(client, args, lambda n: _stub(client).Start(pb.ContainerRef(id=n)))
+
+
+def stop(client, args) -> int:
+    pb = _pb()
+    req = lambda n: pb.StopRequest(id=n, timeout=args.time or 0, timeout_set=args.time is not None)  # noqa: E731
+    return _each(client, args, lambda n: _stub(client).Stop(req(n)))
+
+
+def kill(client, args) -> int:
+    pb = _pb()
+    return _each(client, args, lambda n: _stub(client).Kill(pb.KillRequest(id=n, signal=args.signal)))
+
+
+def rm(client, args) -> int:
+    pb = _pb()
+    return _each(client, args, lambda n: _stub(client).Remove(pb.RemoveRequest(id=n, force=args.force)))
+
+
+def _status(c) -> str:
+    if c.status == "running":
+        return "Up " + output.human_duration(_age(c.started_at))
+    if c.status == "paused":
+        return "Up " + output.human_duration(_age(c.started_at)) + " (Paused)"
+    if c.status == "exited":
+        return f"Exited ({c.exit_code}) {output.since(c.finished_at)}"
+    return c.status.capitalize()
+
+
+def _age(text: str) -> float:
+    import datetime
+
+    t = output.parse_time(text)
+    return (datetime.datetime.now(datetime.UTC) - t).total_seconds() if t else 0
+
+
+def _filters(items: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for f in items:
+        k, eq, v = f.partition("=")
+        if not eq or k not in ("name", "status", "id", "label"):
+            raise CLIError(f"invalid filter {f!r}: want name=, status=, id= or label=")
+        out.append((k, v))
+    return out
+
+
+def _matches(c, filters) -> bool:
+    by: dict[str, list[bool]] = {}
+    for k, v in filters:
+        ok = {"name": v in c.name, "status": c.status == v, "id": c.id.startswith(v),
+              "label": (c.labels.get(v.partition("=")[0]) == v.partition("=")[2]) if "=" in v else v in c.labels}[k]
+        by.setdefault(k, []).append(ok)
+    return all(any(v) for v in by.values())  # as docker: OR within a key, AND across keys
+
+
+def ps(client, args) -> int:
+    pb = _pb()
+    filters = _filters(args.filter)
+    show_all = args.all or any(k == "status" for k, _ in filters)
+    cs = [c for c in _stub(client).List(pb.ListRequest(all=show_all)).containers if _matches(c, filters)]
+    if args.quiet:
+        sys.stdout.write("".join((c.id if args.no_trunc else c.id[:12]) + "\n" for c in cs))
+        return 0
+    rows = []
+    for c in cs:
+        cmd = c.command if args.no_trunc or len(c.command) <= 20 else c.command[:19] + "…"
+        rows.append({"ID": c.id if args.no_trunc else c.id[:12], "Image": c.image, "Command": json.dumps(cmd, ensure_ascii=False),
+                     "CreatedAt": c.created, "RunningFor": output.since(c.created), "Status": _status(c),
+                     "State": c.status, "Names": c.name, "Ports": "",
+                     "Labels": ",".join(f"{k}={v}" for k, v in sorted(c.labels.items()))})
+    if args.format == "json":
+        for r in rows:
+            sys.stdout.write(json.dumps(r) + "\n")
+    elif args.format:
+        raise CLIError(f"--format {args.format!r}: only json is supported")
+    else:
+        output.table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+                     [[r["ID"], r["Image"], r["Command"], r["RunningFor"], r["Status"], r["Ports"], r["Names"]]
+                      for r in rows])
+    return 0
+
+
+def logs(client, args) -> int:
+    pb = _pb()
+    tail = -1 if args.tail in ("all", "-1") else int(args.tail)
+    req = pb.LogsRequest(id=args.container, follow=args.follow, tail=tail, since=args.since or "")
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    for e in _stub(client).Logs(req):
+        f = err if e.stream == "stderr" else out
+        f.write((e.time.encode() + b" " if args.timestamps else b"") + e.data)
+        f.flush()
+    return 0
+
+
+def inspect_container(client, name: str) -> dict | None:
+    import grpc
+
+    try:
+        return json.loads(_stub(client).Inspect(_pb().ContainerRef(id=name)).inspect_json)
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+        return None
+
+
+def inspect(client, args) -> int:
+    """Containers first, then images, as `docker inspect` looks them up."""
+    import grpc
+    from pyrunc_proto.pyrunc.images.v1 import images_pb2
+
+    from .images import _template, inspect_doc
+
+    docs, status = [], 0
+    for name in args.names:
+        doc = inspect_container(client, name) if args.type in ("", "container") else None
+        if doc is None and args.type in ("", "image"):
+            try:
+                doc = inspect_doc(client.images.Get(images_pb2.GetImageRequest(reference=name)))
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+        if doc is None:
+            sys.stderr.write(f"Error: No such object: {name}\n")
+            status = 1
+            continue
+        docs.append(doc)
+    if args.format:
+        for d in docs:
+            sys.stdout.write(_template(args.format, d) + "\n")
+    else:
+        output.dump_json(docs)
+    return status
+
+
+def wait(client, args) -> int:
+    import grpc
+
+    pb = _pb()
+    status = 0
+    for name in args.containers:
+        try:
+            sys.stdout.write(f"{_stub(client).Wait(pb.ContainerRef(id=name)).status_code}\n")
+            sys.stdout.flush()
+        except grpc.RpcError as e:
+            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            status = 1
+    return status
+
+
+def exec_(client, args) -> int:
+    import grpc
+
+    pb = _pb()
+    env = []
+    for f in args.env_file:
+        env += _env_file(f)
+    env += args.env
+    req = pb.ExecRequest(id=args.container, cmd=args.cmd, env=env, workdir=args.workdir or "",
+                         user=args.user or "")
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    try:
+        for o in _stub(client).Exec(req):
+            if o.exited:
+                return o.exit_code
+            f = err if o.stream == "stderr" else out
+            f.write(o.data)
+            f.flush()
+    except grpc.RpcError as e:
+        if e.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
+            raise CLIError(f"Error response from daemon: {e.details()}") from None
+        raise _start_error(e) from None
+    raise CLIError("pyctl: the daemon ended the stream before the process exited", _DAEMON_ERROR)
+
+
+# ---- argument parsers
+
+
+def _help(p) -> None:
+    # -h is --hostname in docker's create/run, so help is only --help
+    p.add_argument("--help", action="help", help="show this help message and exit")
+
+
+def _add_create_flags(p) -> None:
+    _help(p)
+    p.add_argument("--name", help="assign a name to the container")
+    p.add_argument("-e", "--env", action="append", default=[], help="set an environment variable (KEY=VALUE)")
+    p.add_argument("--env-file", action="append", default=[], help="read environment variables from a file")
+    p.add_argument("-w", "--workdir", help="working directory inside the container")
+    p.add_argument("-u", "--user", help="user[:group], by name or number")
+    p.add_argument("--entrypoint", help="override the image's entrypoint")
+    p.add_argument("-h", "--hostname", help="container host name")
+    p.add_argument("-l", "--label", action="append", default=[], help="set a label (KEY=VALUE)")
+    p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
+    p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
+    p.add_argument("--network", help="none (default) or host")
+    p.add_argument("--runtime", help="pyrunc (default) or runc")
+    p.add_argument("image")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+
+
+def add_create(p) -> None:
+    _add_create_flags(p)
+    p.set_defaults(func=create)
+
+
+def add_run(p) -> None:
+    _add_create_flags(p)
+    p.add_argument("-d", "--detach", action="store_true", help="run in the background and print the id")
+    p.add_argument("--rm", action="store_true", help="remove the container when it exits")
+    p.set_defaults(func=run)
+
+
+def add_start(p) -> None:
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    p.set_defaults(func=start)
+
+
+def add_stop(p) -> None:
+    p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait before killing (default 10)")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    p.set_defaults(func=stop)
+
+
+def add_kill(p) -> None:
+    p.add_argument("-s", "--signal", default="", help="signal to send (default KILL)")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    p.set_defaults(func=kill)
+
+
+def add_rm(p) -> None:
+    p.add_argument("-f", "--force", action="store_true", help="kill a running container first")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    p.set_defaults(func=rm)
+
+
+def add_ps(p) -> None:
+    p.add_argument("-a", "--all", action="store_true", help="show all containers (default: running)")
+    p.add_argument("-q", "--quiet", action="store_true", help="only show container IDs")
+    p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
+    p.add_argument("-f", "--filter", action="append", default=[], help="name=, status=, id=, label=")
+    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.set_defaults(func=ps)
+
+
+def add_logs(p) -> None:
+    p.add_argument("-f", "--follow", action="store_true", help="follow the output")
+    p.add_argument("-n", "--tail", default="all", help="lines from the end (default all)")
+    p.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
+    p.add_argument("--since", help="since a time (RFC 3339, unix) or a duration (10m)")
+    p.add_argument("container")
+    p.set_defaults(func=logs)
+
+
+def add_inspect(p, type_: str = "") -> None:
+    p.add_argument("-f", "--format", default="", help="a {{.Field}} template")
+    if not type_:
+        p.add_argument("--type", default="", choices=["", "container", "image"])
+    else:
+        p.set_defaults(type=type_)
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.set_defaults(func=inspect)
+
+
+def add_wait(p) -> None:
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    p.set_defaults(func=wait)
+
+
+def add_exec(p) -> None:
+    p.add_argument("-e", "--env", action="append", default=[], help="set an environment variable")
+    p.add_argument("--env-file", action="append", default=[], help="read environment variables from a file")
+    p.add_argument("-w", "--workdir", help="working directory")
+    p.add_argument("-u", "--user", help="user[:group]")
+    p.add_argument("container")
+    p.add_argument("cmd", nargs=argparse.REMAINDER)
+    p.set_defaults(func=exec_)

@@ -1,0 +1,538 @@
+"""Containers' lifecycle: create, start through a shim, watch for the exit, stop, remove, exec, logs.
+
+Every status change goes through Record.move (store.TRANSITIONS) under the container's lock and
+is saved before anyone is told. Waits on a shim block, so each runs in its own thread (the
+default executor is small); the result comes back to the event loop.
+"""
+
+import asyncio
+import datetime
+import json
+import logging
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
+
+from ..errors import Conflict, InvalidArgument, NotFound
+from ..threads import in_thread
+from . import shim as shims
+from . import spec as specs
+from .logs import Entry, FifoReader, LogFile, parse_since, parse_time, read_entries
+from .store import TRANSITIONS, Config, Record, Status, Store
+
+log = logging.getLogger("pyruncd.containers")
+DEFAULT_STOP_TIMEOUT = 10
+
+
+def _rfc3339(ts: float | None = None) -> str:
+    dt = datetime.datetime.fromtimestamp(ts, datetime.UTC) if ts else datetime.datetime.now(datetime.UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}000Z"
+
+
+def in_own_thread(fn, *args) -> asyncio.Future:
+    """Run a call that may block for as long as a container lives, without taking an executor slot."""
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+
+    def done(ok: bool, value) -> None:
+        if not fut.done():
+            fut.set_result(value) if ok else fut.set_exception(value)
+
+    def run() -> None:
+        try:
+            value, ok = fn(*args), True
+        except BaseException as e:  # noqa: BLE001 - handed to the awaiting coroutine
+            value, ok = e, False
+        try:
+            loop.call_soon_threadsafe(done, ok, value)
+        except RuntimeError:
+            pass  # the loop closed: pyruncd is stopping and will Wait again when it comes back
+
+    threading.Thread(target=run, daemon=True, name=f"wait-{getattr(fn, '__name__', 'call')}").start()
+    return fut
+
+
+@dataclass
+class Live:
+    """A started container's in-memory side: its shim, its output readers."""
+    shim: shims.Shim
+    log: LogFile
+    readers: list[FifoReader] = field(default_factory=list)
+
+    def close_output(self) -> None:
+        for r in self.readers:
+            r.close()
+        self.log.close()
+
+
+@dataclass
+class CreateOptions:
+    image: str
+    name: str = ""
+    cmd: list[str] = field(default_factory=list)
+    entrypoint: list[str] = field(default_factory=list)
+    entrypoint_set: bool = False
+    env: list[str] = field(default_factory=list)
+    workdir: str = ""
+    user: str = ""
+    hostname: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    tty: bool = False
+    open_stdin: bool = False
+    network: str = ""
+    runtime: str = ""
+    auto_remove: bool = False
+
+
+class Manager:
+    def __init__(self, daemon):
+        self.d = daemon
+        self.store = Store(daemon.conn)
+        self.root = Path(daemon.config.root) / "containers"
+        self.runtime_root = Path(daemon.config.root) / "runtime"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._live: dict[str, Live] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiters: dict[str, list[asyncio.Future]] = {}
+        self._followers: dict[str, set[asyncio.Queue]] = {}
+        self._leases: dict[str, object] = {}
+
+    # ---- helpers
+
+    def _lock(self, cid: str) -> asyncio.Lock:
+        return self._locks.setdefault(cid, asyncio.Lock())
+
+    def dir(self, cid: str) -> Path:
+        return self.root / cid
+
+    def log_path(self, cid: str) -> Path:
+        return self.dir(cid) / f"{cid}-json.log"
+
+    def get(self, text: str) -> Record:
+        cid = self.store.resolve(text)
+        for rec in self.store.all():
+            if rec.id == cid:
+                return rec
+        raise NotFound(f"No such container: {text}")
+
+    def records(self, all: bool) -> list[Record]:
+        return [r for r in self.store.all() if all or r.status in (Status.RUNNING, Status.PAUSED)]
+
+    def _hold_lease(self, rec: Record) -> None:
+        cm = self.d.images.leases.hold()
+        lease = cm.__enter__()
+        for c in rec.config.chain_ids:
+            lease.add(c)
+        self._leases[rec.id] = cm
+
+    def _release_lease(self, cid: str) -> None:
+        cm = self._leases.pop(cid, None)
+        if cm is not None:
+            cm.__exit__(None, None, None)
+
+    def exit_future(self, cid: str) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(cid, []).append(fut)
+        return fut
+
+    def _notify_exit(self, cid: str, code: int) -> None:
+        for fut in self._waiters.pop(cid, []):
+            if not fut.done():
+                fut.set_result(code)
+        for q in self._followers.pop(cid, set()):
+            q.put_nowait(None)
+
+    def follow(self, cid: str) -> asyncio.Queue:
+        q: asyncio.Queue = asyncio.Queue()
+        self._followers.setdefault(cid, set()).add(q)
+        return q
+
+    def unfollow(self, cid: str, q: asyncio.Queue) -> None:
+        self._followers.get(cid, set()).discard(q)
+
+    def _emit(self, cid: str, e: Entry) -> None:
+        for q in self._followers.get(cid, ()):
+            q.put_nowait(e)
+
+    # ---- create
+
+    def create(self, o: CreateOptions) -> Record:
+        img = self.d.images.lookup(o.image)
+        image_config = self.d.images.config(img).doc
+        network = o.network or "none"
+        if network not in ("none", "host"):
+            raise InvalidArgument(f"--network {network!r}: only none and host are supported")
+        runtime = o.runtime or "pyrunc"
+        if runtime not in shims.RUNTIMES:
+            raise InvalidArgument(f"unknown or invalid runtime name: {runtime}")
+        cid = os.urandom(32).hex()
+        name = self.store.check_name(o.name) if o.name else self.store.new_name()
+        hostname = o.hostname or (os.uname().nodename if network == "host" else cid[:12])
+        proc = specs.resolve_process(image_config, cmd=o.cmd, entrypoint=o.entrypoint,
+                                     entrypoint_set=o.entrypoint_set, env=o.env, workdir=o.workdir, user=o.user,
+                                     tty=o.tty, hostname=hostname)
+        labels = dict((image_config.get("config") or {}).get("Labels") or {})
+        labels.update(o.labels)
+        chain = [s.chain_id for s in self.d.snapshots.chain(img.top_chain_id)]
+        rec = Record(cid, name, o.image, img.id, _rfc3339(), Config(
+            proc, specs.Settings(hostname, network, runtime, labels), chain, o.auto_remove, o.open_stdin,
+            image_config))
+        d = self.dir(cid)
+        for sub in ("upper", "work", "bundle/rootfs"):
+            (d / sub).mkdir(parents=True)
+        try:
+            self.store.insert(rec)
+        except BaseException:
+            shutil.rmtree(d, ignore_errors=True)
+            raise
+        self._hold_lease(rec)
+        log.info("container created", extra={"id": cid, "container_name": name, "image": o.image})
+        return rec
+
+    # ---- start and exit
+
+    async def start(self, text: str) -> Record:
+        cid = self.store.resolve(text)
+        async with self._lock(cid):
+            rec = self.get(cid)
+            if rec.status == Status.RUNNING:
+                return rec
+            if rec.status == Status.PAUSED:
+                raise Conflict("cannot start a paused container, try unpause instead")
+            if Status.RUNNING not in TRANSITIONS[rec.status]:
+                raise Conflict(f"container {cid[:12]} is {rec.status}, it cannot start")
+            await self._start(rec)
+            return rec
+
+    def _lowers(self, rec: Record) -> list[Path]:
+        lowers = []
+        for c in rec.config.chain_ids:
+            snap = self.d.snapshots.get(c)
+            if snap is None:
+                raise NotFound(f"container {rec.id[:12]}: layer snapshot {c} is gone")
+            lowers.append(snap.fs)
+        return lowers
+
+    def _write_bundle(self, rec: Record, lowers: list[Path]) -> Path:
+        """In a worker thread: no database here."""
+        d = self.dir(rec.id)
+        bundle = d / "bundle"
+        user = specs.resolve_user(rec.config.process.user, lowers, d / "upper")
+        etc = specs.etc_files(d / "etc", rec.config.settings.hostname, rec.config.settings.network)
+        doc = specs.build(rec.config.process, rec.config.settings, user=user, etc=etc,
+                          cgroups_path=f"/pyruncd/{rec.id}")
+        (bundle / "config.json").write_text(json.dumps(doc))
+        return bundle
+
+
+    def _open_output(self, rec: Record) -> Live:
+        d = self.dir(rec.id)
+        logf = LogFile(self.log_path(rec.id), lambda e: self._emit(rec.id, e))
+        live = Live(shims.Shim(rec.id, rec.shim_address), logf)
+        for stream in ("stdout", "stderr"):
+            fifo = d / stream
+            if not fifo.exists():
+                os.mkfifo(fifo, 0o600)
+            live.readers.append(FifoReader(fifo, lambda data, s=stream: logf.write(s, data)))
+        return live
+
+    async def _start(self, rec: Record) -> None:
+        lowers = self._lowers(rec)
+        bundle = await in_thread(self._write_bundle, rec, lowers)
+        d = self.dir(rec.id)
+        live = self._open_output(rec)
+        shim = None
+        try:
+            shim = await in_thread(shims.start, bundle, rec.id)
+            live.shim = shim
+            req = api.CreateTaskRequest(id=rec.id, bundle=str(bundle), rootfs=[shims.overlay(lowers, d / "upper", d / "work")],
+                                        stdout=str(d / "stdout"), stderr=str(d / "stderr"),
+                                        options=shims.runtime_options(rec.config.settings.runtime, self.runtime_root))
+            pid = await in_thread(shim.create, req)
+            await in_thread(shim.start)
+        except BaseException as e:
+            live.close_output()
+            if shim is not None:
+                await in_thread(self._discard_shim, shim, bundle)
+            rec.error = str(e)
+            self.store.save(rec)
+            raise
+        rec.move(Status.RUNNING)
+        rec.pid, rec.exit_code, rec.error = pid, 0, ""
+        rec.started_at, rec.finished_at, rec.shim_address = _rfc3339(), "", shim.address
+        self.store.save(rec)
+        self._live[rec.id] = live
+        self._watch(rec.id, live)
+        log.info("container started", extra={"id": rec.id, "pid": pid})
+
+    @staticmethod
+    def _discard_shim(shim: shims.Shim, bundle: Path) -> None:
+        try:
+            shim.delete()
+        except (shims.ShimError, OSError):
+            pass
+        shim.shutdown()
+        if os.path.ismount(bundle / "rootfs"):  # a shim that died mid-create
+            shims.delete_dead(bundle, shim.id)
+
+    def _watch(self, cid: str, live: Live) -> None:
+        fut = in_own_thread(live.shim.wait)
+
+        def done(f: asyncio.Future) -> None:
+            exc = f.exception()
+            if exc is not None:
+                log.warning("lost the shim", extra={"id": cid, "error": str(exc)})
+            asyncio.ensure_future(self._exited(cid, live, None if exc else f.result()))
+
+        fut.add_done_callback(done)
+
+    async def _exited(self, cid: str, live: Live, exit: shims.Exit | None) -> None:
+        async with self._lock(cid):
+            if self._live.get(cid) is not live:
+                return
+            live.close_output()
+            bundle = self.dir(cid) / "bundle"
+            if exit is None:  # the shim is gone: clean up after it as containerd would
+                resp = await in_thread(shims.delete_dead, bundle, cid)
+                exit = shims.Exit(resp.exit_status if resp else 255,
+                                  resp.exited_at.seconds if resp and resp.exited_at.seconds else 0)
+            else:
+                await in_thread(self._discard_shim, live.shim, bundle)
+            del self._live[cid]
+            rec = self.get(cid)
+            rec.move(Status.EXITED)
+            rec.exit_code, rec.pid, rec.shim_address = exit.status, 0, ""
+            rec.finished_at = _rfc3339(exit.exited_at or None)
+            self.store.save(rec)
+            log.info("container exited", extra={"id": cid, "exit_code": exit.status})
+        self._notify_exit(cid, exit.status)
+        if rec.config.auto_remove:
+            await self.remove(cid, force=True)
+
+    # ---- signals
+
+    def _running(self, rec: Record) -> Live:
+        live = self._live.get(rec.id)
+        if live is None or rec.status not in (Status.RUNNING, Status.PAUSED):
+            raise Conflict(f"Container {rec.id} is not running")
+        return live
+
+    async def kill(self, text: str, signal: str = "") -> None:
+        rec = self.get(text)
+        live = self._running(rec)
+        sig = specs.parse_signal(signal or "SIGKILL")
+        await in_thread(live.shim.kill, sig, sig == 9)
+
+    async def stop(self, text: str, timeout: int | None = None) -> None:
+        rec = self.get(text)
+        live = self._live.get(rec.id)
+        if live is None:
+            return  # docker: stopping a stopped container succeeds
+        timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
+        exited = self.exit_future(rec.id)
+        if rec.status == Status.PAUSED:
+            await self.unpause(rec.id)
+        sig = specs.parse_signal(rec.config.process.stop_signal)
+        try:
+            if timeout != 0:
+                await in_thread(live.shim.kill, sig, False)
+            await asyncio.wait_for(asyncio.shield(exited), timeout if timeout >= 0 else None)
+        except (TimeoutError, shims.ShimError):
+            try:
+                await in_thread(live.shim.kill, 9, True)
+            except shims.ShimError:
+                pass  # it exited meanwhile
+            await asyncio.wait_for(exited, 30)
+
+    async def pause(self, text: str) -> None:
+        cid = self.store.resolve(text)
+        async with self._lock(cid):
+            rec = self.get(cid)
+            live = self._running(rec)
+            if rec.status == Status.PAUSED:
+                raise Conflict(f"Container {rec.id} is already paused")
+            await in_thread(live.shim.pause)
+            rec.move(Status.PAUSED)
+            self.store.save(rec)
+
+    async def unpause(self, text: str) -> None:
+        cid = self.store.resolve(text)
+        async with self._lock(cid):
+            rec = self.get(cid)
+            live = self._running(rec)
+            if rec.status != Status.PAUSED:
+                raise Conflict(f"Container {rec.id} is not paused")
+            await in_thread(live.shim.resume)
+            rec.move(Status.RUNNING)
+            self.store.save(rec)
+
+    async def wait(self, text: str) -> int:
+        rec = self.get(text)
+        if rec.status in (Status.EXITED, Status.REMOVING):
+            return rec.exit_code
+        return await self.exit_future(rec.id)
+
+    # ---- remove
+
+    async def remove(self, text: str, force: bool = False) -> None:
+        try:
+            cid = self.store.resolve(text)
+        except NotFound:
+            if force and text in self._locks:  # removed by --rm meanwhile
+                return
+            raise
+        rec = self.get(cid)
+        if rec.status in (Status.RUNNING, Status.PAUSED):
+            if not force:
+                raise Conflict(f"You cannot remove a {rec.status} container {cid}. Stop the container before "
+                               "attempting removal or force remove")
+            exited = self.exit_future(cid)
+            try:
+                await in_thread(self._live[cid].shim.kill, 9, True)
+            except (shims.ShimError, KeyError):
+                pass
+            await asyncio.wait_for(exited, 30)
+        async with self._lock(cid):
+            try:
+                rec = self.get(cid)
+            except NotFound:
+                return  # --rm got there first
+            if rec.status == Status.REMOVING and cid in self._live:
+                return
+            if rec.status != Status.REMOVING:
+                rec.move(Status.REMOVING)
+                self.store.save(rec)
+            await in_thread(self._remove_files, cid)
+            self.store.delete(cid)
+            self._release_lease(cid)
+        self._notify_exit(cid, rec.exit_code)
+        log.info("container removed", extra={"id": cid})
+
+    def _remove_files(self, cid: str) -> None:
+        rootfs = self.dir(cid) / "bundle" / "rootfs"
+        if os.path.ismount(rootfs):
+            subprocess.run(["umount", "-l", str(rootfs)], check=False)
+        shutil.rmtree(self.dir(cid), ignore_errors=True)
+
+    # ---- restart safety
+
+    async def restore(self) -> None:
+        """After a restart: leases for every container, reconnect to live shims, record exits we missed."""
+        for rec in self.store.all():
+            self._hold_lease(rec)
+            if rec.status == Status.REMOVING:
+                await self.remove(rec.id, force=True)
+                continue
+            if rec.status not in (Status.RUNNING, Status.PAUSED):
+                continue
+            shim = shims.Shim(rec.id, rec.shim_address)
+            if rec.shim_address and await in_thread(shim.alive):
+                live = self._open_output(rec)
+                live.shim = shim
+                self._live[rec.id] = live
+                self._watch(rec.id, live)  # Wait answers at once if it exited while we were down
+                log.info("container reconnected", extra={"id": rec.id})
+                continue
+            resp = await in_thread(shims.delete_dead, self.dir(rec.id) / "bundle", rec.id)
+            rec.move(Status.EXITED)
+            rec.exit_code = resp.exit_status if resp else 255
+            rec.pid, rec.shim_address = 0, ""
+            rec.finished_at = _rfc3339(resp.exited_at.seconds if resp and resp.exited_at.seconds else None)
+            self.store.save(rec)
+            log.info("container's shim gone", extra={"id": rec.id, "exit_code": rec.exit_code})
+
+    def close(self) -> None:
+        for live in self._live.values():
+            for r in live.readers:
+                r.close()
+
+    # ---- logs and exec
+
+    async def logs(self, text: str, follow: bool, tail: int, since: str) -> AsyncIterator[Entry]:
+        rec = self.get(text)
+        after = parse_since(since)
+        q = self.follow(rec.id) if follow and rec.status != Status.EXITED else None
+        try:
+            entries = read_entries(self.log_path(rec.id))
+            if after is not None:
+                entries = [e for e in entries if (t := parse_time(e.time)) is None or t >= after]
+            if tail >= 0:
+                entries = entries[len(entries) - tail:] if tail else []
+            for e in entries:
+                yield e
+            if q is not None:
+                while (e := await q.get()) is not None:
+                    yield e
+        finally:
+            if q is not None:
+                self.unfollow(rec.id, q)
+
+    async def exec(self, text: str, cmd: list[str], env: list[str], workdir: str, user: str):
+        """Yields (stream, data) chunks, then ("", exit code)."""
+        rec = self.get(text)
+        live = self._running(rec)
+        if rec.status == Status.PAUSED:
+            raise Conflict(f"Container {rec.id} is paused, unpause the container before exec")
+        if not cmd:
+            raise InvalidArgument("exec: no command given")
+        d = self.dir(rec.id)
+        process = json.loads((d / "bundle" / "config.json").read_text())["process"]
+        process.update(args=list(cmd), terminal=False, env=specs.merge_env(process["env"], env))
+        if workdir:
+            process["cwd"] = workdir
+        if user:
+            lowers = self._lowers(rec)
+            process["user"] = await in_thread(specs.resolve_user, user, lowers, d / "upper")
+        eid = os.urandom(8).hex()
+        q: asyncio.Queue = asyncio.Queue()
+        readers, fifos = [], []
+        started = False
+        wait = None
+        try:
+            for stream in ("stdout", "stderr"):
+                fifo = d / f"exec-{eid}-{stream}"
+                os.mkfifo(fifo, 0o600)
+                fifos.append(fifo)
+                readers.append(FifoReader(fifo, lambda data, s=stream: q.put_nowait((s, data))))
+            await in_thread(live.shim.exec, eid, json.dumps(process).encode(), str(fifos[0]), str(fifos[1]))
+            try:
+                await in_thread(live.shim.start, eid)
+            except BaseException:
+                await in_thread(live.shim.delete, eid)
+                raise
+            started = True
+            wait = in_own_thread(live.shim.wait, eid)
+            while True:
+                getter = asyncio.ensure_future(q.get())
+                await asyncio.wait({getter, wait}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    break
+                yield getter.result()
+            for r in readers:
+                r.drain()
+            while not q.empty():
+                yield q.get_nowait()
+            code = (await wait).status
+            yield "", code
+        finally:
+            for r in readers:
+                r.close()
+            if started:
+                if wait is None or not wait.done():
+                    try:
+                        await in_thread(live.shim.kill, 9, False, eid)
+                    except shims.ShimError:
+                        pass
+                try:
+                    await in_thread(live.shim.delete, eid)
+                except (shims.ShimError, OSError):
+                    pass
+            for f in fifos:
+                f.unlink(missing_ok=True)

@@ -1,0 +1,146 @@
+"""One containerd-shim-pyrunc-v2 per running container, driven over the shim's own ttrpc client.
+
+We reuse pyrunc_shim's blocking client (framing and status codes stay in one place) and
+encode the Task API with the generated google.protobuf classes. Every call dials its own
+connection, so a Wait blocked in one thread never holds up a Kill from another; callers run
+these in threads. No event service: the daemon learns of exits from Wait, which the shim
+answers at once for a process that exited while nobody was asking (restart safety).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from google.protobuf import any_pb2
+from pyrunc_proto.containerd.runc.options import oci_pb2
+from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
+from pyrunc_proto.containerd.types import mount_pb2
+from pyrunc_shim.ttrpc.client import Client, connect
+from pyrunc_shim.ttrpc.status import TtrpcError
+
+from ..errors import PyruncdError
+
+TASK = "containerd.task.v2.Task"
+NAMESPACE = "pyruncd"
+PROCESS_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Process"
+RUNTIMES = {"pyrunc": "", "runc": "/usr/sbin/runc"}  # "" lets the shim pick pyrunc from its venv
+
+
+class ShimError(PyruncdError):
+    """The shim refused a call or could not be reached."""
+
+
+def shim_binary() -> str:
+    beside = Path(sys.executable).parent / "containerd-shim-pyrunc-v2"
+    return str(beside) if beside.exists() else (shutil.which("containerd-shim-pyrunc-v2") or str(beside))
+
+
+def _argv(container_id: str, *extra: str) -> list[str]:
+    # no TTRPC_ADDRESS and an empty publish binary: the shim publishes no events (we Wait instead)
+    return [shim_binary(), "-namespace", NAMESPACE, "-address", "/dev/null", "-publish-binary", "",
+            "-id", container_id, *extra]
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "TTRPC_ADDRESS"}
+
+
+def start(bundle: Path, container_id: str) -> "Shim":
+    r = subprocess.run([*_argv(container_id), "start"], cwd=bundle, env=_env(), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=30)
+    if r.returncode != 0 or not r.stdout.startswith(b"unix://"):
+        raise ShimError(f"shim start for {container_id[:12]}: {r.stderr.decode(errors='replace').strip()}")
+    return Shim(container_id, r.stdout.decode().strip())
+
+
+def delete_dead(bundle: Path, container_id: str) -> api.DeleteResponse | None:
+    """`shim delete`: what containerd runs after losing a shim; kills and deletes the task, unmounts."""
+    r = subprocess.run([*_argv(container_id, "-bundle", str(bundle)), "delete"], cwd=bundle, env=_env(),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    return api.DeleteResponse.FromString(r.stdout) if r.returncode == 0 else None
+
+
+def runtime_options(runtime: str, root: Path) -> any_pb2.Any:
+    opts = oci_pb2.Options(binary_name=RUNTIMES[runtime], root=str(root))
+    return any_pb2.Any(type_url="containerd.runc.v1.Options", value=opts.SerializeToString())
+
+
+def overlay(lowers: list[Path], upper: Path, work: Path) -> mount_pb2.Mount:
+    return mount_pb2.Mount(type="overlay", source="overlay", options=[
+        "lowerdir=" + ":".join(str(p) for p in lowers), f"upperdir={upper}", f"workdir={work}"])
+
+
+@dataclass
+class Exit:
+    status: int
+    exited_at: float  # seconds since the epoch
+
+
+@dataclass
+class Shim:
+    id: str
+    address: str
+
+    def _call(self, method: str, req, resp_cls, timeout: float | None = 30):
+        try:
+            sock = connect(self.address)
+        except OSError as e:
+            raise ConnectionError(f"shim of {self.id[:12]} at {self.address}: {e}") from e
+        c = Client(sock, timeout=timeout)
+        try:
+            data = c.call(TASK, method, req.SerializeToString())
+        except TtrpcError as e:
+            raise ShimError(e.message) from e
+        finally:
+            c.close()
+        return resp_cls.FromString(data) if resp_cls else None
+
+    def alive(self) -> bool:
+        try:
+            self._call("Connect", api.ConnectRequest(id=self.id), api.ConnectResponse, timeout=5)
+            return True
+        except (ConnectionError, OSError, ShimError):
+            return False
+
+    def create(self, req: api.CreateTaskRequest) -> int:
+        return self._call("Create", req, api.CreateTaskResponse, timeout=60).pid
+
+    def start(self, exec_id: str = "") -> int:
+        return self._call("Start", api.StartRequest(id=self.id, exec_id=exec_id), api.StartResponse).pid
+
+    def wait(self, exec_id: str = "") -> Exit:
+        r = self._call("Wait", api.WaitRequest(id=self.id, exec_id=exec_id), api.WaitResponse, timeout=None)
+        return Exit(r.exit_status, r.exited_at.seconds + r.exited_at.nanos / 1e9)
+
+    def state(self, exec_id: str = "") -> api.StateResponse:
+        return self._call("State", api.StateRequest(id=self.id, exec_id=exec_id), api.StateResponse)
+
+    def kill(self, signal: int, all: bool = False, exec_id: str = "") -> None:
+        self._call("Kill", api.KillRequest(id=self.id, exec_id=exec_id, signal=signal, all=all), None)
+
+    def exec(self, exec_id: str, process_json: bytes, stdout: str, stderr: str, stdin: str = "",
+             terminal: bool = False) -> None:
+        spec = any_pb2.Any(type_url=PROCESS_TYPE_URL, value=process_json)
+        self._call("Exec", api.ExecProcessRequest(id=self.id, exec_id=exec_id, terminal=terminal, stdin=stdin,
+                                                  stdout=stdout, stderr=stderr, spec=spec), None)
+
+    def delete(self, exec_id: str = "") -> api.DeleteResponse:
+        return self._call("Delete", api.DeleteRequest(id=self.id, exec_id=exec_id), api.DeleteResponse, timeout=60)
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._call("Pids", api.PidsRequest(id=self.id), api.PidsResponse).processes]
+
+    def pause(self) -> None:
+        self._call("Pause", api.PauseRequest(id=self.id), None)
+
+    def resume(self) -> None:
+        self._call("Resume", api.ResumeRequest(id=self.id), None)
+
+    def shutdown(self) -> None:
+        try:
+            self._call("Shutdown", api.ShutdownRequest(id=self.id, now=True), None, timeout=10)
+        except (ConnectionError, OSError):
+            pass  # it left as asked before answering

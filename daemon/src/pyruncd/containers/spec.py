@@ -1,0 +1,202 @@
+"""The OCI config.json of a container: the image config merged with the CLI's options and docker's defaults."""
+
+import signal as _signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InvalidArgument
+
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# moby's oci/caps/defaults.go
+DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+                "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+                "CAP_KILL", "CAP_AUDIT_WRITE"]
+# moby's oci/defaults.go
+MASKED_PATHS = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                "/sys/devices/virtual/powercap"]
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+# the device nodes docker lets every container use: null, zero, full, random, urandom, tty, ptmx, pts
+_ALLOWED_DEVICES = [("c", 1, 3), ("c", 1, 5), ("c", 1, 7), ("c", 1, 8), ("c", 1, 9), ("c", 5, 0), ("c", 5, 1),
+                    ("c", 5, 2), ("c", 136, None)]
+
+
+@dataclass
+class Process:
+    """What runs: resolved once at create, so a restart runs the same thing."""
+    args: list[str]
+    env: list[str]
+    cwd: str
+    user: str           # as given ("" = root), resolved against the rootfs at each start
+    tty: bool = False
+    stop_signal: str = "SIGTERM"
+
+
+@dataclass
+class Settings:
+    hostname: str
+    network: str = "none"
+    runtime: str = "pyrunc"
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def merge_env(base: list[str], extra: list[str]) -> list[str]:
+    """KEY=VALUE lists, later keys replacing earlier ones in place, as docker merges them."""
+    out: dict[str, str] = {}
+    for item in [*base, *extra]:
+        key = item.split("=", 1)[0]
+        if not key:
+            raise InvalidArgument(f"env: invalid variable {item!r}")
+        out[key] = item
+    return list(out.values())
+
+
+def resolve_process(image_config: dict, *, cmd: list[str], entrypoint: list[str], entrypoint_set: bool,
+                    env: list[str], workdir: str, user: str, tty: bool, hostname: str) -> Process:
+    ic = image_config.get("config") or {}
+    ep = list(entrypoint) if entrypoint_set else list(ic.get("Entrypoint") or [])
+    if entrypoint_set and ep == [""]:
+        ep = []
+    # as docker: --entrypoint drops the image's Cmd too
+    args = ep + (list(cmd) if cmd else ([] if entrypoint_set else list(ic.get("Cmd") or [])))
+    if not args:
+        raise InvalidArgument("no command specified")
+    base = list(ic.get("Env") or [])
+    if not any(e.startswith("PATH=") for e in base):
+        base.insert(0, DEFAULT_PATH)
+    extra = [f"HOSTNAME={hostname}"] + (["TERM=xterm"] if tty else []) + list(env)
+    cwd = workdir or ic.get("WorkingDir") or "/"
+    if not cwd.startswith("/"):
+        raise InvalidArgument(f"the working directory {cwd!r} is invalid, it needs to be an absolute path")
+    stop = ic.get("StopSignal") or "SIGTERM"
+    parse_signal(stop)
+    return Process(args, merge_env(base, extra), cwd, user or ic.get("User") or "", tty, stop)
+
+
+def parse_signal(text: str) -> int:
+    t = text.strip().upper()
+    if t.isdigit():
+        n = int(t)
+        if 0 < n < 65:
+            return n
+    else:
+        try:
+            return int(getattr(_signal.Signals, t if t.startswith("SIG") else "SIG" + t))
+        except AttributeError:
+            pass
+    raise InvalidArgument(f"invalid signal: {text}")
+
+
+def _find(lowers: list[Path], rel: str) -> Path | None:
+    for top in lowers:  # top first: the first layer holding the file wins
+        p = top / rel
+        if p.exists() or p.is_symlink():
+            return p if p.is_file() else None
+    return None
+
+
+def _table(lowers: list[Path], rel: str) -> list[list[str]]:
+    p = _find(lowers, rel)
+    if p is None:
+        return []
+    return [line.split(":") for line in p.read_text(errors="replace").splitlines() if line and not line.startswith("#")]
+
+
+def resolve_user(user: str, lowers: list[Path], upper: Path) -> dict:
+    """user[:group] by name or number against the container's /etc/passwd and /etc/group, as docker does."""
+    layers = [upper, *lowers]
+    name, _, group = user.partition(":")
+    name = name or "root"
+    passwd = _table(layers, "etc/passwd")
+    groups = _table(layers, "etc/group")
+    uid = gid = None
+    username = None
+    for row in passwd:
+        if len(row) >= 4 and (row[0] == name or row[2] == name):
+            uid, gid, username = int(row[2]), int(row[3]), row[0]
+            break
+    if uid is None:
+        if not name.isdigit():
+            raise InvalidArgument(f"unable to find user {name}: no matching entries in passwd file")
+        uid, gid = int(name), 0
+    if group:
+        for row in groups:
+            if len(row) >= 3 and (row[0] == group or row[2] == group):
+                gid = int(row[2])
+                break
+        else:
+            if not group.isdigit():
+                raise InvalidArgument(f"unable to find group {group}: no matching entries in group file")
+            gid = int(group)
+    extra = sorted({int(r[2]) for r in groups if len(r) >= 4 and username and username in r[3].split(",")} - {gid})
+    out = {"uid": uid, "gid": gid}
+    if extra and not group:
+        out["additionalGids"] = extra
+    return out
+
+
+def build(proc: Process, settings: Settings, *, user: dict, etc: dict[str, Path], cgroups_path: str) -> dict:
+    caps = list(DEFAULT_CAPS)
+    devices = [{"allow": False, "access": "rwm"}] + [
+        {"allow": True, "type": t, "major": ma, **({"minor": mi} if mi is not None else {}), "access": "rwm"}
+        for t, ma, mi in _ALLOWED_DEVICES]
+    namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
+    if settings.network != "host":
+        namespaces.append({"type": "network"})
+    mounts = [
+        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755",
+                                                                                "size=65536k"]},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+         "options": ["ro", "nosuid", "noexec", "nodev"]},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+         "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    ] + [{"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
+         for dest, src in etc.items()]
+    return {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": proc.tty, "user": user, "args": proc.args, "env": proc.env, "cwd": proc.cwd,
+            "capabilities": {k: list(caps) for k in ("bounding", "effective", "permitted")},
+            "noNewPrivileges": False,
+        },
+        "root": {"path": "rootfs", "readonly": False},
+        "hostname": settings.hostname,
+        "mounts": mounts,
+        "linux": {
+            "resources": {"devices": devices},
+            "cgroupsPath": cgroups_path,
+            "namespaces": namespaces,
+            "maskedPaths": list(MASKED_PATHS),
+            "readonlyPaths": list(READONLY_PATHS),
+        },
+    }
+
+
+def etc_files(directory: Path, hostname: str, network: str) -> dict[str, Path]:
+    """/etc/hostname, /etc/hosts and /etc/resolv.conf, written once per container and bound in."""
+    directory.mkdir(parents=True, exist_ok=True)
+    hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+             "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
+    if network == "host":
+        try:
+            hosts = Path("/etc/hosts").read_text()
+        except OSError:
+            pass
+    try:
+        resolv = Path("/etc/resolv.conf").read_text()
+    except OSError:
+        resolv = ""
+    files = {"/etc/hostname": hostname + "\n", "/etc/hosts": hosts, "/etc/resolv.conf": resolv}
+    out = {}
+    for dest, text in files.items():
+        p = directory / Path(dest).name
+        if not p.exists():
+            p.write_text(text)
+        out[dest] = p
+    return out

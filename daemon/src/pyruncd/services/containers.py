@@ -1,0 +1,123 @@
+"""pyrunc.containers.v1.Containers over containers.manager."""
+
+import json
+
+from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
+from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc as pb_grpc
+
+from ..containers.manager import CreateOptions, Manager
+from ..containers.store import Record, Status
+from .errors import rpc
+
+
+def inspect_doc(rec: Record) -> dict:
+    """A container as `docker inspect` shows it (the fields we have)."""
+    p, s = rec.config.process, rec.config.settings
+    ic = rec.config.image_config.get("config") or {}
+    return {
+        "Id": rec.id,
+        "Created": rec.created,
+        "Path": p.args[0],
+        "Args": p.args[1:],
+        "State": {
+            "Status": str(rec.status), "Running": rec.status in (Status.RUNNING, Status.PAUSED),
+            "Paused": rec.status == Status.PAUSED, "Restarting": False, "OOMKilled": False,
+            "Dead": False, "Pid": rec.pid, "ExitCode": rec.exit_code, "Error": rec.error,
+            "StartedAt": rec.started_at or "0001-01-01T00:00:00Z",
+            "FinishedAt": rec.finished_at or "0001-01-01T00:00:00Z",
+        },
+        "Image": rec.image_id,
+        "Name": "/" + rec.name,
+        "RestartCount": 0,
+        "Driver": "overlayfs",
+        "HostConfig": {"NetworkMode": s.network, "AutoRemove": rec.config.auto_remove, "Runtime": s.runtime},
+        "Config": {
+            "Hostname": s.hostname, "User": p.user, "Tty": p.tty, "OpenStdin": rec.config.open_stdin,
+            "Env": p.env, "Cmd": p.args, "Image": rec.image, "WorkingDir": p.cwd,
+            "Entrypoint": ic.get("Entrypoint"), "Labels": s.labels, "StopSignal": p.stop_signal,
+        },
+    }
+
+
+def container_pb(rec: Record) -> pb.Container:
+    return pb.Container(id=rec.id, name=rec.name, image=rec.image, image_id=rec.image_id,
+                        command=" ".join(rec.config.process.args), created=rec.created, status=str(rec.status),
+                        pid=rec.pid, exit_code=rec.exit_code, started_at=rec.started_at,
+                        finished_at=rec.finished_at, labels=rec.config.settings.labels,
+                        inspect_json=json.dumps(inspect_doc(rec)).encode())
+
+
+class ContainersService(pb_grpc.ContainersServicer):
+    def __init__(self, manager: Manager):
+        self.m = manager
+
+    @rpc
+    async def Create(self, request, context):
+        c = request.config
+        rec = self.m.create(CreateOptions(
+            image=c.image, name=c.name, cmd=list(c.cmd), entrypoint=list(c.entrypoint),
+            entrypoint_set=c.entrypoint_set, env=list(c.env), workdir=c.workdir, user=c.user, hostname=c.hostname,
+            labels=dict(c.labels), tty=c.tty, open_stdin=c.open_stdin, network=c.network, runtime=c.runtime,
+            auto_remove=c.auto_remove))
+        return pb.CreateResponse(id=rec.id)
+
+    @rpc
+    async def Start(self, request, context):
+        await self.m.start(request.id)
+        return pb.Empty()
+
+    @rpc
+    async def StartAttached(self, request, context):
+        rec = self.m.get(request.id)
+        q = self.m.follow(rec.id)
+        exited = self.m.exit_future(rec.id)
+        try:
+            await self.m.start(rec.id)
+            while (e := await q.get()) is not None:
+                yield pb.ExecOutput(stream=e.stream, data=e.data)
+            yield pb.ExecOutput(exited=True, exit_code=await exited)
+        finally:
+            self.m.unfollow(rec.id, q)
+            exited.cancel()
+
+    @rpc
+    async def Stop(self, request, context):
+        await self.m.stop(request.id, request.timeout if request.timeout_set else None)
+        return pb.Empty()
+
+    @rpc
+    async def Kill(self, request, context):
+        await self.m.kill(request.id, request.signal)
+        return pb.Empty()
+
+    @rpc
+    async def Remove(self, request, context):
+        await self.m.remove(request.id, force=request.force)
+        return pb.Empty()
+
+    @rpc
+    async def List(self, request, context):
+        return pb.ListResponse(containers=[container_pb(r) for r in self.m.records(request.all)])
+
+    @rpc
+    async def Inspect(self, request, context):
+        return container_pb(self.m.get(request.id))
+
+    @rpc
+    async def Wait(self, request, context):
+        return pb.WaitResponse(status_code=await self.m.wait(request.id))
+
+    @rpc
+    async def Logs(self, request, context):
+        async for e in self.m.logs(request.id, request.follow, request.tail, request.since):
+            yield pb.LogEntry(stream=e.stream, data=e.data, time=e.time)
+
+    @rpc
+    async def Exec(self, request, context):
+        async for stream, data in self.m.exec(request.id, list(request.cmd), list(request.env), request.workdir,
+                                              request.user):
+            if stream:
+                yield pb.ExecOutput(stream=stream, data=data)
+            else:
+                yield pb.ExecOutput(exited=True, exit_code=data)
+

@@ -1,0 +1,198 @@
+"""pyctl -> pyruncd -> containerd-shim-pyrunc-v2 -> pyrunc (or runc), end to end.
+
+One daemon and one loaded busybox for the module (loading costs more than the tests);
+every test checks that what it ran left no mount, cgroup, shim or state behind.
+"""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from spec_fixtures import busybox_image, write_docker_archive
+
+from tests.harness.leaks import leaks
+from tests.harness.pyruncd import Pyruncd
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
+RUNC = "/usr/sbin/runc"
+
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")]
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    tar = FIXTURE_TAR
+    if not tar.exists():
+        tar = tmp_path_factory.mktemp("img") / "busybox.tar"
+        write_docker_archive(str(tar), {"busybox:latest": busybox_image()})
+    d = Pyruncd().start()
+    try:
+        d.pyctl("load", "-i", str(tar))
+        yield d
+    finally:
+        ids = d.pyctl("ps", "-aq", "--no-trunc", check=False).stdout.split()
+        if ids:
+            d.pyctl("rm", "-f", *ids, check=False)
+        d.stop()
+
+
+@pytest.fixture
+def d(daemon):
+    """The daemon; afterwards: every container this test made is removed and left nothing."""
+    before = set(daemon.pyctl("ps", "-aq", "--no-trunc").stdout.split())
+    yield daemon
+    mine = set(daemon.pyctl("ps", "-aq", "--no-trunc").stdout.split()) - before
+    if mine:
+        daemon.pyctl("rm", "-f", *mine)
+    for cid in mine:
+        left = leaks(cid, daemon.root / "containers" / cid)
+        assert not left, "\n".join(left)
+        assert not (daemon.root / "containers" / cid).exists()
+    assert not any((daemon.root / "runtime").glob("*/*")) if (daemon.root / "runtime").exists() else True
+
+
+def inspect(d, name: str) -> dict:
+    return json.loads(d.pyctl("inspect", name).stdout)[0]
+
+
+def wait_for(pred, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_run_foreground_exit_code_streams_and_rm(d):
+    r = d.pyctl("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
+    assert (r.returncode, r.stdout, r.stderr) == (3, "out\n", "err\n")
+    assert d.pyctl("ps", "-aq").stdout == ""
+    assert not any((d.root / "containers").iterdir())
+
+
+def test_run_errors_are_docker_statuses(d):
+    r = d.pyctl("run", "--rm", "busybox", "no-such-command", check=False)
+    assert r.returncode == 127, r.stderr
+    assert d.pyctl("ps", "-aq").stdout == ""
+    r = d.pyctl("run", "--rm", "no-such-image", "true", check=False)
+    assert r.returncode == 125 and "No such image" in r.stderr or "not found" in r.stderr.lower(), r.stderr
+    r = d.pyctl("run", "--rm", "--network", "bridge", "busybox", "true", check=False)
+    assert r.returncode == 125 and "--network" in r.stderr
+
+
+def test_options_reach_the_process(d, tmp_path):
+    envfile = tmp_path / "env"
+    envfile.write_text("# comment\nFROM_FILE=yes\n")
+    r = d.pyctl("run", "--rm", "-e", "A=1", "--env-file", str(envfile), "-w", "/tmp", "-u", "1000:1000",
+                "-h", "box1", "busybox", "sh", "-c", 'echo $A $FROM_FILE $HOSTNAME; pwd; id -u; id -g; hostname')
+    assert r.stdout.split("\n")[:5] == ["1 yes box1", "/tmp", "1000", "1000", "box1"]
+    r = d.pyctl("run", "--rm", "--entrypoint", "echo", "busybox", "a", "b")
+    assert r.stdout == "a b\n"
+    r = d.pyctl("run", "--rm", "-u", "nobody", "busybox", "id", "-un")
+    assert r.stdout == "nobody\n"
+
+
+def test_docker_defaults_caps_masked_readonly_and_no_network(d):
+    r = d.pyctl("run", "--rm", "busybox", "sh", "-c",
+                "grep CapEff /proc/self/status; cat /proc/kcore | wc -c; (echo x > /proc/sys/kernel/hostname) 2>&1; "
+                "ls /sys/class/net; cat /etc/hostname; test -w / && echo rootfs-rw")
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[1] == "00000000a80425fb"  # docker's 14 default capabilities
+    assert lines[1] == "0"
+    assert "Read-only file system" in lines[2], lines[2]
+    assert lines[3] == "lo"
+    assert "rootfs-rw" in lines
+
+
+def test_network_host_sees_the_host_interfaces(d):
+    host = sorted(os.listdir("/sys/class/net"))
+    r = d.pyctl("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
+    assert sorted(r.stdout.split()) == host
+
+
+def test_detached_lifecycle_ps_logs_exec_stop_rm(d):
+    cid = d.pyctl("run", "-d", "--name", f"web{os.getpid()}", "--label", "tier=front", "busybox", "sh", "-c",
+                  "trap 'echo bye; exit 0' TERM; i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.1; done"
+                  ).stdout.strip()
+    name = f"web{os.getpid()}"
+    assert len(cid) == 64
+    ps = [json.loads(line) for line in d.pyctl("ps", "--format", "json").stdout.splitlines()]
+    mine = [p for p in ps if p["Names"] == name]
+    assert mine and mine[0]["State"] == "running" and mine[0]["Status"].startswith("Up")
+    assert mine[0]["Labels"] == "tier=front"
+    assert d.pyctl("ps", "-q", "--filter", f"name={name}").stdout.strip() == cid[:12]
+    assert d.pyctl("ps", "-q", "--filter", "status=exited", "--filter", f"name={name}").stdout == ""
+    pid = int(d.pyctl("inspect", "-f", "{{.State.Pid}}", cid[:8]).stdout)
+    assert Path(f"/proc/{pid}").exists()
+    wait_for(lambda: "tick3" in d.pyctl("logs", name).stdout)
+    lines = d.pyctl("logs", "--tail", "2", "-t", name).stdout.splitlines()
+    assert len(lines) == 2 and lines[0][:4].isdigit() and lines[0].endswith(tuple(f"tick{i}" for i in range(100)))
+    log = d.root / "containers" / cid / f"{cid}-json.log"
+    first = json.loads(log.read_text().splitlines()[0])
+    assert first["log"] == "tick0\n" and first["stream"] == "stdout" and first["time"].endswith("Z")
+    r = d.pyctl("exec", "-e", "X=2", "-w", "/etc", name, "sh", "-c", "echo $X; pwd; echo oops >&2; exit 5",
+                check=False)
+    assert (r.returncode, r.stdout, r.stderr) == (5, "2\n/etc\n", "oops\n")
+    r = d.pyctl("exec", name, "no-such-command", check=False)
+    assert r.returncode in (126, 127), r
+    r = d.pyctl("rm", name, check=False)
+    assert r.returncode == 1 and "Stop the container" in r.stderr
+    start = time.monotonic()
+    d.pyctl("stop", name)
+    assert time.monotonic() - start < 5  # the trap answers SIGTERM
+    st = inspect(d, name)["State"]
+    assert (st["Status"], st["ExitCode"], st["Running"]) == ("exited", 0, False)
+    assert "bye" in d.pyctl("logs", name).stdout
+    assert d.pyctl("wait", name, timeout=30).stdout == "0\n"
+    assert "Exited (0)" in d.pyctl("ps", "-a", "--filter", f"name={name}").stdout
+    d.pyctl("rm", name)
+    assert d.pyctl("inspect", name, check=False).returncode == 1
+
+
+def test_stop_escalates_to_sigkill_and_kill_sends_signals(d):
+    cid = d.pyctl("run", "-d", "busybox", "sleep", "1000").stdout.strip()  # pid 1 ignores SIGTERM
+    start = time.monotonic()
+    d.pyctl("stop", "-t", "1", cid)
+    assert 0.9 < time.monotonic() - start < 5
+    assert inspect(d, cid)["State"]["ExitCode"] == 137
+    d.pyctl("start", cid)  # a stopped container starts again
+    assert inspect(d, cid)["State"]["Status"] == "running"
+    d.pyctl("kill", "-s", "USR1", cid)  # pid 1 ignores signals it has no handler for: here it goes on
+    assert inspect(d, cid)["State"]["Status"] == "running"
+    d.pyctl("kill", "-s", "SIGKILL", cid)
+    assert d.pyctl("wait", cid, timeout=30).stdout == "137\n"
+    r = d.pyctl("kill", cid, check=False)
+    assert r.returncode == 1 and "is not running" in r.stderr
+
+
+def test_wait_logs_follow_and_create_start(d):
+    cid = d.pyctl("create", "busybox", "sh", "-c", "sleep 0.5; echo one; sleep 0.3; echo two; exit 7").stdout.strip()
+    assert inspect(d, cid)["State"]["Status"] == "created"
+    d.pyctl("start", cid)
+    r = d.pyctl("logs", "-f", cid, timeout=30)
+    assert r.stdout == "one\ntwo\n"
+    assert d.pyctl("wait", cid, timeout=30).stdout == "7\n"
+
+
+def test_rm_force_and_id_prefixes(d):
+    a = d.pyctl("run", "-d", "busybox", "sleep", "1000").stdout.strip()
+    pid = int(d.pyctl("inspect", "-f", "{{.State.Pid}}", a[:12]).stdout)
+    d.pyctl("rm", "-f", a[:10])
+    assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    r = d.pyctl("rm", a, check=False)
+    assert r.returncode == 1 and "No such container" in r.stderr
+
+
+def test_unique_names(d):
+    name = f"dup{os.getpid()}"
+    d.pyctl("create", "--name", name, "busybox", "true")
+    r = d.pyctl("create", "--name", name, "busybox", "true", check=False)
+    assert r.returncode == 125 and "already in use" in r.stderr
+
+
+@pytest.mark.skipif(not os.access(RUNC, os.X_OK), reason="runc is not installed")
+def test_runtime_runc(d):
+    r = d.pyctl("run", "--rm", "--runtime", "runc", "busybox", "sh", "-c", "echo via runc; exit 2", check=False)
+    assert (r.returncode, r.stdout) == (2, "via runc\n")
