@@ -238,3 +238,101 @@ def test_sigkilled_daemon_comes_back_to_its_containers(tmp_path):
         if ids:
             d.pyctl("rm", "-f", *ids, check=False)
         d.stop()
+
+
+def _pty_run(d, args: list[str]):
+    """pyctl on a fresh pty: (process, master fd)."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    p = subprocess.Popen([str(REPO / ".venv" / "bin" / "pyctl"), *args],
+                         stdin=slave, stdout=slave, stderr=slave, env=d.env, start_new_session=True)
+    os.close(slave)
+    return p, master
+
+
+def _wait_raw(master: int) -> None:
+    """Until pyctl has put its terminal in raw mode (what we type before would be cooked)."""
+    import termios
+
+    wait_for(lambda: not termios.tcgetattr(master)[3] & termios.ECHO)
+    time.sleep(0.2)  # raw mode is set just before the stream opens
+
+
+def _read_until(master: int, needle: bytes, timeout: float = 15) -> bytes:
+    import select
+
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while needle not in buf:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {needle!r} in {buf!r}"
+        if select.select([master], [], [], left)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            buf += chunk
+    return buf
+
+
+def test_run_it_through_a_pty_resize_and_exit_code(d):
+    p, master = _pty_run(d, ["run", "-it", "--rm", "busybox", "sh"])
+    try:
+        _read_until(master, b"# ")
+        os.write(master, b"stty size; tty; echo $TERM\r")
+        out = _read_until(master, b"xterm")
+        assert b"30 100" in out and b"/dev/pts/" in out
+        os.write(master, b"exit 4\r")
+        assert p.wait(15) == 4
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+
+
+def test_detach_keys_then_attach_and_exec_it(d):
+    name = f"tty{os.getpid()}"
+    p, master = _pty_run(d, ["run", "-it", "--name", name, "busybox", "sh"])
+    try:
+        _read_until(master, b"# ")
+        os.write(master, b"\x10\x11")  # ctrl-p ctrl-q
+        assert p.wait(15) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    assert inspect(d, name)["State"]["Status"] == "running"
+    p, master = _pty_run(d, ["exec", "-it", name, "sh", "-c", "tty; exit 6"])
+    try:
+        assert b"/dev/pts/" in _read_until(master, b"/dev/pts/")
+        assert p.wait(15) == 6
+    finally:
+        os.close(master)
+    p, master = _pty_run(d, ["attach", name])
+    try:
+        _wait_raw(master)
+        os.write(master, b"echo $((6*7))\r")
+        _read_until(master, b"42")
+        os.write(master, b"exit 9\r")
+        assert p.wait(15) == 9
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+
+
+def test_interactive_without_tty_streams_stdin(d):
+    r = d.pyctl("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo end", input="line1\nline2\n", timeout=30)
+    assert r.stdout == "line1\nline2\nend\n"
+    cid = d.pyctl("run", "-d", "busybox", "sleep", "100").stdout.strip()
+    r = d.pyctl("exec", "-i", cid, "sh", "-c", "wc -l", input="a\nb\nc\n", timeout=30)
+    assert r.stdout.strip() == "3"

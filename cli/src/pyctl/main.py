@@ -16,6 +16,7 @@ _CONTAINER_COMMANDS = [
     (["logs"], containers.add_logs, "show a container's output"),
     (["wait"], containers.add_wait, "wait for containers to exit; print their exit codes"),
     (["exec"], containers.add_exec, "run a command in a running container"),
+    (["attach"], containers.add_attach, "attach to a running container's input and output"),
 ]
 
 

@@ -99,6 +99,16 @@ def run(client, args) -> int:
             raise _start_error(e) from None
         sys.stdout.write(cid + "\n")
         return 0
+    if args.tty or args.interactive:
+        from .terminal import attach
+
+        try:
+            return attach(_stub(client), pb, pb.AttachInput(id=cid, start=True), tty=args.tty,
+                          stdin=args.interactive)
+        except grpc.RpcError as e:
+            if args.rm:
+                _stub(client).Remove(pb.RemoveRequest(id=cid, force=True))
+            raise _start_error(e) from None
     out, err = sys.stdout.buffer, sys.stderr.buffer
     try:
         for o in _stub(client).StartAttached(pb.ContainerRef(id=cid)):
@@ -289,9 +299,14 @@ def exec_(client, args) -> int:
         env += _env_file(f)
     env += args.env
     req = pb.ExecRequest(id=args.container, cmd=args.cmd, env=env, workdir=args.workdir or "",
-                         user=args.user or "")
+                         user=args.user or "", tty=args.tty, interactive=args.interactive)
     out, err = sys.stdout.buffer, sys.stderr.buffer
     try:
+        if args.tty or args.interactive:
+            from .terminal import attach
+
+            return attach(_stub(client), pb, pb.AttachInput(id=args.container, exec=req), tty=args.tty,
+                          stdin=args.interactive)
         for o in _stub(client).Exec(req):
             if o.exited:
                 return o.exit_code
@@ -303,6 +318,17 @@ def exec_(client, args) -> int:
             raise CLIError(f"Error response from daemon: {e.details()}") from None
         raise _start_error(e) from None
     raise CLIError("pyctl: the daemon ended the stream before the process exited", _DAEMON_ERROR)
+
+
+def attach_(client, args) -> int:
+    from .terminal import attach
+
+    doc = inspect_container(client, args.container)
+    if doc is None:
+        raise CLIError(f"Error: No such container: {args.container}")
+    cfg = doc["Config"]
+    return attach(_stub(client), _pb(), _pb().AttachInput(id=doc["Id"]), tty=cfg["Tty"],
+                  stdin=cfg["OpenStdin"] and not args.no_stdin)
 
 
 # ---- argument parsers
@@ -404,6 +430,14 @@ def add_exec(p) -> None:
     p.add_argument("--env-file", action="append", default=[], help="read environment variables from a file")
     p.add_argument("-w", "--workdir", help="working directory")
     p.add_argument("-u", "--user", help="user[:group]")
+    p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
+    p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
     p.add_argument("container")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     p.set_defaults(func=exec_)
+
+
+def add_attach(p) -> None:
+    p.add_argument("--no-stdin", action="store_true", help="do not attach STDIN")
+    p.add_argument("container")
+    p.set_defaults(func=attach_)

@@ -64,11 +64,21 @@ class Live:
     shim: shims.Shim
     log: LogFile
     readers: list[FifoReader] = field(default_factory=list)
+    stdin_fd: int = -1  # our end of the stdin FIFO (O_RDWR: the shim never sees EOF while we are away)
 
     def close_output(self) -> None:
         for r in self.readers:
             r.close()
         self.log.close()
+        if self.stdin_fd >= 0:
+            os.close(self.stdin_fd)
+            self.stdin_fd = -1
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 @dataclass
@@ -100,7 +110,9 @@ class Manager:
         self._live: dict[str, Live] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiters: dict[str, list[asyncio.Future]] = {}
-        self._followers: dict[str, set[asyncio.Queue]] = {}
+        self._followers: dict[str, set[asyncio.Queue]] = {}   # logs -f: Entry per line
+        self._attached: dict[str, set[asyncio.Queue]] = {}    # attach: raw (stream, bytes) chunks
+        self._exec_stdin: dict[tuple[str, str], int] = {}
         self._leases: dict[str, object] = {}
 
     # ---- helpers
@@ -145,7 +157,7 @@ class Manager:
         for fut in self._waiters.pop(cid, []):
             if not fut.done():
                 fut.set_result(code)
-        for q in self._followers.pop(cid, set()):
+        for q in self._followers.pop(cid, set()) | self._attached.pop(cid, set()):
             q.put_nowait(None)
 
     def follow(self, cid: str) -> asyncio.Queue:
@@ -155,6 +167,39 @@ class Manager:
 
     def unfollow(self, cid: str, q: asyncio.Queue) -> None:
         self._followers.get(cid, set()).discard(q)
+
+    def attach_queue(self, cid: str) -> asyncio.Queue:
+        q: asyncio.Queue = asyncio.Queue()
+        self._attached.setdefault(cid, set()).add(q)
+        return q
+
+    def detach_queue(self, cid: str, q: asyncio.Queue) -> None:
+        self._attached.get(cid, set()).discard(q)
+
+    def _raw(self, cid: str, stream: str, data: bytes) -> None:
+        for q in self._attached.get(cid, ()):
+            q.put_nowait((stream, data))
+
+    def _stdin_fd(self, cid: str, exec_id: str) -> int:
+        fd = self._exec_stdin.get((cid, exec_id), -1) if exec_id else (
+            self._live[cid].stdin_fd if cid in self._live else -1)
+        if fd < 0:
+            raise Conflict(f"container {cid[:12]}: the process has no stdin (run it with -i)")
+        return fd
+
+    async def write_stdin(self, cid: str, data: bytes, exec_id: str = "") -> None:
+        await in_thread(_write_all, self._stdin_fd(cid, exec_id), data)
+
+    async def close_stdin(self, cid: str, exec_id: str = "") -> None:
+        if cid in self._live:
+            await in_thread(self._live[cid].shim.close_stdin, exec_id)
+
+    async def resize(self, cid: str, width: int, height: int, exec_id: str = "") -> None:
+        if cid in self._live:
+            try:
+                await in_thread(self._live[cid].shim.resize, width, height, exec_id)
+            except shims.ShimError:
+                pass  # the process has no terminal or is gone: nothing to resize
 
     def _emit(self, cid: str, e: Entry) -> None:
         for q in self._followers.get(cid, ()):
@@ -235,11 +280,20 @@ class Manager:
         d = self.dir(rec.id)
         logf = LogFile(self.log_path(rec.id), lambda e: self._emit(rec.id, e))
         live = Live(shims.Shim(rec.id, rec.shim_address), logf)
-        for stream in ("stdout", "stderr"):
+
+        def sink(stream: str, data: bytes) -> None:
+            logf.write(stream, data)
+            self._raw(rec.id, stream, data)
+
+        for stream in ("stdout",) if rec.config.process.tty else ("stdout", "stderr"):
             fifo = d / stream
             if not fifo.exists():
                 os.mkfifo(fifo, 0o600)
-            live.readers.append(FifoReader(fifo, lambda data, s=stream: logf.write(s, data)))
+            live.readers.append(FifoReader(fifo, lambda data, s=stream: sink(s, data)))
+        if rec.config.open_stdin:
+            if not (d / "stdin").exists():
+                os.mkfifo(d / "stdin", 0o600)
+            live.stdin_fd = os.open(d / "stdin", os.O_RDWR | os.O_CLOEXEC)
         return live
 
     async def _start(self, rec: Record) -> None:
@@ -251,8 +305,10 @@ class Manager:
         try:
             shim = await in_thread(shims.start, bundle, rec.id)
             live.shim = shim
+            tty = rec.config.process.tty
             req = api.CreateTaskRequest(id=rec.id, bundle=str(bundle), rootfs=[shims.overlay(lowers, d / "upper", d / "work")],
-                                        stdout=str(d / "stdout"), stderr=str(d / "stderr"),
+                                        stdin=str(d / "stdin") if rec.config.open_stdin else "", terminal=tty,
+                                        stdout=str(d / "stdout"), stderr="" if tty else str(d / "stderr"),
                                         options=shims.runtime_options(rec.config.settings.runtime, self.runtime_root))
             pid = await in_thread(shim.create, req)
             await in_thread(shim.start)
@@ -473,8 +529,10 @@ class Manager:
             if q is not None:
                 self.unfollow(rec.id, q)
 
-    async def exec(self, text: str, cmd: list[str], env: list[str], workdir: str, user: str):
-        """Yields (stream, data) chunks, then ("", exit code)."""
+    async def exec(self, text: str, cmd: list[str], env: list[str], workdir: str, user: str, *, tty: bool = False,
+                   interactive: bool = False, on_start=None):
+        """Yields (stream, data) chunks, then ("", exit code). `on_start(container id, exec id)` is called
+        once the process runs: from then on write_stdin/resize/close_stdin reach it."""
         rec = self.get(text)
         live = self._running(rec)
         if rec.status == Status.PAUSED:
@@ -483,7 +541,7 @@ class Manager:
             raise InvalidArgument("exec: no command given")
         d = self.dir(rec.id)
         process = json.loads((d / "bundle" / "config.json").read_text())["process"]
-        process.update(args=list(cmd), terminal=False, env=specs.merge_env(process["env"], env))
+        process.update(args=list(cmd), terminal=tty, env=specs.merge_env(process["env"], env + (["TERM=xterm"] if tty else [])))
         if workdir:
             process["cwd"] = workdir
         if user:
@@ -495,12 +553,19 @@ class Manager:
         started = False
         wait = None
         try:
-            for stream in ("stdout", "stderr"):
-                fifo = d / f"exec-{eid}-{stream}"
+            paths = {}
+            for stream in ("stdout",) if tty else ("stdout", "stderr"):
+                fifo = paths[stream] = d / f"exec-{eid}-{stream}"
                 os.mkfifo(fifo, 0o600)
                 fifos.append(fifo)
                 readers.append(FifoReader(fifo, lambda data, s=stream: q.put_nowait((s, data))))
-            await in_thread(live.shim.exec, eid, json.dumps(process).encode(), str(fifos[0]), str(fifos[1]))
+            if interactive:
+                fifo = paths["stdin"] = d / f"exec-{eid}-stdin"
+                os.mkfifo(fifo, 0o600)
+                fifos.append(fifo)
+                self._exec_stdin[(rec.id, eid)] = os.open(fifo, os.O_RDWR | os.O_CLOEXEC)
+            await in_thread(live.shim.exec, eid, json.dumps(process).encode(), str(paths["stdout"]),
+                            str(paths.get("stderr", "")), str(paths.get("stdin", "")), tty)
             try:
                 await in_thread(live.shim.start, eid)
             except BaseException:
@@ -508,6 +573,8 @@ class Manager:
                 raise
             started = True
             wait = in_own_thread(live.shim.wait, eid)
+            if on_start is not None:
+                on_start(rec.id, eid)
             while True:
                 getter = asyncio.ensure_future(q.get())
                 await asyncio.wait({getter, wait}, return_when=asyncio.FIRST_COMPLETED)
@@ -524,6 +591,9 @@ class Manager:
         finally:
             for r in readers:
                 r.close()
+            fd = self._exec_stdin.pop((rec.id, eid), -1)
+            if fd >= 0:
+                os.close(fd)
             if started:
                 if wait is None or not wait.done():
                     try:

@@ -1,5 +1,6 @@
 """pyrunc.containers.v1.Containers over containers.manager."""
 
+import asyncio
 import json
 
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
@@ -7,6 +8,7 @@ from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc as pb_grpc
 
 from ..containers.manager import CreateOptions, Manager
 from ..containers.store import Record, Status
+from ..errors import Conflict
 from .errors import rpc
 
 
@@ -66,19 +68,66 @@ class ContainersService(pb_grpc.ContainersServicer):
         await self.m.start(request.id)
         return pb.Empty()
 
-    @rpc
-    async def StartAttached(self, request, context):
-        rec = self.m.get(request.id)
-        q = self.m.follow(rec.id)
-        exited = self.m.exit_future(rec.id)
+    async def _attached(self, cid: str, start: bool, after_start=None):
+        """The container's output as it comes, until it exits; started here when `start`."""
+        q = self.m.attach_queue(cid)
+        exited = self.m.exit_future(cid)
         try:
-            await self.m.start(rec.id)
-            while (e := await q.get()) is not None:
-                yield pb.ExecOutput(stream=e.stream, data=e.data)
+            if start:
+                await self.m.start(cid)
+            elif self.m.get(cid).status not in (Status.RUNNING, Status.PAUSED):
+                raise Conflict("You cannot attach to a stopped container, start it first")
+            if after_start is not None:
+                after_start()
+            while (item := await q.get()) is not None:
+                yield pb.ExecOutput(stream=item[0], data=item[1])
             yield pb.ExecOutput(exited=True, exit_code=await exited)
         finally:
-            self.m.unfollow(rec.id, q)
+            self.m.detach_queue(cid, q)
             exited.cancel()
+
+    @rpc
+    async def StartAttached(self, request, context):
+        async for out in self._attached(self.m.get(request.id).id, start=True):
+            yield out
+
+    async def _pump(self, inputs, cid: str, exec_id: str) -> None:
+        """The client's stdin, resizes and end of stdin, to the process."""
+        async for msg in inputs:
+            if msg.stdin:
+                await self.m.write_stdin(cid, msg.stdin, exec_id)
+            if msg.width and msg.height:
+                await self.m.resize(cid, msg.width, msg.height, exec_id)
+            if msg.close_stdin:
+                await self.m.close_stdin(cid, exec_id)
+
+    @rpc
+    async def Attach(self, request_iterator, context):
+        inputs = request_iterator.__aiter__()
+        try:
+            first = await inputs.__anext__()
+        except StopAsyncIteration:
+            return
+        pumps: list[asyncio.Task] = []
+
+        def pump(cid: str, exec_id: str = "") -> None:
+            pumps.append(asyncio.ensure_future(self._pump(inputs, cid, exec_id)))
+
+        try:
+            if first.HasField("exec"):
+                e = first.exec
+                async for stream, data in self.m.exec(first.id or e.id, list(e.cmd), list(e.env), e.workdir, e.user,
+                                                      tty=e.tty, interactive=e.interactive, on_start=pump):
+                    yield (pb.ExecOutput(stream=stream, data=data) if stream
+                           else pb.ExecOutput(exited=True, exit_code=data))
+            else:
+                cid = self.m.get(first.id).id
+                async for out in self._attached(cid, first.start, lambda: pump(cid)):
+                    yield out
+        finally:
+            for t in pumps:
+                t.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
 
     @rpc
     async def Stop(self, request, context):

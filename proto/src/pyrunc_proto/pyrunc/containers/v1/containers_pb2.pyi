@@ -175,18 +175,40 @@ class LogEntry(_message.Message):
     def __init__(self, stream: _Optional[str] = ..., data: _Optional[bytes] = ..., time: _Optional[str] = ...) -> None: ...
 
 class ExecRequest(_message.Message):
-    __slots__ = ("id", "cmd", "env", "workdir", "user")
+    __slots__ = ("id", "cmd", "env", "workdir", "user", "tty", "interactive")
     ID_FIELD_NUMBER: _ClassVar[int]
     CMD_FIELD_NUMBER: _ClassVar[int]
     ENV_FIELD_NUMBER: _ClassVar[int]
     WORKDIR_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
+    TTY_FIELD_NUMBER: _ClassVar[int]
+    INTERACTIVE_FIELD_NUMBER: _ClassVar[int]
     id: str
     cmd: _containers.RepeatedScalarFieldContainer[str]
     env: _containers.RepeatedScalarFieldContainer[str]
     workdir: str
     user: str
-    def __init__(self, id: _Optional[str] = ..., cmd: _Optional[_Iterable[str]] = ..., env: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., user: _Optional[str] = ...) -> None: ...
+    tty: bool
+    interactive: bool
+    def __init__(self, id: _Optional[str] = ..., cmd: _Optional[_Iterable[str]] = ..., env: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., user: _Optional[str] = ..., tty: _Optional[bool] = ..., interactive: _Optional[bool] = ...) -> None: ...
+
+class AttachInput(_message.Message):
+    __slots__ = ("id", "start", "exec", "stdin", "width", "height", "close_stdin")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    EXEC_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_STDIN_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    start: bool
+    exec: ExecRequest
+    stdin: bytes
+    width: int
+    height: int
+    close_stdin: bool
+    def __init__(self, id: _Optional[str] = ..., start: _Optional[bool] = ..., exec: _Optional[_Union[ExecRequest, _Mapping]] = ..., stdin: _Optional[bytes] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., close_stdin: _Optional[bool] = ...) -> None: ...
 
 class ExecOutput(_message.Message):
     __slots__ = ("stream", "data", "exited", "exit_code")

@@ -89,6 +89,11 @@ class ContainersStub:
                 request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.SerializeToString,
                 response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ExecOutput.FromString,
                 _registered_method=True)
+        self.Attach = channel.stream_stream(
+                '/pyrunc.containers.v1.Containers/Attach',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.AttachInput.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ExecOutput.FromString,
+                _registered_method=True)
 
 
 class ContainersServicer:
@@ -161,6 +166,13 @@ class ContainersServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Attach(self, request_iterator, context):
+        """stdin in, output out, until the process exits (then its exit code) or the client leaves
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContainersServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -217,6 +229,11 @@ def add_ContainersServicer_to_server(servicer, server):
             'StartAttached': grpc.unary_stream_rpc_method_handler(
                     servicer.StartAttached,
                     request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ExecOutput.SerializeToString,
+            ),
+            'Attach': grpc.stream_stream_rpc_method_handler(
+                    servicer.Attach,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.AttachInput.FromString,
                     response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ExecOutput.SerializeToString,
             ),
     }
@@ -516,6 +533,33 @@ class Containers:
             target,
             '/pyrunc.containers.v1.Containers/StartAttached',
             pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ExecOutput.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Attach(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/pyrunc.containers.v1.Containers/Attach',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.AttachInput.SerializeToString,
             pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ExecOutput.FromString,
             options,
             channel_credentials,

@@ -1,0 +1,115 @@
+"""Attach a terminal (or plain stdin/stdout) to a container process over the Attach stream.
+
+With a tty: raw mode on our terminal, its size sent first and on every SIGWINCH, and ctrl-p
+ctrl-q detaching (the ctrl-p is held back until the next key shows it is not a detach).
+"""
+
+import os
+import queue
+import signal
+import sys
+import threading
+
+DETACH = (0x10, 0x11)  # ctrl-p ctrl-q
+
+
+class _Detached(Exception):
+    pass
+
+
+def _size(pb):
+    try:
+        cols, rows = os.get_terminal_size(sys.stdout.fileno())
+    except OSError:
+        return None
+    return pb.AttachInput(width=cols, height=rows)
+
+
+def _filter_detach(data: bytes, held: list[bool]) -> tuple[bytes, bool]:
+    """The bytes to send, and whether the detach sequence was typed."""
+    out = bytearray()
+    for b in data:
+        if held[0]:
+            held[0] = False
+            if b == DETACH[1]:
+                return bytes(out), True
+            out.append(DETACH[0])
+        if b == DETACH[0]:
+            held[0] = True
+            continue
+        out.append(b)
+    return bytes(out), False
+
+
+def attach(stub, pb, first, *, tty: bool, stdin: bool) -> int:
+    """Stream until the process exits (its exit code) or the user detaches (0)."""
+    import grpc
+
+    requests: queue.Queue = queue.Queue()
+    detached = threading.Event()
+    call = None
+
+    def gen():
+        yield first
+        while (item := requests.get()) is not None:
+            yield item
+
+    def read_stdin() -> None:
+        held = [False]
+        while True:
+            try:
+                data = os.read(sys.stdin.fileno(), 4096)
+            except OSError:
+                data = b""
+            if not data:
+                requests.put(pb.AttachInput(close_stdin=True))
+                return
+            if tty:
+                data, detach = _filter_detach(data, held)
+                if data:
+                    requests.put(pb.AttachInput(stdin=data))
+                if detach:
+                    detached.set()
+                    if call is not None:
+                        call.cancel()
+                    return
+            else:
+                requests.put(pb.AttachInput(stdin=data))
+
+    saved = None
+    old_winch = None
+    if tty and sys.stdin.isatty():
+        import termios
+        import tty as ttymod
+
+        saved = termios.tcgetattr(sys.stdin.fileno())
+        ttymod.setraw(sys.stdin.fileno())
+    if tty and sys.stdout.isatty():
+        if (r := _size(pb)) is not None:
+            requests.put(r)
+        old_winch = signal.signal(signal.SIGWINCH, lambda *_: (r := _size(pb)) is not None and requests.put(r))
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    try:
+        call = stub.Attach(gen())
+        if stdin:
+            threading.Thread(target=read_stdin, daemon=True).start()
+        try:
+            for o in call:
+                if o.exited:
+                    return o.exit_code
+                f = err if o.stream == "stderr" else out
+                f.write(o.data)
+                f.flush()
+        except grpc.RpcError as e:
+            if detached.is_set() and e.code() == grpc.StatusCode.CANCELLED:
+                return 0
+            raise
+        return 0 if detached.is_set() else 125
+    finally:
+        requests.put(None)
+        if old_winch is not None:
+            signal.signal(signal.SIGWINCH, old_winch)
+        if saved is not None:
+            import termios
+
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
