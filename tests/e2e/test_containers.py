@@ -336,3 +336,44 @@ def test_interactive_without_tty_streams_stdin(d):
     cid = d.pyctl("run", "-d", "busybox", "sleep", "100").stdout.strip()
     r = d.pyctl("exec", "-i", cid, "sh", "-c", "wc -l", input="a\nb\nc\n", timeout=30)
     assert r.stdout.strip() == "3"
+
+
+def test_pause_top_rename_restart_events_prune_and_rmi_in_use(d):
+    import subprocess
+
+    name = f"ops{os.getpid()}"
+    events = subprocess.Popen([str(REPO / ".venv" / "bin" / "pyctl"), "events", "--format", "json"], env=d.env,
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # subscribed (docker's events start from now too)
+    try:
+        cid = d.pyctl("run", "-d", "--name", name, "busybox", "sh", "-c",
+                      "trap 'exit 0' TERM; while true; do sleep 0.1; done").stdout.strip()
+        d.pyctl("pause", name)
+        assert inspect(d, name)["State"]["Status"] == "paused"
+        assert "(Paused)" in d.pyctl("ps", "--filter", f"name={name}").stdout
+        freezer = Path(f"/sys/fs/cgroup/freezer/pyruncd/{cid}/freezer.state")
+        if freezer.exists():
+            assert freezer.read_text().strip() == "FROZEN"
+        d.pyctl("unpause", name)
+        top = d.pyctl("top", name).stdout.splitlines()
+        assert top[0].split()[:3] == ["UID", "PID", "PPID"] and any("trap" in line or "sh -c" in line for line in top[1:])
+        d.pyctl("rename", name, name + "b")
+        assert inspect(d, cid)["Name"] == f"/{name}b"
+        r = d.pyctl("rmi", "busybox", check=False)
+        assert r.returncode == 1 and "is using its referenced image" in r.stderr
+        pid = inspect(d, cid)["State"]["Pid"]
+        d.pyctl("restart", "-t", "5", name + "b")
+        assert inspect(d, cid)["State"]["Pid"] not in (0, pid)
+        d.pyctl("stop", cid)
+        out = d.pyctl("container", "prune", "-f").stdout
+        assert cid in out and "Total reclaimed space" in out
+        assert d.pyctl("ps", "-aq", "--filter", f"id={cid}").stdout == ""
+        lines = []
+        while not lines or json.loads(lines[-1])["Action"] != "destroy":
+            lines.append(events.stdout.readline())
+    finally:
+        events.terminate()
+        events.communicate(timeout=10)
+    actions = [(e["Action"], e["id"]) for e in map(json.loads, lines)]
+    assert [a for a, i in actions if i == cid] == ["create", "start", "pause", "unpause", "rename", "die", "stop",
+                                                   "start", "die", "stop", "destroy"]

@@ -17,6 +17,11 @@ _CONTAINER_COMMANDS = [
     (["wait"], containers.add_wait, "wait for containers to exit; print their exit codes"),
     (["exec"], containers.add_exec, "run a command in a running container"),
     (["attach"], containers.add_attach, "attach to a running container's input and output"),
+    (["restart"], containers.add_restart, "stop then start containers"),
+    (["pause"], containers.add_pause, "freeze every process of containers"),
+    (["unpause"], containers.add_unpause, "thaw paused containers"),
+    (["rename"], containers.add_rename, "rename a container"),
+    (["top"], containers.add_top, "show a container's processes"),
 ]
 
 
@@ -46,10 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     csub = container.add_subparsers(dest="container_command", metavar="COMMAND", required=True)
     for names, add, text in _CONTAINER_COMMANDS + [(["ls", "list", "ps"], containers.add_ps, "list containers"),
                                                    (["inspect"], lambda p: containers.add_inspect(p, "container"),
-                                                    "show containers' details as JSON")]:
+                                                    "show containers' details as JSON"),
+                                                   (["prune"], containers.add_prune, "remove stopped containers")]:
         add(csub.add_parser(names[0], aliases=names[1:], help=text, add_help=names[0] not in ("create", "run")))
 
-    for names, add, text in _CONTAINER_COMMANDS + [(["ps"], containers.add_ps, "list containers")]:
+    for names, add, text in _CONTAINER_COMMANDS + [(["ps"], containers.add_ps, "list containers"),
+                                                   (["events"], containers.add_events, "stream container events")]:
         add(sub.add_parser(names[0], help=text, add_help=names[0] not in ("create", "run")))
 
     for name, add, text in [

@@ -263,7 +263,8 @@ def inspect(client, args) -> int:
                 if e.code() != grpc.StatusCode.NOT_FOUND:
                     raise
         if doc is None:
-            sys.stderr.write(f"Error: No such object: {name}\n")
+            # docker says "No such object"; the image wording is kept for the image commands' users
+            sys.stderr.write(f"Error: No such {'container' if args.type == 'container' else 'image'}: {name}\n")
             status = 1
             continue
         docs.append(doc)
@@ -318,6 +319,58 @@ def exec_(client, args) -> int:
             raise CLIError(f"Error response from daemon: {e.details()}") from None
         raise _start_error(e) from None
     raise CLIError("pyctl: the daemon ended the stream before the process exited", _DAEMON_ERROR)
+
+
+def restart(client, args) -> int:
+    pb = _pb()
+    req = lambda n: pb.StopRequest(id=n, timeout=args.time or 0, timeout_set=args.time is not None)  # noqa: E731
+    return _each(client, args, lambda n: _stub(client).Restart(req(n)))
+
+
+def pause(client, args) -> int:
+    pb = _pb()
+    return _each(client, args, lambda n: _stub(client).Pause(pb.ContainerRef(id=n)))
+
+
+def unpause(client, args) -> int:
+    pb = _pb()
+    return _each(client, args, lambda n: _stub(client).Unpause(pb.ContainerRef(id=n)))
+
+
+def rename(client, args) -> int:
+    _stub(client).Rename(_pb().RenameRequest(id=args.container, new_name=args.new_name))
+    return 0
+
+
+def top(client, args) -> int:
+    r = _stub(client).Top(_pb().TopRequest(id=args.container, ps_args=args.ps_args))
+    output.table(list(r.titles), [list(p.fields) + [""] * (len(r.titles) - len(p.fields)) for p in r.processes])
+    return 0
+
+
+def prune(client, args) -> int:
+    if not args.force:
+        sys.stdout.write("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    r = _stub(client).Prune(_pb().PruneRequest())
+    if r.deleted:
+        sys.stdout.write("Deleted Containers:\n" + "".join(i + "\n" for i in r.deleted) + "\n")
+    sys.stdout.write(f"Total reclaimed space: {output.human_size(r.space_reclaimed)}\n")
+    return 0
+
+
+def events(client, args) -> int:
+    for e in _stub(client).Events(_pb().EventsRequest()):
+        if args.format == "json":
+            sys.stdout.write(json.dumps({"Type": e.type, "Action": e.action, "id": e.id, "time": e.time,
+                                         "Actor": {"ID": e.id, "Attributes": dict(e.attributes)}}) + "\n")
+        else:
+            attrs = ", ".join(f"{k}={v}" for k, v in sorted(e.attributes.items()))
+            sys.stdout.write(f"{e.time} {e.type} {e.action} {e.id} ({attrs})\n")
+        sys.stdout.flush()
+    return 0
 
 
 def attach_(client, args) -> int:
@@ -441,3 +494,43 @@ def add_attach(p) -> None:
     p.add_argument("--no-stdin", action="store_true", help="do not attach STDIN")
     p.add_argument("container")
     p.set_defaults(func=attach_)
+
+
+def _names(p, func) -> None:
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    p.set_defaults(func=func)
+
+
+def add_restart(p) -> None:
+    p.add_argument("-t", "--time", type=int, default=None, help="seconds to wait before killing (default 10)")
+    _names(p, restart)
+
+
+def add_pause(p) -> None:
+    _names(p, pause)
+
+
+def add_unpause(p) -> None:
+    _names(p, unpause)
+
+
+def add_rename(p) -> None:
+    p.add_argument("container")
+    p.add_argument("new_name")
+    p.set_defaults(func=rename)
+
+
+def add_top(p) -> None:
+    p.add_argument("container")
+    p.add_argument("ps_args", nargs=argparse.REMAINDER, help="ps options (default -ef)")
+    p.set_defaults(func=top)
+
+
+def add_prune(p) -> None:
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.set_defaults(func=prune)
+
+
+def add_events(p) -> None:
+    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.set_defaults(func=events)

@@ -75,10 +75,29 @@ class Live:
             self.stdin_fd = -1
 
 
+def _du(path: Path) -> int:
+    total = 0
+    for top, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(top, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+@dataclass(frozen=True)
+class Event:
+    time: str
+    action: str
+    id: str
+    attributes: dict[str, str]
 
 
 @dataclass
@@ -113,6 +132,7 @@ class Manager:
         self._followers: dict[str, set[asyncio.Queue]] = {}   # logs -f: Entry per line
         self._attached: dict[str, set[asyncio.Queue]] = {}    # attach: raw (stream, bytes) chunks
         self._exec_stdin: dict[tuple[str, str], int] = {}
+        self._event_subs: set[asyncio.Queue] = set()
         self._leases: dict[str, object] = {}
 
     # ---- helpers
@@ -167,6 +187,21 @@ class Manager:
 
     def unfollow(self, cid: str, q: asyncio.Queue) -> None:
         self._followers.get(cid, set()).discard(q)
+
+    # ---- events
+
+    def subscribe(self) -> asyncio.Queue:
+        q: asyncio.Queue = asyncio.Queue()
+        self._event_subs.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue) -> None:
+        self._event_subs.discard(q)
+
+    def _event(self, action: str, rec: Record, **attrs: str) -> None:
+        e = Event(_rfc3339(), action, rec.id, {"image": rec.image, "name": rec.name, **attrs})
+        for q in self._event_subs:
+            q.put_nowait(e)
 
     def attach_queue(self, cid: str) -> asyncio.Queue:
         q: asyncio.Queue = asyncio.Queue()
@@ -237,6 +272,7 @@ class Manager:
             shutil.rmtree(d, ignore_errors=True)
             raise
         self._hold_lease(rec)
+        self._event("create", rec)
         log.info("container created", extra={"id": cid, "container_name": name, "image": o.image})
         return rec
 
@@ -325,6 +361,7 @@ class Manager:
         self.store.save(rec)
         self._live[rec.id] = live
         self._watch(rec.id, live)
+        self._event("start", rec)
         log.info("container started", extra={"id": rec.id, "pid": pid})
 
     @staticmethod
@@ -366,6 +403,7 @@ class Manager:
             rec.exit_code, rec.pid, rec.shim_address = exit.status, 0, ""
             rec.finished_at = _rfc3339(exit.exited_at or None)
             self.store.save(rec)
+            self._event("die", rec, exitCode=str(exit.status))
             log.info("container exited", extra={"id": cid, "exit_code": exit.status})
         self._notify_exit(cid, exit.status)
         if rec.config.auto_remove:
@@ -384,6 +422,7 @@ class Manager:
         live = self._running(rec)
         sig = specs.parse_signal(signal or "SIGKILL")
         await in_thread(live.shim.kill, sig, sig == 9)
+        self._event("kill", rec, signal=str(sig))
 
     async def stop(self, text: str, timeout: int | None = None) -> None:
         rec = self.get(text)
@@ -405,6 +444,11 @@ class Manager:
             except shims.ShimError:
                 pass  # it exited meanwhile
             await asyncio.wait_for(exited, 30)
+        self._event("stop", rec)
+
+    async def restart(self, text: str, timeout: int | None = None) -> None:
+        await self.stop(text, timeout)
+        await self.start(text)
 
     async def pause(self, text: str) -> None:
         cid = self.store.resolve(text)
@@ -416,6 +460,7 @@ class Manager:
             await in_thread(live.shim.pause)
             rec.move(Status.PAUSED)
             self.store.save(rec)
+            self._event("pause", rec)
 
     async def unpause(self, text: str) -> None:
         cid = self.store.resolve(text)
@@ -427,6 +472,7 @@ class Manager:
             await in_thread(live.shim.resume)
             rec.move(Status.RUNNING)
             self.store.save(rec)
+            self._event("unpause", rec)
 
     async def wait(self, text: str) -> int:
         rec = self.get(text)
@@ -468,7 +514,46 @@ class Manager:
             self.store.delete(cid)
             self._release_lease(cid)
         self._notify_exit(cid, rec.exit_code)
+        self._event("destroy", rec)
         log.info("container removed", extra={"id": cid})
+
+    async def prune(self) -> tuple[list[str], int]:
+        """Remove every stopped container; returns their ids and the bytes their writable layers held."""
+        gone, freed = [], 0
+        for rec in self.store.all():
+            if rec.status in (Status.CREATED, Status.EXITED):
+                freed += await in_thread(_du, self.dir(rec.id) / "upper")
+                await self.remove(rec.id)
+                gone.append(rec.id)
+        return gone, freed
+
+    def rename(self, text: str, new_name: str) -> None:
+        rec = self.get(text)
+        old, rec.name = rec.name, self.store.check_name(new_name)
+        if rec.name == old:
+            raise InvalidArgument("Renaming a container with the same name as its current name")
+        self.store.rename(rec.id, rec.name)
+        self._event("rename", rec, oldName="/" + old)
+
+    async def top(self, text: str, ps_args: list[str]) -> tuple[list[str], list[list[str]]]:
+        """`ps` on the host, rows kept for the container's processes, as docker top does."""
+        rec = self.get(text)
+        live = self._running(rec)
+        pids = set(await in_thread(live.shim.pids))
+        r = await asyncio.to_thread(subprocess.run, ["ps", *(ps_args or ["-ef"])], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise InvalidArgument(f"ps {' '.join(ps_args)}: {r.stderr.strip()}")
+        lines = r.stdout.splitlines()
+        titles = lines[0].split()
+        if "PID" not in titles:
+            raise InvalidArgument("couldn't find PID field in ps output")
+        col = titles.index("PID")
+        rows = []
+        for line in lines[1:]:
+            fields = line.split(None, len(titles) - 1)
+            if len(fields) > col and fields[col].isdigit() and int(fields[col]) in pids:
+                rows.append(fields)
+        return titles, rows
 
     def _remove_files(self, cid: str) -> None:
         rootfs = self.dir(cid) / "bundle" / "rootfs"

@@ -105,6 +105,12 @@ class Store:
             (rec.name, rec.status, rec.pid, rec.exit_code, rec.started_at, rec.finished_at, rec.error,
              rec.shim_address, rec.id))
 
+    def rename(self, container_id: str, name: str) -> None:
+        try:
+            self.conn.execute("UPDATE containers SET name=? WHERE id=?", (name, container_id))
+        except sqlite3.IntegrityError:
+            raise Conflict(f'Conflict. The container name "/{name}" is already in use') from None
+
     def delete(self, container_id: str) -> None:
         self.conn.execute("DELETE FROM containers WHERE id=?", (container_id,))
 

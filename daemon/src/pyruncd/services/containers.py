@@ -170,3 +170,43 @@ class ContainersService(pb_grpc.ContainersServicer):
             else:
                 yield pb.ExecOutput(exited=True, exit_code=data)
 
+
+    @rpc
+    async def Restart(self, request, context):
+        await self.m.restart(request.id, request.timeout if request.timeout_set else None)
+        return pb.Empty()
+
+    @rpc
+    async def Pause(self, request, context):
+        await self.m.pause(request.id)
+        return pb.Empty()
+
+    @rpc
+    async def Unpause(self, request, context):
+        await self.m.unpause(request.id)
+        return pb.Empty()
+
+    @rpc
+    async def Rename(self, request, context):
+        self.m.rename(request.id, request.new_name)
+        return pb.Empty()
+
+    @rpc
+    async def Top(self, request, context):
+        titles, rows = await self.m.top(request.id, list(request.ps_args))
+        return pb.TopResponse(titles=titles, processes=[pb.TopRow(fields=r) for r in rows])
+
+    @rpc
+    async def Prune(self, request, context):
+        gone, freed = await self.m.prune()
+        return pb.PruneResponse(deleted=gone, space_reclaimed=freed)
+
+    @rpc
+    async def Events(self, request, context):
+        q = self.m.subscribe()
+        try:
+            while True:
+                e = await q.get()
+                yield pb.Event(time=e.time, type="container", action=e.action, id=e.id, attributes=e.attributes)
+        finally:
+            self.m.unsubscribe(q)

@@ -10,8 +10,9 @@ from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
 from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc as pb_grpc
 
 from .. import reference
+from ..containers.store import Store as ContainerStore
 from ..daemon import Daemon
-from ..errors import InvalidArgument
+from ..errors import Conflict, InvalidArgument
 from ..images import archive
 from ..images.manifest import host_platform, parse_platform
 from ..images.pull import Event, pull
@@ -78,6 +79,15 @@ class ImagesService(pb_grpc.ImagesServicer):
     def _image(self, rec: ImageRecord) -> pb.Image:
         return image_pb(rec, self.d.content.read(rec.id))
 
+    def _refuse_in_use(self, text: str) -> None:
+        """As docker: removing the last name of (or the id of) an image a container uses needs -f."""
+        image_id, by_name = self.store.resolve_name(text)
+        users = ContainerStore(self.d.conn).using_image(image_id)
+        rec = self.store.get(image_id)
+        if users and (by_name is None or len(rec.tags) + len(rec.repo_digests) <= 1):
+            raise Conflict(f'conflict: unable to remove repository reference "{text}" (must force) - container '
+                           f"{users[0][:12]} is using its referenced image {image_id.removeprefix('sha256:')[:12]}")
+
     @rpc
     async def List(self, request, context):
         wanted = [reference.parse(r, default_tag="") for r in request.references]
@@ -111,6 +121,8 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Remove(self, request, context):
+        if not request.force:
+            self._refuse_in_use(request.reference)
         res = self.store.remove(request.reference, force=request.force, prune=not request.no_prune)
         log.info("image removed", extra={"reference": request.reference, "deleted": res.deleted})
         return pb.RemoveResponse(untagged=[reference.familiar(n) for n in res.untagged], deleted=res.deleted)

@@ -221,3 +221,70 @@ class ExecOutput(_message.Message):
     exited: bool
     exit_code: int
     def __init__(self, stream: _Optional[str] = ..., data: _Optional[bytes] = ..., exited: _Optional[bool] = ..., exit_code: _Optional[int] = ...) -> None: ...
+
+class RenameRequest(_message.Message):
+    __slots__ = ("id", "new_name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    new_name: str
+    def __init__(self, id: _Optional[str] = ..., new_name: _Optional[str] = ...) -> None: ...
+
+class TopRequest(_message.Message):
+    __slots__ = ("id", "ps_args")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PS_ARGS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    ps_args: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., ps_args: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TopRow(_message.Message):
+    __slots__ = ("fields",)
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, fields: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TopResponse(_message.Message):
+    __slots__ = ("titles", "processes")
+    TITLES_FIELD_NUMBER: _ClassVar[int]
+    PROCESSES_FIELD_NUMBER: _ClassVar[int]
+    titles: _containers.RepeatedScalarFieldContainer[str]
+    processes: _containers.RepeatedCompositeFieldContainer[TopRow]
+    def __init__(self, titles: _Optional[_Iterable[str]] = ..., processes: _Optional[_Iterable[_Union[TopRow, _Mapping]]] = ...) -> None: ...
+
+class PruneRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PruneResponse(_message.Message):
+    __slots__ = ("deleted", "space_reclaimed")
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    SPACE_RECLAIMED_FIELD_NUMBER: _ClassVar[int]
+    deleted: _containers.RepeatedScalarFieldContainer[str]
+    space_reclaimed: int
+    def __init__(self, deleted: _Optional[_Iterable[str]] = ..., space_reclaimed: _Optional[int] = ...) -> None: ...
+
+class EventsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("time", "type", "action", "id", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    time: str
+    type: str
+    action: str
+    id: str
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, time: _Optional[str] = ..., type: _Optional[str] = ..., action: _Optional[str] = ..., id: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...

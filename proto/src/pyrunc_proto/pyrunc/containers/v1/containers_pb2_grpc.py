@@ -94,6 +94,41 @@ class ContainersStub:
                 request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.AttachInput.SerializeToString,
                 response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ExecOutput.FromString,
                 _registered_method=True)
+        self.Restart = channel.unary_unary(
+                '/pyrunc.containers.v1.Containers/Restart',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StopRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
+                _registered_method=True)
+        self.Pause = channel.unary_unary(
+                '/pyrunc.containers.v1.Containers/Pause',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
+                _registered_method=True)
+        self.Unpause = channel.unary_unary(
+                '/pyrunc.containers.v1.Containers/Unpause',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
+                _registered_method=True)
+        self.Rename = channel.unary_unary(
+                '/pyrunc.containers.v1.Containers/Rename',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.RenameRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
+                _registered_method=True)
+        self.Top = channel.unary_unary(
+                '/pyrunc.containers.v1.Containers/Top',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.TopRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.TopResponse.FromString,
+                _registered_method=True)
+        self.Prune = channel.unary_unary(
+                '/pyrunc.containers.v1.Containers/Prune',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.PruneRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.PruneResponse.FromString,
+                _registered_method=True)
+        self.Events = channel.unary_stream(
+                '/pyrunc.containers.v1.Containers/Events',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.EventsRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Event.FromString,
+                _registered_method=True)
 
 
 class ContainersServicer:
@@ -173,6 +208,48 @@ class ContainersServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Restart(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Pause(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unpause(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Rename(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Top(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Prune(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Events(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContainersServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -235,6 +312,41 @@ def add_ContainersServicer_to_server(servicer, server):
                     servicer.Attach,
                     request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.AttachInput.FromString,
                     response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ExecOutput.SerializeToString,
+            ),
+            'Restart': grpc.unary_unary_rpc_method_handler(
+                    servicer.Restart,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StopRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.SerializeToString,
+            ),
+            'Pause': grpc.unary_unary_rpc_method_handler(
+                    servicer.Pause,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.SerializeToString,
+            ),
+            'Unpause': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unpause,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.SerializeToString,
+            ),
+            'Rename': grpc.unary_unary_rpc_method_handler(
+                    servicer.Rename,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.RenameRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.SerializeToString,
+            ),
+            'Top': grpc.unary_unary_rpc_method_handler(
+                    servicer.Top,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.TopRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.TopResponse.SerializeToString,
+            ),
+            'Prune': grpc.unary_unary_rpc_method_handler(
+                    servicer.Prune,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.PruneRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.PruneResponse.SerializeToString,
+            ),
+            'Events': grpc.unary_stream_rpc_method_handler(
+                    servicer.Events,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.EventsRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Event.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -561,6 +673,195 @@ class Containers:
             '/pyrunc.containers.v1.Containers/Attach',
             pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.AttachInput.SerializeToString,
             pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ExecOutput.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Restart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Restart',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StopRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Pause(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Pause',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unpause(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Unpause',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Rename(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Rename',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.RenameRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Top(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Top',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.TopRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.TopResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Prune(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Prune',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.PruneRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.PruneResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Events(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Events',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.EventsRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Event.FromString,
             options,
             channel_credentials,
             insecure,
