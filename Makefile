@@ -33,9 +33,16 @@ bytecode:
 fixtures: .stamp-venv
 	$(BIN)/python spec-fixtures/build.py --out $(FIXTURES)
 
-# install, build the test image, run a container that prints something
+# install, build the test image, start pyruncd (no config: its defaults, but a throwaway root and
+# socket so nothing is left), load the image, run a container that prints something, stop pyruncd
 demo: install
-	$(BIN)/pyrunc --root /run/pyrunc run --bundle $(FIXTURES)/bundle-echo pyrunc-demo-$$$$
+	@set -e; tmp=$$(mktemp -d /tmp/pyruncd-demo.XXXXXX); \
+	export PYRUNCD_HOST=unix://$$tmp/pyruncd.sock; \
+	$(BIN)/pyruncd --root $$tmp/root -H $$PYRUNCD_HOST 2>$$tmp/pyruncd.log & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp' EXIT; \
+	i=0; until [ -S $$tmp/pyruncd.sock ]; do i=$$((i+1)); [ $$i -lt 200 ] || { cat $$tmp/pyruncd.log; exit 1; }; sleep 0.05; done; \
+	$(BIN)/pyctl load -i $(FIXTURES)/busybox.tar; \
+	$(BIN)/pyctl run --rm busybox echo "hello from a container: pyctl -> pyruncd -> shim -> pyrunc"
 
 test: install bytecode
 	bash tests/run.sh
