@@ -377,3 +377,12 @@ def test_pause_top_rename_restart_events_prune_and_rmi_in_use(d):
     actions = [(e["Action"], e["id"]) for e in map(json.loads, lines)]
     assert [a for a, i in actions if i == cid] == ["create", "start", "pause", "unpause", "rename", "die", "stop",
                                                    "start", "die", "stop", "destroy"]
+
+
+def test_docker_default_seccomp_profile(d):
+    # docker's profile refuses unshare of a user namespace without CAP_SYS_ADMIN: EPERM, not ENOSYS
+    r = d.pyctl("run", "--rm", "busybox", "sh", "-c", "grep Seccomp: /proc/self/status; unshare -U true; echo $?",
+                check=False)
+    lines = r.stdout.split("\n")
+    assert lines[0].split() == ["Seccomp:", "2"], r
+    assert lines[1] != "0", r

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidArgument
+from .seccomp import default_seccomp
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -174,6 +175,7 @@ def build(proc: Process, settings: Settings, *, user: dict, etc: dict[str, Path]
             "namespaces": namespaces,
             "maskedPaths": list(MASKED_PATHS),
             "readonlyPaths": list(READONLY_PATHS),
+            **({"seccomp": sec} if (sec := default_seccomp(tuple(caps))) else {}),
         },
     }
 
