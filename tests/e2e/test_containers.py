@@ -386,3 +386,29 @@ def test_docker_default_seccomp_profile(d):
     lines = r.stdout.split("\n")
     assert lines[0].split() == ["Seccomp:", "2"], r
     assert lines[1] != "0", r
+
+
+def test_cp_both_ways_running_and_stopped_stays_inside_the_rootfs(d, tmp_path):
+    cid = d.pyctl("run", "-d", "busybox", "sh", "-c", "echo hi > /data.txt; mkdir /dir; echo x > /dir/a; "
+                  "ln -s / /escape; sleep 1000").stdout.strip()
+    wait_for(lambda: d.pyctl("exec", cid, "test", "-e", "/escape", check=False).returncode == 0)
+    d.pyctl("cp", f"{cid}:/data.txt", str(tmp_path / "got.txt"))
+    assert (tmp_path / "got.txt").read_text() == "hi\n"
+    d.pyctl("cp", f"{cid}:/dir", str(tmp_path))
+    assert (tmp_path / "dir" / "a").read_text() == "x\n"
+    (tmp_path / "in.txt").write_text("from host\n")
+    d.pyctl("cp", str(tmp_path / "in.txt"), f"{cid}:/tmp/")
+    d.pyctl("cp", str(tmp_path / "in.txt"), f"{cid}:/renamed.txt")
+    assert d.pyctl("exec", cid, "cat", "/tmp/in.txt", "/renamed.txt").stdout == "from host\n" * 2
+    # a symlink the container made resolves inside it, never on the host
+    marker = f"pyruncd-cp-{os.getpid()}"
+    d.pyctl("cp", str(tmp_path / "in.txt"), f"{cid}:/escape/tmp/{marker}")
+    assert not Path(f"/tmp/{marker}").exists()
+    assert d.pyctl("exec", cid, "cat", f"/tmp/{marker}").stdout == "from host\n"
+    r = d.pyctl("cp", f"{cid}:/nope", str(tmp_path / "x"), check=False)
+    assert r.returncode == 1 and "Could not find" in r.stderr
+    d.pyctl("stop", "-t", "0", cid)
+    d.pyctl("cp", str(tmp_path / "in.txt"), f"{cid}:/stopped.txt")
+    d.pyctl("cp", f"{cid}:/stopped.txt", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "from host\n"
+    assert not (d.root / "containers" / cid / "cp").exists()

@@ -22,6 +22,7 @@ _CONTAINER_COMMANDS = [
     (["unpause"], containers.add_unpause, "thaw paused containers"),
     (["rename"], containers.add_rename, "rename a container"),
     (["top"], containers.add_top, "show a container's processes"),
+    (["cp"], containers.add_cp, "copy files between a container and the local filesystem"),
 ]
 
 

@@ -373,6 +373,75 @@ def events(client, args) -> int:
     return 0
 
 
+def _split_cp(arg: str) -> tuple[str, str]:
+    """CONTAINER:PATH -> (container, path); a local path -> ("", path), as docker tells them apart."""
+    name, colon, path = arg.partition(":")
+    if not colon or "/" in name or arg.startswith((".", "/")):
+        return "", arg
+    return name, path
+
+
+def _extract(tar, dest: str) -> None:
+    """Into DEST when it is a directory, else as DEST (the archive's top entry renamed), as docker cp does."""
+    import os
+
+    if os.path.isdir(dest):
+        tar.extractall(dest, filter="tar")
+        return
+    parent = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(parent):
+        raise CLIError(f"destination directory {parent!r} does not exist")
+    new = os.path.basename(os.path.abspath(dest))
+    for m in tar:
+        top = m.name.split("/")[0]
+        m.name = new + m.name[len(top):]
+        tar.extract(m, parent, filter="tar")
+
+
+def cp(client, args) -> int:
+    import tarfile
+    import tempfile
+
+    pb = _pb()
+    src_c, src = _split_cp(args.src)
+    dst_c, dst = _split_cp(args.dest)
+    if bool(src_c) == bool(dst_c):
+        raise CLIError("copying between containers or between local paths is not supported: "
+                       "one of SRC and DEST must be CONTAINER:PATH")
+    if src_c:
+        stream = _stub(client).CopyFrom(pb.CopyFromRequest(id=src_c, path=src))
+        if dst == "-":
+            for c in stream:
+                sys.stdout.buffer.write(c.data)
+            return 0
+        with tempfile.TemporaryFile() as spool:
+            for c in stream:
+                spool.write(c.data)
+            spool.seek(0)
+            with tarfile.open(fileobj=spool, mode="r|") as tar:
+                _extract(tar, dst)
+        return 0
+
+    def chunks(f):
+        yield pb.CopyToChunk(id=dst_c, path=dst)
+        while data := f.read(1 << 20):
+            yield pb.CopyToChunk(data=data)
+
+    if src == "-":
+        _stub(client).CopyTo(chunks(sys.stdin.buffer))
+        return 0
+    import os
+
+    if not os.path.lexists(src):
+        raise CLIError(f"lstat {src}: no such file or directory")
+    with tempfile.TemporaryFile() as spool:
+        with tarfile.open(fileobj=spool, mode="w|") as tar:
+            tar.add(src, arcname=os.path.basename(os.path.abspath(src)))
+        spool.seek(0)
+        _stub(client).CopyTo(chunks(spool))
+    return 0
+
+
 def attach_(client, args) -> int:
     from .terminal import attach
 
@@ -534,3 +603,9 @@ def add_prune(p) -> None:
 def add_events(p) -> None:
     p.add_argument("--format", default="", help="json: one JSON object per line")
     p.set_defaults(func=events)
+
+
+def add_cp(p) -> None:
+    p.add_argument("src", metavar="SRC", help="CONTAINER:PATH or a local path (- for a tar on stdin)")
+    p.add_argument("dest", metavar="DEST", help="CONTAINER:PATH or a local path (- for a tar on stdout)")
+    p.set_defaults(func=cp)

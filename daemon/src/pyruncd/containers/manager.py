@@ -6,12 +6,14 @@ default executor is small); the result comes back to the event loop.
 """
 
 import asyncio
+import contextlib
 import datetime
 import json
 import logging
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -560,6 +562,72 @@ class Manager:
         if os.path.ismount(rootfs):
             subprocess.run(["umount", "-l", str(rootfs)], check=False)
         shutil.rmtree(self.dir(cid), ignore_errors=True)
+
+    # ---- cp
+
+    @contextlib.asynccontextmanager
+    async def _rootfs_view(self, text: str):
+        """The container's files: its mounted rootfs while it runs, else its overlay mounted for the while."""
+        rec = self.get(text)
+        if rec.id in self._live:
+            yield self.dir(rec.id) / "bundle" / "rootfs"
+            return
+        async with self._lock(rec.id):
+            lowers = self._lowers(rec)
+            d = self.dir(rec.id)
+            target = d / "cp"
+            target.mkdir(exist_ok=True)
+            m = shims.overlay(lowers, d / "upper", d / "work")
+            r = await asyncio.to_thread(subprocess.run, ["mount", "-t", "overlay", "-o", ",".join(m.options),
+                                                         "overlay", str(target)], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise InvalidArgument(f"mount the rootfs of {rec.id[:12]}: {r.stderr.strip()}")
+            try:
+                yield target
+            finally:
+                await asyncio.to_thread(subprocess.run, ["umount", str(target)], check=False)
+                target.rmdir()
+
+    @staticmethod
+    def _helper(mode: str, rootfs: Path, path: str):
+        return asyncio.create_subprocess_exec(
+            sys.executable, "-m", "pyruncd.containers.archive", mode, str(rootfs), path,
+            stdin=asyncio.subprocess.PIPE if mode == "put" else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+    async def copy_from(self, text: str, path: str) -> AsyncIterator[bytes]:
+        if not path.startswith("/"):
+            path = "/" + path
+        async with self._rootfs_view(text) as rootfs:
+            proc = await self._helper("get", rootfs, path)
+            try:
+                while chunk := await proc.stdout.read(1 << 20):
+                    yield chunk
+                err = await proc.stderr.read()
+                if await proc.wait() != 0:
+                    raise NotFound(err.decode(errors="replace").strip())
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+
+    async def copy_to(self, text: str, path: str, chunks: AsyncIterator[bytes]) -> None:
+        if not path.startswith("/"):
+            path = "/" + path
+        async with self._rootfs_view(text) as rootfs:
+            proc = await self._helper("put", rootfs, path)
+            try:
+                async for data in chunks:
+                    proc.stdin.write(data)
+                    await proc.stdin.drain()
+                proc.stdin.close()
+                err = await proc.stderr.read()
+                if await proc.wait() != 0:
+                    raise InvalidArgument(err.decode(errors="replace").strip())
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
 
     # ---- restart safety
 

@@ -210,3 +210,22 @@ class ContainersService(pb_grpc.ContainersServicer):
                 yield pb.Event(time=e.time, type="container", action=e.action, id=e.id, attributes=e.attributes)
         finally:
             self.m.unsubscribe(q)
+
+    @rpc
+    async def CopyFrom(self, request, context):
+        async for data in self.m.copy_from(request.id, request.path):
+            yield pb.Chunk(data=data)
+
+    @rpc
+    async def CopyTo(self, request_iterator, context):
+        inputs = request_iterator.__aiter__()
+        first = await inputs.__anext__()
+
+        async def chunks():
+            if first.data:
+                yield first.data
+            async for c in inputs:
+                yield c.data
+
+        await self.m.copy_to(first.id, first.path, chunks())
+        return pb.Empty()

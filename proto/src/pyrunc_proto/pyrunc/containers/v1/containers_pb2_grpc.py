@@ -129,6 +129,16 @@ class ContainersStub:
                 request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.EventsRequest.SerializeToString,
                 response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Event.FromString,
                 _registered_method=True)
+        self.CopyFrom = channel.unary_stream(
+                '/pyrunc.containers.v1.Containers/CopyFrom',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CopyFromRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Chunk.FromString,
+                _registered_method=True)
+        self.CopyTo = channel.stream_unary(
+                '/pyrunc.containers.v1.Containers/CopyTo',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CopyToChunk.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class ContainersServicer:
@@ -250,6 +260,18 @@ class ContainersServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CopyFrom(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CopyTo(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContainersServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -347,6 +369,16 @@ def add_ContainersServicer_to_server(servicer, server):
                     servicer.Events,
                     request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.EventsRequest.FromString,
                     response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Event.SerializeToString,
+            ),
+            'CopyFrom': grpc.unary_stream_rpc_method_handler(
+                    servicer.CopyFrom,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CopyFromRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Chunk.SerializeToString,
+            ),
+            'CopyTo': grpc.stream_unary_rpc_method_handler(
+                    servicer.CopyTo,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CopyToChunk.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -862,6 +894,60 @@ class Containers:
             '/pyrunc.containers.v1.Containers/Events',
             pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.EventsRequest.SerializeToString,
             pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CopyFrom(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/CopyFrom',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CopyFromRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Chunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CopyTo(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/pyrunc.containers.v1.Containers/CopyTo',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CopyToChunk.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
