@@ -48,8 +48,12 @@ class SystemService(pb_grpc.SystemServicer):
 
     @rpc
     async def Info(self, request, context):
+        by_status = dict(self.d.conn.execute("SELECT status, COUNT(*) FROM containers GROUP BY status").fetchall())
         return pb.InfoResponse(
-            images=self.d.images.count(), containers=0, server_version=_version(), storage_driver="overlayfs",
+            images=self.d.images.count(), containers=sum(by_status.values()),
+            containers_running=by_status.get("running", 0), containers_paused=by_status.get("paused", 0),
+            containers_stopped=by_status.get("exited", 0) + by_status.get("created", 0),
+            server_version=_version(), storage_driver="overlayfs",
             root_dir=str(self.d.config.root), default_runtime="pyrunc", runtimes=["pyrunc", "runc"],
             kernel_version=platform.release(), operating_system=_os_name(), os_type="linux",
             architecture=platform.machine(), ncpu=os.cpu_count() or 0, mem_total=_mem_total(),
