@@ -343,12 +343,14 @@ class Manager:
         try:
             shim = await in_thread(shims.start, bundle, rec.id)
             live.shim = shim
+            log.debug("shim started", extra={"id": rec.id, "address": shim.address})
             tty = rec.config.process.tty
             req = api.CreateTaskRequest(id=rec.id, bundle=str(bundle), rootfs=[shims.overlay(lowers, d / "upper", d / "work")],
                                         stdin=str(d / "stdin") if rec.config.open_stdin else "", terminal=tty,
                                         stdout=str(d / "stdout"), stderr="" if tty else str(d / "stderr"),
                                         options=shims.runtime_options(rec.config.settings.runtime, self.runtime_root))
             pid = await in_thread(shim.create, req)
+            log.debug("task created", extra={"id": rec.id, "pid": pid})
             await in_thread(shim.start)
         except BaseException as e:
             live.close_output()
