@@ -226,7 +226,19 @@ def test_sigkilled_daemon_comes_back_to_its_containers(tmp_path):
         ticks = d.pyctl("logs", ticker).stdout.split()
         assert len(ticks) >= 15 and ticks == [f"tick{i}" for i in range(len(ticks))]
         assert d.pyctl("exec", ticker, "echo", "hi").stdout == "hi\n"
-        d.pyctl("stop", ticker)
+        import subprocess
+
+        follow = subprocess.Popen([str(REPO / ".venv" / "bin" / "pyctl"), "logs", "-f", "--tail", "1", ticker],
+                                  env=d.env, stdout=subprocess.PIPE, text=True)
+        try:
+            first = follow.stdout.readline()
+            assert first.startswith("tick") and follow.stdout.readline().startswith("tick")  # live lines
+            d.pyctl("stop", ticker)
+            follow.wait(10)  # ends with the container
+        finally:
+            if follow.poll() is None:
+                follow.kill()
+            follow.communicate()
         assert inspect(d, ticker)["State"]["ExitCode"] == 0
         d.pyctl("rm", ticker, short)
         for cid in ids:
