@@ -328,6 +328,19 @@ def test_detach_keys_then_attach_and_exec_it(d):
         assert p.wait(15) == 6
     finally:
         os.close(master)
+    p, master = _pty_run(d, ["exec", "-it", name, "sh"])  # detaching from an exec leaves it running
+    try:
+        _wait_raw(master)
+        os.write(master, b"echo $$ > /tmp/exec.pid\r")
+        wait_for(lambda: d.pyctl("exec", name, "cat", "/tmp/exec.pid", check=False).returncode == 0)
+        os.write(master, b"\x10\x11")
+        assert p.wait(15) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    assert d.pyctl("exec", name, "sh", "-c", "kill -0 $(cat /tmp/exec.pid) && echo alive").stdout == "alive\n"
     p, master = _pty_run(d, ["attach", name])
     try:
         _wait_raw(master)

@@ -744,20 +744,27 @@ class Manager:
             code = (await wait).status
             yield "", code
         finally:
-            for r in readers:
-                r.close()
-            fd = self._exec_stdin.pop((rec.id, eid), -1)
-            if fd >= 0:
-                os.close(fd)
-            if started:
-                if wait is None or not wait.done():
-                    try:
-                        await in_thread(live.shim.kill, 9, False, eid)
-                    except shims.ShimError:
-                        pass
-                try:
-                    await in_thread(live.shim.delete, eid)
-                except (shims.ShimError, OSError):
-                    pass
-            for f in fifos:
-                f.unlink(missing_ok=True)
+            if started and not wait.done():
+                # the client left (detach keys, or it went away): as docker, the process runs on
+                for r in readers:
+                    r.sink = lambda data: None
+                asyncio.ensure_future(self._reap_exec(live, rec.id, eid, wait, readers, fifos))
+            else:
+                await self._reap_exec(live, rec.id, eid, wait, readers, fifos)
+
+    async def _reap_exec(self, live: Live, cid: str, eid: str, wait, readers: list, fifos: list) -> None:
+        """After an exec's exit (awaited here if need be): close its FIFOs, delete it from the shim."""
+        if wait is not None:
+            await asyncio.gather(wait, return_exceptions=True)
+        for r in readers:
+            r.close()
+        fd = self._exec_stdin.pop((cid, eid), -1)
+        if fd >= 0:
+            os.close(fd)
+        if wait is not None:
+            try:
+                await in_thread(live.shim.delete, eid)
+            except (shims.ShimError, OSError):
+                pass
+        for f in fifos:
+            f.unlink(missing_ok=True)
