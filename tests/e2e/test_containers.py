@@ -437,3 +437,21 @@ def test_cp_both_ways_running_and_stopped_stays_inside_the_rootfs(d, tmp_path):
     d.pyctl("cp", f"{cid}:/stopped.txt", str(tmp_path / "back.txt"))
     assert (tmp_path / "back.txt").read_text() == "from host\n"
     assert not (d.root / "containers" / cid / "cp").exists()
+
+
+def test_foreground_run_proxies_signals(d):
+    import signal
+    import subprocess
+
+    p = subprocess.Popen([str(REPO / ".venv" / "bin" / "pyctl"), "run", "--rm", "busybox", "sh", "-c",
+                          "trap 'echo got-term; exit 42' TERM; echo ready; while true; do sleep 0.1; done"],
+                         env=d.env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(15) == 42
+        assert p.stdout.read() == "got-term\n"
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.communicate()

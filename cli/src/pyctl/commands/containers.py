@@ -110,6 +110,7 @@ def run(client, args) -> int:
                 _stub(client).Remove(pb.RemoveRequest(id=cid, force=True))
             raise _start_error(e) from None
     out, err = sys.stdout.buffer, sys.stderr.buffer
+    restore = _proxy_signals(client, cid)
     try:
         for o in _stub(client).StartAttached(pb.ContainerRef(id=cid)):
             if o.exited:
@@ -121,7 +122,27 @@ def run(client, args) -> int:
         if args.rm:
             _stub(client).Remove(pb.RemoveRequest(id=cid, force=True))
         raise _start_error(e) from None
+    finally:
+        restore()
     raise CLIError("pyctl: the daemon ended the stream before the container exited", _DAEMON_ERROR)
+
+
+_PROXIED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+
+
+def _proxy_signals(client, cid: str):
+    """docker's --sig-proxy: signals pyctl gets go to the container (sent from a thread, off the handler)."""
+    import signal
+    import threading
+
+    pb = _pb()
+
+    def forward(signum, _frame) -> None:
+        name = signal.Signals(signum).name
+        threading.Thread(target=lambda: _stub(client).Kill(pb.KillRequest(id=cid, signal=name)), daemon=True).start()
+
+    old = {name: signal.signal(getattr(signal, name), forward) for name in _PROXIED}
+    return lambda: [signal.signal(getattr(signal, n), h) for n, h in old.items()]
 
 
 def _each(client, args, call) -> int:
