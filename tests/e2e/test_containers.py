@@ -174,6 +174,11 @@ def test_wait_logs_follow_and_create_start(d):
     r = d.pyctl("logs", "-f", cid, timeout=30)
     assert r.stdout == "one\ntwo\n"
     assert d.pyctl("wait", cid, timeout=30).stdout == "7\n"
+    r = d.pyctl("start", "-a", cid, check=False, timeout=30)  # again, attached: output and exit code
+    assert (r.returncode, r.stdout) == (7, "one\ntwo\n")
+    cid = d.pyctl("create", "-i", "busybox", "sh", "-c", "read x; echo got $x").stdout.strip()
+    r = d.pyctl("start", "-ai", cid, input="hello\n", timeout=30)
+    assert r.stdout == "got hello\n"
 
 
 def test_rm_force_and_id_prefixes(d):

@@ -162,6 +162,24 @@ def _each(client, args, call) -> int:
 
 def start(client, args) -> int:
     pb = _pb()
+    if args.attach or args.interactive:
+        import grpc
+
+        from .terminal import attach
+
+        if len(args.containers) != 1:
+            raise CLIError("you cannot start and attach multiple containers at once")
+        doc = inspect_container(client, args.containers[0])
+        if doc is None:
+            raise CLIError(f"Error response from daemon: No such container: {args.containers[0]}")
+        tty, stdin = doc["Config"]["Tty"], args.interactive and doc["Config"]["OpenStdin"]
+        restore = (lambda: None) if tty else _proxy_signals(client, doc["Id"])
+        try:
+            return attach(_stub(client), pb, pb.AttachInput(id=doc["Id"], start=True), tty=tty, stdin=stdin)
+        except grpc.RpcError as e:
+            raise _start_error(e) from None
+        finally:
+            restore()
     return _each(client, args, lambda n: _stub(client).Start(pb.ContainerRef(id=n)))
 
 
@@ -513,6 +531,8 @@ def add_run(p) -> None:
 
 
 def add_start(p) -> None:
+    p.add_argument("-a", "--attach", action="store_true", help="attach its output; exit with its exit code")
+    p.add_argument("-i", "--interactive", action="store_true", help="attach its STDIN")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     p.set_defaults(func=start)
 
