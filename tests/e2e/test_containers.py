@@ -245,6 +245,14 @@ def test_sigkilled_daemon_comes_back_to_its_containers(tmp_path):
                 follow.kill()
             follow.communicate()
         assert inspect(d, ticker)["State"]["ExitCode"] == 0
+        # and a clean stop (SIGTERM) with a container running comes back to it as well
+        again = d.pyctl("run", "-d", "busybox", "sleep", "1000").stdout.strip()
+        ids.append(again)
+        start = time.monotonic()
+        assert d.stop(remove=False) == 0 and time.monotonic() - start < 5
+        d.start()
+        assert inspect(d, again)["State"]["Status"] == "running"
+        d.pyctl("rm", "-f", again)
         d.pyctl("rm", ticker, short)
         for cid in ids:
             left = leaks(cid, d.root / "containers" / cid)
