@@ -409,9 +409,13 @@ class Manager:
             self.store.save(rec)
             self._event("die", rec, exitCode=str(exit.status))
             log.info("container exited", extra={"id": cid, "exit_code": exit.status})
-        self._notify_exit(cid, exit.status)
-        if rec.config.auto_remove:
-            await self.remove(cid, force=True)
+        if rec.config.auto_remove:  # as docker's run --rm: the exit is told once the container is gone
+            try:
+                await self.remove(cid, force=True)
+            finally:
+                self._notify_exit(cid, exit.status)
+        else:
+            self._notify_exit(cid, exit.status)
 
     # ---- signals
 
