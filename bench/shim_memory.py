@@ -55,7 +55,7 @@ def main() -> int:
         sys.exit(f"{IMAGE_TAR} missing: run `make fixtures`")
     with tempfile.TemporaryDirectory() as tmp, Containerd() as c:
         conf = Path(tmp) / "runtime.toml"
-        conf.write_text(f'BinaryName = "{args.runtime_binary}"\n')
+        conf.write_text(f'BinaryName = "{os.path.abspath(args.runtime_binary)}"\n')  # the shim runs in the bundle
         image = c.import_image(IMAGE_TAR)
         c.ctr("run", "-d", "--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path", str(conf),
               image, "ours", "sleep", "1000")
