@@ -66,7 +66,7 @@ class Live:
     shim: shims.Shim
     log: LogFile
     readers: list[FifoReader] = field(default_factory=list)
-    stdin_fd: int = -1  # our end of the stdin FIFO (O_RDWR: the shim never sees EOF while we are away)
+    stdin_fd: int = -1  # our end of the stdin FIFO, its only writer: closing it is the end of stdin
 
     def close_output(self) -> None:
         for r in self.readers:
@@ -227,9 +227,16 @@ class Manager:
     async def write_stdin(self, cid: str, data: bytes, exec_id: str = "") -> None:
         await in_thread(_write_all, self._stdin_fd(cid, exec_id), data)
 
-    async def close_stdin(self, cid: str, exec_id: str = "") -> None:
-        if cid in self._live:
-            await in_thread(self._live[cid].shim.close_stdin, exec_id)
+    def close_stdin(self, cid: str, exec_id: str = "") -> None:
+        """Close our end of the stdin FIFO, its only writer: the shim reads what is buffered, then EOF.
+        (CloseIO would end the process's stdin at once, losing bytes still in the FIFO.)"""
+        if exec_id:
+            fd = self._exec_stdin.pop((cid, exec_id), -1)
+        else:
+            live = self._live.get(cid)
+            fd, live.stdin_fd = (live.stdin_fd, -1) if live else (-1, -1)
+        if fd >= 0:
+            os.close(fd)
 
     async def resize(self, cid: str, width: int, height: int, exec_id: str = "") -> None:
         if cid in self._live:
