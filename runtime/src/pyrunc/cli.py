@@ -109,12 +109,10 @@ COMMANDS = {
 class Context:
     """What every command gets: the global flags, resolved."""
 
-    def __init__(self, root, log, systemd_cgroup, rootless, debug):
+    def __init__(self, root, log, systemd_cgroup):
         self.root = root
         self.log = log
         self.systemd_cgroup = systemd_cgroup
-        self.rootless = rootless
-        self.debug = debug
 
 
 def parse_flags(argv, flags, where):
@@ -218,16 +216,14 @@ def main(argv=None):
             word = "exactly" if lo == hi else "at least" if hi is None else "between"
             count = f"{lo}" if lo == hi or hi is None else f"{lo} and {hi}"
             raise UsageError(f'pyrunc: "{name}" requires {word} {count} argument(s)\n{_usage(name)}')
-        if gopts["rootless"] not in (None, "auto", "false") or gopts["systemd_cgroup"] and not _has_systemd():
-            what = "--rootless" if gopts["rootless"] not in (None, "auto", "false") else "--systemd-cgroup"
-            raise UsageError(f"{what} is not supported by pyrunc on this host"
-                             + (" (systemd is not running)" if what == "--systemd-cgroup" else ""))
+        if gopts["rootless"] not in (None, "auto", "false"):
+            raise UsageError("--rootless is not supported by pyrunc: run it as root")
+        if gopts["systemd_cgroup"] and not _has_systemd():
+            raise UsageError("--systemd-cgroup is not supported on this host: systemd is not running")
         ctx = Context(
             root=os.path.abspath(gopts["root"] or "/run/pyrunc"),
             log=log,
             systemd_cgroup=gopts["systemd_cgroup"],
-            rootless=gopts["rootless"],
-            debug=gopts["debug"],
         )
         log.debug(f"{name} {args} {opts}")
         import importlib
@@ -235,9 +231,9 @@ def main(argv=None):
         mod = importlib.import_module(f"pyrunc.commands.{module}")
         return getattr(mod, func)(ctx, args, **opts) or 0
     except PyruncError as e:
-        prefix = f"pyrunc {rest[0]} failed: " if name_is(rest, "create", "run") else ""
-        if name_is(rest, "exec"):
-            prefix = "exec failed: "
+        # runc's prefixes, which engines show to their users
+        prefix = {"create": "pyrunc create failed: ", "run": "pyrunc run failed: ",
+                  "exec": "exec failed: "}.get(rest[0] if rest else "", "")
         log.error(prefix + str(e))
         return e.exit_code
     except KeyboardInterrupt:
@@ -246,10 +242,6 @@ def main(argv=None):
         # an unexpected system error still gets runc's one-line error, not a traceback
         log.error(f"{' '.join(rest[:1]) or 'pyrunc'}: {e}")
         return 1
-
-
-def name_is(rest, *names):
-    return bool(rest) and rest[0] in names
 
 
 def _has_systemd():

@@ -45,12 +45,6 @@ class Channel:
         line, self.buf = self.buf.split(b"\n", 1)
         return jsonio.loads(line)
 
-    def expect(self, kind):
-        msg = self.recv()
-        if msg is None or msg.get("type") != kind:
-            raise PyruncError(f"unexpected message from the container's process: {msg}")
-        return msg
-
     def close(self):
         for fd in (self.rfd, self.wfd):
             try:
@@ -110,7 +104,7 @@ def _intermediate(namespaces, ch, init_main):
     if "user" in new:
         linux.unshare(linux.CLONE_NEWUSER)
         ch.send(type="userns")
-        ch.expect("mapped")
+        wait_message(ch, "mapped")
         # become the namespace's root: our host uid is (usually) not mapped inside it
         os.setresgid(0, 0, 0)
         os.setresuid(0, 0, 0)
@@ -171,11 +165,9 @@ def spawn(namespaces, init_main, cgroup=None, id_maps=None):
             pass  # init already failed; its error message is waiting in the pipe
         return init_pid, parent
     except BaseException:
-        _kill_quietly(pid)
-        reap(pid)
+        kill_and_reap(pid)
         if init_pid:
-            _kill_quietly(init_pid)
-            reap(init_pid)
+            kill_and_reap(init_pid)
         parent.close()
         raise
 
@@ -208,9 +200,7 @@ def _failure(msg):
 
 
 def _report(ch, exc):
-    from .errors import PyruncError as _E
-
-    text = str(exc) if isinstance(exc, _E) else f"{type(exc).__name__}: {exc}"
+    text = str(exc) if isinstance(exc, PyruncError) else f"{type(exc).__name__}: {exc}"
     try:
         ch.send(type="error", msg=text)
     except OSError:

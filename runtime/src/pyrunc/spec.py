@@ -325,23 +325,6 @@ def from_dict(cls, obj, path=""):
     return _load(cls, obj, path)
 
 
-def to_dict(obj):
-    """The JSON form of a spec record: camelCase names, empty values left out."""
-    if isinstance(obj, Record):
-        out = {}
-        for name, _, f in obj._fields:
-            value = to_dict(getattr(obj, name))
-            if value is None or value == [] or value == {}:
-                continue
-            out[_json_name(name, f)] = value
-        return out
-    if isinstance(obj, list):
-        return [to_dict(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: to_dict(v) for k, v in obj.items()}
-    return obj
-
-
 # --- semantic validation -----------------------------------------------------
 
 def _validate(spec):
