@@ -3,7 +3,10 @@ default profile runs busybox, and a bad section fails create with nothing left b
 
 import pytest
 
-from tests.data.seccomp.docker_profile import DOCKER_DEFAULT_CAPS, oci_seccomp
+# Docker's profile and its conversion live in the daemon, which puts them in every bundle
+from pyruncd.containers.seccomp import default_seccomp
+from pyruncd.containers.spec import DEFAULT_CAPS as DOCKER_DEFAULT_CAPS
+
 from tests.harness.runtime import IS_RUNC
 
 MKDIR = ["sh", "-c", "mkdir /dev/shm/d && echo made"]
@@ -64,7 +67,7 @@ def test_arg_conditions(rt, bundle):
 
 
 def test_default_action_with_default_errno(rt, bundle):
-    profile = oci_seccomp()
+    profile = default_seccomp(tuple(DOCKER_DEFAULT_CAPS))
     profile["defaultErrnoRet"] = 122
     for s in profile["syscalls"]:
         s["names"] = [n for n in s["names"] if n not in ("mkdir", "mkdirat")]
@@ -74,12 +77,12 @@ def test_default_action_with_default_errno(rt, bundle):
 
 
 def test_docker_default_profile_runs_busybox(rt, bundle):
-    b = bundle(["sh", "-c", "echo ok"], edit=with_seccomp(oci_seccomp(), caps=DOCKER_DEFAULT_CAPS))
+    b = bundle(["sh", "-c", "echo ok"], edit=with_seccomp(default_seccomp(tuple(DOCKER_DEFAULT_CAPS)), caps=DOCKER_DEFAULT_CAPS))
     assert rt("run", "--bundle", b, rt.new_id()).stdout == "ok\n"
 
 
 def test_docker_default_profile_denies_unshare(rt, bundle):
-    b = bundle(["busybox", "unshare", "-n", "true"], edit=with_seccomp(oci_seccomp(), caps=DOCKER_DEFAULT_CAPS))
+    b = bundle(["busybox", "unshare", "-n", "true"], edit=with_seccomp(default_seccomp(tuple(DOCKER_DEFAULT_CAPS)), caps=DOCKER_DEFAULT_CAPS))
     p = rt("run", "--bundle", b, rt.new_id(), check=False)
     assert p.returncode != 0 and "Operation not permitted" in p.stderr
 

@@ -9,8 +9,9 @@ import socket
 import pytest
 from pyrunc import seccomp, spec
 from pyrunc.errors import PyruncError
+from pyruncd.containers.seccomp import default_seccomp
+from pyruncd.containers.spec import DEFAULT_CAPS as DOCKER_DEFAULT_CAPS
 
-from tests.data.seccomp.docker_profile import oci_seccomp
 from tests.harness import forked
 
 BUSYBOX = "/bin/busybox"
@@ -201,12 +202,12 @@ def test_without_no_new_privs_loading_needs_cap_sys_admin(tmp_path):
 
 
 def test_docker_default_profile_runs_busybox():
-    code, out = exec_in_child(section(**oci_seccomp()), [BUSYBOX, "sh", "-c", "echo ok"])
+    code, out = exec_in_child(section(**default_seccomp(tuple(DOCKER_DEFAULT_CAPS))), [BUSYBOX, "sh", "-c", "echo ok"])
     assert (code, out) == (0, "ok\n")
 
 
 def test_docker_default_profile_denies_what_it_should():
-    sc = section(**oci_seccomp())
+    sc = section(**default_seccomp(tuple(DOCKER_DEFAULT_CAPS)))
     code, out = exec_in_child(sc, [BUSYBOX, "unshare", "-n", BUSYBOX, "true"])
     assert code != 0 and "operation not permitted" in out.lower()
     # socket(AF_VSOCK=40) is the one address family the profile refuses
@@ -225,7 +226,7 @@ def _raw_syscall(nr):
 
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="syscall numbers below are x86_64's")
 def test_syscalls_newer_than_the_profile_get_enosys():
-    sc = section(**oci_seccomp())
+    sc = section(**default_seccomp(tuple(DOCKER_DEFAULT_CAPS)))
     # 452 is fchmodat2 (Linux 6.6), newer than any call the profile names: libc falls back on ENOSYS
     # 321 is bpf, which the profile knows and refuses without CAP_SYS_ADMIN: the default errno
     res, _ = in_child(sc, lambda: [_raw_syscall(452), _raw_syscall(321)])

@@ -7,8 +7,8 @@ import pytest
 from pyrunc import libseccomp as L
 from pyrunc import seccomp, spec
 from pyrunc.errors import ConfigError
-
-from tests.data.seccomp.docker_profile import oci_seccomp
+from pyruncd.containers.seccomp import default_seccomp
+from pyruncd.containers.spec import DEFAULT_CAPS as DOCKER_DEFAULT_CAPS
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +68,7 @@ def test_every_known_name_passes_the_name_checks():
 
 
 def test_docker_default_profile_validates():
-    seccomp.validate(sc(**oci_seccomp()))
+    seccomp.validate(sc(**default_seccomp(tuple(DOCKER_DEFAULT_CAPS))))
 
 
 # --- plan: the rules as runc would add them ---------------------------------------
@@ -157,7 +157,7 @@ def test_build_adds_architectures():
 
 
 def test_build_docker_default_profile():
-    prog = seccomp.build(sc(**oci_seccomp()))
+    prog = seccomp.build(sc(**default_seccomp(tuple(DOCKER_DEFAULT_CAPS))))
     assert prog.skipped == []
     assert len(prog.bpf) // 8 > 100
     assert {L.act_errno(1), L.act_errno(38), L.ACT_ALLOW} <= _returns(prog.bpf)
@@ -187,7 +187,7 @@ def test_validate_compiles_once_for_load(monkeypatch):
 
 
 def test_compiled_programs_are_cached(private_cache, monkeypatch):
-    section = sc(**oci_seccomp())
+    section = sc(**default_seccomp(tuple(DOCKER_DEFAULT_CAPS)))
     first = seccomp.cached_build(section)
     assert private_cache.stat().st_mode & 0o777 == 0o700
     (entry,) = private_cache.iterdir()

@@ -3,7 +3,7 @@
 seccomp_default.json is moby's profiles/seccomp/default.json at commit
 00f3d189e420d485e42d15fe494f96d272284e0e, unchanged (Apache License 2.0, © Docker, Inc. and the
 moby contributors); the rules below choosing its entries by arch, capabilities and kernel follow
-moby's profiles/seccomp package (our code, shared with tests/data/seccomp/docker_profile.py).
+moby's profiles/seccomp package (our code; pyrunc's seccomp tests use it too).
 """
 
 import functools
