@@ -76,6 +76,10 @@ class Pyruncd:
             self.proc = None
         if remove:
             shutil.rmtree(self.dir, ignore_errors=True)
+            # a SIGKILLed daemon cannot remove its cgroup parent itself
+            from pyruncd.daemon import remove_cgroup_parent
+
+            remove_cgroup_parent("/pyruncd")
         return status
 
     def __enter__(self) -> "Pyruncd":

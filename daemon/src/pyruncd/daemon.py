@@ -22,6 +22,7 @@ class Config:
     host: str = DEFAULT_HOST
     insecure_registries: list[str] = field(default_factory=list)
     log_level: str = "info"
+    cgroup_parent: str = "/pyruncd"  # every container's cgroup is <parent>/<id>, as docker's /docker/<id>
 
     @property
     def socket_path(self) -> Path:
@@ -52,3 +53,17 @@ class Daemon:
     def close(self) -> None:
         self.conn.close()
         self._lock.close()
+        remove_cgroup_parent(self.config.cgroup_parent)
+
+
+def remove_cgroup_parent(parent: str) -> None:
+    """rmdir our cgroup parent wherever it exists; the kernel refuses while a container's cgroup is in it."""
+    top = Path("/sys/fs/cgroup")
+    name = parent.strip("/")
+    if not name or not top.is_dir():
+        return
+    for hierarchy in [top, *(d for d in top.iterdir() if d.is_dir())]:
+        try:
+            (hierarchy / name).rmdir()
+        except OSError:
+            pass

@@ -14,11 +14,14 @@ def parse_args(argv: list[str] | None) -> Config:
     p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help=f"state directory (default {DEFAULT_ROOT})")
     p.add_argument("--insecure-registry", action="append", default=[], dest="insecure",
                    help="registry host[:port] reached over plain HTTP (repeatable)")
+    p.add_argument("--cgroup-parent", default="/pyruncd",
+                   help="cgroup that holds every container's cgroup (default /pyruncd)")
     p.add_argument("-l", "--log-level", default="info", choices=["debug", "info", "warning", "error"])
     a = p.parse_args(argv)
     if not a.host.startswith("unix://") or a.host == "unix://":
         p.error(f"--host {a.host!r}: want unix:///path/to/socket")
-    return Config(root=a.root.resolve(), host=a.host, insecure_registries=a.insecure, log_level=a.log_level)
+    return Config(root=a.root.resolve(), host=a.host, insecure_registries=a.insecure, log_level=a.log_level,
+                  cgroup_parent=a.cgroup_parent)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -316,7 +316,7 @@ class Manager:
         user = specs.resolve_user(rec.config.process.user, lowers, d / "upper")
         etc = specs.etc_files(d / "etc", rec.config.settings.hostname, rec.config.settings.network)
         doc = specs.build(rec.config.process, rec.config.settings, user=user, etc=etc,
-                          cgroups_path=f"/pyruncd/{rec.id}")
+                          cgroups_path=f"{self.d.config.cgroup_parent}/{rec.id}")
         (bundle / "config.json").write_text(json.dumps(doc))
         return bundle
 
