@@ -15,12 +15,13 @@ runtime state, and the temp dir.
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from tests.harness.cleanup import kill_trees, remove_cgroups, unmount_under
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 CONTAINERD = shutil.which("containerd") or "/usr/bin/containerd"
@@ -102,7 +103,7 @@ class Containerd:
         finally:
             self._stop_daemon()
             self._kill_leftovers()
-            self._unmount_all()
+            unmount_under(self.dir)
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> "Containerd":
@@ -183,18 +184,7 @@ class Containerd:
     def _kill_leftovers(self) -> None:
         """Shims that outlived containerd and their children (the containers: the shim is their
         subreaper), then whatever the runtimes still hold in this namespace (state, cgroups)."""
-        shims = self.shim_pids()
-        victims = set(shims)
-        for pid in shims:
-            victims |= _descendants(pid)
-        for pid in victims:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 5
-        while self.shim_pids() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        kill_trees(self.shim_pids(), self.shim_pids)
         for runtime in ("runc", "pyrunc"):
             root = Path("/run/containerd") / runtime / self.namespace
             binary = shutil.which(runtime, path=self.env["PATH"])
@@ -203,37 +193,4 @@ class Containerd:
                     subprocess.run([binary, "--root", str(root), "delete", "--force", cid],
                                    capture_output=True, check=False, timeout=30)
             shutil.rmtree(root, ignore_errors=True)
-        for ctrl in Path("/sys/fs/cgroup").iterdir():
-            ns_dir = ctrl / self.namespace
-            if ns_dir.is_dir():
-                for sub in sorted(ns_dir.glob("**/"), key=lambda p: len(str(p)), reverse=True):
-                    try:
-                        sub.rmdir()
-                    except OSError:
-                        pass
-
-    def _unmount_all(self) -> None:
-        prefix = str(self.dir) + "/"
-        with open("/proc/self/mountinfo") as f:
-            targets = [line.split()[4] for line in f]
-        for target in sorted((t for t in targets if t.startswith(prefix)), key=len, reverse=True):
-            subprocess.run(["umount", "-l", target], capture_output=True, check=False)
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+        remove_cgroups(self.namespace)
