@@ -174,6 +174,7 @@ class Process:
         self.exited_at_ns = 0
         self.waiters: list = []  # Wait calls answered at exit
         self._stdin: SharedFd | None = None  # our end of the process's stdin pipe
+        self._stdin_wake = -1  # written by CloseIO: the feeding thread copies what is left, then ends
         self._master: SharedFd | None = None  # the pty master
         self._child_fds: list[int] = []
         self._output_done: list[_thread.LockType] = []
@@ -189,7 +190,8 @@ class Process:
             self._stdin = SharedFd(w, users=2)  # the feeding thread and this process
             fds[0] = r
             self._child_fds.append(r)
-            _spawn(self._feed, src, self._stdin)
+            wake_r, self._stdin_wake = os.pipe2(os.O_CLOEXEC)
+            _spawn(self._feed, src, self._stdin, wake_r)
         for i, path in ((1, self.stdio.stdout), (2, self.stdio.stderr)):
             if path:
                 fds[i] = _open_output(path)
@@ -203,16 +205,43 @@ class Process:
         self._child_fds = []
 
     @staticmethod
-    def _feed(src: int, dst: SharedFd) -> None:
-        """Copy a client's stdin FIFO into the process's stdin pipe; EOF ends the pipe."""
-        _copy(src, dst.fd, close_dst=False)
-        os.close(src)
-        dst.end()
-        dst.release()
+    def _feed(src: int, dst: SharedFd, wake: int) -> None:
+        """Copy a client's stdin FIFO into the process's stdin pipe until the FIFO's EOF, or until
+        CloseIO: a client writes its last bytes and then calls CloseIO, keeping its FIFO open, so
+        after the wake-up what the FIFO already holds is still copied before the pipe ends."""
+        import select
+
+        # non-blocking reads keep the FIFO's own EOF rule (no writer, ever or any more: EOF at once),
+        # which waiting in select() would not (it never wakes for a writer that never came)
+        os.set_blocking(src, False)
+        closing = False
+        try:
+            while True:
+                try:
+                    data = os.read(src, 32768)
+                except BlockingIOError:  # a writer, but nothing to read yet
+                    if closing:
+                        break
+                    ready, _, _ = select.select([src, wake], [], [])
+                    closing = wake in ready
+                    continue
+                if not data:
+                    break
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(dst.fd, view):]
+        except OSError:
+            pass  # EPIPE: the process closed its stdin
+        finally:
+            os.close(src)
+            os.close(wake)
+            dst.end()
+            dst.release()
 
     def close_stdin(self) -> None:
-        if self._stdin is not None:
-            self._stdin.end()
+        if self._stdin_wake >= 0:
+            os.close(self._stdin_wake)  # the feeding thread sees the wake-up end readable (EOF)
+            self._stdin_wake = -1
 
     def attach_console(self, master: int) -> None:
         users = 1 + bool(self.stdio.stdout) + bool(self.stdio.stdin)
@@ -253,6 +282,7 @@ class Process:
 
     def release_stdio(self) -> None:
         """The process is gone (or never started): end its stdin and terminal, drop our holds."""
+        self.close_stdin()
         for shared in (self._stdin, self._master):
             if shared is not None:
                 shared.end()

@@ -240,7 +240,10 @@ def test_events_through_the_publish_binary_without_ttrpc_address(env):
     assert (tmp_path / "published.data").read_bytes().startswith(b"\x0a\x1ccontainerd.events.TaskCreate")  # an Any
 
 
-def test_closeio_ends_stdin_while_the_client_keeps_its_fifo_open(env):
+@pytest.mark.parametrize("pause", [0.3, 0], ids=["read", "still-in-fifo"])
+def test_closeio_ends_stdin_while_the_client_keeps_its_fifo_open(env, pause):
+    """The client writes, then (at once, or after the shim read it) calls CloseIO with its FIFO open:
+    the process gets every byte, then EOF."""
     tmp_path, token, ctrd = env
     bundle = make_bundle(tmp_path, token, ["sh", "-c", "cat; echo done"])
     stdin, stdout = tmp_path / "in", tmp_path / "out"
@@ -254,7 +257,7 @@ def test_closeio_ends_stdin_while_the_client_keeps_its_fifo_open(env):
         c.call(TASK, "Create", req.SerializeToString())
         c.call(TASK, "Start", api.StartRequest(id=token).SerializeToString())
         os.write(holder, b"typed\n")
-        time.sleep(0.3)
+        time.sleep(pause)
         c.call(TASK, "CloseIO", api.CloseIORequest(id=token, stdin=True).SerializeToString())
         wait = api.WaitResponse.FromString(c.call(TASK, "Wait", api.WaitRequest(id=token).SerializeToString()))
         assert wait.exit_status == 0
