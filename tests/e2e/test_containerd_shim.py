@@ -40,14 +40,8 @@ def ctrd(request, tmp_path):
     config.write_text(f'BinaryName = "{binary}"\n')
     c = Containerd()
     c.run_flags = ["--runtime", RUNTIME, "--runtime-config-path", str(config)]
-    try:
-        c.start()
-        c.import_image(IMAGE_TAR)
+    with c.serving(IMAGE_TAR):
         yield c
-    finally:
-        c.stop()
-    left = leaks.leaks(c.namespace, c.dir)
-    assert not left, "\n".join(left)
 
 
 def run(c: Containerd, flags: list[str], cid: str, *cmd: str, check: bool = False,

@@ -31,14 +31,8 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def ctrd():
     c = Containerd()
-    try:
-        c.start()
-        c.import_image(IMAGE_TAR)
+    with c.serving(IMAGE_TAR):
         yield c
-    finally:
-        c.stop()
-    left = leaks.leaks(c.namespace, c.dir)
-    assert not left, "\n".join(left)
     assert not Path(f"/run/containerd/runc/{c.namespace}").exists()
 
 

@@ -49,6 +49,17 @@ def pids_naming(needle: str) -> list[int]:
     return found
 
 
+def stop_process(proc, timeout: float) -> None:
+    """SIGTERM a daemon we started and wait; SIGKILL it if it takes longer than timeout."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def kill_trees(roots, still_there, timeout: float = 5) -> None:
     """SIGKILL roots and everything below them, then wait until still_there() is empty."""
     victims = set(roots)

@@ -13,6 +13,7 @@ left: tasks, shims of this containerd (found by their bundle under our state dir
 runtime state, and the temp dir.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.harness.cleanup import kill_trees, remove_cgroups, unmount_under
+from tests.harness.cleanup import kill_trees, remove_cgroups, stop_process, unmount_under
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 CONTAINERD = shutil.which("containerd") or "/usr/bin/containerd"
@@ -87,13 +88,7 @@ class Containerd:
         self.start()
 
     def _stop_daemon(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 10)
         self.proc = None
 
     def stop(self) -> None:
@@ -105,6 +100,20 @@ class Containerd:
             self._kill_leftovers()
             unmount_under(self.dir)
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def serving(self, image_tar):
+        """Started, with image_tar imported; stopped afterwards, failing if it leaked anything."""
+        from tests.harness import leaks
+
+        try:
+            self.start()
+            self.import_image(image_tar)
+            yield self
+        finally:
+            self.stop()
+        left = leaks.leaks(self.namespace, self.dir)
+        assert not left, "\n".join(left)
 
     def __enter__(self) -> "Containerd":
         return self.start()

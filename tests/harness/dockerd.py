@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.harness.cleanup import kill_trees, pids_naming, remove_cgroups, unmount_under
+from tests.harness.cleanup import kill_trees, pids_naming, remove_cgroups, stop_process, unmount_under
 
 DOCKERD = shutil.which("dockerd") or "/usr/sbin/dockerd"
 # the docker CLI: /usr/local/bin/docker (28.x) if present negotiates down to 20.10's API 1.41
@@ -153,13 +153,7 @@ class Dockerd:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def _stop_daemon(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 20)
         self.proc = None
 
     def _undo_network(self) -> None:

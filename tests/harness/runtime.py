@@ -70,6 +70,16 @@ class Runtime:
         return p.stdout.split()
 
 
+def cgroup_dir(pid, ctrl):
+    """The host directory of process pid's cgroup in the v1 hierarchy of ctrl."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            if ctrl in ctrls.split(","):
+                return f"/sys/fs/cgroup/{ctrl}{path}"
+    raise AssertionError(f"{pid} has no {ctrl} cgroup")
+
+
 def base_config(args, rootfs=ROOTFS):
     from pyrunc.default_spec import default_spec
 

@@ -8,20 +8,11 @@ import time
 import pytest
 
 from tests.harness.leaks import cgroup_dirs_naming
-from tests.harness.runtime import IS_RUNC
+from tests.harness.runtime import IS_RUNC, cgroup_dir
 
 V1 = os.path.isdir("/sys/fs/cgroup/memory") and os.path.isdir("/sys/fs/cgroup/devices")
 pytestmark = pytest.mark.skipif(not V1, reason="reads cgroup v1 files (this host kind is hybrid)")
 
-
-def cgroup_dir(pid, ctrl):
-    """The host directory of process pid's cgroup in the v1 hierarchy of ctrl."""
-    with open(f"/proc/{pid}/cgroup") as f:
-        for line in f:
-            _, ctrls, path = line.rstrip("\n").split(":", 2)
-            if ctrl in ctrls.split(","):
-                return f"/sys/fs/cgroup/{ctrl}{path}"
-    raise AssertionError(f"{pid} has no {ctrl} cgroup")
 
 
 def read(d, name):
