@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from .client import Client, CLIError, resolve_host, rpc_error
-from .commands import archive, containers, images, registry, system
+from .commands import archive, containers, images, registry, stats, system
 
 _CONTAINER_COMMANDS = [
     (["run"], containers.add_run, "create and start a container"),
@@ -23,6 +23,8 @@ _CONTAINER_COMMANDS = [
     (["rename"], containers.add_rename, "rename a container"),
     (["top"], containers.add_top, "show a container's processes"),
     (["cp"], containers.add_cp, "copy files between a container and the local filesystem"),
+    (["update"], stats.add_update, "update the resources and restart policy of containers"),
+    (["stats"], stats.add_stats, "show a live stream of containers' resource usage"),
 ]
 
 

@@ -6,6 +6,7 @@ import sys
 
 from .. import output
 from ..client import CLIError
+from . import stats as limits
 
 # docker's exit statuses for a run that never got to the command
 _DAEMON_ERROR, _CANNOT_INVOKE, _NOT_FOUND = 125, 126, 127
@@ -68,11 +69,12 @@ def _create(client, args) -> str:
     import grpc
 
     pb = _pb()
+    limits.check_run(args)
     cfg = pb.ContainerConfig(
         image=args.image, name=args.name or "", cmd=args.cmd, env=_env(args), workdir=args.workdir or "",
         user=args.user or "", hostname=args.hostname or "", labels=_labels(args.label), tty=args.tty,
         open_stdin=args.interactive, network=args.network or "", runtime=args.runtime or "",
-        auto_remove=getattr(args, "rm", False))
+        auto_remove=getattr(args, "rm", False), **limits.config_fields(args))
     if args.entrypoint is not None:
         cfg.entrypoint_set = True
         cfg.entrypoint.extend([args.entrypoint] if args.entrypoint else [])
@@ -201,7 +203,9 @@ def rm(client, args) -> int:
 
 def _status(c) -> str:
     if c.status == "running":
-        return "Up " + output.human_duration(_age(c.started_at))
+        return "Up " + output.human_duration(_age(c.started_at)) + limits.status_suffix(json.loads(c.inspect_json))
+    if c.status == "restarting":
+        return f"Restarting ({c.exit_code}) {output.since(c.finished_at)}"
     if c.status == "paused":
         return "Up " + output.human_duration(_age(c.started_at)) + " (Paused)"
     if c.status == "exited":
@@ -514,6 +518,7 @@ def _add_create_flags(p) -> None:
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
     p.add_argument("--network", help="none (default) or host")
     p.add_argument("--runtime", help="pyrunc (default) or runc")
+    limits.add_create_flags(p)
     p.add_argument("image")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
 

@@ -23,6 +23,8 @@ from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..threads import in_thread
+from . import hostconfig
+from . import resources
 from . import shim as shims
 from . import spec as specs
 from .logs import Entry, FifoReader, LogFile, parse_since, parse_time, read_entries
@@ -119,6 +121,7 @@ class CreateOptions:
     network: str = ""
     runtime: str = ""
     auto_remove: bool = False
+    host: hostconfig.HostFlags = field(default_factory=hostconfig.HostFlags)
 
 
 class Manager:
@@ -136,6 +139,7 @@ class Manager:
         self._exec_stdin: dict[tuple[str, str], int] = {}
         self._event_subs: set[asyncio.Queue] = set()
         self._leases: dict[str, object] = {}
+        self.policies = hostconfig.Policies(self)
 
     # ---- helpers
 
@@ -269,9 +273,10 @@ class Manager:
         labels = dict((image_config.get("config") or {}).get("Labels") or {})
         labels.update(o.labels)
         chain = [s.chain_id for s in self.d.snapshots.chain(img.top_chain_id)]
+        host = hostconfig.resolve(o.host, image_config, o.auto_remove)
         rec = Record(cid, name, o.image, img.id, _rfc3339(), Config(
             proc, specs.Settings(hostname, network, runtime, labels), chain, o.auto_remove, o.open_stdin,
-            image_config))
+            image_config, host))
         d = self.dir(cid)
         for sub in ("upper", "work", "bundle/rootfs"):
             (d / sub).mkdir(parents=True)
@@ -297,8 +302,16 @@ class Manager:
                 raise Conflict("cannot start a paused container, try unpause instead")
             if Status.RUNNING not in TRANSITIONS[rec.status]:
                 raise Conflict(f"container {cid[:12]} is {rec.status}, it cannot start")
+            self.policies.user_started(rec)
             await self._start(rec)
             return rec
+
+    async def start_again(self, cid: str) -> None:
+        """A restart the policy asked for: no reset of the restart count."""
+        async with self._lock(cid):
+            rec = self.get(cid)
+            if rec.status == Status.EXITED:
+                await self._start(rec)
 
     def _lowers(self, rec: Record) -> list[Path]:
         lowers = []
@@ -317,6 +330,7 @@ class Manager:
         etc = specs.etc_files(d / "etc", rec.config.settings.hostname, rec.config.settings.network)
         doc = specs.build(rec.config.process, rec.config.settings, user=user, etc=etc,
                           cgroups_path=f"{self.d.config.cgroup_parent}/{rec.id}")
+        resources.apply(doc, rec.config.host.resources, rec.config.host.security)
         (bundle / "config.json").write_text(json.dumps(doc))
         return bundle
 
@@ -372,6 +386,7 @@ class Manager:
         self.store.save(rec)
         self._live[rec.id] = live
         self._watch(rec.id, live)
+        self.policies.started(rec)
         self._event("start", rec)
         log.info("container started", extra={"id": rec.id, "pid": pid})
 
@@ -402,6 +417,8 @@ class Manager:
                 return
             live.close_output()
             bundle = self.dir(cid) / "bundle"
+            rec = self.get(cid)
+            self.policies.exiting(rec)
             if exit is None:  # the shim is gone: clean up after it as containerd would
                 resp = await in_thread(shims.delete_dead, bundle, cid)
                 exit = shims.Exit(resp.exit_status if resp else 255,
@@ -409,13 +426,13 @@ class Manager:
             else:
                 await in_thread(self._discard_shim, live.shim, bundle)
             del self._live[cid]
-            rec = self.get(cid)
             rec.move(Status.EXITED)
             rec.exit_code, rec.pid, rec.shim_address = exit.status, 0, ""
             rec.finished_at = _rfc3339(exit.exited_at or None)
             self.store.save(rec)
             self._event("die", rec, exitCode=str(exit.status))
             log.info("container exited", extra={"id": cid, "exit_code": exit.status})
+            self.policies.exited(rec)
         if rec.config.auto_remove:  # as docker's run --rm: the exit is told once the container is gone
             try:
                 await self.remove(cid, force=True)
@@ -441,6 +458,7 @@ class Manager:
 
     async def stop(self, text: str, timeout: int | None = None) -> None:
         rec = self.get(text)
+        self.policies.stopping(rec)
         live = self._live.get(rec.id)
         if live is None:
             return  # docker: stopping a stopped container succeeds
@@ -505,6 +523,7 @@ class Manager:
                 return
             raise
         rec = self.get(cid)
+        self.policies.removed(rec)
         if rec.status in (Status.RUNNING, Status.PAUSED):
             if not force:
                 raise Conflict(f"You cannot remove a {rec.status} container {cid}. Stop the container before "
@@ -659,6 +678,7 @@ class Manager:
                 live.shim = shim
                 self._live[rec.id] = live
                 self._watch(rec.id, live)  # Wait answers at once if it exited while we were down
+                self.policies.started(rec)
                 log.info("container reconnected", extra={"id": rec.id})
                 continue
             resp = await in_thread(shims.delete_dead, self.dir(rec.id) / "bundle", rec.id)
@@ -668,8 +688,10 @@ class Manager:
             rec.finished_at = _rfc3339(resp.exited_at.seconds if resp and resp.exited_at.seconds else None)
             self.store.save(rec)
             log.info("container's shim gone", extra={"id": rec.id, "exit_code": rec.exit_code})
+        await self.policies.booted()
 
     def close(self) -> None:
+        self.policies.close()
         for live in self._live.values():
             for r in live.readers:
                 r.close()

@@ -26,6 +26,7 @@ from ..errors import PyruncdError
 TASK = "containerd.task.v2.Task"
 NAMESPACE = "pyruncd"
 PROCESS_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Process"
+RESOURCES_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources"
 RUNTIMES = {"pyrunc": "", "runc": "/usr/sbin/runc"}  # "" lets the shim pick pyrunc from its venv
 
 
@@ -141,6 +142,14 @@ class Shim:
 
     def resume(self) -> None:
         self._call("Resume", api.ResumeRequest(id=self.id), None)
+
+    def update(self, resources_json: bytes) -> None:
+        spec = any_pb2.Any(type_url=RESOURCES_TYPE_URL, value=resources_json)
+        self._call("Update", api.UpdateTaskRequest(id=self.id, resources=spec), None)
+
+    def stats(self) -> bytes:
+        """The task's io.containerd.cgroups.v1.Metrics, serialized."""
+        return self._call("Stats", api.StatsRequest(id=self.id), api.StatsResponse).stats.value
 
     def shutdown(self) -> None:
         try:

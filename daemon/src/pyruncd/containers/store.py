@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 
 from ..errors import Conflict, InvalidArgument, NotFound
+from .hostconfig import HostConfig, RunState
 from .spec import Process, Settings
 
 
@@ -38,6 +39,8 @@ class Config:
     auto_remove: bool = False
     open_stdin: bool = False
     image_config: dict = field(default_factory=dict)
+    host: HostConfig = field(default_factory=HostConfig)   # limits, security, restart, health
+    run: RunState = field(default_factory=RunState)        # restart count, OOM, stopped by hand
 
     def dumps(self) -> str:
         return json.dumps(asdict(self))
@@ -46,7 +49,8 @@ class Config:
     def loads(cls, text: str) -> "Config":
         d = json.loads(text)
         return cls(Process(**d["process"]), Settings(**d["settings"]), d["chain_ids"], d["auto_remove"],
-                   d["open_stdin"], d["image_config"])
+                   d["open_stdin"], d["image_config"], HostConfig.from_dict(d.get("host") or {}),
+                   RunState(**d.get("run", {})))
 
 
 @dataclass
@@ -101,9 +105,9 @@ class Store:
     def save(self, rec: Record) -> None:
         self.conn.execute(
             "UPDATE containers SET name=?, status=?, pid=?, exit_code=?, started_at=?, finished_at=?, error=?,"
-            " shim_address=? WHERE id=?",
+            " shim_address=?, config=? WHERE id=?",
             (rec.name, rec.status, rec.pid, rec.exit_code, rec.started_at, rec.finished_at, rec.error,
-             rec.shim_address, rec.id))
+             rec.shim_address, rec.config.dumps(), rec.id))
 
     def rename(self, container_id: str, name: str) -> None:
         try:

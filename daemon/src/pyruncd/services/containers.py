@@ -6,6 +6,7 @@ import json
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc as pb_grpc
 
+from ..containers.hostconfig import HostFlags
 from ..containers.manager import CreateOptions, Manager
 from ..containers.store import Record, Status
 from ..errors import Conflict
@@ -41,12 +42,14 @@ def inspect_doc(rec: Record) -> dict:
     }
 
 
-def container_pb(rec: Record) -> pb.Container:
+def container_pb(rec: Record, m: Manager) -> pb.Container:
+    doc = inspect_doc(rec)
+    m.policies.decorate(doc, rec)
     return pb.Container(id=rec.id, name=rec.name, image=rec.image, image_id=rec.image_id,
-                        command=" ".join(rec.config.process.args), created=rec.created, status=str(rec.status),
+                        command=" ".join(rec.config.process.args), created=rec.created, status=doc["State"]["Status"],
                         pid=rec.pid, exit_code=rec.exit_code, started_at=rec.started_at,
                         finished_at=rec.finished_at, labels=rec.config.settings.labels,
-                        inspect_json=json.dumps(inspect_doc(rec)).encode())
+                        inspect_json=json.dumps(doc).encode())
 
 
 class ContainersService(pb_grpc.ContainersServicer):
@@ -60,7 +63,11 @@ class ContainersService(pb_grpc.ContainersServicer):
             image=c.image, name=c.name, cmd=list(c.cmd), entrypoint=list(c.entrypoint),
             entrypoint_set=c.entrypoint_set, env=list(c.env), workdir=c.workdir, user=c.user, hostname=c.hostname,
             labels=dict(c.labels), tty=c.tty, open_stdin=c.open_stdin, network=c.network, runtime=c.runtime,
-            auto_remove=c.auto_remove))
+            auto_remove=c.auto_remove, host=HostFlags(
+                c.memory, c.memory_swap, c.cpus, c.cpu_shares, c.cpuset_cpus, c.pids_limit, list(c.ulimits),
+                list(c.cap_add), list(c.cap_drop), c.privileged, c.read_only, list(c.security_opt), list(c.devices),
+                c.restart, c.health_cmd, c.health_interval, c.health_timeout, c.health_retries,
+                c.health_start_period, c.no_healthcheck)))
         return pb.CreateResponse(id=rec.id)
 
     @rpc
@@ -146,11 +153,11 @@ class ContainersService(pb_grpc.ContainersServicer):
 
     @rpc
     async def List(self, request, context):
-        return pb.ListResponse(containers=[container_pb(r) for r in self.m.records(request.all)])
+        return pb.ListResponse(containers=[container_pb(r, self.m) for r in self.m.records(request.all)])
 
     @rpc
     async def Inspect(self, request, context):
-        return container_pb(self.m.get(request.id))
+        return container_pb(self.m.get(request.id), self.m)
 
     @rpc
     async def Wait(self, request, context):
@@ -229,3 +236,18 @@ class ContainersService(pb_grpc.ContainersServicer):
 
         await self.m.copy_to(first.id, first.path, chunks())
         return pb.Empty()
+
+    @rpc
+    async def Update(self, request, context):
+        r = request
+        await self.m.policies.update(r.id, restart=r.restart, memory=r.memory, memory_swap=r.memory_swap,
+                                     cpus=r.cpus, cpu_shares=r.cpu_shares, cpuset_cpus=r.cpuset_cpus,
+                                     pids_limit=r.pids_limit)
+        return pb.UpdateResponse()
+
+    @rpc
+    async def Stats(self, request, context):
+        out = []
+        for rec, s in await self.m.policies.stats(list(request.ids)):
+            out.append(pb.ContainerStats(id=rec.id, name=rec.name, **vars(s)))
+        return pb.StatsResponse(stats=out)

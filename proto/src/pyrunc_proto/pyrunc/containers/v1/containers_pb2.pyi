@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ContainerConfig(_message.Message):
-    __slots__ = ("image", "name", "cmd", "entrypoint", "entrypoint_set", "env", "workdir", "user", "hostname", "labels", "tty", "open_stdin", "network", "runtime", "auto_remove")
+    __slots__ = ("image", "name", "cmd", "entrypoint", "entrypoint_set", "env", "workdir", "user", "hostname", "labels", "tty", "open_stdin", "network", "runtime", "auto_remove", "memory", "memory_swap", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit", "ulimits", "cap_add", "cap_drop", "privileged", "read_only", "security_opt", "devices", "restart", "health_cmd", "health_interval", "health_timeout", "health_retries", "health_start_period", "no_healthcheck")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,26 @@ class ContainerConfig(_message.Message):
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
     AUTO_REMOVE_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_SWAP_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    CPU_SHARES_FIELD_NUMBER: _ClassVar[int]
+    CPUSET_CPUS_FIELD_NUMBER: _ClassVar[int]
+    PIDS_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ULIMITS_FIELD_NUMBER: _ClassVar[int]
+    CAP_ADD_FIELD_NUMBER: _ClassVar[int]
+    CAP_DROP_FIELD_NUMBER: _ClassVar[int]
+    PRIVILEGED_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_OPT_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_FIELD_NUMBER: _ClassVar[int]
+    RESTART_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_CMD_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_RETRIES_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_START_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    NO_HEALTHCHECK_FIELD_NUMBER: _ClassVar[int]
     image: str
     name: str
     cmd: _containers.RepeatedScalarFieldContainer[str]
@@ -45,7 +65,27 @@ class ContainerConfig(_message.Message):
     network: str
     runtime: str
     auto_remove: bool
-    def __init__(self, image: _Optional[str] = ..., name: _Optional[str] = ..., cmd: _Optional[_Iterable[str]] = ..., entrypoint: _Optional[_Iterable[str]] = ..., entrypoint_set: _Optional[bool] = ..., env: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., user: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., open_stdin: _Optional[bool] = ..., network: _Optional[str] = ..., runtime: _Optional[str] = ..., auto_remove: _Optional[bool] = ...) -> None: ...
+    memory: str
+    memory_swap: str
+    cpus: str
+    cpu_shares: str
+    cpuset_cpus: str
+    pids_limit: str
+    ulimits: _containers.RepeatedScalarFieldContainer[str]
+    cap_add: _containers.RepeatedScalarFieldContainer[str]
+    cap_drop: _containers.RepeatedScalarFieldContainer[str]
+    privileged: bool
+    read_only: bool
+    security_opt: _containers.RepeatedScalarFieldContainer[str]
+    devices: _containers.RepeatedScalarFieldContainer[str]
+    restart: str
+    health_cmd: str
+    health_interval: str
+    health_timeout: str
+    health_retries: str
+    health_start_period: str
+    no_healthcheck: bool
+    def __init__(self, image: _Optional[str] = ..., name: _Optional[str] = ..., cmd: _Optional[_Iterable[str]] = ..., entrypoint: _Optional[_Iterable[str]] = ..., entrypoint_set: _Optional[bool] = ..., env: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., user: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., open_stdin: _Optional[bool] = ..., network: _Optional[str] = ..., runtime: _Optional[str] = ..., auto_remove: _Optional[bool] = ..., memory: _Optional[str] = ..., memory_swap: _Optional[str] = ..., cpus: _Optional[str] = ..., cpu_shares: _Optional[str] = ..., cpuset_cpus: _Optional[str] = ..., pids_limit: _Optional[str] = ..., ulimits: _Optional[_Iterable[str]] = ..., cap_add: _Optional[_Iterable[str]] = ..., cap_drop: _Optional[_Iterable[str]] = ..., privileged: _Optional[bool] = ..., read_only: _Optional[bool] = ..., security_opt: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[str]] = ..., restart: _Optional[str] = ..., health_cmd: _Optional[str] = ..., health_interval: _Optional[str] = ..., health_timeout: _Optional[str] = ..., health_retries: _Optional[str] = ..., health_start_period: _Optional[str] = ..., no_healthcheck: _Optional[bool] = ...) -> None: ...
 
 class Container(_message.Message):
     __slots__ = ("id", "name", "image", "image_id", "command", "created", "status", "pid", "exit_code", "started_at", "finished_at", "labels", "inspect_json")
@@ -312,3 +352,69 @@ class Chunk(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class UpdateRequest(_message.Message):
+    __slots__ = ("id", "memory", "memory_swap", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit", "restart")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_SWAP_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    CPU_SHARES_FIELD_NUMBER: _ClassVar[int]
+    CPUSET_CPUS_FIELD_NUMBER: _ClassVar[int]
+    PIDS_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RESTART_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    memory: str
+    memory_swap: str
+    cpus: str
+    cpu_shares: str
+    cpuset_cpus: str
+    pids_limit: str
+    restart: str
+    def __init__(self, id: _Optional[str] = ..., memory: _Optional[str] = ..., memory_swap: _Optional[str] = ..., cpus: _Optional[str] = ..., cpu_shares: _Optional[str] = ..., cpuset_cpus: _Optional[str] = ..., pids_limit: _Optional[str] = ..., restart: _Optional[str] = ...) -> None: ...
+
+class UpdateResponse(_message.Message):
+    __slots__ = ("warnings",)
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StatsRequest(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ContainerStats(_message.Message):
+    __slots__ = ("id", "name", "cpu_total_ns", "system_ns", "online_cpus", "mem_usage", "mem_limit", "net_rx", "net_tx", "blk_read", "blk_write", "pids")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CPU_TOTAL_NS_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_NS_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_CPUS_FIELD_NUMBER: _ClassVar[int]
+    MEM_USAGE_FIELD_NUMBER: _ClassVar[int]
+    MEM_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NET_RX_FIELD_NUMBER: _ClassVar[int]
+    NET_TX_FIELD_NUMBER: _ClassVar[int]
+    BLK_READ_FIELD_NUMBER: _ClassVar[int]
+    BLK_WRITE_FIELD_NUMBER: _ClassVar[int]
+    PIDS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    cpu_total_ns: int
+    system_ns: int
+    online_cpus: int
+    mem_usage: int
+    mem_limit: int
+    net_rx: int
+    net_tx: int
+    blk_read: int
+    blk_write: int
+    pids: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., cpu_total_ns: _Optional[int] = ..., system_ns: _Optional[int] = ..., online_cpus: _Optional[int] = ..., mem_usage: _Optional[int] = ..., mem_limit: _Optional[int] = ..., net_rx: _Optional[int] = ..., net_tx: _Optional[int] = ..., blk_read: _Optional[int] = ..., blk_write: _Optional[int] = ..., pids: _Optional[int] = ...) -> None: ...
+
+class StatsResponse(_message.Message):
+    __slots__ = ("stats",)
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    stats: _containers.RepeatedCompositeFieldContainer[ContainerStats]
+    def __init__(self, stats: _Optional[_Iterable[_Union[ContainerStats, _Mapping]]] = ...) -> None: ...

@@ -139,6 +139,16 @@ class ContainersStub:
                 request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CopyToChunk.SerializeToString,
                 response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
                 _registered_method=True)
+        self.Update = channel.unary_unary(
+                '/pyrunc.containers.v1.Containers/Update',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.UpdateRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.UpdateResponse.FromString,
+                _registered_method=True)
+        self.Stats = channel.unary_unary(
+                '/pyrunc.containers.v1.Containers/Stats',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsResponse.FromString,
+                _registered_method=True)
 
 
 class ContainersServicer:
@@ -272,6 +282,20 @@ class ContainersServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Update(self, request, context):
+        """`pyctl update`: resources through the shim's Update, and the restart policy
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Stats(self, request, context):
+        """`pyctl stats`: one sample of the cgroup metrics of each container asked for (all running when none)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContainersServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -379,6 +403,16 @@ def add_ContainersServicer_to_server(servicer, server):
                     servicer.CopyTo,
                     request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CopyToChunk.FromString,
                     response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.SerializeToString,
+            ),
+            'Update': grpc.unary_unary_rpc_method_handler(
+                    servicer.Update,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.UpdateRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.UpdateResponse.SerializeToString,
+            ),
+            'Stats': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stats,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -948,6 +982,60 @@ class Containers:
             '/pyrunc.containers.v1.Containers/CopyTo',
             pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CopyToChunk.SerializeToString,
             pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Update(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Update',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.UpdateRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.UpdateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Stats',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,194 @@
+"""Health checks: the image's HEALTHCHECK merged with --health-* flags, probed as execs through the shim.
+
+State per running container (in memory, as docker keeps it; a restart begins again at "starting"):
+starting -> healthy | unhealthy, FailingStreak, and the last five probes' results.
+"""
+
+import asyncio
+import datetime
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..errors import InvalidArgument
+
+log = logging.getLogger("pyruncd.containers")
+
+DEFAULT_INTERVAL = 30.0
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+MAX_LOG = 5
+MAX_OUTPUT = 4096
+STARTING, HEALTHY, UNHEALTHY = "starting", "healthy", "unhealthy"
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str, flag: str) -> float:
+    """Go's time.ParseDuration (1m30s, 500ms, 0), in seconds."""
+    t = text.strip()
+    if t == "0":
+        return 0.0
+    pos, total = 0, 0.0
+    for m in _DURATION.finditer(t):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _SECONDS[m.group(2)]
+        pos = m.end()
+    if not t or pos != len(t):
+        raise InvalidArgument(f'invalid argument "{text}" for "{flag}" flag: time: invalid duration "{text}"')
+    return total
+
+
+@dataclass
+class Healthcheck:
+    test: list[str]                 # ["CMD", ...] or ["CMD-SHELL", "cmd"]
+    interval: float = DEFAULT_INTERVAL
+    timeout: float = DEFAULT_TIMEOUT
+    start_period: float = 0.0
+    retries: int = DEFAULT_RETRIES
+
+    def argv(self) -> list[str]:
+        return self.test[1:] if self.test[0] == "CMD" else ["/bin/sh", "-c", self.test[1]]
+
+    def inspect(self) -> dict:
+        """As docker's Config.Healthcheck: durations in nanoseconds."""
+        return {"Test": self.test, "Interval": int(self.interval * 1e9), "Timeout": int(self.timeout * 1e9),
+                "StartPeriod": int(self.start_period * 1e9), "Retries": self.retries}
+
+
+def resolve(image_config: dict, *, cmd: str = "", interval: str = "", timeout: str = "", retries: str = "",
+            start_period: str = "", disabled: bool = False) -> Healthcheck | None:
+    """The check a container runs: the image's, each flag given replacing its part; None for no check."""
+    given = any((cmd, interval, timeout, retries, start_period))
+    if disabled:
+        if given:
+            raise InvalidArgument("--no-healthcheck conflicts with --health-* options")
+        return None
+    image = (image_config.get("config") or {}).get("Healthcheck") or {}
+    test = ["CMD-SHELL", cmd] if cmd else list(image.get("Test") or [])
+    if not test or test[0] == "NONE":
+        return None
+    if test[0] not in ("CMD", "CMD-SHELL") or len(test) < 2:
+        raise InvalidArgument(f"invalid healthcheck test: {test}")
+    h = Healthcheck(test)
+    for attr, text, flag, key in (("interval", interval, "--health-interval", "Interval"),
+                                  ("timeout", timeout, "--health-timeout", "Timeout"),
+                                  ("start_period", start_period, "--health-start-period", "StartPeriod")):
+        value = parse_duration(text, flag) if text else (image.get(key) or 0) / 1e9
+        if value < 0:
+            raise InvalidArgument(f"{flag} cannot be negative")
+        if value and value < 0.001:
+            raise InvalidArgument(f"{flag} cannot be less than 1ms")
+        if value:
+            setattr(h, attr, value)
+    if retries:
+        try:
+            h.retries = int(retries)
+        except ValueError:
+            raise InvalidArgument(f'invalid argument "{retries}" for "--health-retries" flag: '
+                                  f'strconv.ParseInt: parsing "{retries}": invalid syntax') from None
+        if h.retries < 0:
+            raise InvalidArgument("--health-retries cannot be negative")
+    elif image.get("Retries"):
+        h.retries = int(image["Retries"])
+    h.retries = h.retries or DEFAULT_RETRIES
+    return h
+
+
+def _now() -> str:
+    dt = datetime.datetime.now(datetime.UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}000Z"
+
+
+@dataclass
+class Result:
+    start: str
+    end: str
+    exit_code: int
+    output: str
+
+
+@dataclass
+class Health:
+    status: str = STARTING
+    failing_streak: int = 0
+    log: list[Result] = field(default_factory=list)
+
+    def record(self, r: Result, retries: int, in_start_period: bool) -> bool:
+        """One probe's result; True when the status changed."""
+        self.log = (self.log + [r])[-MAX_LOG:]
+        before = self.status
+        if r.exit_code == 0:
+            self.status, self.failing_streak = HEALTHY, 0
+        elif not in_start_period or self.status != STARTING:
+            # failures inside the start period do not count until the first success
+            self.failing_streak += 1
+            if self.failing_streak >= retries:
+                self.status = UNHEALTHY
+        return self.status != before
+
+    def inspect(self) -> dict:
+        return {"Status": self.status, "FailingStreak": self.failing_streak,
+                "Log": [{"Start": r.start, "End": r.end, "ExitCode": r.exit_code, "Output": r.output}
+                        for r in self.log]}
+
+
+# (argv, timeout) -> (exit code, output); raises TimeoutError when the probe overran
+Probe = Callable[[list[str], float], Awaitable[tuple[int, str]]]
+
+
+class Monitors:
+    """One probing task per running container with a check; `on_change(cid, status)` tells of transitions."""
+
+    def __init__(self, probe: Callable[[str], Probe], on_change: Callable[[str, str], None]):
+        self._probe = probe
+        self._on_change = on_change
+        self._tasks: dict[str, asyncio.Task] = {}
+        self.state: dict[str, Health] = {}
+
+    def start(self, cid: str, check: Healthcheck | None) -> None:
+        self.stop(cid)
+        if check is None:
+            return
+        self.state[cid] = Health()
+        self._tasks[cid] = asyncio.ensure_future(self._run(cid, check))
+
+    def stop(self, cid: str) -> None:
+        """At exit: probing ends; the last state stays for inspect, as docker shows it."""
+        task = self._tasks.pop(cid, None)
+        if task is not None:
+            task.cancel()
+
+    def forget(self, cid: str) -> None:
+        self.stop(cid)
+        self.state.pop(cid, None)
+
+    async def _run(self, cid: str, check: Healthcheck) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        probe = self._probe(cid)
+        while True:
+            await asyncio.sleep(check.interval)
+            start = _now()
+            try:
+                code, out = await probe(check.argv(), check.timeout)
+            except TimeoutError:
+                code, out = -1, f"Health check exceeded timeout ({check.timeout:g}s)"
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - a probe that could not run is a failed probe
+                code, out = -1, str(e)
+            health = self.state.get(cid)
+            if health is None:
+                return
+            r = Result(start, _now(), code, out[-MAX_OUTPUT:])
+            if health.record(r, check.retries, loop.time() - began < check.start_period):
+                log.info("health status", extra={"id": cid, "status": health.status})
+                self._on_change(cid, health.status)
+
+    def close(self) -> None:
+        for t in self._tasks.values():
+            t.cancel()
+        self._tasks.clear()

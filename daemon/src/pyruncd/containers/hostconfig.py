@@ -1,0 +1,275 @@
+"""A container's limits, security, restart policy and health check, and what follows from them at run time.
+
+HostFlags is what `create` was given (strings, as typed); HostConfig is what they resolve to,
+stored with the container; RunState is the part that changes as it runs (restart count, OOM,
+stopped by hand). `Policies` is the manager's one entry point: it is told of starts, exits,
+stops and removals, and answers with restarts, health probes and the OOM verdict.
+"""
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InvalidArgument
+from . import health as healths
+from . import resources as res
+from . import stats
+from .shim import ShimError
+from .restart import RestartPolicy, Restarts, parse_restart
+
+
+@dataclass
+class HostFlags:
+    memory: str = ""
+    memory_swap: str = ""
+    cpus: str = ""
+    cpu_shares: str = ""
+    cpuset_cpus: str = ""
+    pids_limit: str = ""
+    ulimits: list[str] = field(default_factory=list)
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    privileged: bool = False
+    read_only: bool = False
+    security_opt: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)
+    restart: str = ""
+    health_cmd: str = ""
+    health_interval: str = ""
+    health_timeout: str = ""
+    health_retries: str = ""
+    health_start_period: str = ""
+    no_healthcheck: bool = False
+
+
+@dataclass
+class HostConfig:
+    resources: res.Resources = field(default_factory=res.Resources)
+    security: res.Security = field(default_factory=res.Security)
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    health: healths.Healthcheck | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HostConfig":
+        return cls(res.Resources(**d.get("resources", {})), res.Security.from_dict(d.get("security", {})),
+                   RestartPolicy(**d.get("restart", {})),
+                   healths.Healthcheck(**d["health"]) if d.get("health") else None)
+
+
+@dataclass
+class RunState:
+    restart_count: int = 0
+    manually_stopped: bool = False
+    oom_killed: bool = False
+
+
+def resolve(f: HostFlags, image_config: dict, auto_remove: bool) -> HostConfig:
+    """Every flag parsed and checked, so a bad one fails `create` before anything exists."""
+    return HostConfig(
+        res.parse_resources(memory=f.memory, memory_swap=f.memory_swap, cpus=f.cpus, cpu_shares=f.cpu_shares,
+                            cpuset_cpus=f.cpuset_cpus, pids_limit=f.pids_limit),
+        res.parse_security(cap_add=f.cap_add, cap_drop=f.cap_drop, privileged=f.privileged, read_only=f.read_only,
+                           security_opt=f.security_opt, devices=f.devices, ulimits=f.ulimits),
+        parse_restart(f.restart, auto_remove),
+        healths.resolve(image_config, cmd=f.health_cmd, interval=f.health_interval, timeout=f.health_timeout,
+                        retries=f.health_retries, start_period=f.health_start_period, disabled=f.no_healthcheck))
+
+
+def oom_killed(cgroup_parent: str, cid: str) -> bool:
+    """Whether the kernel's OOM killer acted in the container's memory cgroup (v1 memory.oom_control's
+    oom_kill count), read after the exit and before the shim's Delete removes the cgroup."""
+    path = Path("/sys/fs/cgroup/memory") / cgroup_parent.strip("/") / cid / "memory.oom_control"
+    try:
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value) > 0
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def _seconds(rfc3339: str) -> float:
+    import datetime
+
+    try:
+        return datetime.datetime.fromisoformat(rfc3339[:26].rstrip("Z") + "+00:00").timestamp()
+    except ValueError:
+        return 0.0
+
+
+class Policies:
+    def __init__(self, manager):
+        self.m = manager
+        self.restarts = Restarts(self._restart)
+        self.health = healths.Monitors(self._probe, self._health_changed)
+
+    # ---- told by the manager
+
+    def started(self, rec) -> None:
+        """Any start (by hand, by policy, reconnected after a daemon restart)."""
+        self.health.start(rec.id, rec.config.host.health)
+
+    def user_started(self, rec) -> None:
+        """`start`/`run`: as docker, the restart count, manual stop and OOM flag begin again."""
+        self.restarts.reset(rec.id)
+        rec.config.run = RunState()
+
+    def exiting(self, rec) -> None:
+        """The task exited; its cgroup still exists."""
+        self.health.stop(rec.id)
+        rec.config.run.oom_killed = oom_killed(self.m.d.config.cgroup_parent, rec.id)
+
+    def exited(self, rec) -> None:
+        """The exit is recorded: restart as the policy says (not for --rm containers)."""
+        if rec.config.auto_remove:
+            return
+        run = rec.config.run
+        ran_for = max(0.0, _seconds(rec.finished_at) - _seconds(rec.started_at))
+        if self.restarts.exited(rec.id, rec.config.host.restart, rec.exit_code, run.restart_count,
+                                run.manually_stopped, ran_for):
+            run.restart_count += 1
+            self.m.store.save(rec)
+
+    def stopping(self, rec) -> None:
+        """`stop` (and so `restart`): no policy restart after this exit, until a start by hand."""
+        self.restarts.cancel(rec.id, rec.id in self.m._live)
+        if not rec.config.run.manually_stopped:
+            rec.config.run.manually_stopped = True
+            self.m.store.save(rec)
+
+    def removed(self, rec) -> None:
+        if rec.id in self.m._live:
+            self.restarts.cancel(rec.id, True)  # the exit to come is consumed there
+        else:
+            self.restarts.reset(rec.id)
+        self.health.forget(rec.id)
+
+    async def booted(self) -> None:
+        """After the daemon's restore: start what the policies keep running (docker's daemon restore)."""
+        from .store import Status
+
+        for rec in self.m.store.all():
+            if rec.status != Status.EXITED or self.restarts.restarting(rec.id) or rec.config.auto_remove:
+                continue
+            run = rec.config.run
+            policy = rec.config.host.restart
+            # a daemon restart overrides a stop by hand for `always`, not for `unless-stopped`
+            if policy.name == "always" or (policy.name == "unless-stopped" and not run.manually_stopped) or (
+                    policy.name == "on-failure" and rec.exit_code != 0
+                    and (not policy.max_retries or run.restart_count < policy.max_retries)):
+                await self._restart(rec.id)
+
+    def close(self) -> None:
+        self.restarts.close()
+        self.health.close()
+
+    # ---- update and stats
+
+    async def update(self, text: str, *, restart: str = "", **flags: str) -> None:
+        """`pyctl update`: resources (through the shim's Update when running) and the restart policy."""
+        cid = self.m.store.resolve(text)
+        async with self.m._lock(cid):
+            rec = self.m.get(cid)
+            host = rec.config.host
+            resources = res.parse_resources(base=host.resources, **flags)
+            policy = parse_restart(restart, rec.config.auto_remove) if restart else host.restart
+            live = self.m._live.get(cid)
+            if live is not None and any(flags.values()):
+                try:
+                    await asyncio.to_thread(live.shim.update, json.dumps(resources.to_oci()).encode())
+                except ShimError as e:
+                    raise InvalidArgument(f"Cannot update container {cid}: {e}") from None
+            host.resources, host.restart = resources, policy
+            self.m.store.save(rec)
+            self.m._event("update", rec)
+
+    async def stats(self, names: list[str]) -> list[tuple[object, stats.Sample]]:
+        """One sample of each running container named (every running one when none is)."""
+        from .store import Status
+
+        recs = [self.m.get(n) for n in names] if names else self.m.records(all=False)
+        out = []
+        for rec in recs:
+            live = self.m._live.get(rec.id)
+            if live is None or rec.status not in (Status.RUNNING, Status.PAUSED):
+                out.append((rec, stats.Sample()))  # as docker: a stopped container shows zeros
+                continue
+            try:
+                data = await asyncio.to_thread(live.shim.stats)
+            except (ShimError, OSError):
+                out.append((rec, stats.Sample()))
+                continue
+            blkio = Path("/sys/fs/cgroup/blkio") / self.m.d.config.cgroup_parent.strip("/") / rec.id
+            out.append((rec, stats.sample(data, rec.pid, blkio, rec.config.settings.network == "host")))
+        return out
+
+    # ---- what they do
+
+    async def _restart(self, cid: str) -> None:
+        await self.m.start_again(cid)
+
+    def _probe(self, cid: str) -> healths.Probe:
+        async def probe(argv: list[str], timeout: float) -> tuple[int, str]:
+            out: list[bytes] = []
+            ids: list[str] = []
+            code = -1
+
+            async def run() -> None:
+                nonlocal code
+                async for stream, data in self.m.exec(cid, argv, [], "", "", on_start=lambda c, e: ids.append(e)):
+                    if stream:
+                        out.append(data)
+                    else:
+                        code = data
+
+            try:
+                await asyncio.wait_for(run(), timeout)
+            except TimeoutError:
+                live = self.m._live.get(cid)
+                if ids and live is not None:
+                    try:
+                        await asyncio.to_thread(live.shim.kill, 9, False, ids[0])
+                    except Exception:  # noqa: BLE001 - it ended meanwhile
+                        pass
+                raise
+            return code, b"".join(out).decode(errors="replace")
+
+        return probe
+
+    def _health_changed(self, cid: str, status: str) -> None:
+        try:
+            rec = self.m.get(cid)
+        except Exception:  # noqa: BLE001 - removed meanwhile
+            return
+        self.m._event(f"health_status: {status}", rec)
+
+    # ---- what inspect and ps show
+
+    def decorate(self, doc: dict, rec) -> None:
+        """Fill docker inspect's fields for limits, restarts and health into `doc`."""
+        h, run = rec.config.host, rec.config.run
+        state = doc["State"]
+        if self.restarts.restarting(rec.id):
+            state.update(Status="restarting", Restarting=True, Running=True)
+        state["OOMKilled"] = run.oom_killed
+        if h.health is not None:
+            health = self.health.state.get(rec.id)
+            state["Health"] = (health or healths.Health()).inspect()
+            doc["Config"]["Healthcheck"] = h.health.inspect()
+        doc["RestartCount"] = run.restart_count
+        r, s = h.resources, h.security
+        sec = (["no-new-privileges"] if s.no_new_privileges else []) + (
+            ["seccomp=unconfined"] if s.seccomp == "unconfined" else ["seccomp=<profile>"] if s.seccomp else [])
+        doc["HostConfig"].update({
+            "RestartPolicy": {"Name": h.restart.name, "MaximumRetryCount": h.restart.max_retries},
+            "Memory": r.memory, "MemorySwap": r.memory_swap or (2 * r.memory if r.memory else 0),
+            "NanoCpus": r.nano_cpus, "CpuShares": r.cpu_shares, "CpusetCpus": r.cpuset_cpus,
+            "PidsLimit": r.pids_limit or None, "CapAdd": s.cap_add or None, "CapDrop": s.cap_drop or None,
+            "Privileged": s.privileged, "ReadonlyRootfs": s.read_only, "SecurityOpt": sec or None,
+            "Devices": [{"PathOnHost": d.host, "PathInContainer": d.container, "CgroupPermissions": d.permissions}
+                        for d in s.devices],
+            "Ulimits": [{"Name": u.name, "Soft": u.soft, "Hard": u.hard} for u in s.ulimits] or None,
+        })
+
