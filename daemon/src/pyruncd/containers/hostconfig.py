@@ -8,6 +8,7 @@ stops and removals, and answers with restarts, health probes and the OOM verdict
 
 import asyncio
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from . import health as healths
 from . import resources as res
 from . import stats
 from .shim import ShimError
+
+log = logging.getLogger("pyruncd.containers")
 from .restart import RestartPolicy, Restarts, parse_restart
 
 
@@ -159,7 +162,10 @@ class Policies:
             if policy.name == "always" or (policy.name == "unless-stopped" and not run.manually_stopped) or (
                     policy.name == "on-failure" and rec.exit_code != 0
                     and (not policy.max_retries or run.restart_count < policy.max_retries)):
-                await self._restart(rec.id)
+                try:
+                    await self._restart(rec.id)
+                except Exception as e:  # noqa: BLE001 - one container that cannot start stops no other
+                    log.warning("restart at boot failed", extra={"id": rec.id, "error": str(e)})
 
     def close(self) -> None:
         self.restarts.close()

@@ -248,10 +248,22 @@ def parse_security(*, cap_add: list[str], cap_drop: list[str], privileged: bool,
     return s
 
 
+def bounding_caps() -> list[str]:
+    """The capabilities we may hand on: our own bounding set (root here may lack some, CAP_SYS_RESOURCE)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapBnd:"):
+                mask = int(line.split()[1], 16)
+                return [c for i, c in enumerate(ALL_CAPS) if mask >> i & 1]
+    except OSError:
+        pass
+    return list(ALL_CAPS)
+
+
 def capabilities(defaults: list[str], s: Security) -> list[str]:
     """docker's TweakCapabilities: ALL in --cap-add gives every one, ALL in --cap-drop starts from none."""
     if s.privileged or "ALL" in s.cap_add:
-        caps = list(ALL_CAPS)
+        caps = bounding_caps()
     elif "ALL" in s.cap_drop:
         caps = []
     else:
