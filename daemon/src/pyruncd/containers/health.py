@@ -66,6 +66,23 @@ def resolve(image_config: dict, *, cmd: str = "", interval: str = "", timeout: s
         if given:
             raise InvalidArgument("--no-healthcheck conflicts with --health-* options")
         return None
+    # every flag is checked, even when no check follows from them
+    durations = {}
+    for attr, text, flag in (("interval", interval, "--health-interval"), ("timeout", timeout, "--health-timeout"),
+                             ("start_period", start_period, "--health-start-period")):
+        if text:
+            value = durations[attr] = parse_duration(text, flag)
+            if 0 < value < 0.001:
+                raise InvalidArgument(f"{flag} cannot be less than 1ms")
+    count = None
+    if retries:
+        try:
+            count = int(retries)
+        except ValueError:
+            raise InvalidArgument(f'invalid argument "{retries}" for "--health-retries" flag: '
+                                  f'strconv.ParseInt: parsing "{retries}": invalid syntax') from None
+        if count < 0:
+            raise InvalidArgument("--health-retries cannot be negative")
     image = (image_config.get("config") or {}).get("Healthcheck") or {}
     test = ["CMD-SHELL", cmd] if cmd else list(image.get("Test") or [])
     if not test or test[0] == "NONE":
@@ -73,27 +90,12 @@ def resolve(image_config: dict, *, cmd: str = "", interval: str = "", timeout: s
     if test[0] not in ("CMD", "CMD-SHELL") or len(test) < 2:
         raise InvalidArgument(f"invalid healthcheck test: {test}")
     h = Healthcheck(test)
-    for attr, text, flag, key in (("interval", interval, "--health-interval", "Interval"),
-                                  ("timeout", timeout, "--health-timeout", "Timeout"),
-                                  ("start_period", start_period, "--health-start-period", "StartPeriod")):
-        value = parse_duration(text, flag) if text else (image.get(key) or 0) / 1e9
-        if value < 0:
-            raise InvalidArgument(f"{flag} cannot be negative")
-        if value and value < 0.001:
-            raise InvalidArgument(f"{flag} cannot be less than 1ms")
+    for attr, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")):
+        # a flag replaces the image's value; 0 (either way) keeps docker's default
+        value = durations.get(attr) or (image.get(key) or 0) / 1e9
         if value:
             setattr(h, attr, value)
-    if retries:
-        try:
-            h.retries = int(retries)
-        except ValueError:
-            raise InvalidArgument(f'invalid argument "{retries}" for "--health-retries" flag: '
-                                  f'strconv.ParseInt: parsing "{retries}": invalid syntax') from None
-        if h.retries < 0:
-            raise InvalidArgument("--health-retries cannot be negative")
-    elif image.get("Retries"):
-        h.retries = int(image["Retries"])
-    h.retries = h.retries or DEFAULT_RETRIES
+    h.retries = count or int(image.get("Retries") or 0) or DEFAULT_RETRIES
     return h
 
 

@@ -240,6 +240,8 @@ def parse_security(*, cap_add: list[str], cap_drop: list[str], privileged: bool,
         else:
             raise InvalidArgument(f'Invalid --security-opt: "{opt}"')
     s.devices = [parse_device(d) for d in devices]
+    for d in s.devices:
+        _device_entry(d.host, d.container)  # refused at create, as a missing or non-device path
     seen: set[str] = set()
     for u in map(parse_ulimit, ulimits):
         if u.name not in seen:  # as docker: the first of a name wins
@@ -277,7 +279,11 @@ def capabilities(defaults: list[str], s: Security) -> list[str]:
 
 
 def _device_entry(host: str, container: str) -> dict:
-    st = os.stat(host)
+    try:
+        st = os.stat(host)
+    except OSError as e:
+        raise InvalidArgument(f'error gathering device information while adding custom device "{host}": '
+                              f"{e.strerror.lower()}") from None
     if stat.S_ISCHR(st.st_mode):
         kind = "c"
     elif stat.S_ISBLK(st.st_mode):
@@ -299,7 +305,7 @@ def _host_devices(top: Path = Path("/dev")) -> list[dict]:
                 continue
             try:
                 out.append(_device_entry(p, p))
-            except (InvalidArgument, OSError):
+            except InvalidArgument:
                 continue
     return out
 
@@ -342,11 +348,7 @@ def apply(doc: dict, r: Resources, s: Security) -> None:
             if m["destination"] in ("/sys", "/sys/fs/cgroup"):
                 m["options"] = [o for o in m["options"] if o != "ro"] + ["rw"]
     for d in s.devices:
-        try:
-            entry = _device_entry(d.host, d.container)
-        except FileNotFoundError:
-            raise InvalidArgument(f'error gathering device information while adding custom device "{d.host}": '
-                                  "no such file or directory") from None
+        entry = _device_entry(d.host, d.container)
         devices = [x for x in devices if x["path"] != d.container] + [entry]
         if not s.privileged:
             linux["resources"]["devices"].append({"allow": True, "type": entry["type"], "major": entry["major"],

@@ -1,0 +1,66 @@
+"""A private pyruncd with the busybox fixture loaded, and the checks the limits/restart/health tests share.
+
+    with busybox_daemon() as d: ...          # the daemon; every container removed at the end
+    with no_leaks(d): ...                    # the containers made inside are removed and left nothing
+"""
+
+import contextlib
+import json
+import time
+from pathlib import Path
+
+from spec_fixtures import busybox_image, write_docker_archive
+
+from tests.harness.leaks import leaks
+from tests.harness.pyruncd import Pyruncd
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
+
+
+@contextlib.contextmanager
+def busybox_daemon(*extra_args: str):
+    d = Pyruncd(*extra_args)
+    tar = FIXTURE_TAR
+    if not tar.exists():
+        tar = d.dir / "busybox.tar"
+        write_docker_archive(str(tar), {"busybox:latest": busybox_image()})
+    d.start()
+    try:
+        d.pyctl("load", "-i", str(tar))
+        yield d
+    finally:
+        if d.proc is not None:
+            ids = d.pyctl("ps", "-aq", "--no-trunc", check=False).stdout.split()
+            if ids:
+                d.pyctl("rm", "-f", *ids, check=False)
+        d.stop()
+
+
+def ids(d) -> set[str]:
+    return set(d.pyctl("ps", "-aq", "--no-trunc").stdout.split())
+
+
+@contextlib.contextmanager
+def no_leaks(d):
+    before = ids(d)
+    yield
+    mine = ids(d) - before
+    if mine:
+        d.pyctl("rm", "-f", *mine)
+    for cid in mine:
+        left = leaks(cid, d.root / "containers" / cid)
+        assert not left, "\n".join(left)
+        assert not (d.root / "containers" / cid).exists()
+
+
+def inspect(d, name: str) -> dict:
+    return json.loads(d.pyctl("inspect", name).stdout)[0]
+
+
+def wait_for(pred, timeout: float = 15.0, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while not (value := pred()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(step)
+    return value
