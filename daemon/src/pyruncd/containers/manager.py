@@ -160,7 +160,8 @@ class Manager:
         raise NotFound(f"No such container: {text}")
 
     def records(self, all: bool) -> list[Record]:
-        return [r for r in self.store.all() if all or r.status in (Status.RUNNING, Status.PAUSED)]
+        return [r for r in self.store.all() if all or r.status in (Status.RUNNING, Status.PAUSED)
+                or self.policies.restarts.restarting(r.id)]
 
     def _hold_lease(self, rec: Record) -> None:
         cm = self.d.images.leases.hold()
