@@ -137,8 +137,9 @@ class Health:
                         for r in self.log]}
 
 
-# (argv, timeout) -> (exit code, output); raises TimeoutError when the probe overran
-Probe = Callable[[list[str], float], Awaitable[tuple[int, str]]]
+# (argv, timeout) -> (exit code, output), or None when there was nothing to probe (paused, as docker
+# skips it); raises TimeoutError when the probe overran
+Probe = Callable[[list[str], float], Awaitable[tuple[int, str] | None]]
 
 
 class Monitors:
@@ -175,7 +176,10 @@ class Monitors:
             await asyncio.sleep(check.interval)
             start = _now()
             try:
-                code, out = await probe(check.argv(), check.timeout)
+                result = await probe(check.argv(), check.timeout)
+                if result is None:
+                    continue
+                code, out = result
             except TimeoutError:
                 code, out = -1, f"Health check exceeded timeout ({check.timeout:g}s)"
             except asyncio.CancelledError:

@@ -217,7 +217,11 @@ class Policies:
         await self.m.start_again(cid)
 
     def _probe(self, cid: str) -> healths.Probe:
-        async def probe(argv: list[str], timeout: float) -> tuple[int, str]:
+        async def probe(argv: list[str], timeout: float) -> tuple[int, str] | None:
+            from .store import Status
+
+            if self.m.get(cid).status == Status.PAUSED:
+                return None
             out: list[bytes] = []
             ids: list[str] = []
             code = -1
