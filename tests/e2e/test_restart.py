@@ -59,8 +59,11 @@ def test_always_backs_off_shows_restarting_and_stop_ends_it_for_good(d):
         return rows and "Restarting (3)" in rows[0]
 
     wait_for(restarting, timeout=20)  # back-off 0.1, 0.2, 0.4 ... s: soon it waits longer than it runs
-    doc = inspect(d, name)
-    assert doc["State"]["Restarting"] is True and doc["RestartCount"] >= 3
+    # it may have started again meanwhile: the back-off grows, so the next wait is longer
+    doc = wait_for(lambda: (doc := inspect(d, name))["State"]["Restarting"] and doc)
+    assert doc["State"]["Status"] == "restarting" and doc["RestartCount"] >= 3
+    r = d.pyctl("rm", name, check=False)  # restarting (or just restarted): refused without -f
+    assert r.returncode == 1 and "You cannot remove a" in r.stderr
     d.pyctl("stop", name)
     count = inspect(d, name)["RestartCount"]
     time.sleep(1.5)
@@ -75,6 +78,13 @@ def test_stop_of_a_running_always_container_is_not_undone(d):
     assert state(d, cid) == (0, "exited")
     # kill is not a stop by hand: the policy brings it back
     d.pyctl("start", cid)
+    d.pyctl("kill", cid)
+    wait_for(lambda: state(d, cid) == (1, "running"))
+
+
+def test_a_refused_rm_leaves_the_policy_alone(d):
+    cid = d.pyctl("run", "-d", "--restart", "always", "busybox", "sleep", "60").stdout.strip()
+    assert d.pyctl("rm", cid, check=False).returncode == 1
     d.pyctl("kill", cid)
     wait_for(lambda: state(d, cid) == (1, "running"))
 

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InvalidArgument
+from ..errors import Conflict, InvalidArgument
 from . import health as healths
 from . import resources as res
 from . import stats
@@ -142,8 +142,16 @@ class Policies:
             rec.config.run.manually_stopped = True
             self.m.store.save(rec)
 
-    def removed(self, rec) -> None:
-        if rec.id in self.m._live:
+    def removing(self, rec, force: bool) -> None:
+        """`rm`: refused for a restarting container without -f, as docker's; with -f (or stopped) no policy
+        brings it back. A running container without -f is the manager's to refuse: nothing changes here."""
+        running = rec.id in self.m._live
+        if not force and self.restarts.restarting(rec.id):
+            raise Conflict(f"You cannot remove a restarting container {rec.id}. Stop the container before "
+                           "attempting removal or force remove")
+        if running and not force:
+            return
+        if running:
             self.restarts.cancel(rec.id, True)  # the exit to come is consumed there
         else:
             self.restarts.reset(rec.id)

@@ -524,7 +524,7 @@ class Manager:
                 return
             raise
         rec = self.get(cid)
-        self.policies.removed(rec)
+        self.policies.removing(rec, force)
         if rec.status in (Status.RUNNING, Status.PAUSED):
             if not force:
                 raise Conflict(f"You cannot remove a {rec.status} container {cid}. Stop the container before "
