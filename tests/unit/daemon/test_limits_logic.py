@@ -196,8 +196,9 @@ def test_backoff_doubles_from_100ms_and_resets_after_a_long_run():
 def test_restarts_schedule_cancel_and_stop():
     started = []
 
-    async def start(cid):
-        started.append(cid)
+    async def start(cid, wanted):
+        if wanted():
+            started.append(cid)
 
     async def main():
         r = restart.Restarts(start)

@@ -135,27 +135,35 @@ class Policies:
             run.restart_count += 1
             self.m.store.save(rec)
 
-    def stopping(self, rec) -> None:
-        """`stop` (and so `restart`): no policy restart after this exit, until a start by hand."""
-        self.restarts.cancel(rec.id, rec.id in self.m._live)
-        if not rec.config.run.manually_stopped:
-            rec.config.run.manually_stopped = True
-            self.m.store.save(rec)
+    async def stopping(self, cid: str):
+        """`stop` (and so `restart`): no policy restart after this exit, until a start by hand. Taken under
+        the container's lock, so a restart under way ends first (and is then stopped); returns the record."""
+        async with self.m._lock(cid):
+            rec = self.m.get(cid)
+            self.restarts.cancel(cid, cid in self.m._live)
+            if not rec.config.run.manually_stopped:
+                rec.config.run.manually_stopped = True
+                self.m.store.save(rec)
+            return rec
 
-    def removing(self, rec, force: bool) -> None:
+    async def removing(self, cid: str, force: bool):
         """`rm`: refused for a restarting container without -f, as docker's; with -f (or stopped) no policy
-        brings it back. A running container without -f is the manager's to refuse: nothing changes here."""
-        running = rec.id in self.m._live
-        if not force and self.restarts.restarting(rec.id):
-            raise Conflict(f"You cannot remove a restarting container {rec.id}. Stop the container before "
-                           "attempting removal or force remove")
-        if running and not force:
-            return
-        if running:
-            self.restarts.cancel(rec.id, True)  # the exit to come is consumed there
-        else:
-            self.restarts.reset(rec.id)
-        self.health.forget(rec.id)
+        brings it back. A running container without -f is the manager's to refuse: nothing changes here.
+        Under the container's lock, as `stopping`; returns the record."""
+        async with self.m._lock(cid):
+            rec = self.m.get(cid)
+            running = cid in self.m._live
+            if not force and self.restarts.restarting(cid):
+                raise Conflict(f"You cannot remove a restarting container {cid}. Stop the container before "
+                               "attempting removal or force remove")
+            if running and not force:
+                return rec
+            if running:
+                self.restarts.cancel(cid, True)  # the exit to come is consumed there
+            else:
+                self.restarts.cancel(cid, False)
+            self.health.forget(cid)
+            return rec
 
     async def booted(self) -> None:
         """After the daemon's restore: start what the policies keep running (docker's daemon restore)."""
@@ -221,8 +229,8 @@ class Policies:
 
     # ---- what they do
 
-    async def _restart(self, cid: str) -> None:
-        await self.m.start_again(cid)
+    async def _restart(self, cid: str, wanted=lambda: True) -> None:
+        await self.m.start_again(cid, wanted)
 
     def _probe(self, cid: str) -> healths.Probe:
         async def probe(argv: list[str], timeout: float) -> tuple[int, str] | None:

@@ -307,11 +307,11 @@ class Manager:
             await self._start(rec)
             return rec
 
-    async def start_again(self, cid: str) -> None:
-        """A restart the policy asked for: no reset of the restart count."""
+    async def start_again(self, cid: str, wanted) -> None:
+        """A restart the policy asked for (if still `wanted()`): no reset of the restart count."""
         async with self._lock(cid):
             rec = self.get(cid)
-            if rec.status == Status.EXITED:
+            if rec.status == Status.EXITED and wanted():
                 await self._start(rec)
 
     def _lowers(self, rec: Record) -> list[Path]:
@@ -458,8 +458,7 @@ class Manager:
         self._event("kill", rec, signal=str(sig))
 
     async def stop(self, text: str, timeout: int | None = None) -> None:
-        rec = self.get(text)
-        self.policies.stopping(rec)
+        rec = await self.policies.stopping(self.store.resolve(text))
         live = self._live.get(rec.id)
         if live is None:
             return  # docker: stopping a stopped container succeeds
@@ -523,8 +522,7 @@ class Manager:
             if force and text in self._locks:  # removed by --rm meanwhile
                 return
             raise
-        rec = self.get(cid)
-        self.policies.removing(rec, force)
+        rec = await self.policies.removing(cid, force)
         if rec.status in (Status.RUNNING, Status.PAUSED):
             if not force:
                 raise Conflict(f"You cannot remove a {rec.status} container {cid}. Stop the container before "

@@ -70,13 +70,15 @@ def next_backoff(previous: float, ran_for: float) -> float:
 
 
 class Restarts:
-    """Pending restarts and back-offs; `start(cid)` is the manager's coroutine that starts a container again."""
+    """Pending restarts and back-offs. `start(cid, wanted)` is the manager's coroutine that starts a container
+    again; it asks `wanted()` under the container's lock, so a stop that got the lock first calls it off."""
 
     def __init__(self, start):
         self._start = start
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._backoff: dict[str, float] = {}
         self._cancelled: set[str] = set()  # stopped or removed while running: the coming exit restarts nothing
+        self._firing: set[str] = set()     # timer fired, start under way: a stop meanwhile calls it off
 
     def restarting(self, cid: str) -> bool:
         return cid in self._pending
@@ -88,6 +90,7 @@ class Restarts:
             handle.cancel()
         self._backoff.pop(cid, None)
         self._cancelled.discard(cid)
+        self._firing.discard(cid)
 
     def cancel(self, cid: str, running: bool) -> None:
         """A stop or a remove (docker's restart manager Cancel): also for the exit it causes when `running`."""
@@ -113,11 +116,14 @@ class Restarts:
     async def _fire(self, cid: str) -> None:
         if self._pending.pop(cid, None) is None:
             return
+        self._firing.add(cid)
         try:
-            await self._start(cid)
+            await self._start(cid, lambda: cid in self._firing)
         except Exception as e:  # noqa: BLE001 - a failed restart ends the policy, as docker's
             log.warning("restart failed", extra={"id": cid, "error": str(e)})
             self._backoff.pop(cid, None)
+        finally:
+            self._firing.discard(cid)
 
     def close(self) -> None:
         for handle in self._pending.values():
