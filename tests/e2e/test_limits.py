@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.busybox_daemon import busybox_daemon, inspect, no_leaks, wait_for
+from tests.harness.busybox_daemon import busybox_daemon, inspect, no_leaks
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")]
 CGROUPS = Path("/sys/fs/cgroup")

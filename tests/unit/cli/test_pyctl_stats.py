@@ -4,7 +4,6 @@ import argparse
 from types import SimpleNamespace
 
 import pytest
-
 from pyctl.client import CLIError
 from pyctl.commands import stats
 

@@ -4,12 +4,10 @@ import asyncio
 import json
 
 import pytest
-
 from pyruncd.containers import health, hostconfig, resources, restart
-from pyruncd.containers.store import Config
 from pyruncd.containers.spec import Process, Settings
+from pyruncd.containers.store import Config
 from pyruncd.errors import InvalidArgument
-
 
 # ---- sizes, cpus, pids
 

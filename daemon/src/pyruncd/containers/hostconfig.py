@@ -16,10 +16,10 @@ from ..errors import Conflict, InvalidArgument
 from . import health as healths
 from . import resources as res
 from . import stats
+from .restart import RestartPolicy, Restarts, parse_restart
 from .shim import ShimError
 
 log = logging.getLogger("pyruncd.containers")
-from .restart import RestartPolicy, Restarts, parse_restart
 
 
 @dataclass

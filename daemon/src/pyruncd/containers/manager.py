@@ -23,8 +23,7 @@ from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..threads import in_thread
-from . import hostconfig
-from . import resources
+from . import hostconfig, resources
 from . import shim as shims
 from . import spec as specs
 from .logs import Entry, FifoReader, LogFile, parse_since, parse_time, read_entries

@@ -235,7 +235,7 @@ def parse_security(*, cap_add: list[str], cap_drop: list[str], privileged: bool,
                 try:
                     json.loads(value)
                 except ValueError:
-                    raise InvalidArgument(f"Invalid --security-opt: seccomp profile is not JSON: {value[:60]}")
+                    raise InvalidArgument(f"Invalid --security-opt: seccomp profile is not JSON: {value[:60]}") from None
             s.seccomp = value
         else:
             raise InvalidArgument(f'Invalid --security-opt: "{opt}"')
