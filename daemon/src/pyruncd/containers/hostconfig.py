@@ -17,7 +17,7 @@ from . import health as healths
 from . import resources as res
 from . import stats
 from .restart import RestartPolicy, Restarts, parse_restart
-from .shim import ShimError
+from .shim import Shim, ShimError
 
 log = logging.getLogger("pyruncd.containers")
 
@@ -165,10 +165,31 @@ class Policies:
             self.health.forget(cid)
             return rec
 
+    def _discard_half_started(self, rec) -> None:
+        """A start the daemon died in (a policy restart in a crash loop makes that likely) leaves a shim
+        holding a created task the record never heard of: kill and delete it, as the exit it never had."""
+        bundle = self.m.dir(rec.id) / "bundle"
+        try:
+            address = (bundle / "address").read_text().strip()
+        except OSError:
+            return
+        shim = Shim(rec.id, address)
+        if not shim.alive():
+            return
+        try:
+            shim.kill(9, True)
+        except (ShimError, OSError):
+            pass  # nothing left to kill
+        self.m._discard_shim(shim, bundle)
+        log.info("half-started container's shim discarded", extra={"id": rec.id})
+
     async def booted(self) -> None:
         """After the daemon's restore: start what the policies keep running (docker's daemon restore)."""
         from .store import Status
 
+        for rec in self.m.store.all():
+            if rec.status in (Status.CREATED, Status.EXITED):
+                await asyncio.to_thread(self._discard_half_started, rec)
         for rec in self.m.store.all():
             if rec.status != Status.EXITED or self.restarts.restarting(rec.id) or rec.config.auto_remove:
                 continue
