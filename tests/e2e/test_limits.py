@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.busybox_daemon import busybox_daemon, inspect, no_leaks
+from tests.harness.busybox_daemon import busybox_daemon, inspect, no_leaks, wait_for
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")]
 CGROUPS = Path("/sys/fs/cgroup")
@@ -79,6 +79,11 @@ def test_memory_limit_oom_kills_a_hog_and_inspect_says_so(d):
     assert r.returncode == 137
     state = inspect(d, f"oom{os.getpid()}")["State"]
     assert state["OOMKilled"] is True and state["ExitCode"] == 137
+    # with a policy: OOM-killed again after its restart, and said so
+    hog = d.pyctl("run", "-d", "--restart", "on-failure:1", "--memory", "16m", "busybox", "tail", "/dev/zero"
+                  ).stdout.strip()
+    wait_for(lambda: (lambda doc: (doc["RestartCount"], doc["State"]["Status"]) == (1, "exited"))(inspect(d, hog)))
+    assert inspect(d, hog)["State"]["OOMKilled"] is True
     # a start by hand begins with a clean OOM flag, as docker's
     calm = d.pyctl("run", "-d", "--memory", "16m", "busybox", "true").stdout.strip()
     d.pyctl("wait", calm)

@@ -113,6 +113,9 @@ class Policies:
     def started(self, rec) -> None:
         """Any start (by hand, by policy, reconnected after a daemon restart)."""
         self.health.start(rec.id, rec.config.host.health)
+        if rec.config.run.oom_killed and rec.status == "running":  # as docker's SetRunning
+            rec.config.run.oom_killed = False
+            self.m.store.save(rec)
 
     def user_started(self, rec) -> None:
         """`start`/`run`: as docker, the restart count, manual stop and OOM flag begin again."""
