@@ -16,7 +16,7 @@ from ..errors import Conflict, InvalidArgument
 from . import health as healths
 from . import resources as res
 from . import stats
-from .restart import RestartPolicy, Restarts, parse_restart
+from .restart import RestartPolicy, Restarts, decide, parse_restart
 from .shim import Shim, ShimError
 
 log = logging.getLogger("pyruncd.containers")
@@ -161,10 +161,7 @@ class Policies:
                                "attempting removal or force remove")
             if running and not force:
                 return rec
-            if running:
-                self.restarts.cancel(cid, True)  # the exit to come is consumed there
-            else:
-                self.restarts.cancel(cid, False)
+            self.restarts.cancel(cid, running)  # when running, the exit to come is consumed there
             self.health.forget(cid)
             return rec
 
@@ -197,11 +194,8 @@ class Policies:
             if rec.status != Status.EXITED or self.restarts.restarting(rec.id) or rec.config.auto_remove:
                 continue
             run = rec.config.run
-            policy = rec.config.host.restart
-            # a daemon restart overrides a stop by hand for `always`, not for `unless-stopped`
-            if policy.name == "always" or (policy.name == "unless-stopped" and not run.manually_stopped) or (
-                    policy.name == "on-failure" and rec.exit_code != 0
-                    and (not policy.max_retries or run.restart_count < policy.max_retries)):
+            # the same rule as at an exit: a stop by hand holds `unless-stopped` back, not `always`
+            if decide(rec.config.host.restart, rec.exit_code, run.restart_count, run.manually_stopped):
                 try:
                     await self._restart(rec.id)
                 except Exception as e:  # noqa: BLE001 - one container that cannot start stops no other
