@@ -10,6 +10,7 @@ from . import db
 from .content import ContentStore
 from .errors import Conflict
 from .images.store import ImageStore
+from .networks.manager import NetConfig, Networks
 from .snapshots import Snapshotter
 
 DEFAULT_ROOT = Path("/var/lib/pyruncd")
@@ -23,6 +24,7 @@ class Config:
     insecure_registries: list[str] = field(default_factory=list)
     log_level: str = "info"
     cgroup_parent: str = "/pyruncd"  # every container's cgroup is <parent>/<id>, as docker's /docker/<id>
+    network: NetConfig = field(default_factory=NetConfig)
 
     @property
     def socket_path(self) -> Path:
@@ -49,8 +51,10 @@ class Daemon:
         self.content = ContentStore(root / "content")
         self.snapshots = Snapshotter(root / "snapshots", self.conn)
         self.images = ImageStore(self.conn, self.content, self.snapshots)
+        self.networks = Networks(self.conn, root, config.network)
 
     def close(self) -> None:
+        self.networks.close()
         self.conn.close()
         self._lock.close()
         remove_cgroup_parent(self.config.cgroup_parent)

@@ -22,6 +22,7 @@ from pathlib import Path
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 
 from ..errors import Conflict, InvalidArgument, NotFound
+from ..networks.manager import join_netns
 from ..threads import in_thread
 from . import shim as shims
 from . import spec as specs
@@ -119,6 +120,13 @@ class CreateOptions:
     network: str = ""
     runtime: str = ""
     auto_remove: bool = False
+    network_aliases: list[str] = field(default_factory=list)
+    ip: str = ""
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    add_hosts: list[str] = field(default_factory=list)
+    publish: list[str] = field(default_factory=list)
+    publish_all: bool = False
 
 
 class Manager:
@@ -254,9 +262,7 @@ class Manager:
     def create(self, o: CreateOptions) -> Record:
         img = self.d.images.lookup(o.image)
         image_config = self.d.images.config(img).doc
-        network = o.network or "none"
-        if network not in ("none", "host"):
-            raise InvalidArgument(f"--network {network!r}: only none and host are supported")
+        network, net = self.d.networks.validate(o.network, o, image_config)
         runtime = o.runtime or "pyrunc"
         if runtime not in shims.RUNTIMES:
             raise InvalidArgument(f"unknown or invalid runtime name: {runtime}")
@@ -270,13 +276,19 @@ class Manager:
         labels.update(o.labels)
         chain = [s.chain_id for s in self.d.snapshots.chain(img.top_chain_id)]
         rec = Record(cid, name, o.image, img.id, _rfc3339(), Config(
-            proc, specs.Settings(hostname, network, runtime, labels), chain, o.auto_remove, o.open_stdin,
+            proc, specs.Settings(hostname, network, runtime, labels, net), chain, o.auto_remove, o.open_stdin,
             image_config))
         d = self.dir(cid)
         for sub in ("upper", "work", "bundle/rootfs"):
             (d / sub).mkdir(parents=True)
         try:
             self.store.insert(rec)
+            try:
+                self.d.networks.allocate(rec, d / "etc")
+            except BaseException:
+                self.d.networks.release(cid)
+                self.store.delete(cid)
+                raise
         except BaseException:
             shutil.rmtree(d, ignore_errors=True)
             raise
@@ -309,7 +321,7 @@ class Manager:
             lowers.append(snap.fs)
         return lowers
 
-    def _write_bundle(self, rec: Record, lowers: list[Path]) -> Path:
+    def _write_bundle(self, rec: Record, lowers: list[Path], netns: str = "") -> Path:
         """In a worker thread: no database here."""
         d = self.dir(rec.id)
         bundle = d / "bundle"
@@ -317,6 +329,8 @@ class Manager:
         etc = specs.etc_files(d / "etc", rec.config.settings.hostname, rec.config.settings.network)
         doc = specs.build(rec.config.process, rec.config.settings, user=user, etc=etc,
                           cgroups_path=f"{self.d.config.cgroup_parent}/{rec.id}")
+        if netns:
+            join_netns(doc, netns)
         (bundle / "config.json").write_text(json.dumps(doc))
         return bundle
 
@@ -343,7 +357,7 @@ class Manager:
 
     async def _start(self, rec: Record) -> None:
         lowers = self._lowers(rec)
-        bundle = await in_thread(self._write_bundle, rec, lowers)
+        bundle = await in_thread(self._write_bundle, rec, lowers, self.d.networks.netns_path(rec))
         d = self.dir(rec.id)
         live = self._open_output(rec)
         shim = None
@@ -358,7 +372,12 @@ class Manager:
                                         options=shims.runtime_options(rec.config.settings.runtime, self.runtime_root))
             pid = await in_thread(shim.create, req)
             log.debug("task created", extra={"id": rec.id, "pid": pid})
-            await in_thread(shim.start)
+            await self.d.networks.attach(rec, pid)
+            try:
+                await in_thread(shim.start)
+            except BaseException:
+                await self.d.networks.detach(rec.id)
+                raise
         except BaseException as e:
             live.close_output()
             if shim is not None:
@@ -409,6 +428,7 @@ class Manager:
             else:
                 await in_thread(self._discard_shim, live.shim, bundle)
             del self._live[cid]
+            await self.d.networks.detach(cid)
             rec = self.get(cid)
             rec.move(Status.EXITED)
             rec.exit_code, rec.pid, rec.shim_address = exit.status, 0, ""
@@ -527,6 +547,7 @@ class Manager:
                 self.store.save(rec)
             await in_thread(self._remove_files, cid)
             self.store.delete(cid)
+            self.d.networks.release(cid)
             self._release_lease(cid)
         self._notify_exit(cid, rec.exit_code)
         self._event("destroy", rec)

@@ -40,6 +40,7 @@ class Settings:
     network: str = "none"
     runtime: str = "pyrunc"
     labels: dict[str, str] = field(default_factory=dict)
+    net: dict = field(default_factory=dict)  # networks.manager.Networks.validate's per-container settings
 
 
 def merge_env(base: list[str], extra: list[str]) -> list[str]:

@@ -12,8 +12,8 @@ from ..errors import Conflict
 from .errors import rpc
 
 
-def inspect_doc(rec: Record) -> dict:
-    """A container as `docker inspect` shows it (the fields we have)."""
+def inspect_doc(rec: Record, net: tuple[dict, dict] = ({}, {})) -> dict:
+    """A container as `docker inspect` shows it (the fields we have); `net`: Networks.inspect_parts."""
     p, s = rec.config.process, rec.config.settings
     ic = rec.config.image_config.get("config") or {}
     return {
@@ -32,21 +32,24 @@ def inspect_doc(rec: Record) -> dict:
         "Name": "/" + rec.name,
         "RestartCount": 0,
         "Driver": "overlayfs",
-        "HostConfig": {"NetworkMode": s.network, "AutoRemove": rec.config.auto_remove, "Runtime": s.runtime},
+        "HostConfig": {"NetworkMode": s.network, "AutoRemove": rec.config.auto_remove, "Runtime": s.runtime,
+                       **net[1]},
         "Config": {
             "Hostname": s.hostname, "User": p.user, "Tty": p.tty, "OpenStdin": rec.config.open_stdin,
             "Env": p.env, "Cmd": p.args, "Image": rec.image, "WorkingDir": p.cwd,
             "Entrypoint": ic.get("Entrypoint"), "Labels": s.labels, "StopSignal": p.stop_signal,
+            "ExposedPorts": ic.get("ExposedPorts"),
         },
+        "NetworkSettings": net[0],
     }
 
 
-def container_pb(rec: Record) -> pb.Container:
+def container_pb(rec: Record, net: tuple[dict, dict] = ({}, {})) -> pb.Container:
     return pb.Container(id=rec.id, name=rec.name, image=rec.image, image_id=rec.image_id,
                         command=" ".join(rec.config.process.args), created=rec.created, status=str(rec.status),
                         pid=rec.pid, exit_code=rec.exit_code, started_at=rec.started_at,
                         finished_at=rec.finished_at, labels=rec.config.settings.labels,
-                        inspect_json=json.dumps(inspect_doc(rec)).encode())
+                        inspect_json=json.dumps(inspect_doc(rec, net)).encode())
 
 
 class ContainersService(pb_grpc.ContainersServicer):
@@ -60,7 +63,9 @@ class ContainersService(pb_grpc.ContainersServicer):
             image=c.image, name=c.name, cmd=list(c.cmd), entrypoint=list(c.entrypoint),
             entrypoint_set=c.entrypoint_set, env=list(c.env), workdir=c.workdir, user=c.user, hostname=c.hostname,
             labels=dict(c.labels), tty=c.tty, open_stdin=c.open_stdin, network=c.network, runtime=c.runtime,
-            auto_remove=c.auto_remove))
+            auto_remove=c.auto_remove, network_aliases=list(c.network_aliases), ip=c.ip, dns=list(c.dns),
+            dns_search=list(c.dns_search), add_hosts=list(c.add_hosts), publish=list(c.publish),
+            publish_all=c.publish_all))
         return pb.CreateResponse(id=rec.id)
 
     @rpc
@@ -146,11 +151,13 @@ class ContainersService(pb_grpc.ContainersServicer):
 
     @rpc
     async def List(self, request, context):
-        return pb.ListResponse(containers=[container_pb(r) for r in self.m.records(request.all)])
+        net = self.m.d.networks.inspect_parts
+        return pb.ListResponse(containers=[container_pb(r, net(r)) for r in self.m.records(request.all)])
 
     @rpc
     async def Inspect(self, request, context):
-        return container_pb(self.m.get(request.id))
+        rec = self.m.get(request.id)
+        return container_pb(rec, self.m.d.networks.inspect_parts(rec))
 
     @rpc
     async def Wait(self, request, context):

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ContainerConfig(_message.Message):
-    __slots__ = ("image", "name", "cmd", "entrypoint", "entrypoint_set", "env", "workdir", "user", "hostname", "labels", "tty", "open_stdin", "network", "runtime", "auto_remove")
+    __slots__ = ("image", "name", "cmd", "entrypoint", "entrypoint_set", "env", "workdir", "user", "hostname", "labels", "tty", "open_stdin", "network", "runtime", "auto_remove", "network_aliases", "ip", "dns", "dns_search", "add_hosts", "publish", "publish_all")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,13 @@ class ContainerConfig(_message.Message):
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
     AUTO_REMOVE_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_ALIASES_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    DNS_FIELD_NUMBER: _ClassVar[int]
+    DNS_SEARCH_FIELD_NUMBER: _ClassVar[int]
+    ADD_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_ALL_FIELD_NUMBER: _ClassVar[int]
     image: str
     name: str
     cmd: _containers.RepeatedScalarFieldContainer[str]
@@ -45,7 +52,14 @@ class ContainerConfig(_message.Message):
     network: str
     runtime: str
     auto_remove: bool
-    def __init__(self, image: _Optional[str] = ..., name: _Optional[str] = ..., cmd: _Optional[_Iterable[str]] = ..., entrypoint: _Optional[_Iterable[str]] = ..., entrypoint_set: _Optional[bool] = ..., env: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., user: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., open_stdin: _Optional[bool] = ..., network: _Optional[str] = ..., runtime: _Optional[str] = ..., auto_remove: _Optional[bool] = ...) -> None: ...
+    network_aliases: _containers.RepeatedScalarFieldContainer[str]
+    ip: str
+    dns: _containers.RepeatedScalarFieldContainer[str]
+    dns_search: _containers.RepeatedScalarFieldContainer[str]
+    add_hosts: _containers.RepeatedScalarFieldContainer[str]
+    publish: _containers.RepeatedScalarFieldContainer[str]
+    publish_all: bool
+    def __init__(self, image: _Optional[str] = ..., name: _Optional[str] = ..., cmd: _Optional[_Iterable[str]] = ..., entrypoint: _Optional[_Iterable[str]] = ..., entrypoint_set: _Optional[bool] = ..., env: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., user: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., open_stdin: _Optional[bool] = ..., network: _Optional[str] = ..., runtime: _Optional[str] = ..., auto_remove: _Optional[bool] = ..., network_aliases: _Optional[_Iterable[str]] = ..., ip: _Optional[str] = ..., dns: _Optional[_Iterable[str]] = ..., dns_search: _Optional[_Iterable[str]] = ..., add_hosts: _Optional[_Iterable[str]] = ..., publish: _Optional[_Iterable[str]] = ..., publish_all: _Optional[bool] = ...) -> None: ...
 
 class Container(_message.Message):
     __slots__ = ("id", "name", "image", "image_id", "command", "created", "status", "pid", "exit_code", "started_at", "finished_at", "labels", "inspect_json")
