@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from .client import Client, CLIError, resolve_host, rpc_error
-from .commands import archive, containers, images, registry, system
+from .commands import archive, containers, images, networks, registry, system
 
 _CONTAINER_COMMANDS = [
     (["run"], containers.add_run, "create and start a container"),
@@ -23,6 +23,7 @@ _CONTAINER_COMMANDS = [
     (["rename"], containers.add_rename, "rename a container"),
     (["top"], containers.add_top, "show a container's processes"),
     (["cp"], containers.add_cp, "copy files between a container and the local filesystem"),
+    (["port"], networks.add_port, "list a container's published ports"),
 ]
 
 
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("version", system.add_version, "show the pyctl and pyruncd versions"),
     ]:
         add(sub.add_parser(name, help=text))
+    networks.add_network_commands(sub)
     return p
 
 

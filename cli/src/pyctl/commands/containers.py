@@ -6,6 +6,7 @@ import sys
 
 from .. import output
 from ..client import CLIError
+from . import networks
 
 # docker's exit statuses for a run that never got to the command
 _DAEMON_ERROR, _CANNOT_INVOKE, _NOT_FOUND = 125, 126, 127
@@ -73,6 +74,7 @@ def _create(client, args) -> str:
         user=args.user or "", hostname=args.hostname or "", labels=_labels(args.label), tty=args.tty,
         open_stdin=args.interactive, network=args.network or "", runtime=args.runtime or "",
         auto_remove=getattr(args, "rm", False))
+    networks.fill_config(cfg, args)
     if args.entrypoint is not None:
         cfg.entrypoint_set = True
         cfg.entrypoint.extend([args.entrypoint] if args.entrypoint else [])
@@ -248,7 +250,7 @@ def ps(client, args) -> int:
         cmd = c.command if args.no_trunc or len(c.command) <= 20 else c.command[:19] + "…"
         rows.append({"ID": c.id if args.no_trunc else c.id[:12], "Image": c.image, "Command": json.dumps(cmd, ensure_ascii=False),
                      "CreatedAt": c.created, "RunningFor": output.since(c.created), "Status": _status(c),
-                     "State": c.status, "Names": c.name, "Ports": "",
+                     "State": c.status, "Names": c.name, "Ports": networks.ports_column(c.inspect_json),
                      "Labels": ",".join(f"{k}={v}" for k, v in sorted(c.labels.items()))})
     if args.format == "json":
         for r in rows:
@@ -512,7 +514,7 @@ def _add_create_flags(p) -> None:
     p.add_argument("-l", "--label", action="append", default=[], help="set a label (KEY=VALUE)")
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
-    p.add_argument("--network", help="none (default) or host")
+    networks.add_run_flags(p)
     p.add_argument("--runtime", help="pyrunc (default) or runc")
     p.add_argument("image")
     p.add_argument("cmd", nargs=argparse.REMAINDER)

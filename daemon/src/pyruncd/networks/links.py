@@ -13,6 +13,37 @@ def _ipr():
     return IPRoute()
 
 
+_CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def _ipr_in(pid: int):
+    """A netlink socket inside the netns of `pid`. Opened from this thread after setns (the socket keeps
+    its namespace), rather than with pyroute2's NetNS, which forks: a forked child of the daemon would
+    share asyncio's signal wake-up fd, and its end would look like a SIGTERM to our event loop."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(target)
+            try:
+                return _ipr()
+            finally:
+                _setns(own)
+        finally:
+            os.close(target)
+    finally:
+        os.close(own)
+
+
 def _index(ipr, name: str) -> int | None:
     found = ipr.link_lookup(ifname=name)
     return found[0] if found else None
@@ -56,8 +87,6 @@ class Eth:
 
 def attach(pid: int, bridge: str, eth: Eth) -> None:
     """A veth pair: one end on the bridge, the other moved into the netns of `pid` as eth.ifname."""
-    from pyroute2 import NetNS
-
     peer = eth.host + "c"
     with closing(_ipr()) as ipr:
         ipr.link("add", ifname=eth.host, kind="veth", peer={"ifname": peer})
@@ -66,7 +95,7 @@ def attach(pid: int, bridge: str, eth: Eth) -> None:
             ipr.link("set", index=host, master=_index(ipr, bridge))
             ipr.link("set", index=_index(ipr, peer), net_ns_pid=pid)
             ipr.link("set", index=host, state="up")
-            with closing(NetNS(f"/proc/{pid}/ns/net")) as ns:
+            with closing(_ipr_in(pid)) as ns:
                 idx = _index(ns, peer)
                 ns.link("set", index=idx, ifname=eth.ifname, address=eth.mac)
                 ns.addr("add", index=idx, address=eth.ip, prefixlen=eth.prefixlen)
@@ -89,14 +118,3 @@ def detach(host: str) -> None:
             if e.errno != 19:  # ENODEV: the netns died meanwhile, taking the pair with it
                 raise
 
-
-def disconnect_in(pid: int, ifname: str) -> None:
-    """For `network disconnect` of a running container: its end, deleted from inside its netns."""
-    from pyroute2 import NetNS
-
-    if not os.path.exists(f"/proc/{pid}/ns/net"):
-        return
-    with closing(NetNS(f"/proc/{pid}/ns/net")) as ns:
-        idx = _index(ns, ifname)
-        if idx is not None:
-            ns.link("del", index=idx)

@@ -43,12 +43,12 @@ def render(table: str, bridges: list[BridgeNat], dnats: list[Dnat]) -> str:
         f"delete table ip {table}",
         f"table ip {table} {{",
         "  chain ports {", *ports, "  }",
-        "  chain prerouting {", "    type nat hook prerouting priority dstnat; policy accept;",
+        "  chain prerouting {", "    type nat hook prerouting priority -100; policy accept;",
         "    fib daddr type local jump ports", "  }",
-        "  chain output {", "    type nat hook output priority dstnat; policy accept;",
+        "  chain output {", "    type nat hook output priority -100; policy accept;",
         "    fib daddr type local jump ports", "  }",
-        "  chain postrouting {", "    type nat hook postrouting priority srcnat; policy accept;", *post, "  }",
-        "  chain forward {", "    type filter hook forward priority filter; policy accept;", *forward, "  }",
+        "  chain postrouting {", "    type nat hook postrouting priority 100; policy accept;", *post, "  }",
+        "  chain forward {", "    type filter hook forward priority 0; policy accept;", *forward, "  }",
         "}",
     ]
     return "\n".join(lines) + "\n"
