@@ -71,6 +71,7 @@ async def serve(config: Config) -> None:
         await server.stop(grace=5)
         path.unlink(missing_ok=True)
     finally:
+        await daemon.networks.settle()  # a network left idle by the last exit goes down before we do
         manager.close()  # containers keep running; their shims wait for the next pyruncd
         daemon.close()
     log.info("pyruncd stopped")

@@ -93,6 +93,7 @@ def test_attach_publish_resolve_detach(tmp_path, claim, sandbox):
             assert await loop.run_in_executor(None, ask, "svc") == [ep.ip]
         finally:
             await nets.detach(rec.id)
+            await nets.settle()
         assert not link_exists(n.bridge) and not nft_table_exists(claim.table)
         assert not link_exists(ep.veth)
         nets.close()

@@ -91,7 +91,10 @@ class Networks:
         self.pools = [ipam.Pool.parse(p) for p in config.address_pools] or ipam.DEFAULT_POOLS
         self._lock: asyncio.Lock | None = None
         self._dns: dict[str, object] = {}         # network id -> its responder's transport
-        self._up: set[str] = set()                # network ids whose bridge we brought up
+        self._up: dict[str, str] = {}             # network id -> the bridge we brought up for it
+        self._stale: list[str] = []               # host veth ends of exited containers, to delete
+        self._settling: asyncio.Task | None = None
+        self._dirty = False
         self._nft_script = ""                     # what the table holds, as we last wrote it
         self._forwarding = False
         self._predefined()
@@ -350,15 +353,38 @@ class Networks:
         await self._sync()
 
     async def detach(self, cid: str) -> None:
-        """At exit: veths and port rules go; a network left without containers goes down. Never raises:
-        the exit is recorded whatever happens here."""
-        if not self.store.endpoints(container_id=cid):
+        """At exit: the endpoints and ports are released at once; the kernel follows in the background
+        (veths, port rules, a network left without containers going down), so that an exit, and `run
+        --rm`, is not held up by teardown. settle() waits for it."""
+        eps = [e for e in self.store.endpoints(container_id=cid) if e.veth]
+        if not eps and not self.store.bindings(cid):
             return
-        async with self._locked():
-            try:
-                await self._unplug_all(cid)
-            except Exception as e:  # noqa: BLE001 - logged; the next _sync retries
-                log.warning("network detach failed", extra={"id": cid, "error": str(e)})
+        for e in eps:
+            self._stale.append(e.veth)
+            e.veth = ""
+            self.store.set_veth(e)
+        self.store.delete_bindings(cid)
+        self._dirty = True
+        if self._settling is None or self._settling.done():
+            self._settling = asyncio.ensure_future(self._settle())
+
+    async def _settle(self) -> None:
+        from . import links
+
+        while self._dirty:
+            self._dirty = False
+            async with self._locked():
+                try:
+                    while self._stale:
+                        await in_thread(links.detach, self._stale.pop())
+                    await self._sync()
+                except Exception as e:  # noqa: BLE001 - logged; the next _sync retries
+                    log.warning("network teardown failed", extra={"error": str(e)})
+
+    async def settle(self) -> None:
+        """Wait for the background teardown (before the daemon stops)."""
+        if self._settling is not None:
+            await asyncio.gather(self._settling, return_exceptions=True)
 
     # ---- connect and disconnect
 
@@ -416,7 +442,7 @@ class Networks:
         if n.id in self._up:
             return
         await in_thread(links.ensure_bridge, n.bridge, n.gateway, n.prefixlen)
-        self._up.add(n.id)
+        self._up[n.id] = n.bridge
         if n.name != "bridge":  # as docker: names resolve on user networks only
             await self._start_dns(n)
 
@@ -455,12 +481,10 @@ class Networks:
 
         active = {e.network_id for e in self.store.endpoints() if e.veth}
         nets = {n.id: n for n in self.store.networks()}
-        for nid in list(self._up - active):
-            self._up.discard(nid)
+        for nid in [i for i in self._up if i not in active]:
             if (t := self._dns.pop(nid, None)) is not None:
                 t.close()
-            if nid in nets:
-                await in_thread(links.delete, nets[nid].bridge)
+            await in_thread(links.delete, self._up.pop(nid))
         if active:
             by_container = {e.container_id: e for e in self.store.endpoints() if e.veth and e.idx == 0}
             dnats = [nft.Dnat(b.proto, b.host_ip, b.host_port, by_container[b.container_id].ip, b.container_port)
@@ -505,7 +529,7 @@ class Networks:
             await self._sync()
 
     def close(self) -> None:
-        """Containers outlive the daemon: their bridges and rules stay; only our responders stop."""
+        """Call after settle(). Containers outlive the daemon: their bridges and rules stay; only our responders stop."""
         for t in self._dns.values():
             t.close()
         self._dns.clear()
