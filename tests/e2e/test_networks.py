@@ -164,6 +164,10 @@ def test_published_port_serves_the_host_and_goes_at_stop(d):
     assert sorted(got) == ["80/tcp"]
     for out in d.pyctl("port", b, "80/tcp").stdout.split():
         assert fetch(f"http://127.0.0.1:{out.rpartition(':')[2]}/").strip() == b
+    # a restart keeps the lease and brings the rule back
+    d.pyctl("restart", "-t", "1", a)
+    assert fetch(f"http://127.0.0.1:{port}/").strip() == a
+    assert inspect(d, a)["NetworkSettings"]["IPAddress"] == ns["IPAddress"]
     # the same host port twice is refused, as docker does
     r = d.pyctl("run", "-d", "-p", f"{port}:80", "busybox", "sleep", "9", check=False)
     assert r.returncode != 0 and "port is already allocated" in r.stderr

@@ -86,18 +86,17 @@ class Eth:
 
 
 def attach(pid: int, bridge: str, eth: Eth) -> None:
-    """A veth pair: one end on the bridge, the other moved into the netns of `pid` as eth.ifname."""
-    peer = eth.host + "c"
+    """A veth pair: one end on the bridge, the other born inside the netns of `pid` as eth.ifname (moving
+    an existing link across namespaces costs the kernel an RCU grace period, ~25 ms)."""
     with closing(_ipr()) as ipr:
-        ipr.link("add", ifname=eth.host, kind="veth", peer={"ifname": peer})
+        ipr.link("add", ifname=eth.host, kind="veth", peer={"ifname": eth.ifname, "net_ns_pid": pid})
         try:
             host = _index(ipr, eth.host)
             ipr.link("set", index=host, master=_index(ipr, bridge))
-            ipr.link("set", index=_index(ipr, peer), net_ns_pid=pid)
             ipr.link("set", index=host, state="up")
             with closing(_ipr_in(pid)) as ns:
-                idx = _index(ns, peer)
-                ns.link("set", index=idx, ifname=eth.ifname, address=eth.mac)
+                idx = _index(ns, eth.ifname)
+                ns.link("set", index=idx, address=eth.mac)
                 ns.addr("add", index=idx, address=eth.ip, prefixlen=eth.prefixlen)
                 ns.link("set", index=idx, state="up")
                 ns.link("set", index=_index(ns, "lo"), state="up")
