@@ -217,7 +217,7 @@ class Networks:
             publish = []  # docker drops them with a warning: nothing to forward to
         else:
             mode = self.get(mode).name
-        if (ip or aliases) and mode in ("bridge", "host", "none") or (ip or aliases) and mode.startswith("container:"):
+        if (ip or aliases) and (mode in PREDEFINED or mode.startswith("container:")):
             raise InvalidArgument("user specified IP address is supported on user defined networks only" if ip else
                                   "network-scoped alias is supported only for containers in user defined networks")
         return mode, {"aliases": aliases, "ip": ip, "dns": list(o.dns), "dns_search": list(o.dns_search),
