@@ -259,3 +259,25 @@ def test_sigkilled_daemon_keeps_networks_and_ports_then_cleans_up():
         _clean(d)
         d.stop()
     assert IP_FORWARD.read_text() == forward
+
+
+def test_publish_all_uses_the_images_exposed_ports(d, tmp_path):
+    from spec_fixtures import busybox_image, write_docker_archive
+    from spec_fixtures.image import Image
+
+    base = busybox_image()
+    img = Image(base.layers, {**base.config, "config": {**base.config["config"], "ExposedPorts": {"80/tcp": {}}}})
+    tag = f"exposed{os.getpid()}:latest"
+    write_docker_archive(str(tmp_path / "img.tar"), {tag: img})
+    d.pyctl("load", "-i", str(tmp_path / "img.tar"))
+    try:
+        a = uniq("a")
+        d.pyctl("run", "-d", "--name", a, "-P", tag, "sh", "-c",
+                f"mkdir -p /srv && echo {a} > /srv/index.html && exec httpd -f -p 80 -h /srv")
+        host = d.pyctl("port", a, "80").stdout.strip()
+        assert host.startswith("0.0.0.0:")
+        assert fetch(f"http://127.0.0.1:{host.rpartition(':')[2]}/").strip() == a
+        assert inspect(d, a)["HostConfig"]["PublishAllPorts"] is True
+    finally:
+        _clean(d)
+        d.pyctl("rmi", tag, check=False)
