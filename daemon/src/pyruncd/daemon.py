@@ -11,6 +11,7 @@ from .content import ContentStore
 from .errors import Conflict
 from .images.store import ImageStore
 from .snapshots import Snapshotter
+from .volumes.store import VolumeStore
 
 DEFAULT_ROOT = Path("/var/lib/pyruncd")
 DEFAULT_HOST = "unix:///run/pyruncd/pyruncd.sock"
@@ -49,6 +50,7 @@ class Daemon:
         self.content = ContentStore(root / "content")
         self.snapshots = Snapshotter(root / "snapshots", self.conn)
         self.images = ImageStore(self.conn, self.content, self.snapshots)
+        self.volumes = VolumeStore(self.conn, root / "volumes")
 
     def close(self) -> None:
         self.conn.close()

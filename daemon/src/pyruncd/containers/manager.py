@@ -23,6 +23,8 @@ from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..threads import in_thread
+from ..volumes import mounts as vmounts
+from ..volumes.store import remove_dirs, seed
 from . import shim as shims
 from . import spec as specs
 from .logs import Entry, FifoReader, LogFile, parse_since, parse_time, read_entries
@@ -119,6 +121,7 @@ class CreateOptions:
     network: str = ""
     runtime: str = ""
     auto_remove: bool = False
+    mounts: vmounts.MountFlags = field(default_factory=vmounts.MountFlags)
 
 
 class Manager:
@@ -269,15 +272,21 @@ class Manager:
         labels = dict((image_config.get("config") or {}).get("Labels") or {})
         labels.update(o.labels)
         chain = [s.chain_id for s in self.d.snapshots.chain(img.top_chain_id)]
+        mounts = vmounts.resolve(o.mounts, (image_config.get("config") or {}).get("Volumes") or {},
+                                 lambda other: self.get(other).config.mounts)
+        self.d.volumes.place(mounts)
         rec = Record(cid, name, o.image, img.id, _rfc3339(), Config(
             proc, specs.Settings(hostname, network, runtime, labels), chain, o.auto_remove, o.open_stdin,
-            image_config))
+            image_config, mounts))
         d = self.dir(cid)
         for sub in ("upper", "work", "bundle/rootfs"):
             (d / sub).mkdir(parents=True)
         try:
             self.store.insert(rec)
+            self.d.volumes.attach(cid, mounts)
         except BaseException:
+            with contextlib.suppress(Exception):
+                self.store.delete(cid)
             shutil.rmtree(d, ignore_errors=True)
             raise
         self._hold_lease(rec)
@@ -315,8 +324,11 @@ class Manager:
         bundle = d / "bundle"
         user = specs.resolve_user(rec.config.process.user, lowers, d / "upper")
         etc = specs.etc_files(d / "etc", rec.config.settings.hostname, rec.config.settings.network)
+        if not rec.started_at:  # the first start: empty volumes get the image's content, as docker's create
+            seed(rec.config.mounts, lowers, d / "upper", d / "work", d / "seed")
         doc = specs.build(rec.config.process, rec.config.settings, user=user, etc=etc,
-                          cgroups_path=f"{self.d.config.cgroup_parent}/{rec.id}")
+                          cgroups_path=f"{self.d.config.cgroup_parent}/{rec.id}",
+                          volumes=vmounts.oci_mounts(rec.config.mounts))
         (bundle / "config.json").write_text(json.dumps(doc))
         return bundle
 
@@ -418,7 +430,7 @@ class Manager:
             log.info("container exited", extra={"id": cid, "exit_code": exit.status})
         if rec.config.auto_remove:  # as docker's run --rm: the exit is told once the container is gone
             try:
-                await self.remove(cid, force=True)
+                await self.remove(cid, force=True, volumes=True)
             finally:
                 self._notify_exit(cid, exit.status)
         else:
@@ -497,7 +509,7 @@ class Manager:
 
     # ---- remove
 
-    async def remove(self, text: str, force: bool = False) -> None:
+    async def remove(self, text: str, force: bool = False, volumes: bool = False) -> None:
         try:
             cid = self.store.resolve(text)
         except NotFound:
@@ -528,6 +540,8 @@ class Manager:
             await in_thread(self._remove_files, cid)
             self.store.delete(cid)
             self._release_lease(cid)
+            if volumes:  # rm -v: its anonymous volumes, unless another container still uses them
+                await in_thread(remove_dirs, self.d.volumes.release_anonymous(rec.config.mounts))
         self._notify_exit(cid, rec.exit_code)
         self._event("destroy", rec)
         log.info("container removed", extra={"id": cid})
