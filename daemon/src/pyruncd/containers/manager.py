@@ -663,7 +663,7 @@ class Manager:
         for rec in self.store.all():
             self._hold_lease(rec)
             if rec.status == Status.REMOVING:
-                await self.remove(rec.id, force=True)
+                await self.remove(rec.id, force=True, volumes=rec.config.auto_remove)
                 continue
             if rec.status not in (Status.RUNNING, Status.PAUSED):
                 continue
