@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from .client import Client, CLIError, resolve_host, rpc_error
-from .commands import archive, containers, images, networks, registry, system
+from .commands import archive, containers, images, networks, registry, system, volumes
 
 _CONTAINER_COMMANDS = [
     (["run"], containers.add_run, "create and start a container"),
@@ -56,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "show containers' details as JSON"),
                                                    (["prune"], containers.add_prune, "remove stopped containers")]:
         add(csub.add_parser(names[0], aliases=names[1:], help=text, add_help=names[0] not in ("create", "run")))
+
+    volume = sub.add_parser("volume", help="manage volumes")
+    vsub = volume.add_subparsers(dest="volume_command", metavar="COMMAND", required=True)
+    for names, add, text in [
+        (["create"], volumes.add_create, "create a volume"),
+        (["ls", "list"], volumes.add_ls, "list volumes"),
+        (["inspect"], volumes.add_inspect, "show volumes' details as JSON"),
+        (["rm", "remove"], volumes.add_rm, "remove volumes"),
+        (["prune"], volumes.add_prune, "remove unused volumes"),
+    ]:
+        add(vsub.add_parser(names[0], aliases=names[1:], help=text))
 
     for names, add, text in _CONTAINER_COMMANDS + [(["ps"], containers.add_ps, "list containers"),
                                                    (["events"], containers.add_events, "stream container events")]:

@@ -12,6 +12,7 @@ from .errors import Conflict
 from .images.store import ImageStore
 from .networks.manager import NetConfig, Networks
 from .snapshots import Snapshotter
+from .volumes.store import VolumeStore
 
 DEFAULT_ROOT = Path("/var/lib/pyruncd")
 DEFAULT_HOST = "unix:///run/pyruncd/pyruncd.sock"
@@ -51,6 +52,7 @@ class Daemon:
         self.content = ContentStore(root / "content")
         self.snapshots = Snapshotter(root / "snapshots", self.conn)
         self.images = ImageStore(self.conn, self.content, self.snapshots)
+        self.volumes = VolumeStore(self.conn, root / "volumes")
         self.networks = Networks(self.conn, root, config.network)
 
     def close(self) -> None:

@@ -74,6 +74,21 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX containers_image ON containers(image_id);
     """,
+    # volumes, and which containers use each (a volume in use cannot be removed)
+    """
+    CREATE TABLE volumes (
+        name TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        labels TEXT NOT NULL DEFAULT '{}',   -- JSON object
+        anonymous INTEGER NOT NULL DEFAULT 0 -- named by pyruncd: rm -v and run --rm remove it
+    );
+    CREATE TABLE volume_users (
+        volume TEXT NOT NULL REFERENCES volumes(name),
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        PRIMARY KEY (volume, container_id)
+    );
+    CREATE INDEX volume_users_container ON volume_users(container_id);
+    """,
     # networks: bridge networks, each container's address lease on them, and its published ports
     """
     CREATE TABLE networks (

@@ -24,6 +24,8 @@ from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..networks.manager import join_netns
 from ..threads import in_thread
+from ..volumes import mounts as vmounts
+from ..volumes.store import remove_dirs, seed
 from . import shim as shims
 from . import spec as specs
 from .logs import Entry, FifoReader, LogFile, parse_since, parse_time, read_entries
@@ -127,6 +129,7 @@ class CreateOptions:
     add_hosts: list[str] = field(default_factory=list)
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
+    mounts: vmounts.MountFlags = field(default_factory=vmounts.MountFlags)
 
 
 class Manager:
@@ -275,21 +278,24 @@ class Manager:
         labels = dict((image_config.get("config") or {}).get("Labels") or {})
         labels.update(o.labels)
         chain = [s.chain_id for s in self.d.snapshots.chain(img.top_chain_id)]
+        mounts = vmounts.resolve(o.mounts, (image_config.get("config") or {}).get("Volumes") or {},
+                                 lambda other: self.get(other).config.mounts)
+        self.d.volumes.place(mounts)
         rec = Record(cid, name, o.image, img.id, _rfc3339(), Config(
             proc, specs.Settings(hostname, network, runtime, labels, net), chain, o.auto_remove, o.open_stdin,
-            image_config))
+            image_config, mounts))
         d = self.dir(cid)
         for sub in ("upper", "work", "bundle/rootfs"):
             (d / sub).mkdir(parents=True)
         try:
             self.store.insert(rec)
-            try:
-                self.d.networks.allocate(rec, d / "etc")
-            except BaseException:
-                self.d.networks.release(cid)
-                self.store.delete(cid)
-                raise
+            self.d.volumes.attach(cid, mounts)
+            self.d.networks.allocate(rec, d / "etc")
         except BaseException:
+            with contextlib.suppress(Exception):
+                self.d.networks.release(cid)
+            with contextlib.suppress(Exception):
+                self.store.delete(cid)
             shutil.rmtree(d, ignore_errors=True)
             raise
         self._hold_lease(rec)
@@ -327,8 +333,11 @@ class Manager:
         bundle = d / "bundle"
         user = specs.resolve_user(rec.config.process.user, lowers, d / "upper")
         etc = specs.etc_files(d / "etc", rec.config.settings.hostname, rec.config.settings.network)
+        if not rec.started_at:  # the first start: empty volumes get the image's content, as docker's create
+            seed(rec.config.mounts, lowers, d / "upper", d / "work", d / "seed")
         doc = specs.build(rec.config.process, rec.config.settings, user=user, etc=etc,
-                          cgroups_path=f"{self.d.config.cgroup_parent}/{rec.id}")
+                          cgroups_path=f"{self.d.config.cgroup_parent}/{rec.id}",
+                          volumes=vmounts.oci_mounts(rec.config.mounts))
         if netns:
             join_netns(doc, netns)
         (bundle / "config.json").write_text(json.dumps(doc))
@@ -438,7 +447,7 @@ class Manager:
             log.info("container exited", extra={"id": cid, "exit_code": exit.status})
         if rec.config.auto_remove:  # as docker's run --rm: the exit is told once the container is gone
             try:
-                await self.remove(cid, force=True)
+                await self.remove(cid, force=True, volumes=True)
             finally:
                 self._notify_exit(cid, exit.status)
         else:
@@ -517,7 +526,7 @@ class Manager:
 
     # ---- remove
 
-    async def remove(self, text: str, force: bool = False) -> None:
+    async def remove(self, text: str, force: bool = False, volumes: bool = False) -> None:
         try:
             cid = self.store.resolve(text)
         except NotFound:
@@ -549,6 +558,8 @@ class Manager:
             self.store.delete(cid)
             self.d.networks.release(cid)
             self._release_lease(cid)
+            if volumes:  # rm -v: its anonymous volumes, unless another container still uses them
+                await in_thread(remove_dirs, self.d.volumes.release_anonymous(rec.config.mounts))
         self._notify_exit(cid, rec.exit_code)
         self._event("destroy", rec)
         log.info("container removed", extra={"id": cid})
@@ -670,7 +681,7 @@ class Manager:
         for rec in self.store.all():
             self._hold_lease(rec)
             if rec.status == Status.REMOVING:
-                await self.remove(rec.id, force=True)
+                await self.remove(rec.id, force=True, volumes=rec.config.auto_remove)
                 continue
             if rec.status not in (Status.RUNNING, Status.PAUSED):
                 continue

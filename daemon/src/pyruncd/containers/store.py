@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 
 from ..errors import Conflict, InvalidArgument, NotFound
+from ..volumes.mounts import MountPoint
 from .spec import Process, Settings
 
 
@@ -38,6 +39,7 @@ class Config:
     auto_remove: bool = False
     open_stdin: bool = False
     image_config: dict = field(default_factory=dict)
+    mounts: list[MountPoint] = field(default_factory=list)
 
     def dumps(self) -> str:
         return json.dumps(asdict(self))
@@ -46,7 +48,7 @@ class Config:
     def loads(cls, text: str) -> "Config":
         d = json.loads(text)
         return cls(Process(**d["process"]), Settings(**d["settings"]), d["chain_ids"], d["auto_remove"],
-                   d["open_stdin"], d["image_config"])
+                   d["open_stdin"], d["image_config"], [MountPoint(**m) for m in d.get("mounts", [])])
 
 
 @dataclass

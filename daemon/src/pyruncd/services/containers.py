@@ -9,6 +9,7 @@ from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc as pb_grpc
 from ..containers.manager import CreateOptions, Manager
 from ..containers.store import Record, Status
 from ..errors import Conflict
+from ..volumes.mounts import MountFlags, inspect_mounts
 from .errors import rpc
 
 
@@ -32,6 +33,7 @@ def inspect_doc(rec: Record, net: tuple[dict, dict] = ({}, {})) -> dict:
         "Name": "/" + rec.name,
         "RestartCount": 0,
         "Driver": "overlayfs",
+        "Mounts": inspect_mounts(rec.config.mounts),
         "HostConfig": {"NetworkMode": s.network, "AutoRemove": rec.config.auto_remove, "Runtime": s.runtime,
                        **net[1]},
         "Config": {
@@ -63,9 +65,10 @@ class ContainersService(pb_grpc.ContainersServicer):
             image=c.image, name=c.name, cmd=list(c.cmd), entrypoint=list(c.entrypoint),
             entrypoint_set=c.entrypoint_set, env=list(c.env), workdir=c.workdir, user=c.user, hostname=c.hostname,
             labels=dict(c.labels), tty=c.tty, open_stdin=c.open_stdin, network=c.network, runtime=c.runtime,
-            auto_remove=c.auto_remove, network_aliases=list(c.network_aliases), ip=c.ip, dns=list(c.dns),
-            dns_search=list(c.dns_search), add_hosts=list(c.add_hosts), publish=list(c.publish),
-            publish_all=c.publish_all))
+            auto_remove=c.auto_remove, mounts=MountFlags(list(c.volumes), list(c.mounts), list(c.tmpfs),
+                                                         list(c.volumes_from)),
+            network_aliases=list(c.network_aliases), ip=c.ip, dns=list(c.dns), dns_search=list(c.dns_search),
+            add_hosts=list(c.add_hosts), publish=list(c.publish), publish_all=c.publish_all))
         return pb.CreateResponse(id=rec.id)
 
     @rpc
@@ -146,7 +149,7 @@ class ContainersService(pb_grpc.ContainersServicer):
 
     @rpc
     async def Remove(self, request, context):
-        await self.m.remove(request.id, force=request.force)
+        await self.m.remove(request.id, force=request.force, volumes=request.volumes)
         return pb.Empty()
 
     @rpc
