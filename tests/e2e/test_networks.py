@@ -134,6 +134,20 @@ def test_user_network_reaches_by_name_and_alias_round_robin(d):
     assert r.returncode != 0
 
 
+def test_networks_are_isolated_but_published_ports_are_not(d):
+    net, a = uniq("net"), uniq("a")
+    port = free_port()
+    d.pyctl("network", "create", net)
+    httpd(d, a, "--network", net, "-p", f"{port}:80")
+    ns = inspect(d, a)["NetworkSettings"]["Networks"][net]
+    # (nc -w rather than wget -T: this busybox's wget dies of SIGSEGV when -T is given)
+    r = d.pyctl("run", "--rm", "busybox", "nc", "-w", "2", ns["IPAddress"], "80", input="", check=False)
+    assert r.returncode != 0  # from the default bridge into a user network: dropped
+    gw = d.pyctl("run", "--rm", "busybox", "ip", "route").stdout.split()[2]
+    r = d.pyctl("run", "--rm", "busybox", "wget", "-qO-", f"http://{gw}:{port}/")
+    assert r.stdout.strip() == a
+
+
 def test_default_bridge_reaches_by_ip_not_by_name(d):
     a = uniq("a")
     httpd(d, a)

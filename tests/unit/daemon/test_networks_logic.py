@@ -86,6 +86,7 @@ def test_nft_render_is_one_atomic_replacement():
     assert 'ip saddr 10.1.0.0/24 oifname != "br0" masquerade' in lines
     assert not any("10.2.0.0/24" in line for line in lines)  # internal: no way out
     assert 'iifname "br1" oifname != "br1" drop' in lines
+    assert lines.index("ct status dnat accept") < lines.index('iifname "br0" oifname { "br1" } drop')
 
 
 def _ask(port: int, name: str, qtype: str = "A") -> DNSRecord:

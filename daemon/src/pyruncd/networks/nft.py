@@ -28,8 +28,14 @@ def render(table: str, bridges: list[BridgeNat], dnats: list[Dnat]) -> str:
     for d in dnats:
         match = f"ip daddr {d.host_ip} " if d.host_ip and d.host_ip != "0.0.0.0" else ""
         ports.append(f"    {match}{d.proto} dport {d.host_port} dnat to {d.ip}:{d.port}")
-    post, forward = [], []
+    post = []
+    # networks are isolated from each other, as docker's DOCKER-ISOLATION chains do; a published port
+    # stays reachable from every network (docker's userland proxy gives the same)
+    forward = ["    ct status dnat accept"] if len(bridges) > 1 else []
     for b in bridges:
+        others = ", ".join(f'"{o.bridge}"' for o in bridges if o.bridge != b.bridge)
+        if others:
+            forward.append(f'    iifname "{b.bridge}" oifname {{ {others} }} drop')
         # traffic DNATed into a bridge (from 127.0.0.1 or from a container of that bridge: hairpin)
         # must come back through us, so it leaves with the gateway's address
         post.append(f'    oifname "{b.bridge}" ct status dnat masquerade')
