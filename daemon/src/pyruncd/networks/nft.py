@@ -1,6 +1,7 @@
 """Our nftables table: masquerade out of each bridge, DNAT for published ports. One table per daemon,
 always written whole in one `nft -f -` transaction (add, delete, add again: atomic and idempotent)."""
 
+import shutil
 import subprocess
 from dataclasses import dataclass
 
@@ -60,8 +61,15 @@ def render(table: str, bridges: list[BridgeNat], dnats: list[Dnat]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _run(argv: list[str], script: str | None = None) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(argv, input=script, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise InvalidArgument("nft: not found: bridge networks need nftables (apt-get install nftables)") from None
+
+
 def load(script: str) -> None:
-    r = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True)
+    r = _run(["nft", "-f", "-"], script)
     if r.returncode != 0:
         raise InvalidArgument(f"nft: {r.stderr.strip()}")
 
@@ -75,4 +83,4 @@ def delete(table: str) -> None:
 
 
 def exists(table: str) -> bool:
-    return subprocess.run(["nft", "list", "table", "ip", table], capture_output=True).returncode == 0
+    return shutil.which("nft") is not None and _run(["nft", "list", "table", "ip", table]).returncode == 0
