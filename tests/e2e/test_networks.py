@@ -49,9 +49,13 @@ def _net_left(d: Pyruncd, timeout: float = 5.0) -> list[str]:
         time.sleep(0.05)
 
 
+def _named_netns() -> set[str]:
+    return set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+
+
 @pytest.fixture(scope="module")
 def daemon():
-    forward = IP_FORWARD.read_text()
+    forward, netns = IP_FORWARD.read_text(), _named_netns()
     d = Pyruncd().start()
     try:
         d.pyctl("load", "-i", str(FIXTURE_TAR))
@@ -60,6 +64,7 @@ def daemon():
         _clean(d)
         d.stop()
     assert IP_FORWARD.read_text() == forward
+    assert _named_netns() == netns
 
 
 @pytest.fixture
