@@ -7,6 +7,10 @@ Usage:
 
 stop() (or leaving the with block) sends SIGTERM, waits, kills if needed, and removes the dir;
 stop(remove=False) then start() restarts on the same root.
+
+Each daemon gets networking of its own (tests/harness/netclaim.py): its bridge, nft table and a 10.N.0.0/16
+for its default bridge and user networks, so daemons running at once never collide; stop() removes
+whatever of it a killed daemon left.
 """
 
 import os
@@ -18,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.harness.netclaim import NetClaim
+
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 
 
@@ -28,7 +34,8 @@ class Pyruncd:
         self.socket = self.dir / "pyruncd.sock"
         self.host = f"unix://{self.socket}"
         self.log = self.dir / "pyruncd.log"
-        self.extra_args = list(extra_args)
+        self.net = NetClaim()
+        self.extra_args = [*self.net.args(), *extra_args]
         self.env = dict(os.environ, PYRUNCD_HOST=self.host, PYCTL_CONFIG=str(self.dir / "pyctl"))
         self.proc: subprocess.Popen | None = None
 
@@ -75,6 +82,7 @@ class Pyruncd:
             status = self.proc.returncode
             self.proc = None
         if remove:
+            self.net.release(self.root / "meta.db")
             shutil.rmtree(self.dir, ignore_errors=True)
             # a SIGKILLed daemon cannot remove its cgroup parent itself
             from pyruncd.daemon import remove_cgroup_parent

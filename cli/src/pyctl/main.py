@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from .client import Client, CLIError, resolve_host, rpc_error
-from .commands import archive, containers, images, registry, stats, system
+from .commands import archive, containers, images, networks, registry, stats, system, volumes
 
 _CONTAINER_COMMANDS = [
     (["run"], containers.add_run, "create and start a container"),
@@ -23,6 +23,7 @@ _CONTAINER_COMMANDS = [
     (["rename"], containers.add_rename, "rename a container"),
     (["top"], containers.add_top, "show a container's processes"),
     (["cp"], containers.add_cp, "copy files between a container and the local filesystem"),
+    (["port"], networks.add_port, "list a container's published ports"),
     (["update"], stats.add_update, "update the resources and restart policy of containers"),
     (["stats"], stats.add_stats, "show a live stream of containers' resource usage"),
 ]
@@ -58,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                    (["prune"], containers.add_prune, "remove stopped containers")]:
         add(csub.add_parser(names[0], aliases=names[1:], help=text, add_help=names[0] not in ("create", "run")))
 
+    volume = sub.add_parser("volume", help="manage volumes")
+    vsub = volume.add_subparsers(dest="volume_command", metavar="COMMAND", required=True)
+    for names, add, text in [
+        (["create"], volumes.add_create, "create a volume"),
+        (["ls", "list"], volumes.add_ls, "list volumes"),
+        (["inspect"], volumes.add_inspect, "show volumes' details as JSON"),
+        (["rm", "remove"], volumes.add_rm, "remove volumes"),
+        (["prune"], volumes.add_prune, "remove unused volumes"),
+    ]:
+        add(vsub.add_parser(names[0], aliases=names[1:], help=text))
+
     for names, add, text in _CONTAINER_COMMANDS + [(["ps"], containers.add_ps, "list containers"),
                                                    (["events"], containers.add_events, "stream container events")]:
         add(sub.add_parser(names[0], help=text, add_help=names[0] not in ("create", "run")))
@@ -78,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("version", system.add_version, "show the pyctl and pyruncd versions"),
     ]:
         add(sub.add_parser(name, help=text))
+    networks.add_network_commands(sub)
     return p
 
 

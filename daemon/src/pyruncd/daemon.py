@@ -10,7 +10,9 @@ from . import db
 from .content import ContentStore
 from .errors import Conflict
 from .images.store import ImageStore
+from .networks.manager import NetConfig, Networks
 from .snapshots import Snapshotter
+from .volumes.store import VolumeStore
 
 DEFAULT_ROOT = Path("/var/lib/pyruncd")
 DEFAULT_HOST = "unix:///run/pyruncd/pyruncd.sock"
@@ -23,6 +25,7 @@ class Config:
     insecure_registries: list[str] = field(default_factory=list)
     log_level: str = "info"
     cgroup_parent: str = "/pyruncd"  # every container's cgroup is <parent>/<id>, as docker's /docker/<id>
+    network: NetConfig = field(default_factory=NetConfig)
 
     @property
     def socket_path(self) -> Path:
@@ -49,8 +52,11 @@ class Daemon:
         self.content = ContentStore(root / "content")
         self.snapshots = Snapshotter(root / "snapshots", self.conn)
         self.images = ImageStore(self.conn, self.content, self.snapshots)
+        self.volumes = VolumeStore(self.conn, root / "volumes")
+        self.networks = Networks(self.conn, root, config.network)
 
     def close(self) -> None:
+        self.networks.close()
         self.conn.close()
         self._lock.close()
         remove_cgroup_parent(self.config.cgroup_parent)

@@ -74,6 +74,56 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX containers_image ON containers(image_id);
     """,
+    # volumes, and which containers use each (a volume in use cannot be removed)
+    """
+    CREATE TABLE volumes (
+        name TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        labels TEXT NOT NULL DEFAULT '{}',   -- JSON object
+        anonymous INTEGER NOT NULL DEFAULT 0 -- named by pyruncd: rm -v and run --rm remove it
+    );
+    CREATE TABLE volume_users (
+        volume TEXT NOT NULL REFERENCES volumes(name),
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        PRIMARY KEY (volume, container_id)
+    );
+    CREATE INDEX volume_users_container ON volume_users(container_id);
+    """,
+    # networks: bridge networks, each container's address lease on them, and its published ports
+    """
+    CREATE TABLE networks (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        driver TEXT NOT NULL,                -- bridge, host or null
+        subnet TEXT NOT NULL DEFAULT '',
+        gateway TEXT NOT NULL DEFAULT '',
+        bridge TEXT NOT NULL DEFAULT '',     -- the Linux bridge
+        internal INTEGER NOT NULL DEFAULT 0,
+        labels TEXT NOT NULL DEFAULT '{}',
+        created TEXT NOT NULL
+    );
+    CREATE TABLE endpoints (
+        container_id TEXT NOT NULL,
+        network_id TEXT NOT NULL REFERENCES networks(id),
+        ip TEXT NOT NULL,
+        mac TEXT NOT NULL,
+        endpoint_id TEXT NOT NULL,
+        aliases TEXT NOT NULL DEFAULT '[]',
+        idx INTEGER NOT NULL DEFAULT 0,      -- eth<idx> in the container
+        veth TEXT NOT NULL DEFAULT '',       -- the host end while attached
+        ip_asked TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (container_id, network_id),
+        UNIQUE (network_id, ip)
+    );
+    CREATE TABLE port_bindings (
+        container_id TEXT NOT NULL,
+        proto TEXT NOT NULL,
+        container_port INTEGER NOT NULL,
+        host_ip TEXT NOT NULL,
+        host_port INTEGER NOT NULL,
+        PRIMARY KEY (container_id, proto, container_port, host_ip, host_port)
+    );
+    """,
 ]
 
 

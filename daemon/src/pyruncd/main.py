@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .daemon import DEFAULT_HOST, DEFAULT_ROOT, Config
+from .networks.manager import NetConfig
 
 
 def parse_args(argv: list[str] | None) -> Config:
@@ -16,12 +17,20 @@ def parse_args(argv: list[str] | None) -> Config:
                    help="registry host[:port] reached over plain HTTP (repeatable)")
     p.add_argument("--cgroup-parent", default="/pyruncd",
                    help="cgroup that holds every container's cgroup (default /pyruncd)")
+    p.add_argument("-b", "--bridge", default="pyrunc0", help="the default bridge network's Linux bridge (default pyrunc0)")
+    p.add_argument("--bip", default="", help="the default bridge's gateway address/prefix (default: a free /16 of 172.18-31)")
+    p.add_argument("--default-address-pool", action="append", default=[], dest="pools",
+                   help="where user networks' subnets come from: base=CIDR,size=N (repeatable)")
+    p.add_argument("--nft-table", default="pyruncd", help="our nftables table (ip family; default pyruncd)")
     p.add_argument("-l", "--log-level", default="info", choices=["debug", "info", "warning", "error"])
     a = p.parse_args(argv)
+    if not 0 < len(a.bridge) <= 15:
+        p.error(f"--bridge {a.bridge!r}: a Linux interface name has 1 to 15 characters")
     if not a.host.startswith("unix://") or a.host == "unix://":
         p.error(f"--host {a.host!r}: want unix:///path/to/socket")
     return Config(root=a.root.resolve(), host=a.host, insecure_registries=a.insecure, log_level=a.log_level,
-                  cgroup_parent=a.cgroup_parent)
+                  cgroup_parent=a.cgroup_parent,
+                  network=NetConfig(bridge=a.bridge, bip=a.bip, address_pools=a.pools, nft_table=a.nft_table))
 
 
 def main(argv: list[str] | None = None) -> int:

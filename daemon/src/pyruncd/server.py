@@ -9,14 +9,18 @@ import socket
 import grpc
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
 from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc
+from pyrunc_proto.pyrunc.networks.v1 import networks_pb2_grpc
 from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc
+from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2_grpc
 
 from .containers.manager import Manager
 from .daemon import Config, Daemon
 from .errors import Conflict
 from .services.containers import ContainersService
 from .services.images import ImagesService
+from .services.networks import NetworksService
 from .services.system import SystemService
+from .services.volumes import VolumesService
 
 log = logging.getLogger("pyruncd")
 _MAX_MESSAGE = 16 << 20
@@ -45,11 +49,14 @@ async def serve(config: Config) -> None:
     try:
         _claim_socket(path)
         await manager.restore()
+        await daemon.networks.restore({r.id: r.pid for r in manager.records(False)})
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])
         images_pb2_grpc.add_ImagesServicer_to_server(ImagesService(daemon), server)
         system_pb2_grpc.add_SystemServicer_to_server(SystemService(daemon), server)
         containers_pb2_grpc.add_ContainersServicer_to_server(ContainersService(manager), server)
+        volumes_pb2_grpc.add_VolumesServicer_to_server(VolumesService(daemon.volumes), server)
+        networks_pb2_grpc.add_NetworksServicer_to_server(NetworksService(daemon.networks), server)
         old_umask = os.umask(0o117)  # the socket is born 0660: no window with wider access
         try:
             server.add_insecure_port(f"unix:{path}")
@@ -67,6 +74,7 @@ async def serve(config: Config) -> None:
         await server.stop(grace=5)
         path.unlink(missing_ok=True)
     finally:
+        await daemon.networks.settle()  # a network left idle by the last exit goes down before we do
         manager.close()  # containers keep running; their shims wait for the next pyruncd
         daemon.close()
     log.info("pyruncd stopped")

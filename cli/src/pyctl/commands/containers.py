@@ -6,6 +6,7 @@ import sys
 
 from .. import output
 from ..client import CLIError
+from . import networks
 from . import stats as limits
 
 # docker's exit statuses for a run that never got to the command
@@ -74,7 +75,9 @@ def _create(client, args) -> str:
         image=args.image, name=args.name or "", cmd=args.cmd, env=_env(args), workdir=args.workdir or "",
         user=args.user or "", hostname=args.hostname or "", labels=_labels(args.label), tty=args.tty,
         open_stdin=args.interactive, network=args.network or "", runtime=args.runtime or "",
-        auto_remove=getattr(args, "rm", False), **limits.config_fields(args))
+        auto_remove=getattr(args, "rm", False), volumes=args.volume, mounts=args.mount, tmpfs=args.tmpfs,
+        volumes_from=args.volumes_from, **limits.config_fields(args))
+    networks.fill_config(cfg, args)
     if args.entrypoint is not None:
         cfg.entrypoint_set = True
         cfg.entrypoint.extend([args.entrypoint] if args.entrypoint else [])
@@ -109,7 +112,7 @@ def run(client, args) -> int:
                           stdin=args.interactive)
         except grpc.RpcError as e:
             if args.rm:
-                _stub(client).Remove(pb.RemoveRequest(id=cid, force=True))
+                _stub(client).Remove(pb.RemoveRequest(id=cid, force=True, volumes=True))
             raise _start_error(e) from None
     out, err = sys.stdout.buffer, sys.stderr.buffer
     restore = _proxy_signals(client, cid)
@@ -122,7 +125,7 @@ def run(client, args) -> int:
             f.flush()
     except grpc.RpcError as e:
         if args.rm:
-            _stub(client).Remove(pb.RemoveRequest(id=cid, force=True))
+            _stub(client).Remove(pb.RemoveRequest(id=cid, force=True, volumes=True))
         raise _start_error(e) from None
     finally:
         restore()
@@ -198,7 +201,8 @@ def kill(client, args) -> int:
 
 def rm(client, args) -> int:
     pb = _pb()
-    return _each(client, args, lambda n: _stub(client).Remove(pb.RemoveRequest(id=n, force=args.force)))
+    return _each(client, args, lambda n: _stub(client).Remove(pb.RemoveRequest(id=n, force=args.force,
+                                                                            volumes=args.volumes)))
 
 
 def _status(c) -> str:
@@ -252,7 +256,7 @@ def ps(client, args) -> int:
         cmd = c.command if args.no_trunc or len(c.command) <= 20 else c.command[:19] + "…"
         rows.append({"ID": c.id if args.no_trunc else c.id[:12], "Image": c.image, "Command": json.dumps(cmd, ensure_ascii=False),
                      "CreatedAt": c.created, "RunningFor": output.since(c.created), "Status": _status(c),
-                     "State": c.status, "Names": c.name, "Ports": "",
+                     "State": c.status, "Names": c.name, "Ports": networks.ports_column(c.inspect_json),
                      "Labels": ",".join(f"{k}={v}" for k, v in sorted(c.labels.items()))})
     if args.format == "json":
         for r in rows:
@@ -516,8 +520,12 @@ def _add_create_flags(p) -> None:
     p.add_argument("-l", "--label", action="append", default=[], help="set a label (KEY=VALUE)")
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
-    p.add_argument("--network", help="none (default) or host")
+    networks.add_run_flags(p)
     p.add_argument("--runtime", help="pyrunc (default) or runc")
+    p.add_argument("-v", "--volume", action="append", default=[], help="bind or volume mount [SOURCE:]TARGET[:MODE]")
+    p.add_argument("--mount", action="append", default=[], help="type=bind|volume|tmpfs,source=,target=,...")
+    p.add_argument("--tmpfs", action="append", default=[], help="a tmpfs at PATH[:OPTIONS]")
+    p.add_argument("--volumes-from", action="append", default=[], help="CONTAINER[:ro|rw]: its mounts too")
     limits.add_create_flags(p)
     p.add_argument("image")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -556,6 +564,7 @@ def add_kill(p) -> None:
 
 def add_rm(p) -> None:
     p.add_argument("-f", "--force", action="store_true", help="kill a running container first")
+    p.add_argument("-v", "--volumes", action="store_true", help="remove its anonymous volumes too")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
     p.set_defaults(func=rm)
 

@@ -22,7 +22,10 @@ from pathlib import Path
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 
 from ..errors import Conflict, InvalidArgument, NotFound
+from ..networks.manager import join_netns
 from ..threads import in_thread
+from ..volumes import mounts as vmounts
+from ..volumes.store import remove_dirs, seed
 from . import hostconfig, resources
 from . import shim as shims
 from . import spec as specs
@@ -120,6 +123,14 @@ class CreateOptions:
     network: str = ""
     runtime: str = ""
     auto_remove: bool = False
+    network_aliases: list[str] = field(default_factory=list)
+    ip: str = ""
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    add_hosts: list[str] = field(default_factory=list)
+    publish: list[str] = field(default_factory=list)
+    publish_all: bool = False
+    mounts: vmounts.MountFlags = field(default_factory=vmounts.MountFlags)
     host: hostconfig.HostFlags = field(default_factory=hostconfig.HostFlags)
 
 
@@ -258,9 +269,7 @@ class Manager:
     def create(self, o: CreateOptions) -> Record:
         img = self.d.images.lookup(o.image)
         image_config = self.d.images.config(img).doc
-        network = o.network or "none"
-        if network not in ("none", "host"):
-            raise InvalidArgument(f"--network {network!r}: only none and host are supported")
+        network, net = self.d.networks.validate(o.network, o, image_config)
         runtime = o.runtime or "pyrunc"
         if runtime not in shims.RUNTIMES:
             raise InvalidArgument(f"unknown or invalid runtime name: {runtime}")
@@ -274,15 +283,24 @@ class Manager:
         labels.update(o.labels)
         chain = [s.chain_id for s in self.d.snapshots.chain(img.top_chain_id)]
         host = hostconfig.resolve(o.host, image_config, o.auto_remove)
+        mounts = vmounts.resolve(o.mounts, (image_config.get("config") or {}).get("Volumes") or {},
+                                 lambda other: self.get(other).config.mounts)
+        self.d.volumes.place(mounts)
         rec = Record(cid, name, o.image, img.id, _rfc3339(), Config(
-            proc, specs.Settings(hostname, network, runtime, labels), chain, o.auto_remove, o.open_stdin,
-            image_config, host))
+            proc, specs.Settings(hostname, network, runtime, labels, net), chain, o.auto_remove, o.open_stdin,
+            image_config, mounts, host))
         d = self.dir(cid)
         for sub in ("upper", "work", "bundle/rootfs"):
             (d / sub).mkdir(parents=True)
         try:
             self.store.insert(rec)
+            self.d.volumes.attach(cid, mounts)
+            self.d.networks.allocate(rec, d / "etc")
         except BaseException:
+            with contextlib.suppress(Exception):
+                self.d.networks.release(cid)
+            with contextlib.suppress(Exception):
+                self.store.delete(cid)
             shutil.rmtree(d, ignore_errors=True)
             raise
         self._hold_lease(rec)
@@ -322,14 +340,19 @@ class Manager:
             lowers.append(snap.fs)
         return lowers
 
-    def _write_bundle(self, rec: Record, lowers: list[Path]) -> Path:
+    def _write_bundle(self, rec: Record, lowers: list[Path], netns: str = "") -> Path:
         """In a worker thread: no database here."""
         d = self.dir(rec.id)
         bundle = d / "bundle"
         user = specs.resolve_user(rec.config.process.user, lowers, d / "upper")
         etc = specs.etc_files(d / "etc", rec.config.settings.hostname, rec.config.settings.network)
+        if not rec.started_at:  # the first start: empty volumes get the image's content, as docker's create
+            seed(rec.config.mounts, lowers, d / "upper", d / "work", d / "seed")
         doc = specs.build(rec.config.process, rec.config.settings, user=user, etc=etc,
-                          cgroups_path=f"{self.d.config.cgroup_parent}/{rec.id}")
+                          cgroups_path=f"{self.d.config.cgroup_parent}/{rec.id}",
+                          volumes=vmounts.oci_mounts(rec.config.mounts))
+        if netns:
+            join_netns(doc, netns)
         resources.apply(doc, rec.config.host.resources, rec.config.host.security)
         (bundle / "config.json").write_text(json.dumps(doc))
         return bundle
@@ -357,7 +380,7 @@ class Manager:
 
     async def _start(self, rec: Record) -> None:
         lowers = self._lowers(rec)
-        bundle = await in_thread(self._write_bundle, rec, lowers)
+        bundle = await in_thread(self._write_bundle, rec, lowers, self.d.networks.netns_path(rec))
         d = self.dir(rec.id)
         live = self._open_output(rec)
         shim = None
@@ -372,7 +395,12 @@ class Manager:
                                         options=shims.runtime_options(rec.config.settings.runtime, self.runtime_root))
             pid = await in_thread(shim.create, req)
             log.debug("task created", extra={"id": rec.id, "pid": pid})
-            await in_thread(shim.start)
+            await self.d.networks.attach(rec, pid)
+            try:
+                await in_thread(shim.start)
+            except BaseException:
+                await self.d.networks.detach(rec.id)
+                raise
         except BaseException as e:
             live.close_output()
             if shim is not None:
@@ -426,6 +454,7 @@ class Manager:
             else:
                 await in_thread(self._discard_shim, live.shim, bundle)
             del self._live[cid]
+            await self.d.networks.detach(cid)
             rec.move(Status.EXITED)
             rec.exit_code, rec.pid, rec.shim_address = exit.status, 0, ""
             rec.finished_at = _rfc3339(exit.exited_at or None)
@@ -435,7 +464,7 @@ class Manager:
             self.policies.exited(rec)
         if rec.config.auto_remove:  # as docker's run --rm: the exit is told once the container is gone
             try:
-                await self.remove(cid, force=True)
+                await self.remove(cid, force=True, volumes=True)
             finally:
                 self._notify_exit(cid, exit.status)
         else:
@@ -514,7 +543,7 @@ class Manager:
 
     # ---- remove
 
-    async def remove(self, text: str, force: bool = False) -> None:
+    async def remove(self, text: str, force: bool = False, volumes: bool = False) -> None:
         try:
             cid = self.store.resolve(text)
         except NotFound:
@@ -544,7 +573,10 @@ class Manager:
                 self.store.save(rec)
             await in_thread(self._remove_files, cid)
             self.store.delete(cid)
+            self.d.networks.release(cid)
             self._release_lease(cid)
+            if volumes:  # rm -v: its anonymous volumes, unless another container still uses them
+                await in_thread(remove_dirs, self.d.volumes.release_anonymous(rec.config.mounts))
         self._notify_exit(cid, rec.exit_code)
         self._event("destroy", rec)
         log.info("container removed", extra={"id": cid})
@@ -666,7 +698,7 @@ class Manager:
         for rec in self.store.all():
             self._hold_lease(rec)
             if rec.status == Status.REMOVING:
-                await self.remove(rec.id, force=True)
+                await self.remove(rec.id, force=True, volumes=rec.config.auto_remove)
                 continue
             if rec.status not in (Status.RUNNING, Status.PAUSED):
                 continue

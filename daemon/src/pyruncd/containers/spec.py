@@ -40,6 +40,7 @@ class Settings:
     network: str = "none"
     runtime: str = "pyrunc"
     labels: dict[str, str] = field(default_factory=dict)
+    net: dict = field(default_factory=dict)  # networks.manager.Networks.validate's per-container settings
 
 
 def merge_env(base: list[str], extra: list[str]) -> list[str]:
@@ -137,7 +138,9 @@ def resolve_user(user: str, lowers: list[Path], upper: Path) -> dict:
     return out
 
 
-def build(proc: Process, settings: Settings, *, user: dict, etc: dict[str, Path], cgroups_path: str) -> dict:
+def build(proc: Process, settings: Settings, *, user: dict, etc: dict[str, Path], cgroups_path: str,
+          volumes: list[dict] = ()) -> dict:
+    """`volumes`: the user's mounts (-v, --mount, --tmpfs), parents first; each replaces a default at its path."""
     caps = list(DEFAULT_CAPS)
     devices = [{"allow": False, "access": "rwm"}] + [
         {"allow": True, "type": t, "major": ma, **({"minor": mi} if mi is not None else {}), "access": "rwm"}
@@ -157,8 +160,14 @@ def build(proc: Process, settings: Settings, *, user: dict, etc: dict[str, Path]
         {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
         {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
          "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-    ] + [{"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
-         for dest, src in etc.items()]
+    ]
+    etc_binds = [{"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
+                 for dest, src in etc.items()]
+    taken = {m["destination"] for m in volumes}
+    # a user's /etc must come before the /etc/hosts bound over it: sorted by depth, as docker does
+    mounts = [m for m in mounts if m["destination"] not in taken] + sorted(
+        [m for m in etc_binds if m["destination"] not in taken] + list(volumes),
+        key=lambda m: len(m["destination"].rstrip("/").split("/")))
     return {
         "ociVersion": "1.0.2",
         "process": {

@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 
 from ..errors import Conflict, InvalidArgument, NotFound
+from ..volumes.mounts import MountPoint
 from .hostconfig import HostConfig, RunState
 from .spec import Process, Settings
 
@@ -39,6 +40,7 @@ class Config:
     auto_remove: bool = False
     open_stdin: bool = False
     image_config: dict = field(default_factory=dict)
+    mounts: list[MountPoint] = field(default_factory=list)
     host: HostConfig = field(default_factory=HostConfig)   # limits, security, restart, health
     run: RunState = field(default_factory=RunState)        # restart count, OOM, stopped by hand
 
@@ -49,8 +51,8 @@ class Config:
     def loads(cls, text: str) -> "Config":
         d = json.loads(text)
         return cls(Process(**d["process"]), Settings(**d["settings"]), d["chain_ids"], d["auto_remove"],
-                   d["open_stdin"], d["image_config"], HostConfig.from_dict(d.get("host") or {}),
-                   RunState(**d.get("run", {})))
+                   d["open_stdin"], d["image_config"], [MountPoint(**m) for m in d.get("mounts", [])],
+                   HostConfig.from_dict(d.get("host") or {}), RunState(**d.get("run", {})))
 
 
 @dataclass

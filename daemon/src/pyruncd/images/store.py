@@ -266,11 +266,12 @@ class ImageStore:
             res.space_reclaimed = self.gc()
         return res
 
-    def prune(self, all: bool = False) -> RemoveResult:
-        """Remove dangling images (all unused ones with `all`), then collect garbage."""
+    def prune(self, all: bool = False, in_use: set[str] = frozenset()) -> RemoveResult:
+        """Remove dangling images (all unused ones with `all`), then collect garbage. Images in `in_use`
+        (a container's, even a stopped one's) are kept, as docker keeps them and as rmi refuses them."""
         res = RemoveResult()
         for rec in self.images():
-            if rec.tags and not all:
+            if (rec.tags and not all) or rec.id in in_use:
                 continue
             with Transaction(self.conn) as c:
                 c.execute("DELETE FROM images WHERE id=?", (rec.id,))

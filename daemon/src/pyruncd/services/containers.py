@@ -10,11 +10,12 @@ from ..containers.hostconfig import HostFlags
 from ..containers.manager import CreateOptions, Manager
 from ..containers.store import Record, Status
 from ..errors import Conflict
+from ..volumes.mounts import MountFlags, inspect_mounts
 from .errors import rpc
 
 
-def inspect_doc(rec: Record) -> dict:
-    """A container as `docker inspect` shows it (the fields we have)."""
+def inspect_doc(rec: Record, net: tuple[dict, dict] = ({}, {})) -> dict:
+    """A container as `docker inspect` shows it (the fields we have); `net`: Networks.inspect_parts."""
     p, s = rec.config.process, rec.config.settings
     ic = rec.config.image_config.get("config") or {}
     return {
@@ -33,17 +34,21 @@ def inspect_doc(rec: Record) -> dict:
         "Name": "/" + rec.name,
         "RestartCount": 0,
         "Driver": "overlayfs",
-        "HostConfig": {"NetworkMode": s.network, "AutoRemove": rec.config.auto_remove, "Runtime": s.runtime},
+        "Mounts": inspect_mounts(rec.config.mounts),
+        "HostConfig": {"NetworkMode": s.network, "AutoRemove": rec.config.auto_remove, "Runtime": s.runtime,
+                       **net[1]},
         "Config": {
             "Hostname": s.hostname, "User": p.user, "Tty": p.tty, "OpenStdin": rec.config.open_stdin,
             "Env": p.env, "Cmd": p.args, "Image": rec.image, "WorkingDir": p.cwd,
             "Entrypoint": ic.get("Entrypoint"), "Labels": s.labels, "StopSignal": p.stop_signal,
+            "ExposedPorts": ic.get("ExposedPorts"),
         },
+        "NetworkSettings": net[0],
     }
 
 
-def container_pb(rec: Record, m: Manager) -> pb.Container:
-    doc = inspect_doc(rec)
+def container_pb(rec: Record, m: Manager, net: tuple[dict, dict] = ({}, {})) -> pb.Container:
+    doc = inspect_doc(rec, net)
     m.policies.decorate(doc, rec)
     return pb.Container(id=rec.id, name=rec.name, image=rec.image, image_id=rec.image_id,
                         command=" ".join(rec.config.process.args), created=rec.created, status=doc["State"]["Status"],
@@ -63,7 +68,10 @@ class ContainersService(pb_grpc.ContainersServicer):
             image=c.image, name=c.name, cmd=list(c.cmd), entrypoint=list(c.entrypoint),
             entrypoint_set=c.entrypoint_set, env=list(c.env), workdir=c.workdir, user=c.user, hostname=c.hostname,
             labels=dict(c.labels), tty=c.tty, open_stdin=c.open_stdin, network=c.network, runtime=c.runtime,
-            auto_remove=c.auto_remove, host=HostFlags(
+            auto_remove=c.auto_remove, mounts=MountFlags(list(c.volumes), list(c.mounts), list(c.tmpfs),
+                                                         list(c.volumes_from)),
+            network_aliases=list(c.network_aliases), ip=c.ip, dns=list(c.dns), dns_search=list(c.dns_search),
+            add_hosts=list(c.add_hosts), publish=list(c.publish), publish_all=c.publish_all, host=HostFlags(
                 c.memory, c.memory_swap, c.cpus, c.cpu_shares, c.cpuset_cpus, c.pids_limit, list(c.ulimits),
                 list(c.cap_add), list(c.cap_drop), c.privileged, c.read_only, list(c.security_opt), list(c.devices),
                 c.restart, c.health_cmd, c.health_interval, c.health_timeout, c.health_retries,
@@ -148,16 +156,18 @@ class ContainersService(pb_grpc.ContainersServicer):
 
     @rpc
     async def Remove(self, request, context):
-        await self.m.remove(request.id, force=request.force)
+        await self.m.remove(request.id, force=request.force, volumes=request.volumes)
         return pb.Empty()
 
     @rpc
     async def List(self, request, context):
-        return pb.ListResponse(containers=[container_pb(r, self.m) for r in self.m.records(request.all)])
+        net = self.m.d.networks.inspect_parts
+        return pb.ListResponse(containers=[container_pb(r, self.m, net(r)) for r in self.m.records(request.all)])
 
     @rpc
     async def Inspect(self, request, context):
-        return container_pb(self.m.get(request.id), self.m)
+        rec = self.m.get(request.id)
+        return container_pb(rec, self.m, self.m.d.networks.inspect_parts(rec))
 
     @rpc
     async def Wait(self, request, context):

@@ -129,7 +129,8 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Prune(self, request, context):
-        res = self.store.prune(all=request.all)
+        users = ContainerStore(self.d.conn)
+        res = self.store.prune(all=request.all, in_use={r.id for r in self.store.images() if users.using_image(r.id)})
         return pb.PruneResponse(untagged=[reference.familiar(n) for n in res.untagged], deleted=res.deleted,
                                 space_reclaimed=res.space_reclaimed)
 

@@ -59,7 +59,7 @@ class SystemService(pb_grpc.SystemServicer):
             architecture=platform.machine(), ncpu=os.cpu_count() or 0, mem_total=_mem_total(),
             name=socket.gethostname(), cgroup_version=_cgroup_version(),
             insecure_registries=sorted(set(self.d.config.insecure_registries)) + ["127.0.0.0/8"],
-            default_network="none")
+            default_network="bridge")
 
     @rpc
     async def Version(self, request, context):

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ContainerConfig(_message.Message):
-    __slots__ = ("image", "name", "cmd", "entrypoint", "entrypoint_set", "env", "workdir", "user", "hostname", "labels", "tty", "open_stdin", "network", "runtime", "auto_remove", "memory", "memory_swap", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit", "ulimits", "cap_add", "cap_drop", "privileged", "read_only", "security_opt", "devices", "restart", "health_cmd", "health_interval", "health_timeout", "health_retries", "health_start_period", "no_healthcheck")
+    __slots__ = ("image", "name", "cmd", "entrypoint", "entrypoint_set", "env", "workdir", "user", "hostname", "labels", "tty", "open_stdin", "network", "runtime", "auto_remove", "network_aliases", "ip", "dns", "dns_search", "add_hosts", "publish", "publish_all", "volumes", "mounts", "tmpfs", "volumes_from", "memory", "memory_swap", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit", "ulimits", "cap_add", "cap_drop", "privileged", "read_only", "security_opt", "devices", "restart", "health_cmd", "health_interval", "health_timeout", "health_retries", "health_start_period", "no_healthcheck")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,17 @@ class ContainerConfig(_message.Message):
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     RUNTIME_FIELD_NUMBER: _ClassVar[int]
     AUTO_REMOVE_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_ALIASES_FIELD_NUMBER: _ClassVar[int]
+    IP_FIELD_NUMBER: _ClassVar[int]
+    DNS_FIELD_NUMBER: _ClassVar[int]
+    DNS_SEARCH_FIELD_NUMBER: _ClassVar[int]
+    ADD_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_FIELD_NUMBER: _ClassVar[int]
+    PUBLISH_ALL_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    MOUNTS_FIELD_NUMBER: _ClassVar[int]
+    TMPFS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FROM_FIELD_NUMBER: _ClassVar[int]
     MEMORY_FIELD_NUMBER: _ClassVar[int]
     MEMORY_SWAP_FIELD_NUMBER: _ClassVar[int]
     CPUS_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +76,17 @@ class ContainerConfig(_message.Message):
     network: str
     runtime: str
     auto_remove: bool
+    network_aliases: _containers.RepeatedScalarFieldContainer[str]
+    ip: str
+    dns: _containers.RepeatedScalarFieldContainer[str]
+    dns_search: _containers.RepeatedScalarFieldContainer[str]
+    add_hosts: _containers.RepeatedScalarFieldContainer[str]
+    publish: _containers.RepeatedScalarFieldContainer[str]
+    publish_all: bool
+    volumes: _containers.RepeatedScalarFieldContainer[str]
+    mounts: _containers.RepeatedScalarFieldContainer[str]
+    tmpfs: _containers.RepeatedScalarFieldContainer[str]
+    volumes_from: _containers.RepeatedScalarFieldContainer[str]
     memory: str
     memory_swap: str
     cpus: str
@@ -85,7 +107,7 @@ class ContainerConfig(_message.Message):
     health_retries: str
     health_start_period: str
     no_healthcheck: bool
-    def __init__(self, image: _Optional[str] = ..., name: _Optional[str] = ..., cmd: _Optional[_Iterable[str]] = ..., entrypoint: _Optional[_Iterable[str]] = ..., entrypoint_set: _Optional[bool] = ..., env: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., user: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., open_stdin: _Optional[bool] = ..., network: _Optional[str] = ..., runtime: _Optional[str] = ..., auto_remove: _Optional[bool] = ..., memory: _Optional[str] = ..., memory_swap: _Optional[str] = ..., cpus: _Optional[str] = ..., cpu_shares: _Optional[str] = ..., cpuset_cpus: _Optional[str] = ..., pids_limit: _Optional[str] = ..., ulimits: _Optional[_Iterable[str]] = ..., cap_add: _Optional[_Iterable[str]] = ..., cap_drop: _Optional[_Iterable[str]] = ..., privileged: _Optional[bool] = ..., read_only: _Optional[bool] = ..., security_opt: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[str]] = ..., restart: _Optional[str] = ..., health_cmd: _Optional[str] = ..., health_interval: _Optional[str] = ..., health_timeout: _Optional[str] = ..., health_retries: _Optional[str] = ..., health_start_period: _Optional[str] = ..., no_healthcheck: _Optional[bool] = ...) -> None: ...
+    def __init__(self, image: _Optional[str] = ..., name: _Optional[str] = ..., cmd: _Optional[_Iterable[str]] = ..., entrypoint: _Optional[_Iterable[str]] = ..., entrypoint_set: _Optional[bool] = ..., env: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., user: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., open_stdin: _Optional[bool] = ..., network: _Optional[str] = ..., runtime: _Optional[str] = ..., auto_remove: _Optional[bool] = ..., network_aliases: _Optional[_Iterable[str]] = ..., ip: _Optional[str] = ..., dns: _Optional[_Iterable[str]] = ..., dns_search: _Optional[_Iterable[str]] = ..., add_hosts: _Optional[_Iterable[str]] = ..., publish: _Optional[_Iterable[str]] = ..., publish_all: _Optional[bool] = ..., volumes: _Optional[_Iterable[str]] = ..., mounts: _Optional[_Iterable[str]] = ..., tmpfs: _Optional[_Iterable[str]] = ..., volumes_from: _Optional[_Iterable[str]] = ..., memory: _Optional[str] = ..., memory_swap: _Optional[str] = ..., cpus: _Optional[str] = ..., cpu_shares: _Optional[str] = ..., cpuset_cpus: _Optional[str] = ..., pids_limit: _Optional[str] = ..., ulimits: _Optional[_Iterable[str]] = ..., cap_add: _Optional[_Iterable[str]] = ..., cap_drop: _Optional[_Iterable[str]] = ..., privileged: _Optional[bool] = ..., read_only: _Optional[bool] = ..., security_opt: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[str]] = ..., restart: _Optional[str] = ..., health_cmd: _Optional[str] = ..., health_interval: _Optional[str] = ..., health_timeout: _Optional[str] = ..., health_retries: _Optional[str] = ..., health_start_period: _Optional[str] = ..., no_healthcheck: _Optional[bool] = ...) -> None: ...
 
 class Container(_message.Message):
     __slots__ = ("id", "name", "image", "image_id", "command", "created", "status", "pid", "exit_code", "started_at", "finished_at", "labels", "inspect_json")
@@ -167,12 +189,14 @@ class KillRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., signal: _Optional[str] = ...) -> None: ...
 
 class RemoveRequest(_message.Message):
-    __slots__ = ("id", "force")
+    __slots__ = ("id", "force", "volumes")
     ID_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
     id: str
     force: bool
-    def __init__(self, id: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
+    volumes: bool
+    def __init__(self, id: _Optional[str] = ..., force: _Optional[bool] = ..., volumes: _Optional[bool] = ...) -> None: ...
 
 class ListRequest(_message.Message):
     __slots__ = ("all",)

@@ -1,0 +1,214 @@
+"""Network commands: network create/ls/inspect/rm/connect/disconnect/prune, port; and run's network flags."""
+
+import json
+import sys
+
+from .. import output
+from ..client import CLIError
+
+
+def _pb():
+    from pyrunc_proto.pyrunc.networks.v1 import networks_pb2
+
+    return networks_pb2
+
+
+def _stub(client):
+    from pyrunc_proto.pyrunc.networks.v1 import networks_pb2_grpc
+
+    return networks_pb2_grpc.NetworksStub(client.channel)
+
+
+def add_run_flags(p) -> None:
+    """The networking flags of create and run, as docker names them."""
+    p.add_argument("--network", "--net", help="bridge (default), a network's name, host, none or container:NAME")
+    p.add_argument("--network-alias", action="append", default=[], help="an alias on the network (repeatable)")
+    p.add_argument("--ip", default="", help="IPv4 address on the network")
+    p.add_argument("--dns", action="append", default=[], help="a DNS server (repeatable)")
+    p.add_argument("--dns-search", action="append", default=[], help="a DNS search domain (repeatable)")
+    p.add_argument("--add-host", action="append", default=[], help="a host:ip line for /etc/hosts (repeatable)")
+    p.add_argument("-p", "--publish", action="append", default=[],
+                   help="publish a port: [ip:][hostPort:]containerPort[/tcp|udp] (repeatable)")
+    p.add_argument("-P", "--publish-all", action="store_true", help="publish every exposed port on a random port")
+
+
+def fill_config(cfg, args) -> None:
+    """run/create's network flags into a ContainerConfig."""
+    cfg.network_aliases.extend(args.network_alias)
+    cfg.ip = args.ip
+    cfg.dns.extend(args.dns)
+    cfg.dns_search.extend(args.dns_search)
+    cfg.add_hosts.extend(args.add_host)
+    cfg.publish.extend(args.publish)
+    cfg.publish_all = args.publish_all
+
+
+def _labels(items: list[str]) -> dict[str, str]:
+    return dict((k, v) for k, _, v in (i.partition("=") for i in items))
+
+
+def create(client, args) -> int:
+    pb = _pb()
+    r = _stub(client).Create(pb.CreateRequest(name=args.name, driver=args.driver or "", subnet=args.subnet or "",
+                                              gateway=args.gateway or "", labels=_labels(args.label),
+                                              internal=args.internal))
+    sys.stdout.write(r.id + "\n")
+    return 0
+
+
+def ls(client, args) -> int:
+    nets = _stub(client).List(_pb().ListRequest()).networks
+    for f in args.filter:
+        k, _, v = f.partition("=")
+        if k not in ("name", "id", "driver"):
+            raise CLIError(f"invalid filter {f!r}: want name=, id= or driver=")
+        nets = [n for n in nets if (v in n.name if k == "name" else n.id.startswith(v) if k == "id" else n.driver == v)]
+    if args.quiet:
+        sys.stdout.write("".join((n.id if args.no_trunc else n.id[:12]) + "\n" for n in nets))
+        return 0
+    if args.format == "json":
+        for n in nets:
+            sys.stdout.write(json.dumps({"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": n.scope}) + "\n")
+        return 0
+    output.table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
+                 [[n.id if args.no_trunc else n.id[:12], n.name, n.driver, n.scope] for n in sorted(nets, key=lambda n: n.name)])
+    return 0
+
+
+def inspect(client, args) -> int:
+    import grpc
+
+    from .images import _template
+
+    docs, status = [], 0
+    for name in args.networks:
+        try:
+            docs.append(json.loads(_stub(client).Inspect(_pb().NetworkRef(id=name)).inspect_json))
+        except grpc.RpcError as e:
+            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            status = 1
+    if args.format:
+        for d in docs:
+            sys.stdout.write(_template(args.format, d) + "\n")
+    else:
+        output.dump_json(docs)
+    return status
+
+
+def rm(client, args) -> int:
+    import grpc
+
+    status = 0
+    for name in args.networks:
+        try:
+            _stub(client).Remove(_pb().NetworkRef(id=name))
+            sys.stdout.write(name + "\n")
+        except grpc.RpcError as e:
+            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            status = 1
+    return status
+
+
+def connect(client, args) -> int:
+    _stub(client).Connect(_pb().ConnectRequest(network=args.network, container=args.container, aliases=args.alias,
+                                               ip=args.ip))
+    return 0
+
+
+def disconnect(client, args) -> int:
+    _stub(client).Disconnect(_pb().DisconnectRequest(network=args.network, container=args.container,
+                                                     force=args.force))
+    return 0
+
+
+def prune(client, args) -> int:
+    if not args.force:
+        sys.stdout.write("WARNING! This will remove all custom networks not used by at least one container.\n"
+                         "Are you sure you want to continue? [y/N] ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    gone = _stub(client).Prune(_pb().PruneRequest()).deleted
+    if gone:
+        sys.stdout.write("Deleted Networks:\n" + "".join(n + "\n" for n in gone))
+    return 0
+
+
+def port(client, args) -> int:
+    """docker port CONTAINER [PRIVATE_PORT[/PROTO]]"""
+    ports = _stub(client).Port(_pb().PortRequest(container=args.container)).ports
+    if args.private:
+        want = args.private if "/" in args.private else args.private + "/tcp"
+        ports = [p for p in ports if p.container_port == want]
+        if not ports:
+            raise CLIError(f"Error: No public port '{want}' published for {args.container}")
+        sys.stdout.write("".join(f"{p.host_ip}:{p.host_port}\n" for p in ports))
+        return 0
+    sys.stdout.write("".join(f"{p.container_port} -> {p.host_ip}:{p.host_port}\n" for p in ports))
+    return 0
+
+
+def add_network_commands(sub) -> None:
+    """`pyctl network ...`"""
+    net = sub.add_parser("network", help="manage networks")
+    nsub = net.add_subparsers(dest="network_command", metavar="COMMAND", required=True)
+
+    p = nsub.add_parser("create", help="create a network")
+    p.add_argument("-d", "--driver", default="bridge", help="driver (bridge)")
+    p.add_argument("--subnet", help="subnet in CIDR form")
+    p.add_argument("--gateway", help="gateway of the subnet")
+    p.add_argument("--internal", action="store_true", help="no access to the outside")
+    p.add_argument("--label", action="append", default=[], help="set a label (KEY=VALUE)")
+    p.add_argument("name")
+    p.set_defaults(func=create)
+
+    p = nsub.add_parser("ls", aliases=["list"], help="list networks")
+    p.add_argument("-q", "--quiet", action="store_true", help="only show network IDs")
+    p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
+    p.add_argument("-f", "--filter", action="append", default=[], help="name=, id=, driver=")
+    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.set_defaults(func=ls)
+
+    p = nsub.add_parser("inspect", help="show networks' details as JSON")
+    p.add_argument("-f", "--format", default="", help="a {{.Field}} template")
+    p.add_argument("networks", nargs="+", metavar="NETWORK")
+    p.set_defaults(func=inspect)
+
+    p = nsub.add_parser("rm", aliases=["remove"], help="remove networks")
+    p.add_argument("networks", nargs="+", metavar="NETWORK")
+    p.set_defaults(func=rm)
+
+    p = nsub.add_parser("connect", help="connect a container to a network")
+    p.add_argument("--alias", action="append", default=[], help="network-scoped alias (repeatable)")
+    p.add_argument("--ip", default="", help="IPv4 address")
+    p.add_argument("network")
+    p.add_argument("container")
+    p.set_defaults(func=connect)
+
+    p = nsub.add_parser("disconnect", help="disconnect a container from a network")
+    p.add_argument("-f", "--force", action="store_true", help="force the container to disconnect")
+    p.add_argument("network")
+    p.add_argument("container")
+    p.set_defaults(func=disconnect)
+
+    p = nsub.add_parser("prune", help="remove all unused networks")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.set_defaults(func=prune)
+
+
+def add_port(p) -> None:
+    p.add_argument("container")
+    p.add_argument("private", nargs="?", metavar="PRIVATE_PORT[/PROTO]")
+    p.set_defaults(func=port)
+
+
+def ports_column(inspect_json: bytes) -> str:
+    """ps's PORTS: 0.0.0.0:8080->80/tcp, 443/tcp"""
+    if not inspect_json:
+        return ""
+    ports = (json.loads(inspect_json).get("NetworkSettings") or {}).get("Ports") or {}
+    out = []
+    for key in sorted(ports, key=lambda k: (int(k.partition("/")[0]), k)):
+        bound = ports[key]
+        out += [f"{b['HostIp']}:{b['HostPort']}->{key}" for b in bound] if bound else [key]
+    return ", ".join(out)

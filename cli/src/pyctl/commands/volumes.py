@@ -1,0 +1,139 @@
+"""volume create, ls, inspect, rm, prune."""
+
+import json
+import sys
+
+from .. import output
+from ..client import CLIError
+
+
+def _pb():
+    from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2
+
+    return volumes_pb2
+
+
+def _stub(client):
+    from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2_grpc
+
+    return volumes_pb2_grpc.VolumesStub(client.channel)
+
+
+def inspect_doc(v) -> dict:
+    """A volume as `docker volume inspect` shows it."""
+    return {"CreatedAt": v.created_at, "Driver": v.driver, "Labels": dict(v.labels) or None,
+            "Mountpoint": v.mountpoint, "Name": v.name, "Options": None, "Scope": v.scope}
+
+
+def _labels(items: list[str]) -> dict[str, str]:
+    return dict((k, v) for k, _, v in (i.partition("=") for i in items))
+
+
+def create(client, args) -> int:
+    if args.name and args.name_flag and args.name != args.name_flag:
+        raise CLIError("conflicting options: either specify --name or provide positional arg, not both")
+    v = _stub(client).Create(_pb().CreateVolumeRequest(name=args.name or args.name_flag or "", driver=args.driver,
+                                                       labels=_labels(args.label)))
+    sys.stdout.write(v.name + "\n")
+    return 0
+
+
+def ls(client, args) -> int:
+    vols = _stub(client).List(_pb().ListVolumesRequest(filters=args.filter)).volumes
+    if args.quiet:
+        sys.stdout.write("".join(v.name + "\n" for v in vols))
+    elif args.format == "json":
+        for v in vols:
+            sys.stdout.write(json.dumps({"Driver": v.driver, "Labels": ",".join(f"{k}={x}" for k, x in
+                                                                                sorted(v.labels.items())),
+                                         "Mountpoint": v.mountpoint, "Name": v.name, "Scope": v.scope}) + "\n")
+    elif args.format:
+        raise CLIError(f"--format {args.format!r}: only json is supported")
+    else:
+        output.table(["DRIVER", "VOLUME NAME"], [[v.driver, v.name] for v in vols])
+    return 0
+
+
+def inspect(client, args) -> int:
+    import grpc
+
+    from .images import _template
+
+    docs, status = [], 0
+    for name in args.names:
+        try:
+            docs.append(inspect_doc(_stub(client).Inspect(_pb().VolumeRef(name=name))))
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            status = 1
+    if args.format:
+        for d in docs:
+            sys.stdout.write(_template(args.format, d) + "\n")
+    else:
+        output.dump_json(docs)
+    return status
+
+
+def rm(client, args) -> int:
+    import grpc
+
+    status = 0
+    for name in args.names:
+        try:
+            _stub(client).Remove(_pb().RemoveVolumeRequest(name=name, force=args.force))
+            sys.stdout.write(name + "\n")
+        except grpc.RpcError as e:
+            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            status = 1
+    return status
+
+
+def prune(client, args) -> int:
+    if not args.force:
+        which = "all local volumes" if args.all else "anonymous local volumes"
+        sys.stdout.write(f"WARNING! This will remove {which} not used by at least one container.\n"
+                         "Are you sure you want to continue? [y/N] ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    r = _stub(client).Prune(_pb().PruneVolumesRequest(all=args.all, filters=args.filter))
+    if r.deleted:
+        sys.stdout.write("Deleted Volumes:\n" + "".join(n + "\n" for n in r.deleted) + "\n")
+    sys.stdout.write(f"Total reclaimed space: {output.human_size(r.space_reclaimed)}\n")
+    return 0
+
+
+def add_create(p) -> None:
+    p.add_argument("name", nargs="?", default="", metavar="VOLUME")
+    p.add_argument("--name", dest="name_flag", default="", help="the volume's name")
+    p.add_argument("-d", "--driver", default="local", help="volume driver name (local)")
+    p.add_argument("--label", action="append", default=[], help="set metadata for a volume (KEY=VALUE)")
+    p.set_defaults(func=create)
+
+
+def add_ls(p) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="only display volume names")
+    p.add_argument("-f", "--filter", action="append", default=[], help="dangling=, name=, label=, driver=")
+    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.set_defaults(func=ls)
+
+
+def add_inspect(p) -> None:
+    p.add_argument("-f", "--format", default="", help="a {{.Field}} template")
+    p.add_argument("names", nargs="+", metavar="VOLUME")
+    p.set_defaults(func=inspect)
+
+
+def add_rm(p) -> None:
+    p.add_argument("-f", "--force", action="store_true", help="no error when a volume does not exist")
+    p.add_argument("names", nargs="+", metavar="VOLUME")
+    p.set_defaults(func=rm)
+
+
+def add_prune(p) -> None:
+    p.add_argument("-a", "--all", action="store_true", help="remove all unused volumes, not just anonymous ones")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], help="label=")
+    p.set_defaults(func=prune)

@@ -1,0 +1,1 @@
+"""Volumes and container mounts: named and anonymous volumes, binds, tmpfs."""
