@@ -9,6 +9,8 @@ stops and removals, and answers with restarts, health probes and the OOM verdict
 import asyncio
 import json
 import logging
+import os
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from . import health as healths
 from . import resources as res
 from . import stats
 from .restart import RestartPolicy, Restarts, decide, parse_restart
-from .shim import Shim, ShimError
+from .shim import Shim, ShimError, delete_dead
 
 log = logging.getLogger("pyruncd.containers")
 
@@ -93,6 +95,26 @@ def oom_killed(cgroup_parent: str, cid: str) -> bool:
     return False
 
 
+def shim_processes(cids: set[str]) -> dict[str, list[int]]:
+    """The pids of shim processes (ours: containerd-shim-pyrunc-v2 ... -id ID) serving one of `cids`."""
+    out: dict[str, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if not any(a.endswith(b"/containerd-shim-pyrunc-v2") for a in argv[:2]) or b"-id" not in argv:
+            continue
+        i = argv.index(b"-id")
+        cid = argv[i + 1].decode(errors="replace") if i + 1 < len(argv) else ""
+        if cid in cids:
+            out.setdefault(cid, []).append(int(entry))
+    return out
+
+
 def _seconds(rfc3339: str) -> float:
     import datetime
 
@@ -165,31 +187,43 @@ class Policies:
             self.health.forget(cid)
             return rec
 
-    def _discard_half_started(self, rec) -> None:
+    def _discard_half_started(self, rec, pids: list[int]) -> None:
         """A start the daemon died in (a policy restart in a crash loop makes that likely) leaves a shim
-        holding a created task the record never heard of: kill and delete it, as the exit it never had."""
+        the record never heard of, perhaps holding a created task: shut it down through its socket when it
+        answers, else kill it; then delete what it left (task, cgroups, rootfs mount), as after its exit."""
         bundle = self.m.dir(rec.id) / "bundle"
-        try:
-            address = (bundle / "address").read_text().strip()
-        except OSError:
-            return
-        shim = Shim(rec.id, address)
-        if not shim.alive():
-            return
-        try:
-            shim.kill(9, True)
-        except (ShimError, OSError):
-            pass  # nothing left to kill
-        self.m._discard_shim(shim, bundle)
+
+        def address() -> str:
+            try:
+                return (bundle / "address").read_text().strip()
+            except OSError:
+                return ""
+
+        shim = Shim(rec.id, address())
+        if shim.address and shim.alive():
+            try:
+                shim.kill(9, True)
+            except (ShimError, OSError):
+                pass  # no task yet
+            self.m._discard_shim(shim, bundle)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it left when shut down
+        delete_dead(bundle, rec.id)
+        stale = Path(address().removeprefix("unix://"))
+        if stale.is_socket() and not Shim(rec.id, address()).alive():
+            stale.unlink(missing_ok=True)
         log.info("half-started container's shim discarded", extra={"id": rec.id})
 
     async def booted(self) -> None:
         """After the daemon's restore: start what the policies keep running (docker's daemon restore)."""
         from .store import Status
 
-        for rec in self.m.store.all():
-            if rec.status in (Status.CREATED, Status.EXITED):
-                await asyncio.to_thread(self._discard_half_started, rec)
+        stopped = {rec.id: rec for rec in self.m.store.all() if rec.status in (Status.CREATED, Status.EXITED)}
+        for cid, pids in (await asyncio.to_thread(shim_processes, set(stopped))).items():
+            await asyncio.to_thread(self._discard_half_started, stopped[cid], pids)
         for rec in self.m.store.all():
             if rec.status != Status.EXITED or self.restarts.restarting(rec.id) or rec.config.auto_remove:
                 continue

@@ -448,6 +448,9 @@ class Manager:
             rec = self.get(cid)
             self.policies.exiting(rec)
             if exit is None:  # the shim is gone: clean up after it as containerd would
+                # or it answers without its task (a daemon killed mid-discard): shut it down before
+                # `shim delete` unlinks its socket
+                await in_thread(live.shim.shutdown)
                 resp = await in_thread(shims.delete_dead, bundle, cid)
                 exit = shims.Exit(resp.exit_status if resp else 255,
                                   resp.exited_at.seconds if resp and resp.exited_at.seconds else 0)

@@ -81,7 +81,8 @@ class Restarts:
         self._firing: set[str] = set()     # timer fired, start under way: a stop meanwhile calls it off
 
     def restarting(self, cid: str) -> bool:
-        return cid in self._pending
+        """Waiting out its back-off, or being started again (docker's Restarting until the task runs)."""
+        return cid in self._pending or cid in self._firing
 
     def reset(self, cid: str) -> None:
         """A start by hand, or the container is gone: nothing pending, back-off from the start."""
