@@ -1,4 +1,5 @@
-"""`pyctl run --rm busybox true` beside `docker run --rm` and `ctr run --rm`, same image, one run.
+"""`pyctl run --rm busybox true` beside `docker run --rm` (its default bridge, and --network none)
+and `ctr run --rm`, same image, one run.
 
 Starts a private pyruncd, dockerd and containerd (tests/harness), loads the fixture busybox into
 each, times N runs of `true` through each CLI (median, min, max wall time), then prints each
@@ -72,6 +73,9 @@ def main() -> int:
             rss.append(("dockerd (+ its containerd)", rss_kb(pid) + sum(rss_kb(c) for c in children(pid))))
             results.append(row("docker run --rm busybox true",
                                timed(dk.docker_argv("run", "--rm", "busybox", "true"), dk.env, a.runs)))
+            results.append(row("docker run --rm --network none ...",
+                               timed(dk.docker_argv("run", "--rm", "--network", "none", "busybox", "true"),
+                                     dk.env, a.runs)))
     else:
         results.append(f"docker: skipped ({why})")
     if not (why := ctrd_harness.available()):
