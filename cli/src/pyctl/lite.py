@@ -21,7 +21,7 @@ class Message:
         if unknown:
             raise TypeError(f"{type_name} has no field {sorted(unknown)[0]!r}")
         object.__setattr__(self, "_type", type_name)
-        for name, kind, sub, repeated in fields.values():
+        for name, kind, _, repeated in fields.values():
             default = ({} if kind == "map" else [] if repeated else None if kind == "message"
                        else "" if kind == "string" else b"" if kind == "bytes" else False if kind == "bool" else 0)
             value = values.get(name, default)
@@ -58,7 +58,7 @@ def encode(msg: Message) -> bytes:
     for number, (name, kind, sub, repeated) in SCHEMA[msg._type].items():
         value = getattr(msg, name)
         if kind == "map":
-            (_, kkind, _, _), (_, vkind, vsub, _) = SCHEMA[sub][1], SCHEMA[sub][2]
+            kkind, vkind = SCHEMA[sub][1][1], SCHEMA[sub][2][1]
             for k, v in value.items():
                 body = _scalar(1, kkind, k) + (_message(2, v) if vkind == "message" else _scalar(2, vkind, v))
                 out += _varint(number << 3 | LEN) + _varint(len(body)) + body
@@ -169,11 +169,9 @@ class Stub:
             replies = (decode(response, data) for data in self.channel.call(path, encode(request)))
             if server_streaming:
                 return replies
-            out = None
-            for out in replies:
-                pass
-            if out is None:
+            got = list(replies)
+            if not got:
                 raise RpcError("INTERNAL", f"{method}: the daemon sent no reply")
-            return out
+            return got[-1]
 
         return call

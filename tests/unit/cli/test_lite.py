@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
-
 from pyctl import h2grpc, lite
+from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 
 REPO = Path(__file__).resolve().parents[3]
 

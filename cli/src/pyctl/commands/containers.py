@@ -363,7 +363,7 @@ def exec_(client, args) -> int:
             f = err if o.stream == "stderr" else out
             f.write(o.data)
             f.flush()
-    except rpc_errors() as e:
+    except grpc.RpcError as e:
         if e.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
             raise CLIError(f"Error response from daemon: {e.details()}") from None
         raise _start_error(e) from None
