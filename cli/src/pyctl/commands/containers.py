@@ -142,11 +142,12 @@ _PROXIED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 def _proxy_signals(client, cid: str):
     """docker's --sig-proxy: signals pyctl gets go to the container (sent from a thread, off the handler)."""
     import signal
-    import threading
 
     pb = _pb(client)
 
     def forward(signum, _frame) -> None:
+        import threading
+
         name = signal.Signals(signum).name
         threading.Thread(target=lambda: _stub(client, own_connection=True).Kill(pb.KillRequest(id=cid, signal=name)),
                          daemon=True).start()
