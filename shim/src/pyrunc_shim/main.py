@@ -105,7 +105,7 @@ def start(flags: Flags) -> int:
         f.write(str(pid))
     sys.stdout.write(address)
     sys.stdout.flush()
-    return 0
+    os._exit(0)  # interpreter teardown is ~5 ms of the container's start, and nothing is left to do
 
 
 def _serve_input(options: bytes) -> bytes:

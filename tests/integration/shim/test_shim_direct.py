@@ -301,7 +301,9 @@ def test_output_nobody_read_before_the_exit_waits_in_the_fifo_then_eof(env):
                     time.sleep(0.01)
             finally:
                 os.close(fd)
-        c.call(TASK, "Delete", api.DeleteRequest(id=token).SerializeToString())
-        c.call(TASK, "Shutdown", api.ShutdownRequest(id=token).SerializeToString())
     finally:
-        c.close()
+        try:  # also when an assertion failed: no shim outlives the test
+            c.call(TASK, "Delete", api.DeleteRequest(id=token).SerializeToString())
+        finally:
+            c.call(TASK, "Shutdown", api.ShutdownRequest(id=token, now=True).SerializeToString())
+            c.close()
