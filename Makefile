@@ -55,6 +55,7 @@ lint: .stamp-venv
 
 proto: .stamp-venv
 	$(BIN)/python proto/generate.py
+	$(BIN)/python cli/tools/gen_lite_schema.py
 
 clean:
 	rm -rf $(VENV) .stamp-* $(FIXTURES)

@@ -1,13 +1,15 @@
-"""`pyctl run --rm busybox true` beside `docker run --rm` and `ctr run --rm`, same image, one run.
+"""`pyctl run --rm busybox true` beside `docker run --rm` (its default bridge, and --network none)
+and `ctr run --rm`, same image, one run.
 
 Starts a private pyruncd, dockerd and containerd (tests/harness), loads the fixture busybox into
-each, times N runs of `true` through each CLI (median, min, max wall time), then prints each
-daemon's idle RSS (dockerd's with its containerd child, as that is what docker needs).
+each, times N runs of `true` through each CLI, interleaved (median, min, max wall time), and
+prints each daemon's idle RSS (dockerd's with its containerd child, as that is what docker needs).
 
     .venv/bin/python bench/container_run.py [--runs 10]
 """
 
 import argparse
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -39,13 +41,21 @@ def children(pid: int) -> list[int]:
     return out
 
 
-def timed(argv: list[str], env: dict, runs: int) -> list[float]:
-    subprocess.run(argv, env=env, check=True, capture_output=True, timeout=60)  # warm caches once
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(argv, env=env, check=True, capture_output=True, timeout=60)
-        times.append((time.perf_counter() - t) * 1000)
+def run_once(argv: list[str], env: dict) -> float:
+    t = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, capture_output=True, timeout=60)
+    return (time.perf_counter() - t) * 1000
+
+
+def interleaved(cases: list[tuple[str, list[str], dict]], runs: int) -> dict[str, list[float]]:
+    """Every round runs each case once, the order rotating from round to round: load from other
+    work on the machine drifts over seconds, and so hits all cases alike."""
+    for _, argv, env in cases:
+        run_once(argv, env)  # warm caches once
+    times: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+    for i in range(runs):
+        for name, argv, env in cases[i % len(cases):] + cases[:i % len(cases)]:
+            times[name].append(run_once(argv, env))
     return times
 
 
@@ -57,35 +67,37 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10)
     a = ap.parse_args()
-    results, rss = [], []
-    with Pyruncd() as d:
+    cases, rss, skipped = [], [], []
+    with contextlib.ExitStack() as stack:
+        d = stack.enter_context(Pyruncd())
         d.pyctl("load", "-i", str(IMAGE_TAR))
+        cases.append(("pyctl run --rm busybox true", [str(VENV_BIN / "pyctl"), "run", "--rm", "busybox", "true"],
+                      d.env))
+        if not (why := dockerd_harness.available()):
+            dk = stack.enter_context(dockerd_harness.Dockerd())
+            dk.load_image(IMAGE_TAR)
+            cases.append(("docker run --rm busybox true", dk.docker_argv("run", "--rm", "busybox", "true"), dk.env))
+            cases.append(("docker run --rm --network none ...",
+                          dk.docker_argv("run", "--rm", "--network", "none", "busybox", "true"), dk.env))
+        else:
+            skipped.append(f"docker: skipped ({why})")
+        if not (why := ctrd_harness.available()):
+            c = stack.enter_context(ctrd_harness.Containerd())
+            c.import_image(IMAGE_TAR)
+            cases.append(("ctr run --rm busybox true", [ctrd_harness.CTR, "--address", c.address, "--namespace",
+                                                        c.namespace, "run", "--rm", c.image, "bench", "true"], c.env))
+        else:
+            skipped.append(f"ctr: skipped ({why})")
         time.sleep(1)
         rss.append(("pyruncd", rss_kb(d.proc.pid)))
-        results.append(row("pyctl run --rm busybox true", timed(
-            [str(VENV_BIN / "pyctl"), "run", "--rm", "busybox", "true"], d.env, a.runs)))
-    if not (why := dockerd_harness.available()):
-        with dockerd_harness.Dockerd() as dk:
-            dk.load_image(IMAGE_TAR)
-            time.sleep(1)
+        if not dockerd_harness.available():
             pid = dk.proc.pid
             rss.append(("dockerd (+ its containerd)", rss_kb(pid) + sum(rss_kb(c) for c in children(pid))))
-            results.append(row("docker run --rm busybox true",
-                               timed(dk.docker_argv("run", "--rm", "busybox", "true"), dk.env, a.runs)))
-    else:
-        results.append(f"docker: skipped ({why})")
-    if not (why := ctrd_harness.available()):
-        with ctrd_harness.Containerd() as c:
-            c.import_image(IMAGE_TAR)
-            time.sleep(1)
+        if not ctrd_harness.available():
             rss.append(("containerd", rss_kb(c.proc.pid)))
-            argv = [ctrd_harness.CTR, "--address", c.address, "--namespace", c.namespace, "run", "--rm", c.image,
-                    "bench", "true"]
-            results.append(row("ctr run --rm busybox true", timed(argv, c.env, a.runs)))
-    else:
-        results.append(f"ctr: skipped ({why})")
-    print(f"wall time over {a.runs} runs:")
-    print("\n".join(results))
+        times = interleaved(cases, a.runs)
+    print(f"wall time over {a.runs} interleaved runs:")
+    print("\n".join([row(name, t) for name, t in times.items()] + skipped))
     print("idle daemon RSS:")
     for name, kb in rss:
         print(f"{name:<34} {kb / 1024:7.1f} MiB")

@@ -107,9 +107,11 @@ def test_docker_defaults_caps_masked_readonly_and_no_network(d):
 
 
 def test_network_host_sees_the_host_interfaces(d):
-    host = sorted(os.listdir("/sys/class/net"))
+    before = set(os.listdir("/sys/class/net"))
     r = d.pyctl("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
-    assert sorted(r.stdout.split()) == host
+    # bridges and veths of other containers come and go meanwhile: the ones there throughout must show
+    steady = before & set(os.listdir("/sys/class/net"))
+    assert steady <= set(r.stdout.split()) and len(steady) > 1
 
 
 def test_detached_lifecycle_ps_logs_exec_stop_rm(d):
@@ -227,7 +229,8 @@ def test_sigkilled_daemon_comes_back_to_its_containers(tmp_path):
         wait_for(lambda: inspect(d, short)["State"]["Status"] == "exited")
         assert inspect(d, short)["State"]["ExitCode"] == 5
         # ticks written while the daemon was down waited in the FIFO (the container's own end is
-        # O_RDWR): none is missing. (`short`'s output died with its last FIFO descriptor: findings.)
+        # O_RDWR): none is missing; `short`'s too, kept by the shim's end after its exit
+        assert d.pyctl("logs", short).stdout == "done\n"
         ticks = d.pyctl("logs", ticker).stdout.split()
         assert len(ticks) >= 15 and ticks == [f"tick{i}" for i in range(len(ticks))]
         assert d.pyctl("exec", ticker, "echo", "hi").stdout == "hi\n"

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from .client import Client, CLIError, resolve_host, rpc_error
+from .client import Client, CLIError, resolve_host, rpc_error, rpc_errors
 from .commands import archive, containers, images, networks, registry, stats, system, volumes
 
 _CONTAINER_COMMANDS = [
@@ -29,50 +29,59 @@ _CONTAINER_COMMANDS = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """`only`: the command given, when known: the other commands' parsers are not built (~20 ms)."""
+
+    def want(*names: str) -> bool:
+        return only is None or only in names
+
     p = argparse.ArgumentParser(prog="pyctl", description="A docker-like CLI for pyruncd")
     p.add_argument("-H", "--host", default=None, help="daemon socket (unix://PATH); default $PYRUNCD_HOST or "
                    "unix:///run/pyruncd/pyruncd.sock")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    image = sub.add_parser("image", help="manage images")
-    isub = image.add_subparsers(dest="image_command", metavar="COMMAND", required=True)
-    for names, add, text in [
-        (["ls", "list"], images.add_ls, "list images"),
-        (["inspect"], images.add_inspect, "show an image's details as JSON"),
-        (["history"], images.add_history, "show an image's history"),
-        (["tag"], images.add_tag, "create a tag TARGET that refers to SOURCE"),
-        (["rm"], images.add_rmi, "remove images"),
-        (["prune"], images.add_prune, "remove unused images"),
-        (["pull"], registry.add_pull, "download an image from a registry"),
-        (["push"], registry.add_push, "upload an image to a registry"),
-        (["save"], archive.add_save, "save images to a tar archive"),
-        (["load"], archive.add_load, "load images from a tar archive or OCI layout"),
-    ]:
-        add(isub.add_parser(names[0], aliases=names[1:], help=text))
+    if want("image"):
+        image = sub.add_parser("image", help="manage images")
+        isub = image.add_subparsers(dest="image_command", metavar="COMMAND", required=True)
+        for names, add, text in [
+            (["ls", "list"], images.add_ls, "list images"),
+            (["inspect"], images.add_inspect, "show an image's details as JSON"),
+            (["history"], images.add_history, "show an image's history"),
+            (["tag"], images.add_tag, "create a tag TARGET that refers to SOURCE"),
+            (["rm"], images.add_rmi, "remove images"),
+            (["prune"], images.add_prune, "remove unused images"),
+            (["pull"], registry.add_pull, "download an image from a registry"),
+            (["push"], registry.add_push, "upload an image to a registry"),
+            (["save"], archive.add_save, "save images to a tar archive"),
+            (["load"], archive.add_load, "load images from a tar archive or OCI layout"),
+        ]:
+            add(isub.add_parser(names[0], aliases=names[1:], help=text))
 
-    container = sub.add_parser("container", help="manage containers")
-    csub = container.add_subparsers(dest="container_command", metavar="COMMAND", required=True)
-    for names, add, text in _CONTAINER_COMMANDS + [(["ls", "list", "ps"], containers.add_ps, "list containers"),
-                                                   (["inspect"], lambda p: containers.add_inspect(p, "container"),
-                                                    "show containers' details as JSON"),
-                                                   (["prune"], containers.add_prune, "remove stopped containers")]:
-        add(csub.add_parser(names[0], aliases=names[1:], help=text, add_help=names[0] not in ("create", "run")))
+    if want("container"):
+        container = sub.add_parser("container", help="manage containers")
+        csub = container.add_subparsers(dest="container_command", metavar="COMMAND", required=True)
+        for names, add, text in _CONTAINER_COMMANDS + [(["ls", "list", "ps"], containers.add_ps, "list containers"),
+                                                       (["inspect"], lambda p: containers.add_inspect(p, "container"),
+                                                        "show containers' details as JSON"),
+                                                       (["prune"], containers.add_prune, "remove stopped containers")]:
+            add(csub.add_parser(names[0], aliases=names[1:], help=text, add_help=names[0] not in ("create", "run")))
 
-    volume = sub.add_parser("volume", help="manage volumes")
-    vsub = volume.add_subparsers(dest="volume_command", metavar="COMMAND", required=True)
-    for names, add, text in [
-        (["create"], volumes.add_create, "create a volume"),
-        (["ls", "list"], volumes.add_ls, "list volumes"),
-        (["inspect"], volumes.add_inspect, "show volumes' details as JSON"),
-        (["rm", "remove"], volumes.add_rm, "remove volumes"),
-        (["prune"], volumes.add_prune, "remove unused volumes"),
-    ]:
-        add(vsub.add_parser(names[0], aliases=names[1:], help=text))
+    if want("volume"):
+        volume = sub.add_parser("volume", help="manage volumes")
+        vsub = volume.add_subparsers(dest="volume_command", metavar="COMMAND", required=True)
+        for names, add, text in [
+            (["create"], volumes.add_create, "create a volume"),
+            (["ls", "list"], volumes.add_ls, "list volumes"),
+            (["inspect"], volumes.add_inspect, "show volumes' details as JSON"),
+            (["rm", "remove"], volumes.add_rm, "remove volumes"),
+            (["prune"], volumes.add_prune, "remove unused volumes"),
+        ]:
+            add(vsub.add_parser(names[0], aliases=names[1:], help=text))
 
     for names, add, text in _CONTAINER_COMMANDS + [(["ps"], containers.add_ps, "list containers"),
                                                    (["events"], containers.add_events, "stream container events")]:
-        add(sub.add_parser(names[0], help=text, add_help=names[0] not in ("create", "run")))
+        if want(names[0]):
+            add(sub.add_parser(names[0], help=text, add_help=names[0] not in ("create", "run")))
 
     for name, add, text in [
         ("images", images.add_ls, "list images"),
@@ -89,15 +98,32 @@ def build_parser() -> argparse.ArgumentParser:
         ("info", system.add_info, "display system-wide information"),
         ("version", system.add_version, "show the pyctl and pyruncd versions"),
     ]:
-        add(sub.add_parser(name, help=text))
-    networks.add_network_commands(sub)
+        if want(name):
+            add(sub.add_parser(name, help=text))
+    if want("network"):
+        networks.add_network_commands(sub)
+    if only is not None and only not in sub.choices:  # not a command: argparse's error lists them all
+        return build_parser()
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    import grpc
+def _command(argv: list[str]) -> str | None:
+    """The command word of argv (after -H/--host), or None."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-H", "--host"):
+            i += 2
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            return arg
+    return None
 
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command(argv)).parse_args(argv)
     host = ""
     client = None
     try:
@@ -107,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     except CLIError as e:
         sys.stderr.write(f"{e}\n")
         return e.status
-    except grpc.RpcError as e:
+    except rpc_errors() as e:
         sys.stderr.write(f"{rpc_error(e, host)}\n")
         return 1
     except KeyboardInterrupt:
@@ -117,6 +143,24 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if client is not None:
             client.close()
+
+
+def run() -> None:
+    """The console script: skip interpreter teardown (~5 ms of every command) once output is out."""
+    import os
+
+    try:
+        code = main()
+    except SystemExit as e:  # argparse's --help and usage errors
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if not isinstance(e.code, int) and e.code is not None:
+            sys.stderr.write(f"{e.code}\n")
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or 1
+    os._exit(code)
 
 
 if __name__ == "__main__":

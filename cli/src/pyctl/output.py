@@ -1,6 +1,5 @@
 """Docker's output shapes: tabwriter tables, human sizes and times, JSON, per-layer progress."""
 
-import datetime
 import json
 import sys
 
@@ -24,7 +23,9 @@ def human_size(n: int) -> str:
     return f"{size:.4g}{units[i]}"
 
 
-def parse_time(text: str) -> datetime.datetime | None:
+def parse_time(text: str):  # -> datetime.datetime | None (datetime is imported when needed: ~5 ms)
+    import datetime
+
     if not text:
         return None
     t = text.replace("Z", "+00:00")
@@ -69,6 +70,8 @@ def human_duration(seconds: float) -> str:
 
 
 def since(text: str) -> str:
+    import datetime
+
     dt = parse_time(text)
     if dt is None:
         return "N/A"

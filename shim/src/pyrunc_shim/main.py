@@ -105,12 +105,14 @@ def start(flags: Flags) -> int:
         f.write(str(pid))
     sys.stdout.write(address)
     sys.stdout.flush()
-    return 0
+    os._exit(0)  # interpreter teardown is ~5 ms of the container's start, and nothing is left to do
 
 
 def _serve_input(options: bytes) -> bytes:
     """What the server needs from `start`: the options containerd sent, then the runtime config
     file they name, pre-read here (TOML) so the server never loads tomllib."""
+    if not options:  # pyruncd sends none: spare `start` the protobuf tables (~7 ms)
+        return b"\n"
     from .options import config_path_of, read_config_file
     from .ttrpc.status import TtrpcError
 

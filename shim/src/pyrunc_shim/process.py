@@ -1,7 +1,10 @@
 """The container's processes (init and execs): their state machine, stdio and console.
 
 Stdout and stderr FIFOs are opened O_RDWR (never blocks, even with no reader yet) and handed to
-the runtime as the process's own descriptors, so no copying is needed. Stdin goes through a pipe
+the runtime as the process's own descriptors, so no copying is needed. The shim keeps its own
+O_RDWR end after the process exits, for as long as the FIFO holds unread output (until Delete at
+the latest): output a reader that is away (pyruncd restarting) has not taken yet stays in the pipe
+instead of being dropped with the last descriptor, while a reader that keeps up still sees EOF. Stdin goes through a pipe
 fed by a thread, so CloseIO can end it while the client keeps its FIFO open. The stdin FIFO is
 opened before the RPC returns, non-blocking then made blocking: a client's pending open(O_WRONLY)
 already counts as a writer, so reads wait for it, and a client that wrote everything and closed
@@ -125,6 +128,67 @@ def _open_output(path: str) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
 
 
+def _unread(fd: int) -> int:
+    import fcntl
+    import termios
+
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+class HeldOutput:
+    """The shim's own ends of a process's output FIFOs (plain log files are closed at once).
+
+    While held, the pipe and what it holds outlive the process; close_when_read() lets each go as
+    soon as it is empty, so a reader's EOF comes once it has read everything (a thread polls for
+    that only when output is still unread at the exit); close_all() is Delete's.
+    """
+
+    def __init__(self) -> None:
+        self._fds: list[int] = []
+        self._lock = _thread.allocate_lock()
+        self._letting_go = False
+
+    def add(self, fd: int) -> None:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.close(fd)
+            return
+        with self._lock:
+            self._fds.append(fd)
+            letting_go = self._letting_go
+        if letting_go:  # a terminal's copy that ended after the exit was handled
+            self.close_when_read()
+
+    def _close_read(self) -> bool:
+        """Close the empty ones; True when some are left."""
+        with self._lock:
+            keep = []
+            for fd in self._fds:
+                if _unread(fd):
+                    keep.append(fd)
+                else:
+                    os.close(fd)
+            self._fds = keep
+            return bool(keep)
+
+    def close_when_read(self) -> None:
+        with self._lock:
+            self._letting_go = True
+        if self._close_read():
+            _spawn(self._poll)
+
+    def _poll(self) -> None:
+        delay = 0.002
+        while self._close_read():
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def close_all(self) -> None:
+        with self._lock:
+            for fd in self._fds:
+                os.close(fd)
+            self._fds = []
+
+
 class Console:
     """The console socket the runtime sends the pty master through (SCM_RIGHTS)."""
 
@@ -178,6 +242,8 @@ class Process:
         self._master: SharedFd | None = None  # the pty master
         self._child_fds: list[int] = []
         self._output_done: list[_thread.LockType] = []
+        self._output_fds: tuple = ()  # the FIFO ends open_stdio gave for stdout and stderr
+        self._held = HeldOutput()
 
     def open_stdio(self) -> tuple:
         """Descriptors for the runtime's (stdin, stdout, stderr); None means /dev/null."""
@@ -196,13 +262,18 @@ class Process:
             if path:
                 fds[i] = _open_output(path)
                 self._child_fds.append(fds[i])
+        self._output_fds = (fds[1], fds[2])
         return tuple(fds)
 
     def close_child_stdio(self) -> None:
-        """After the runtime has passed them on, the shim keeps none of the process's ends."""
+        """After the runtime has passed them on, the shim keeps only its hold on output FIFOs."""
         for fd in self._child_fds:
-            os.close(fd)
+            if fd in self._output_fds and self.pid:  # a process that never ran has no output to keep
+                self._held.add(fd)
+            else:
+                os.close(fd)
         self._child_fds = []
+        self._output_fds = ()
 
     @staticmethod
     def _feed(src: int, dst: SharedFd, wake: int) -> None:
@@ -247,13 +318,15 @@ class Process:
         users = 1 + bool(self.stdio.stdout) + bool(self.stdio.stdin)
         self._master = SharedFd(master, users)
         if self.stdio.stdout:
-            self._output_done.append(_spawn(self._pty_out, self.stdio.stdout, self._master))
+            self._output_done.append(_spawn(self._pty_out, self.stdio.stdout, self._master, self._held))
         if self.stdio.stdin:
             _spawn(self._pty_in, _open_input(self.stdio.stdin), self._master)
 
     @staticmethod
-    def _pty_out(path: str, master: SharedFd) -> None:
-        _copy(master.fd, _open_output(path), close_dst=True)
+    def _pty_out(path: str, master: SharedFd, held: "HeldOutput") -> None:
+        dst = _open_output(path)
+        _copy(master.fd, dst, close_dst=False)
+        held.add(dst)
         master.release()
 
     @staticmethod
@@ -279,6 +352,11 @@ class Process:
             if done.acquire(timeout=2.0):
                 done.release()
         self.release_stdio()
+        self._held.close_when_read()
+
+    def drop_output(self) -> None:
+        """Delete: whatever no reader took by now is given up."""
+        self._held.close_all()
 
     def release_stdio(self) -> None:
         """The process is gone (or never started): end its stdin and terminal, drop our holds."""

@@ -190,6 +190,7 @@ class TaskService:
             raise TtrpcError(Code.FAILED_PRECONDITION, f"cannot delete running process {req.exec_id or req.id!r}")
         exited_at = wire.timestamp(p.exited_at_ns) if p.exited else None
         resp = wire.encode(API + "DeleteResponse", pid=p.pid, exit_status=p.exit_status, exited_at=exited_at)
+        p.drop_output()
         if p is not self.init:
             del self.execs[req.exec_id]
             return resp
@@ -204,6 +205,8 @@ class TaskService:
         os.unlink(os.path.join(self.bundle, RUNTIME_FILE))  # tells `delete` there is nothing left to do
         self.publisher.publish(EVENTS + "TaskDelete", container_id=self.id, pid=p.pid,
                                exit_status=p.exit_status, exited_at=exited_at, id=self.id)
+        for e in self.execs.values():
+            e.drop_output()
         self.init = None
         self.execs.clear()
         return resp

@@ -267,3 +267,43 @@ def test_closeio_ends_stdin_while_the_client_keeps_its_fifo_open(env, pause):
         c.close()
     finally:
         os.close(holder)
+
+
+def test_output_nobody_read_before_the_exit_waits_in_the_fifo_then_eof(env):
+    """The reader is away while the process writes and exits (pyruncd restarting): the shim's own
+    end keeps the output in the FIFO; once a reader has taken it all, the reader sees EOF."""
+    tmp_path, token, ctrd = env
+    bundle = make_bundle(tmp_path, token, ["sh", "-c", "echo first; echo second >&2"])
+    stdout, stderr = tmp_path / "out", tmp_path / "err"
+    os.mkfifo(stdout)
+    os.mkfifo(stderr)
+    address = shim(bundle, token, ctrd.path, "start").stdout.decode()
+    c = Client(connect(address), timeout=20)
+    try:
+        req = api.CreateTaskRequest(id=token, bundle=str(bundle), stdout=str(stdout), stderr=str(stderr),
+                                    options=runc_options())
+        c.call(TASK, "Create", req.SerializeToString())
+        c.call(TASK, "Start", api.StartRequest(id=token).SerializeToString())
+        c.call(TASK, "Wait", api.WaitRequest(id=token).SerializeToString())
+        time.sleep(0.2)  # long past the exit
+        for fifo, text in ((stdout, b"first\n"), (stderr, b"second\n")):
+            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                assert os.read(fd, 100) == text
+                deadline = time.monotonic() + 5
+                while True:  # EOF once the shim sees the pipe empty (not at Delete)
+                    try:
+                        if os.read(fd, 100) == b"":
+                            break
+                    except BlockingIOError:
+                        pass
+                    assert time.monotonic() < deadline, "no EOF after the output was read"
+                    time.sleep(0.01)
+            finally:
+                os.close(fd)
+    finally:
+        try:  # also when an assertion failed: no shim outlives the test
+            c.call(TASK, "Delete", api.DeleteRequest(id=token).SerializeToString())
+        finally:
+            c.call(TASK, "Shutdown", api.ShutdownRequest(id=token, now=True).SerializeToString())
+            c.close()

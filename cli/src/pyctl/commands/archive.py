@@ -2,7 +2,6 @@
 
 import os
 import sys
-from pathlib import Path
 
 from ..client import CLIError
 
@@ -34,10 +33,13 @@ def save(client, args) -> int:
     return 0
 
 
-def _directory_chunks(directory: Path):
+def _directory_chunks(path: str):
     """An OCI layout directory as a tar stream, made in a thread and handed over through a pipe."""
     import tarfile
     import threading
+    from pathlib import Path
+
+    directory = Path(path)
 
     r, w = os.pipe()
 
@@ -65,8 +67,8 @@ def _file_chunks(f):
 def load(client, args) -> int:
     from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
 
-    if args.input and Path(args.input).is_dir():
-        chunks = _directory_chunks(Path(args.input))
+    if args.input and os.path.isdir(args.input):
+        chunks = _directory_chunks(args.input)
     elif args.input:
         try:
             f = open(args.input, "rb")

@@ -13,13 +13,21 @@ from . import stats as limits
 _DAEMON_ERROR, _CANNOT_INVOKE, _NOT_FOUND = 125, 126, 127
 
 
-def _pb():
+def _pb(client=None):
+    if client is not None and client.lite:
+        from .. import lite
+
+        return lite
     from pyrunc_proto.pyrunc.containers.v1 import containers_pb2
 
     return containers_pb2
 
 
-def _stub(client):
+def _stub(client, own_connection: bool = False):
+    if client.lite:
+        from ..lite import Stub
+
+        return Stub(client.lite_channel(own=own_connection))
     from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
 
     return containers_pb2_grpc.ContainersStub(client.channel)
@@ -67,9 +75,9 @@ def _labels(items: list[str]) -> dict[str, str]:
 
 
 def _create(client, args) -> str:
-    import grpc
+    from ..client import rpc_errors
 
-    pb = _pb()
+    pb = _pb(client)
     limits.check_run(args)
     cfg = pb.ContainerConfig(
         image=args.image, name=args.name or "", cmd=args.cmd, env=_env(args), workdir=args.workdir or "",
@@ -83,7 +91,7 @@ def _create(client, args) -> str:
         cfg.entrypoint.extend([args.entrypoint] if args.entrypoint else [])
     try:
         return _stub(client).Create(pb.CreateRequest(config=cfg)).id
-    except grpc.RpcError as e:
+    except rpc_errors() as e:
         raise CLIError(f"pyctl: Error response from daemon: {e.details()}", _DAEMON_ERROR) from None
 
 
@@ -93,14 +101,15 @@ def create(client, args) -> int:
 
 
 def run(client, args) -> int:
-    import grpc
+    from ..client import rpc_errors
 
-    pb = _pb()
+    client.lite = not (args.tty or args.interactive)  # Attach streams both ways: grpc's
+    pb = _pb(client)
     cid = _create(client, args)
     if args.detach:
         try:
             _stub(client).Start(pb.ContainerRef(id=cid))
-        except grpc.RpcError as e:
+        except rpc_errors() as e:
             raise _start_error(e) from None
         sys.stdout.write(cid + "\n")
         return 0
@@ -110,7 +119,7 @@ def run(client, args) -> int:
         try:
             return attach(_stub(client), pb, pb.AttachInput(id=cid, start=True), tty=args.tty,
                           stdin=args.interactive)
-        except grpc.RpcError as e:
+        except rpc_errors() as e:
             if args.rm:
                 _stub(client).Remove(pb.RemoveRequest(id=cid, force=True, volumes=True))
             raise _start_error(e) from None
@@ -123,7 +132,7 @@ def run(client, args) -> int:
             f = err if o.stream == "stderr" else out
             f.write(o.data)
             f.flush()
-    except grpc.RpcError as e:
+    except rpc_errors() as e:
         if args.rm:
             _stub(client).Remove(pb.RemoveRequest(id=cid, force=True, volumes=True))
         raise _start_error(e) from None
@@ -138,13 +147,15 @@ _PROXIED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 def _proxy_signals(client, cid: str):
     """docker's --sig-proxy: signals pyctl gets go to the container (sent from a thread, off the handler)."""
     import signal
-    import threading
 
-    pb = _pb()
+    pb = _pb(client)
 
     def forward(signum, _frame) -> None:
+        import threading
+
         name = signal.Signals(signum).name
-        threading.Thread(target=lambda: _stub(client).Kill(pb.KillRequest(id=cid, signal=name)), daemon=True).start()
+        threading.Thread(target=lambda: _stub(client, own_connection=True).Kill(pb.KillRequest(id=cid, signal=name)),
+                         daemon=True).start()
 
     old = {name: signal.signal(getattr(signal, name), forward) for name in _PROXIED}
     return lambda: [signal.signal(getattr(signal, n), h) for n, h in old.items()]

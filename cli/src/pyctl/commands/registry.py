@@ -1,14 +1,15 @@
 """pull, push, login, logout."""
 
-import getpass
 import sys
 
-from .. import config, output
+from .. import output
 from ..client import CLIError
 
 
 def _auths():
     from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
+
+    from .. import config
 
     try:
         creds = config.credentials()
@@ -51,7 +52,11 @@ def push(client, args) -> int:
 
 
 def login(client, args) -> int:
+    import getpass
+
     from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
+
+    from .. import config
 
     server = config.normalize_server(args.server or "")
     username = args.username
@@ -83,6 +88,8 @@ def login(client, args) -> int:
 
 
 def logout(client, args) -> int:
+    from .. import config
+
     server = config.normalize_server(args.server or "")
     if config.erase(server):
         sys.stdout.write(f"Removing login credentials for {server}\n")

@@ -380,12 +380,19 @@ class Manager:
 
     async def _start(self, rec: Record) -> None:
         lowers = self._lowers(rec)
-        bundle = await in_thread(self._write_bundle, rec, lowers, self.d.networks.netns_path(rec))
         d = self.dir(rec.id)
-        live = self._open_output(rec)
+        # the shim starts (~25 ms) while the bundle is written: it reads nothing of it until Create
+        shim_start = asyncio.ensure_future(in_thread(shims.start, d / "bundle", rec.id))
+        try:
+            bundle = await in_thread(self._write_bundle, rec, lowers, self.d.networks.netns_path(rec))
+            live = self._open_output(rec)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await in_thread(self._discard_shim, await shim_start, d / "bundle")
+            raise
         shim = None
         try:
-            shim = await in_thread(shims.start, bundle, rec.id)
+            shim = await shim_start
             live.shim = shim
             log.debug("shim started", extra={"id": rec.id, "address": shim.address})
             tty = rec.config.process.tty
