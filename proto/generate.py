@@ -5,10 +5,12 @@ a .proto imports another as "pyrunc_proto/<path>.proto" and the generated code
 imports it as pyrunc_proto.<path>_pb2. gRPC stubs (_pb2_grpc) are only made for
 our own pyrunc.* APIs; containerd's ttrpc services need message classes only.
 
-Then pyrunc_proto/tables.py: plain-dict field tables of the messages the shim and
-`pyctl run` speak through pyrunc_proto.wire, read off the generated descriptors, so
-those processes never import google.protobuf. `--check` only tells whether
-tables.py is current (tests/unit/proto runs it).
+Then the tables.py files: plain-dict field tables of the messages the shim
+(containerd/tables.py) and `pyctl run` (pyrunc/tables.py) speak through
+pyrunc_proto.wire, read off the generated descriptors, so those processes never
+import google.protobuf. One file each, so that the shim, alive as long as its
+container, does not hold pyctl's tables. `--check` only tells whether they are
+current (tests/unit/proto runs it).
 
     .venv/bin/python proto/generate.py [--check]
 """
@@ -18,16 +20,17 @@ import pathlib
 import sys
 
 SRC = pathlib.Path(__file__).resolve().parent / "src"
-TABLES = SRC / "pyrunc_proto" / "tables.py"
-# modules whose messages (and everything they reference) go into the tables; services: all of theirs
-TABLE_MODULES = [
-    "google.protobuf.any_pb2", "google.protobuf.empty_pb2", "google.protobuf.timestamp_pb2",
-    "pyrunc_proto.containerd.ttrpc.request_pb2", "pyrunc_proto.containerd.runtime.task.v2.shim_pb2",
-    "pyrunc_proto.containerd.events.task_pb2", "pyrunc_proto.containerd.services.ttrpc.events.v1.events_pb2",
-    "pyrunc_proto.containerd.runc.options.oci_pb2", "pyrunc_proto.containerd.runtimeoptions.v1.api_pb2",
-    "pyrunc_proto.containerd.cgroups.v1.metrics_pb2", "pyrunc_proto.pyrunc.containers.v1.containers_pb2",
-]
-SERVICE_MODULES = ["pyrunc_proto.pyrunc.containers.v1.containers_pb2"]
+# table file -> (modules whose messages, and all they reference, go in; modules whose services go in)
+TABLES = {
+    SRC / "pyrunc_proto" / "containerd" / "tables.py": ([
+        "google.protobuf.any_pb2", "google.protobuf.empty_pb2", "google.protobuf.timestamp_pb2",
+        "pyrunc_proto.containerd.ttrpc.request_pb2", "pyrunc_proto.containerd.runtime.task.v2.shim_pb2",
+        "pyrunc_proto.containerd.events.task_pb2", "pyrunc_proto.containerd.services.ttrpc.events.v1.events_pb2",
+        "pyrunc_proto.containerd.runc.options.oci_pb2", "pyrunc_proto.containerd.runtimeoptions.v1.api_pb2",
+        "pyrunc_proto.containerd.cgroups.v1.metrics_pb2"], []),
+    SRC / "pyrunc_proto" / "pyrunc" / "tables.py": (["pyrunc_proto.pyrunc.containers.v1.containers_pb2"],
+                                                    ["pyrunc_proto.pyrunc.containers.v1.containers_pb2"]),
+}
 
 
 def protoc_all():
@@ -48,14 +51,14 @@ def protoc_all():
     print(f"generated {len(files)} files")
 
 
-def render_tables() -> str:
+def render_tables(message_modules: list[str], service_modules: list[str]) -> str:
     from google.protobuf import descriptor
 
     d = descriptor.FieldDescriptor
     kinds = {d.TYPE_STRING: "string", d.TYPE_BYTES: "bytes", d.TYPE_MESSAGE: "message", d.TYPE_BOOL: "bool",
              d.TYPE_ENUM: "enum", d.TYPE_UINT32: "uint32", d.TYPE_UINT64: "uint64", d.TYPE_INT32: "int32",
              d.TYPE_INT64: "int64"}
-    modules = [importlib.import_module(m) for m in TABLE_MODULES]
+    modules = [importlib.import_module(m) for m in message_modules]
     seen = {}
 
     def visit(md):
@@ -88,7 +91,7 @@ def render_tables() -> str:
             lines.append(f"        {f.number}: ({f.name!r}, {kind!r}, {sub!r}, {repeated}),")
         lines.append("    },")
     lines += ["}", "", "SERVICES = {"]
-    for mod in SERVICE_MODULES:
+    for mod in service_modules:
         for service in importlib.import_module(mod).DESCRIPTOR.services_by_name.values():
             lines.append(f"    {service.full_name!r}: {{")
             for m in service.methods:
@@ -101,13 +104,14 @@ def render_tables() -> str:
 
 def main() -> int:
     if "--check" in sys.argv[1:]:
-        if TABLES.read_text() != render_tables():
-            print(f"{TABLES} is stale: run `make proto`", file=sys.stderr)
-            return 1
-        return 0
+        stale = [path for path, modules in TABLES.items() if path.read_text() != render_tables(*modules)]
+        for path in stale:
+            print(f"{path} is stale: run `make proto`", file=sys.stderr)
+        return 1 if stale else 0
     protoc_all()
-    TABLES.write_text(render_tables())
-    print(f"wrote {TABLES}")
+    for path, modules in TABLES.items():
+        path.write_text(render_tables(*modules))
+        print(f"wrote {path}")
     return 0
 
 

@@ -4,7 +4,7 @@ Messages are built and read as with the generated module (`pb.ContainerConfig(im
 `cfg.entrypoint.extend(..)`, `resp.id`): pyrunc_proto.wire's Message, from its generated tables.
 """
 
-from pyrunc_proto.tables import SCHEMA, SERVICES
+from pyrunc_proto.pyrunc.tables import SCHEMA, SERVICES
 from pyrunc_proto.wire import Message, WireError, decode
 
 from .h2grpc import Channel, RpcError

@@ -1,4 +1,4 @@
-"""Protobuf wire format without google.protobuf, driven by the generated tables in tables.py.
+"""Protobuf wire format without google.protobuf, driven by the generated tables.py files.
 
 For the processes where protobuf's import is too dear: the shim, one per container for its
 whole life (~6 MB of RSS each), and `pyctl run` (~30 ms of start-up). Stdlib only. Proto3
@@ -11,8 +11,6 @@ reading; a field the tables do not know is an error when building (stale tables:
     cfg.cmd.extend(["true"]); data = cfg.SerializeToString()
 """
 
-from .tables import SCHEMA
-
 VARINT, I64, LEN, I32 = 0, 1, 2, 5
 _DEFAULTS = {"string": "", "bytes": b"", "bool": False, "message": None}
 _NAMES: dict[str, frozenset] = {}
@@ -20,6 +18,19 @@ _NAMES: dict[str, frozenset] = {}
 
 class WireError(ValueError):
     """Bytes that do not parse as the expected message, or a field its type does not have."""
+
+
+class _Schema(dict):
+    """Message full name -> {field number: (name, kind, message type, repeated)}, from the table
+    module of the type's API, loaded on first use: the shim never holds pyctl's tables."""
+
+    def __missing__(self, type_name: str) -> dict:
+        api = "pyrunc" if type_name.startswith("pyrunc.") else "containerd"
+        self.update(__import__(f"{__package__}.{api}.tables", fromlist=["SCHEMA"]).SCHEMA)
+        return dict.__getitem__(self, type_name)
+
+
+SCHEMA = _Schema()
 
 
 def _names(type_name: str) -> frozenset:
