@@ -55,7 +55,6 @@ lint: .stamp-venv
 
 proto: .stamp-venv
 	$(BIN)/python proto/generate.py
-	$(BIN)/python cli/tools/gen_lite_schema.py
 
 clean:
 	rm -rf $(VENV) .stamp-* $(FIXTURES)

@@ -10,13 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from spec_fixtures import busybox_image, write_docker_archive
 
+from tests.harness.fixtures import busybox_tar, wait_for
 from tests.harness.leaks import leaks
 from tests.harness.pyruncd import Pyruncd
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
 RUNC = "/usr/sbin/runc"
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")]
@@ -24,10 +23,7 @@ pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    tar = FIXTURE_TAR
-    if not tar.exists():
-        tar = tmp_path_factory.mktemp("img") / "busybox.tar"
-        write_docker_archive(str(tar), {"busybox:latest": busybox_image()})
+    tar = busybox_tar(tmp_path_factory.mktemp("img"))
     d = Pyruncd().start()
     try:
         d.pyctl("load", "-i", str(tar))
@@ -56,13 +52,6 @@ def d(daemon):
 
 def inspect(d, name: str) -> dict:
     return json.loads(d.pyctl("inspect", name).stdout)[0]
-
-
-def wait_for(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_run_foreground_exit_code_streams_and_rm(d):
@@ -206,10 +195,7 @@ def test_runtime_runc(d):
 
 
 def test_sigkilled_daemon_comes_back_to_its_containers(tmp_path):
-    tar = FIXTURE_TAR
-    if not tar.exists():
-        tar = tmp_path / "busybox.tar"
-        write_docker_archive(str(tar), {"busybox:latest": busybox_image()})
+    tar = busybox_tar(tmp_path)
     d = Pyruncd().start()
     ids = []
     try:

@@ -22,11 +22,10 @@ from spec_fixtures import (
 )
 
 from tests.harness import registry
+from tests.harness.fixtures import busybox_tar
 from tests.harness.pyruncd import VENV_BIN, Pyruncd
 from tests.harness.registry import Registry
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
 SKOPEO = shutil.which("skopeo")
 
 pytestmark = [
@@ -44,10 +43,7 @@ def d():
 
 @pytest.fixture
 def fixture_tar(tmp_path) -> Path:
-    if FIXTURE_TAR.exists():
-        return FIXTURE_TAR
-    write_docker_archive(str(tmp_path / "busybox.tar"), {"busybox:latest": busybox_image()})
-    return tmp_path / "busybox.tar"
+    return busybox_tar(tmp_path)
 
 
 def _skopeo(*args: str) -> subprocess.CompletedProcess:

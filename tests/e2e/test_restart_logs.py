@@ -8,32 +8,18 @@ before it records the exit.
 import json
 import os
 import time
-from pathlib import Path
 
 import pytest
-from spec_fixtures import busybox_image, write_docker_archive
 
+from tests.harness.fixtures import busybox_tar, wait_for
 from tests.harness.leaks import leaks
 from tests.harness.pyruncd import Pyruncd
-
-REPO = Path(__file__).resolve().parents[2]
-FIXTURE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")]
 
 
-def wait_for(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_output_of_a_container_that_exited_while_the_daemon_was_killed(tmp_path):
-    tar = FIXTURE_TAR
-    if not tar.exists():
-        tar = tmp_path / "busybox.tar"
-        write_docker_archive(str(tar), {"busybox:latest": busybox_image()})
+    tar = busybox_tar(tmp_path)
     d = Pyruncd().start()
     ids = []
     try:

@@ -11,24 +11,19 @@ import uuid
 from pathlib import Path
 
 import pytest
-from spec_fixtures import busybox_image, busybox_layer, make_image, write_docker_archive
+from spec_fixtures import busybox_layer, make_image, write_docker_archive
 from spec_fixtures.image import DEFAULT_ENV
 
+from tests.harness.fixtures import busybox_tar
 from tests.harness.leaks import leaks, mounts_naming
 from tests.harness.pyruncd import Pyruncd
-
-REPO = Path(__file__).resolve().parents[2]
-FIXTURE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")]
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    tar = FIXTURE_TAR
-    if not tar.exists():
-        tar = tmp_path_factory.mktemp("img") / "busybox.tar"
-        write_docker_archive(str(tar), {"busybox:latest": busybox_image()})
+    tar = busybox_tar(tmp_path_factory.mktemp("img"))
     # an image with a VOLUME, as a Dockerfile's `VOLUME /etc` makes
     voltar = tmp_path_factory.mktemp("volimg") / "volimg.tar"
     write_docker_archive(str(voltar), {"volimg:latest": make_image(

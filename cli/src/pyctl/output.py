@@ -130,3 +130,72 @@ class Progress:
             up = len(self.lines) - self.lines.index(p.id)
             self.out.write(f"\x1b[{up}A\x1b[2K\r{text}\n" + (f"\x1b[{up - 1}B" if up > 1 else ""))
         self.out.flush()
+
+
+def each(names: list[str], call) -> int:
+    """docker's per-name commands (rm, start, ...): `call(name)` for every name, printing it when
+    done and the daemon's error when not, and going on; the exit status is 1 if any failed."""
+    import grpc
+
+    status = 0
+    for name in names:
+        try:
+            call(name)
+            sys.stdout.write(name + "\n")
+        except grpc.RpcError as e:
+            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            status = 1
+    return status
+
+
+def confirm(warning: str) -> bool:
+    """docker's prune prompt: "WARNING! <warning>" and a y/N question; True for y or yes."""
+    sys.stdout.write(f"WARNING! {warning}\nAre you sure you want to continue? [y/N] ")
+    sys.stdout.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def listing(fmt: str, rows: list[dict], headers: list[str], keys: list[str]) -> None:
+    """An ls command's rows: `--format json` one JSON object per line, no format a table of `keys`."""
+    from .client import CLIError
+
+    if fmt == "json":
+        for r in rows:
+            sys.stdout.write(json.dumps(r) + "\n")
+    elif fmt:
+        raise CLIError(f"--format {fmt!r}: only json is supported")
+    else:
+        table(headers, [[r[k] for k in keys] for r in rows])
+
+
+def template(fmt: str, doc: dict) -> str:
+    """The {{.Field.Sub}} subset of Go templates, and {{json .Field}}."""
+    import re
+
+    from .client import CLIError
+
+    def field(path: str):
+        v = doc
+        for part in [p for p in path.split(".") if p]:
+            if not isinstance(v, dict) or part not in v:
+                raise CLIError(f"template: {fmt}: can't evaluate field {part}")
+            v = v[part]
+        return v
+
+    def repl(m: re.Match) -> str:
+        expr = m.group(1).strip()
+        if expr.startswith("json "):
+            return json.dumps(field(expr[5:].strip()))
+        v = field(expr)
+        return json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+
+    return re.sub(r"\{\{\s*(.*?)\s*\}\}", repl, fmt)
+
+
+def inspect_docs(docs: list[dict], fmt: str) -> None:
+    """An inspect command's documents: one line per document through `-f` if given, else a JSON array."""
+    if fmt:
+        for d in docs:
+            sys.stdout.write(template(fmt, d) + "\n")
+    else:
+        dump_json(docs)

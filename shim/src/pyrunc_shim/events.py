@@ -10,7 +10,8 @@ containerd learns the task's state again from State and Wait when it reconnects.
 
 import time
 
-from . import wire
+from pyrunc_proto import wire
+
 from .ttrpc.client import Client, connect
 
 SERVICE = "containerd.services.events.ttrpc.v1.Events"

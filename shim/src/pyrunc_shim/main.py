@@ -187,7 +187,8 @@ def delete(flags: Flags) -> int:
     """Clean up after a dead shim: force-delete the container, unmount its rootfs."""
     import time
 
-    from . import wire
+    from pyrunc_proto import wire
+
     from .mounts import unmount_rootfs
     from .runc import DEFAULT_BINARY, RUNTIME_FILE, Runc, RuncError, default_root, resolve_binary
 

@@ -1,6 +1,7 @@
 """The runtime options containerd hands a shim, reduced to what this shim honours."""
 
-from . import wire
+from pyrunc_proto import wire
+
 from .ttrpc.status import Code, TtrpcError
 
 

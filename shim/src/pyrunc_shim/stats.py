@@ -87,7 +87,7 @@ def metrics(pid: int) -> dict:
 
 
 def _memory_fields() -> set[str]:
-    from .schema import SCHEMA
+    from pyrunc_proto.containerd.tables import SCHEMA
 
     return {name for name, kind, _, _ in SCHEMA["io.containerd.cgroups.v1.MemoryStat"].values() if kind != "message"}
 

@@ -3,7 +3,9 @@
 import os
 import sys
 
-from . import __version__, wire
+from pyrunc_proto import wire
+
+from . import __version__
 from .events import Publisher
 from .mounts import mount_rootfs, unmount_rootfs
 from .options import parse_options

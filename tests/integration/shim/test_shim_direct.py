@@ -209,7 +209,7 @@ def test_version():
 
 
 def test_start_refuses_a_missing_runtime_config(tmp_path):
-    from pyrunc_shim import wire
+    from pyrunc_proto import wire
 
     opts = wire.encode("google.protobuf.Any", type_url="runtimeoptions.v1.Options",
                        value=wire.encode("runtimeoptions.v1.Options", config_path=str(tmp_path / "nope.toml")))

@@ -162,18 +162,7 @@ def _proxy_signals(client, cid: str):
 
 
 def _each(client, args, call) -> int:
-    """Run `call(name)` for every name; report failures as docker does and keep going."""
-    import grpc
-
-    status = 0
-    for name in args.containers:
-        try:
-            call(name)
-            sys.stdout.write(name + "\n")
-        except grpc.RpcError as e:
-            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
-            status = 1
-    return status
+    return output.each(args.containers, call)
 
 
 def start(client, args) -> int:
@@ -269,15 +258,8 @@ def ps(client, args) -> int:
                      "CreatedAt": c.created, "RunningFor": output.since(c.created), "Status": _status(c),
                      "State": c.status, "Names": c.name, "Ports": networks.ports_column(c.inspect_json),
                      "Labels": ",".join(f"{k}={v}" for k, v in sorted(c.labels.items()))})
-    if args.format == "json":
-        for r in rows:
-            sys.stdout.write(json.dumps(r) + "\n")
-    elif args.format:
-        raise CLIError(f"--format {args.format!r}: only json is supported")
-    else:
-        output.table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
-                     [[r["ID"], r["Image"], r["Command"], r["RunningFor"], r["Status"], r["Ports"], r["Names"]]
-                      for r in rows])
+    output.listing(args.format, rows, ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+                   ["ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"])
     return 0
 
 
@@ -309,7 +291,7 @@ def inspect(client, args) -> int:
     import grpc
     from pyrunc_proto.pyrunc.images.v1 import images_pb2
 
-    from .images import _template, inspect_doc
+    from .images import inspect_doc
 
     docs, status = [], 0
     for name in args.names:
@@ -326,11 +308,7 @@ def inspect(client, args) -> int:
             status = 1
             continue
         docs.append(doc)
-    if args.format:
-        for d in docs:
-            sys.stdout.write(_template(args.format, d) + "\n")
-    else:
-        output.dump_json(docs)
+    output.inspect_docs(docs, args.format)
     return status
 
 
@@ -407,11 +385,8 @@ def top(client, args) -> int:
 
 
 def prune(client, args) -> int:
-    if not args.force:
-        sys.stdout.write("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    if not args.force and not output.confirm("This will remove all stopped containers."):
+        return 0
     r = _stub(client).Prune(_pb().PruneRequest())
     if r.deleted:
         sys.stdout.write("Deleted Containers:\n" + "".join(i + "\n" for i in r.deleted) + "\n")

@@ -5,7 +5,6 @@ import json
 import sys
 
 from .. import output
-from ..client import CLIError
 
 
 def _ref_split(name: str) -> tuple[str, str]:
@@ -33,15 +32,10 @@ def images(client, args) -> int:
             if r["ID"] not in seen:
                 seen.append(r["ID"])
         sys.stdout.write("".join(i + "\n" for i in seen))
-    elif args.format == "json":
-        for r in rows:
-            sys.stdout.write(json.dumps(r) + "\n")
-    elif args.format:
-        raise CLIError(f"--format {args.format!r}: only json is supported")
     else:
-        headers = ["REPOSITORY", "TAG"] + (["DIGEST"] if args.digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
-        output.table(headers, [[r["Repository"], r["Tag"]] + ([r["Digest"]] if args.digests else [])
-                               + [r["ID"], r["CreatedSince"], r["Size"]] for r in rows])
+        digest = ["DIGEST"] if args.digests else []
+        output.listing(args.format, rows, ["REPOSITORY", "TAG", *digest, "IMAGE ID", "CREATED", "SIZE"],
+                       ["Repository", "Tag", *(["Digest"] if digest else []), "ID", "CreatedSince", "Size"])
     return 0
 
 
@@ -85,34 +79,8 @@ def inspect(client, args) -> int:
                 raise
             sys.stderr.write(f"Error: No such image: {name}\n")
             status = 1
-    if args.format:
-        for d in docs:
-            sys.stdout.write(_template(args.format, d) + "\n")
-    else:
-        output.dump_json(docs)
+    output.inspect_docs(docs, args.format)
     return status
-
-
-def _template(fmt: str, doc: dict) -> str:
-    """The {{.Field.Sub}} subset of Go templates, and {{json .Field}}."""
-    import re
-
-    def field(path: str):
-        v = doc
-        for part in [p for p in path.split(".") if p]:
-            if not isinstance(v, dict) or part not in v:
-                raise CLIError(f"template: {fmt}: can't evaluate field {part}")
-            v = v[part]
-        return v
-
-    def repl(m: re.Match) -> str:
-        expr = m.group(1).strip()
-        if expr.startswith("json "):
-            return json.dumps(field(expr[5:].strip()))
-        v = field(expr)
-        return json.dumps(v) if isinstance(v, (dict, list)) else str(v)
-
-    return re.sub(r"\{\{\s*(.*?)\s*\}\}", repl, fmt)
 
 
 def history(client, args) -> int:
@@ -164,12 +132,9 @@ def rmi(client, args) -> int:
 def prune(client, args) -> int:
     from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
 
-    if not args.force:
-        what = "all images without at least one container associated to them" if args.all else "all dangling images"
-        sys.stdout.write(f"WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    what = "all images without at least one container associated to them" if args.all else "all dangling images"
+    if not args.force and not output.confirm(f"This will remove {what}."):
+        return 0
     resp = client.images.Prune(pb.PruneRequest(all=args.all))
     if resp.untagged or resp.deleted:
         sys.stdout.write("Deleted Images:\n")

@@ -78,8 +78,6 @@ def ls(client, args) -> int:
 def inspect(client, args) -> int:
     import grpc
 
-    from .images import _template
-
     docs, status = [], 0
     for name in args.networks:
         try:
@@ -87,26 +85,12 @@ def inspect(client, args) -> int:
         except grpc.RpcError as e:
             sys.stderr.write(f"Error response from daemon: {e.details()}\n")
             status = 1
-    if args.format:
-        for d in docs:
-            sys.stdout.write(_template(args.format, d) + "\n")
-    else:
-        output.dump_json(docs)
+    output.inspect_docs(docs, args.format)
     return status
 
 
 def rm(client, args) -> int:
-    import grpc
-
-    status = 0
-    for name in args.networks:
-        try:
-            _stub(client).Remove(_pb().NetworkRef(id=name))
-            sys.stdout.write(name + "\n")
-        except grpc.RpcError as e:
-            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
-            status = 1
-    return status
+    return output.each(args.networks, lambda n: _stub(client).Remove(_pb().NetworkRef(id=n)))
 
 
 def connect(client, args) -> int:
@@ -122,12 +106,8 @@ def disconnect(client, args) -> int:
 
 
 def prune(client, args) -> int:
-    if not args.force:
-        sys.stdout.write("WARNING! This will remove all custom networks not used by at least one container.\n"
-                         "Are you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    if not args.force and not output.confirm("This will remove all custom networks not used by at least one container."):
+        return 0
     gone = _stub(client).Prune(_pb().PruneRequest()).deleted
     if gone:
         sys.stdout.write("Deleted Networks:\n" + "".join(n + "\n" for n in gone))

@@ -1,6 +1,5 @@
 """volume create, ls, inspect, rm, prune."""
 
-import json
 import sys
 
 from .. import output
@@ -42,22 +41,15 @@ def ls(client, args) -> int:
     vols = _stub(client).List(_pb().ListVolumesRequest(filters=args.filter)).volumes
     if args.quiet:
         sys.stdout.write("".join(v.name + "\n" for v in vols))
-    elif args.format == "json":
-        for v in vols:
-            sys.stdout.write(json.dumps({"Driver": v.driver, "Labels": ",".join(f"{k}={x}" for k, x in
-                                                                                sorted(v.labels.items())),
-                                         "Mountpoint": v.mountpoint, "Name": v.name, "Scope": v.scope}) + "\n")
-    elif args.format:
-        raise CLIError(f"--format {args.format!r}: only json is supported")
     else:
-        output.table(["DRIVER", "VOLUME NAME"], [[v.driver, v.name] for v in vols])
+        rows = [{"Driver": v.driver, "Labels": ",".join(f"{k}={x}" for k, x in sorted(v.labels.items())),
+                 "Mountpoint": v.mountpoint, "Name": v.name, "Scope": v.scope} for v in vols]
+        output.listing(args.format, rows, ["DRIVER", "VOLUME NAME"], ["Driver", "Name"])
     return 0
 
 
 def inspect(client, args) -> int:
     import grpc
-
-    from .images import _template
 
     docs, status = [], 0
     for name in args.names:
@@ -68,36 +60,18 @@ def inspect(client, args) -> int:
                 raise
             sys.stderr.write(f"Error response from daemon: {e.details()}\n")
             status = 1
-    if args.format:
-        for d in docs:
-            sys.stdout.write(_template(args.format, d) + "\n")
-    else:
-        output.dump_json(docs)
+    output.inspect_docs(docs, args.format)
     return status
 
 
 def rm(client, args) -> int:
-    import grpc
-
-    status = 0
-    for name in args.names:
-        try:
-            _stub(client).Remove(_pb().RemoveVolumeRequest(name=name, force=args.force))
-            sys.stdout.write(name + "\n")
-        except grpc.RpcError as e:
-            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
-            status = 1
-    return status
+    return output.each(args.names, lambda n: _stub(client).Remove(_pb().RemoveVolumeRequest(name=n, force=args.force)))
 
 
 def prune(client, args) -> int:
-    if not args.force:
-        which = "all local volumes" if args.all else "anonymous local volumes"
-        sys.stdout.write(f"WARNING! This will remove {which} not used by at least one container.\n"
-                         "Are you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    which = "all local volumes" if args.all else "anonymous local volumes"
+    if not args.force and not output.confirm(f"This will remove {which} not used by at least one container."):
+        return 0
     r = _stub(client).Prune(_pb().PruneVolumesRequest(all=args.all, filters=args.filter))
     if r.deleted:
         sys.stdout.write("Deleted Volumes:\n" + "".join(n + "\n" for n in r.deleted) + "\n")

@@ -22,6 +22,7 @@ from pathlib import Path
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 
 from ..errors import Conflict, InvalidArgument, NotFound
+from ..fsutil import du
 from ..networks.manager import join_netns
 from ..threads import in_thread
 from ..volumes import mounts as vmounts
@@ -79,17 +80,6 @@ class Live:
         if self.stdin_fd >= 0:
             os.close(self.stdin_fd)
             self.stdin_fd = -1
-
-
-def _du(path: Path) -> int:
-    total = 0
-    for top, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(top, f)).st_size
-            except OSError:
-                pass
-    return total
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -596,7 +586,7 @@ class Manager:
         gone, freed = [], 0
         for rec in self.store.all():
             if rec.status in (Status.CREATED, Status.EXITED):
-                freed += await in_thread(_du, self.dir(rec.id) / "upper")
+                freed += await in_thread(du, self.dir(rec.id) / "upper")
                 await self.remove(rec.id)
                 gone.append(rec.id)
         return gone, freed

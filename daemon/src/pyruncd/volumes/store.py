@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..db import Transaction
 from ..errors import Conflict, InvalidArgument, NotFound
+from ..fsutil import du
 from .mounts import ANONYMOUS_LABEL, MountPoint, new_name, validate_name
 
 DRIVER = "local"
@@ -70,22 +71,11 @@ def matches(v: Volume, filters: list[tuple[str, str]]) -> bool:
     return all(any(oks) for oks in by.values())
 
 
-def _du(path: Path) -> int:
-    total = 0
-    for top, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(top, f)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def remove_dirs(dirs: list[Path]) -> int:
     """Delete volumes' directories; returns the bytes they held. In a worker thread."""
     freed = 0
     for d in dirs:
-        freed += _du(d)
+        freed += du(d)
         shutil.rmtree(d, ignore_errors=True)
     return freed
 

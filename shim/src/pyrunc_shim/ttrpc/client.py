@@ -2,7 +2,8 @@
 
 import socket
 
-from .. import wire
+from pyrunc_proto import wire
+
 from .frames import FrameType, pack, read_frame
 from .status import Code, TtrpcError
 

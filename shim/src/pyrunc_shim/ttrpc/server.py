@@ -9,7 +9,8 @@ import select
 import socket
 from collections.abc import Callable
 
-from .. import wire
+from pyrunc_proto import wire
+
 from .frames import FrameError, FrameReader, FrameType, pack
 from .status import Code, TtrpcError
 

@@ -1,4 +1,5 @@
-"""pyrunc_shim.wire agrees with google.protobuf byte for byte on the shim's messages."""
+"""pyrunc_proto.wire agrees with google.protobuf byte for byte on the messages of the shim and of
+`pyctl run`, from tables generated off the current protos."""
 
 import subprocess
 import sys
@@ -6,19 +7,20 @@ from pathlib import Path
 
 import pytest
 from google.protobuf import any_pb2, timestamp_pb2
+from pyrunc_proto import wire
 from pyrunc_proto.containerd.cgroups.v1 import metrics_pb2
 from pyrunc_proto.containerd.events import task_pb2 as events
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 from pyrunc_proto.containerd.ttrpc import request_pb2
 from pyrunc_proto.containerd.types import mount_pb2
 from pyrunc_proto.containerd.types.task import task_pb2 as types
-from pyrunc_shim import wire
+from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 
 REPO = Path(__file__).resolve().parents[3]
 
 
-def test_schema_is_generated_from_the_current_protos():
-    r = subprocess.run([sys.executable, str(REPO / "shim" / "tools" / "gen_schema.py"), "--check"],
+def test_tables_are_generated_from_the_current_protos():
+    r = subprocess.run([sys.executable, str(REPO / "proto" / "generate.py"), "--check"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 
@@ -89,3 +91,21 @@ def test_unknown_fields_are_skipped_and_bad_input_is_refused():
         wire.decode("containerd.task.v2.StartRequest", b"\x0a\x05ab")
     with pytest.raises(wire.WireError, match="no field 'bogus'"):
         wire.encode("containerd.task.v2.StartRequest", bogus=1)
+    with pytest.raises(wire.WireError, match="no field 'no_such_field'"):
+        wire.Message("pyrunc.containers.v1.ContainerConfig", no_such_field=1)
+
+
+def test_pb2_style_messages_maps_and_signed_ints_match_protobuf():
+    kw = dict(image="busybox", name="n", cmd=["sh", "-c", ""], env=["A=1"], labels={"k": "v", "e": ""},
+              tty=False, open_stdin=True, auto_remove=True)
+    mine = wire.Message("pyrunc.containers.v1.ContainerConfig", **kw)
+    mine.entrypoint_set = True
+    mine.entrypoint.extend(["/bin/x"])
+    theirs = pb.ContainerConfig(**kw, entrypoint_set=True, entrypoint=["/bin/x"])
+    req = wire.Message("pyrunc.containers.v1.CreateRequest", config=mine)
+    assert pb.CreateRequest.FromString(req.SerializeToString()) == pb.CreateRequest(config=theirs)
+    out = pb.ExecOutput(stream="stderr", data=b"\x00\xff", exited=True, exit_code=-1).SerializeToString()
+    got = wire.decode("pyrunc.containers.v1.ExecOutput", out)
+    assert (got.stream, got.data, got.exited, got.exit_code) == ("stderr", b"\x00\xff", True, -1)
+    c = wire.decode("pyrunc.containers.v1.Container", pb.Container(id="x", pid=7, labels={"a": "b"}).SerializeToString())
+    assert (c.id, c.pid, c.labels, c.name) == ("x", 7, {"a": "b"}, "")
