@@ -7,24 +7,16 @@
 import contextlib
 import json
 import time
-from pathlib import Path
 
-from spec_fixtures import busybox_image, write_docker_archive
-
+from tests.harness.fixtures import busybox_tar
 from tests.harness.leaks import leaks
 from tests.harness.pyruncd import Pyruncd
-
-REPO = Path(__file__).resolve().parents[2]
-FIXTURE_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
 
 
 @contextlib.contextmanager
 def busybox_daemon(*extra_args: str):
     d = Pyruncd(*extra_args)
-    tar = FIXTURE_TAR
-    if not tar.exists():
-        tar = d.dir / "busybox.tar"
-        write_docker_archive(str(tar), {"busybox:latest": busybox_image()})
+    tar = busybox_tar(d.dir)
     d.start()
     try:
         d.pyctl("load", "-i", str(tar))
@@ -59,6 +51,7 @@ def inspect(d, name: str) -> dict:
 
 
 def wait_for(pred, timeout: float = 15.0, step: float = 0.05):
+    """fixtures.wait_for, returning what `pred` gave (the tests here poll for documents)."""
     deadline = time.monotonic() + timeout
     while not (value := pred()):
         assert time.monotonic() < deadline, "timed out"

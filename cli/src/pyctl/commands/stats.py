@@ -79,7 +79,6 @@ def status_suffix(doc: dict) -> str:
 
 
 def update(client, args) -> int:
-    import grpc
     from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 
     from .containers import _stub
@@ -88,15 +87,7 @@ def update(client, args) -> int:
                   cpuset_cpus=args.cpuset_cpus, pids_limit=args.pids_limit, restart=args.restart)
     if not any(fields.values()):
         raise CLIError("you must provide one or more flags when using this command")
-    status = 0
-    for name in args.containers:
-        try:
-            _stub(client).Update(pb.UpdateRequest(id=name, **fields))
-            sys.stdout.write(name + "\n")
-        except grpc.RpcError as e:
-            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
-            status = 1
-    return status
+    return output.each(args.containers, lambda n: _stub(client).Update(pb.UpdateRequest(id=n, **fields)))
 
 
 def add_update(p) -> None:
@@ -164,10 +155,8 @@ def _render(rows: list[dict[str, str]], fmt: str, out) -> None:
         for r in rows:
             out.write(json.dumps({**r, "Container": r["ID"]}) + "\n")
     elif fmt:
-        from .images import _template
-
         for r in rows:
-            out.write(_template(fmt, {**r, "Container": r["ID"]}) + "\n")
+            out.write(output.template(fmt, {**r, "Container": r["ID"]}) + "\n")
     else:
         output.table(HEADERS, [[r[k] for k in KEYS] for r in rows], out=out)
 
