@@ -13,14 +13,26 @@ def table(headers: list[str], rows: list[list[str]], out=sys.stdout) -> None:
         out.write("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
 
 
-def human_size(n: int) -> str:
-    """go-units HumanSize: decimal units, 4 significant digits ("4.26MB", "123MB", "0B")."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
+_DECIMAL = ["B", "kB", "MB", "GB", "TB", "PB"]
+_BINARY = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+
+
+def _scaled(n: float, base: int, units: list[str], digits: int) -> str:
     size, i = float(n), 0
-    while size >= 1000 and i < len(units) - 1:
-        size /= 1000
+    while size >= base and i < len(units) - 1:
+        size /= base
         i += 1
-    return f"{size:.4g}{units[i]}"
+    return f"{size:.{digits}g}{units[i]}"
+
+
+def human_size(n: float, digits: int = 4) -> str:
+    """go-units HumanSizeWithPrecision: decimal units ("4.26MB", "123MB", "0B"); HumanSize is 4 digits."""
+    return _scaled(n, 1000, _DECIMAL, digits)
+
+
+def binary_size(n: float) -> str:
+    """go-units BytesSize: binary units, 4 significant digits ("1.5MiB")."""
+    return _scaled(n, 1024, _BINARY, 4)
 
 
 def parse_time(text: str):  # -> datetime.datetime | None (datetime is imported when needed: ~5 ms)

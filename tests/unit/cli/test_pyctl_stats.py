@@ -5,15 +5,16 @@ from types import SimpleNamespace
 
 import pytest
 from pyctl.client import CLIError
+from pyctl import output
 from pyctl.commands import stats
 
 
 def test_sizes_as_go_units():
-    assert stats.binary_size(0) == "0B"
-    assert stats.binary_size(116 * 1024) == "116KiB"
-    assert stats.binary_size(80 << 20) == "80MiB"
-    assert stats.binary_size(int(1.5 * (1 << 30))) == "1.5GiB"
-    assert stats.decimal_size(0) == "0B" and stats.decimal_size(1234) == "1.23kB"
+    assert output.binary_size(0) == "0B"
+    assert output.binary_size(116 * 1024) == "116KiB"
+    assert output.binary_size(80 << 20) == "80MiB"
+    assert output.binary_size(int(1.5 * (1 << 30))) == "1.5GiB"
+    assert output.human_size(0, 3) == "0B" and output.human_size(1234, 3) == "1.23kB"
 
 
 def test_cpu_percent_from_two_samples():

@@ -105,26 +105,6 @@ def add_update(p) -> None:
 # ---- stats
 
 
-def binary_size(n: float) -> str:
-    """go-units BytesSize: binary units, 4 significant digits ("1.5MiB")."""
-    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-    i = 0
-    while n >= 1024 and i < len(units) - 1:
-        n /= 1024
-        i += 1
-    return f"{n:.4g}{units[i]}"
-
-
-def decimal_size(n: float) -> str:
-    """go-units HumanSizeWithPrecision(n, 3), as docker's NET I/O and BLOCK I/O columns."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
-    i = 0
-    while n >= 1000 and i < len(units) - 1:
-        n /= 1000
-        i += 1
-    return f"{n:.3g}{units[i]}"
-
-
 def cpu_percent(prev, cur) -> float:
     """docker's calculateCPUPercentUnix: the container's share of the host's CPU time, times online CPUs."""
     if prev is None:
@@ -139,9 +119,11 @@ def cpu_percent(prev, cur) -> float:
 def row(prev, cur, no_trunc: bool = False) -> dict[str, str]:
     mem_pct = cur.mem_usage / cur.mem_limit * 100 if cur.mem_limit else 0.0
     return {"ID": cur.id if no_trunc else cur.id[:12], "Name": cur.name, "CPUPerc": f"{cpu_percent(prev, cur):.2f}%",
-            "MemUsage": f"{binary_size(cur.mem_usage)} / {binary_size(cur.mem_limit)}",
-            "MemPerc": f"{mem_pct:.2f}%", "NetIO": f"{decimal_size(cur.net_rx)} / {decimal_size(cur.net_tx)}",
-            "BlockIO": f"{decimal_size(cur.blk_read)} / {decimal_size(cur.blk_write)}", "PIDs": str(cur.pids)}
+            "MemUsage": f"{output.binary_size(cur.mem_usage)} / {output.binary_size(cur.mem_limit)}",
+            "MemPerc": f"{mem_pct:.2f}%",
+            "NetIO": f"{output.human_size(cur.net_rx, 3)} / {output.human_size(cur.net_tx, 3)}",
+            "BlockIO": f"{output.human_size(cur.blk_read, 3)} / {output.human_size(cur.blk_write, 3)}",
+            "PIDs": str(cur.pids)}
 
 
 HEADERS = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
