@@ -1,5 +1,7 @@
-"""`pyctl run --rm busybox true` beside `docker run --rm` (its default bridge, and --network none)
-and `ctr run --rm`, same image, one run.
+"""`pyctl run --rm busybox true` beside `docker run --rm` and `ctr run --rm`, same image, one run.
+
+The dockerd here runs without a bridge (--bridge none), so `docker run --rm` has no network and
+compares with `pyctl run --rm --network none`; bench/network_run.py compares both with networking.
 
 Starts a private pyruncd, dockerd and containerd (tests/harness), loads the fixture busybox into
 each, times N runs of `true` through each CLI, interleaved (median, min, max wall time), and
@@ -73,6 +75,9 @@ def main() -> int:
         d.pyctl("load", "-i", str(IMAGE_TAR))
         cases.append(("pyctl run --rm busybox true", [str(VENV_BIN / "pyctl"), "run", "--rm", "busybox", "true"],
                       d.env))
+        # this dockerd runs with --bridge none, so its default has no network: the pair to compare is this one
+        cases.append(("pyctl run --rm --network none ...",
+                      [str(VENV_BIN / "pyctl"), "run", "--rm", "--network", "none", "busybox", "true"], d.env))
         if not (why := dockerd_harness.available()):
             dk = stack.enter_context(dockerd_harness.Dockerd())
             dk.load_image(IMAGE_TAR)
