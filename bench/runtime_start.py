@@ -11,7 +11,8 @@ itself in `run`), but not a process it leaves running.
 
 crun 1.8.1 refuses this machine's hybrid cgroups (cgroup2 holds only hugetlb). The benchmark
 moves hugetlb to a v1 mount at /sys/fs/cgroup/hugetlb for the run (all three runtimes see the
-same hierarchy then) and undoes it afterwards, even on failure. The kernel refuses that move
+same hierarchy then) and undoes it afterwards, even on failure, waiting until the kernel has
+given hugetlb back to cgroup2 (containerd's OOM events fail while it has not). The kernel refuses that move
 while cgroup2 has child cgroups (other tests' containers); then the benchmark runs everything in
 a private mount namespace without the cgroup2 mount instead. If crun still fails, it is reported
 unavailable and the rest goes on.
@@ -191,6 +192,11 @@ def hide_cgroup2() -> bool:
     return True
 
 
+def _hugetlb_on_v1() -> bool:
+    """hugetlb still bound to a v1 hierarchy (mounted or lingering), as /proc/self/cgroup lists it."""
+    return any(line.split(":")[1] == "hugetlb" for line in Path("/proc/self/cgroup").read_text().splitlines())
+
+
 def unmount_hugetlb_v1() -> None:
     subs = sorted((p for p in HUGETLB.glob("**/") if p != HUGETLB), key=lambda p: len(str(p)), reverse=True)
     for sub in subs:
@@ -198,12 +204,25 @@ def unmount_hugetlb_v1() -> None:
             sub.rmdir()
         except OSError as e:
             print(f"warning: cannot remove {sub}: {e}", file=sys.stderr)
-    r = subprocess.run(["umount", str(HUGETLB)], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(f"warning: umount {HUGETLB}: {r.stderr.strip()}", file=sys.stderr)
-        return
-    HUGETLB.rmdir()
-    print(f"note: unmounted {HUGETLB} again")
+    # The kernel gives hugetlb back to cgroup2 only once the unmounted v1 hierarchy has lost its
+    # last reference, which can take a while after containers ran in it. Until then hugetlb is
+    # bound to no mount at all, and other programs' cgroup code breaks (containerd's OOM events,
+    # for one): wait for it, and if it lingers, mount it once more and let go again.
+    for _ in range(3):
+        r = subprocess.run(["umount", str(HUGETLB)], capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"warning: umount {HUGETLB}: {r.stderr.strip()}", file=sys.stderr)
+            return
+        deadline = time.monotonic() + 20
+        while _hugetlb_on_v1() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not _hugetlb_on_v1():
+            HUGETLB.rmdir()
+            print(f"note: unmounted {HUGETLB} again; hugetlb is back on cgroup2")
+            return
+        subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", str(HUGETLB)], capture_output=True)
+        time.sleep(1)
+    print(f"warning: hugetlb stays on cgroup v1 at {HUGETLB}: umount it once the machine is idle", file=sys.stderr)
 
 
 def remove_containers(rt: Runtime) -> None:
