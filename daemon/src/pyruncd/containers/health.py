@@ -5,12 +5,12 @@ starting -> healthy | unhealthy, FailingStreak, and the last five probes' result
 """
 
 import asyncio
-import datetime
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from ..clock import rfc3339
 from ..errors import InvalidArgument
 
 log = logging.getLogger("pyruncd.containers")
@@ -99,11 +99,6 @@ def resolve(image_config: dict, *, cmd: str = "", interval: str = "", timeout: s
     return h
 
 
-def _now() -> str:
-    dt = datetime.datetime.now(datetime.UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}000Z"
-
-
 @dataclass
 class Result:
     start: str
@@ -174,7 +169,7 @@ class Monitors:
         probe = self._probe(cid)
         while True:
             await asyncio.sleep(check.interval)
-            start = _now()
+            start = rfc3339()
             try:
                 result = await probe(check.argv(), check.timeout)
                 if result is None:
@@ -189,7 +184,7 @@ class Monitors:
             health = self.state.get(cid)
             if health is None:
                 return
-            r = Result(start, _now(), code, out[-MAX_OUTPUT:])
+            r = Result(start, rfc3339(), code, out[-MAX_OUTPUT:])
             if health.record(r, check.retries, loop.time() - began < check.start_period):
                 log.info("health status", extra={"id": cid, "status": health.status})
                 self._on_change(cid, health.status)

@@ -14,15 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..clock import rfc3339
 from ..errors import InvalidArgument
 
 _READ = 65536
-
-
-def now() -> str:
-    """RFC 3339 with nanoseconds, as docker's json-file writes it."""
-    ns = datetime.datetime.now(datetime.UTC)
-    return ns.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ns.microsecond:06d}000Z"
 
 
 @dataclass
@@ -55,7 +50,7 @@ class LogFile:
         *lines, rest = buf.split(b"\n")
         self._partial[stream] = rest
         for line in lines:
-            self._emit(Entry(stream, line + b"\n", now()))
+            self._emit(Entry(stream, line + b"\n", rfc3339()))
 
     def _emit(self, e: Entry) -> None:
         self._f.write(e.dump())
@@ -65,7 +60,7 @@ class LogFile:
     def close(self) -> None:
         for stream, rest in self._partial.items():
             if rest:
-                self._emit(Entry(stream, rest, now()))
+                self._emit(Entry(stream, rest, rfc3339()))
         self._f.close()
 
 

@@ -7,7 +7,6 @@ default executor is small); the result comes back to the event loop.
 
 import asyncio
 import contextlib
-import datetime
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 
+from ..clock import rfc3339
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..fsutil import du
 from ..networks.manager import join_netns
@@ -35,11 +35,6 @@ from .store import TRANSITIONS, Config, Record, Status, Store
 
 log = logging.getLogger("pyruncd.containers")
 DEFAULT_STOP_TIMEOUT = 10
-
-
-def _rfc3339(ts: float | None = None) -> str:
-    dt = datetime.datetime.fromtimestamp(ts, datetime.UTC) if ts else datetime.datetime.now(datetime.UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}000Z"
 
 
 def in_own_thread(fn, *args) -> asyncio.Future:
@@ -206,7 +201,7 @@ class Manager:
         self._event_subs.discard(q)
 
     def _event(self, action: str, rec: Record, **attrs: str) -> None:
-        e = Event(_rfc3339(), action, rec.id, {"image": rec.image, "name": rec.name, **attrs})
+        e = Event(rfc3339(), action, rec.id, {"image": rec.image, "name": rec.name, **attrs})
         for q in self._event_subs:
             q.put_nowait(e)
 
@@ -276,7 +271,7 @@ class Manager:
         mounts = vmounts.resolve(o.mounts, (image_config.get("config") or {}).get("Volumes") or {},
                                  lambda other: self.get(other).config.mounts)
         self.d.volumes.place(mounts)
-        rec = Record(cid, name, o.image, img.id, _rfc3339(), Config(
+        rec = Record(cid, name, o.image, img.id, rfc3339(), Config(
             proc, specs.Settings(hostname, network, runtime, labels, net), chain, o.auto_remove, o.open_stdin,
             image_config, mounts, host))
         d = self.dir(cid)
@@ -407,7 +402,7 @@ class Manager:
             raise
         rec.move(Status.RUNNING)
         rec.pid, rec.exit_code, rec.error = pid, 0, ""
-        rec.started_at, rec.finished_at, rec.shim_address = _rfc3339(), "", shim.address
+        rec.started_at, rec.finished_at, rec.shim_address = rfc3339(), "", shim.address
         self.store.save(rec)
         self._live[rec.id] = live
         self._watch(rec.id, live)
@@ -457,7 +452,7 @@ class Manager:
             await self.d.networks.detach(cid)
             rec.move(Status.EXITED)
             rec.exit_code, rec.pid, rec.shim_address = exit.status, 0, ""
-            rec.finished_at = _rfc3339(exit.exited_at or None)
+            rec.finished_at = rfc3339(exit.exited_at or None)
             self.store.save(rec)
             self._event("die", rec, exitCode=str(exit.status))
             log.info("container exited", extra={"id": cid, "exit_code": exit.status})
@@ -715,7 +710,7 @@ class Manager:
             rec.move(Status.EXITED)
             rec.exit_code = resp.exit_status if resp else 255
             rec.pid, rec.shim_address = 0, ""
-            rec.finished_at = _rfc3339(resp.exited_at.seconds if resp and resp.exited_at.seconds else None)
+            rec.finished_at = rfc3339(resp.exited_at.seconds if resp and resp.exited_at.seconds else None)
             self.store.save(rec)
             log.info("container's shim gone", extra={"id": rec.id, "exit_code": rec.exit_code})
         await self.policies.booted()

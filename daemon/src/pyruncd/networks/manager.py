@@ -8,7 +8,6 @@ The database is used on the event loop's thread only; netlink and nft calls run 
 """
 
 import asyncio
-import datetime
 import ipaddress
 import json
 import logging
@@ -17,6 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..clock import rfc3339
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..threads import in_thread
 from . import ipam, ipforward, nft
@@ -40,10 +40,6 @@ class NetConfig:
     address_pools: list[str] = field(default_factory=list)   # --default-address-pool base=CIDR,size=N
     nft_table: str = "pyruncd"
     dns_port: int = DNS_PORT
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def join_netns(doc: dict, path: str) -> None:
@@ -105,7 +101,7 @@ class Networks:
         have = {n.name: n for n in self.store.networks()}
         for name, driver in (("host", "host"), ("none", "null")):
             if name not in have:
-                self.store.insert(Network(os.urandom(32).hex(), name, driver, created=_now()))
+                self.store.insert(Network(os.urandom(32).hex(), name, driver, created=rfc3339()))
         bridge = have.get("bridge")
         if bridge is not None and self.store.endpoints(network_id=bridge.id):
             return  # containers hold leases on it: its addressing stays
@@ -124,7 +120,7 @@ class Networks:
             subnet, gw = str(net), str(net.network_address + 1)
         if bridge is None:
             self.store.insert(Network(os.urandom(32).hex(), "bridge", "bridge", subnet, gw, self.cfg.bridge,
-                                      created=_now()))
+                                      created=rfc3339()))
         else:
             bridge.subnet, bridge.gateway, bridge.bridge = subnet, gw, self.cfg.bridge
             self.store.update_addressing(bridge)
@@ -157,7 +153,7 @@ class Networks:
             net = ipam.free_subnet(self.pools, ours + ipam.host_routes())
             gw = net.network_address + 1
         nid = os.urandom(32).hex()
-        n = Network(nid, name, "bridge", str(net), str(gw), "br-" + nid[:12], internal, dict(labels or {}), _now())
+        n = Network(nid, name, "bridge", str(net), str(gw), "br-" + nid[:12], internal, dict(labels or {}), rfc3339())
         self.store.insert(n)
         log.info("network created", extra={"network": name, "subnet": n.subnet})
         return n

@@ -5,7 +5,6 @@ files of a volume, which may be large, is left to `remove_dirs` in a worker thre
 """
 
 import contextlib
-import datetime
 import json
 import os
 import shutil
@@ -15,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..clock import rfc3339
 from ..db import Transaction
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..fsutil import du
@@ -36,10 +36,6 @@ class Volume:
         """As `docker volume inspect` shows it."""
         return {"CreatedAt": self.created_at, "Driver": DRIVER, "Labels": self.labels or None,
                 "Mountpoint": str(self.mountpoint), "Name": self.name, "Options": None, "Scope": "local"}
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_filters(items: list[str]) -> list[tuple[str, str]]:
@@ -119,7 +115,7 @@ class VolumeStore:
         if anonymous:
             labels.setdefault(ANONYMOUS_LABEL, "")
         self.conn.execute("INSERT OR IGNORE INTO volumes(name, created_at, labels, anonymous) VALUES (?,?,?,?)",
-                          (name, _now(), json.dumps(labels), int(anonymous)))
+                          (name, rfc3339(fraction=False), json.dumps(labels), int(anonymous)))
         (self.dir(name) / "_data").mkdir(parents=True, exist_ok=True)
         return self.get(name)
 
@@ -138,7 +134,7 @@ class VolumeStore:
                     continue
                 self.conn.execute(
                     "INSERT OR IGNORE INTO volumes(name, created_at, labels, anonymous) VALUES (?,?,?,?)",
-                    (m.name, _now(), json.dumps({**m.labels, **({ANONYMOUS_LABEL: ""} if m.anonymous else {})}),
+                    (m.name, rfc3339(fraction=False), json.dumps({**m.labels, **({ANONYMOUS_LABEL: ""} if m.anonymous else {})}),
                      int(m.anonymous)))
                 self.conn.execute("INSERT OR IGNORE INTO volume_users(volume, container_id) VALUES (?,?)",
                                   (m.name, container_id))
