@@ -144,6 +144,19 @@ class Progress:
         self.out.flush()
 
 
+def relay(outputs) -> int | None:
+    """Write a process's output messages to our stdout/stderr as they come; its exit code, or None
+    when the stream ended without one."""
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    for o in outputs:
+        if o.exited:
+            return o.exit_code
+        f = err if o.stream == "stderr" else out
+        f.write(o.data)
+        f.flush()
+    return None
+
+
 def each(names: list[str], call) -> int:
     """docker's per-name commands (rm, start, ...): `call(name)` for every name, printing it when
     done and the daemon's error when not, and going on; the exit status is 1 if any failed."""

@@ -123,15 +123,10 @@ def run(client, args) -> int:
             if args.rm:
                 _stub(client).Remove(pb.RemoveRequest(id=cid, force=True, volumes=True))
             raise _start_error(e) from None
-    out, err = sys.stdout.buffer, sys.stderr.buffer
     restore = _proxy_signals(client, cid)
     try:
-        for o in _stub(client).StartAttached(pb.ContainerRef(id=cid)):
-            if o.exited:
-                return o.exit_code
-            f = err if o.stream == "stderr" else out
-            f.write(o.data)
-            f.flush()
+        if (code := output.relay(_stub(client).StartAttached(pb.ContainerRef(id=cid)))) is not None:
+            return code
     except rpc_errors() as e:
         if args.rm:
             _stub(client).Remove(pb.RemoveRequest(id=cid, force=True, volumes=True))
@@ -337,19 +332,14 @@ def exec_(client, args) -> int:
     env += args.env
     req = pb.ExecRequest(id=args.container, cmd=args.cmd, env=env, workdir=args.workdir or "",
                          user=args.user or "", tty=args.tty, interactive=args.interactive)
-    out, err = sys.stdout.buffer, sys.stderr.buffer
     try:
         if args.tty or args.interactive:
             from .terminal import attach
 
             return attach(_stub(client), pb, pb.AttachInput(id=args.container, exec=req), tty=args.tty,
                           stdin=args.interactive)
-        for o in _stub(client).Exec(req):
-            if o.exited:
-                return o.exit_code
-            f = err if o.stream == "stderr" else out
-            f.write(o.data)
-            f.flush()
+        if (code := output.relay(_stub(client).Exec(req))) is not None:
+            return code
     except grpc.RpcError as e:
         if e.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
             raise CLIError(f"Error response from daemon: {e.details()}") from None

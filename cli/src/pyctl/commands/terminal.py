@@ -10,6 +10,8 @@ import signal
 import sys
 import threading
 
+from .. import output
+
 DETACH = (0x10, 0x11)  # ctrl-p ctrl-q
 
 
@@ -88,18 +90,13 @@ def attach(stub, pb, first, *, tty: bool, stdin: bool) -> int:
         if (r := _size(pb)) is not None:
             requests.put(r)
         old_winch = signal.signal(signal.SIGWINCH, lambda *_: (r := _size(pb)) is not None and requests.put(r))
-    out, err = sys.stdout.buffer, sys.stderr.buffer
     try:
         call = stub.Attach(gen())
         if stdin:
             threading.Thread(target=read_stdin, daemon=True).start()
         try:
-            for o in call:
-                if o.exited:
-                    return o.exit_code
-                f = err if o.stream == "stderr" else out
-                f.write(o.data)
-                f.flush()
+            if (code := output.relay(call)) is not None:
+                return code
         except grpc.RpcError as e:
             if detached.is_set() and e.code() == grpc.StatusCode.CANCELLED:
                 return 0
