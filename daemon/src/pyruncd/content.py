@@ -7,7 +7,7 @@ A blob is visible only once complete and verified: writers fill a temp file unde
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import DigestMismatch, NotFound
@@ -15,8 +15,10 @@ from .reference import validate_digest
 
 
 class BlobWriter:
-    def __init__(self, store: "ContentStore", expected: str | None, size: int | None):
+    def __init__(self, store: "ContentStore", expected: str | None, size: int | None,
+                 hold: Callable[[str], None] | None = None):
         self._store = store
+        self._hold = hold  # called with the digest before the blob is visible: no collection can race it
         self.expected = expected
         self.expected_size = size
         fd, self._tmp = tempfile.mkstemp(dir=store.ingest_dir, prefix="blob-")
@@ -43,6 +45,8 @@ class BlobWriter:
             if self.expected and digest != self.expected:
                 raise DigestMismatch(f"blob {self.expected}: content hashes to {digest}")
             os.chmod(self._tmp, 0o644)
+            if self._hold is not None:
+                self._hold(digest)
             os.rename(self._tmp, self._store.path(digest))
         except BaseException:
             self.abort()
@@ -96,13 +100,15 @@ class ContentStore:
         except FileNotFoundError:
             raise NotFound(f"blob {digest} not found in the content store") from None
 
-    def writer(self, expected: str | None = None, size: int | None = None) -> BlobWriter:
+    def writer(self, expected: str | None = None, size: int | None = None,
+               hold: Callable[[str], None] | None = None) -> BlobWriter:
+        """`hold(digest)` runs before the blob appears: a lease's add, so garbage collection spares it."""
         if expected is not None:
             validate_digest(expected)
-        return BlobWriter(self, expected, size)
+        return BlobWriter(self, expected, size, hold)
 
-    def write(self, data: bytes, expected: str | None = None) -> str:
-        with self.writer(expected, len(data) if expected else None) as w:
+    def write(self, data: bytes, expected: str | None = None, hold: Callable[[str], None] | None = None) -> str:
+        with self.writer(expected, len(data) if expected else None, hold) as w:
             w.write(data)
             return w.commit()
 

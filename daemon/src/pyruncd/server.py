@@ -49,6 +49,7 @@ async def serve(config: Config) -> None:
     try:
         _claim_socket(path)
         await manager.restore()
+        daemon.images.collect_garbage()  # what loads and pulls cut off by a crash left; containers' leases held
         await daemon.networks.restore({r.id: r.pid for r in manager.records(False)})
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])

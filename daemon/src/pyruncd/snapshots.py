@@ -40,6 +40,17 @@ class Snapshotter:
         self.tmp.mkdir()
         os.chmod(self.root, 0o700)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._remove_unrecorded()
+
+    def _remove_unrecorded(self) -> None:
+        """Snapshot dirs no row names: a crash between the rename and the commit leaves one, and its
+        number would be handed out again, so every later unpack into it would fail."""
+        known = {str(r[0]) for r in self.conn.execute("SELECT id FROM snapshots")}
+        for d in self.root.iterdir():
+            if d.name.isdigit() and d.name not in known:
+                doomed = self.tmp / f"rm-{d.name}"
+                os.rename(d, doomed)
+                shutil.rmtree(doomed, ignore_errors=True)
 
     def _row(self, row: sqlite3.Row) -> Snapshot:
         return Snapshot(row["id"], row["chain_id"], row["parent"], row["diff_id"], row["size"],

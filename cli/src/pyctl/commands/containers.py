@@ -74,6 +74,18 @@ def _labels(items: list[str]) -> dict[str, str]:
     return dict((k, v) for k, _, v in (i.partition("=") for i in items))
 
 
+_MAX_ID = 2147483647  # above it, the kernel's setresuid(-1) would leave the process root
+
+
+def _user(text: str | None) -> str:
+    """-u user[:group]: numeric ids in range, as runc and docker refuse them."""
+    for part in (text or "").split(":", 1):
+        if part.lstrip("-").isdigit() and not 0 <= int(part) <= _MAX_ID:
+            raise CLIError(f'invalid argument "{text}" for "-u, --user" flag: uids and gids must be in range '
+                           f"0-{_MAX_ID}", _DAEMON_ERROR)
+    return text or ""
+
+
 def _create(client, args) -> str:
     from ..client import rpc_errors
 
@@ -81,7 +93,7 @@ def _create(client, args) -> str:
     limits.check_run(args)
     cfg = pb.ContainerConfig(
         image=args.image, name=args.name or "", cmd=args.cmd, env=_env(args), workdir=args.workdir or "",
-        user=args.user or "", hostname=args.hostname or "", labels=_labels(args.label), tty=args.tty,
+        user=_user(args.user), hostname=args.hostname or "", labels=_labels(args.label), tty=args.tty,
         open_stdin=args.interactive, network=args.network or "", runtime=args.runtime or "",
         auto_remove=getattr(args, "rm", False), volumes=args.volume, mounts=args.mount, tmpfs=args.tmpfs,
         volumes_from=args.volumes_from, **limits.config_fields(args))
@@ -331,7 +343,7 @@ def exec_(client, args) -> int:
         env += _env_file(f)
     env += args.env
     req = pb.ExecRequest(id=args.container, cmd=args.cmd, env=env, workdir=args.workdir or "",
-                         user=args.user or "", tty=args.tty, interactive=args.interactive)
+                         user=_user(args.user), tty=args.tty, interactive=args.interactive)
     try:
         if args.tty or args.interactive:
             from .terminal import attach

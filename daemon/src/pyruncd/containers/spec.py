@@ -1,6 +1,8 @@
 """The OCI config.json of a container: the image config merged with the CLI's options and docker's defaults."""
 
+import os
 import signal as _signal
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +75,7 @@ def resolve_process(image_config: dict, *, cmd: list[str], entrypoint: list[str]
         raise InvalidArgument(f"the working directory {cwd!r} is invalid, it needs to be an absolute path")
     stop = ic.get("StopSignal") or "SIGTERM"
     parse_signal(stop)
+    check_user(user)
     return Process(args, merge_env(base, extra), cwd, user or ic.get("User") or "", tty, stop)
 
 
@@ -90,25 +93,145 @@ def parse_signal(text: str) -> int:
     raise InvalidArgument(f"invalid signal: {text}")
 
 
-def _find(lowers: list[Path], rel: str) -> Path | None:
-    for top in lowers:  # top first: the first layer holding the file wins
-        p = top / rel
-        if p.exists() or p.is_symlink():
-            return p if p.is_file() else None
+MAX_ID = 2147483647  # runc's and docker's bound: above it, setresuid(-1) means "unchanged"
+ID_RANGE = f"uids and gids must be in range 0-{MAX_ID}"
+_TABLE_MAX = 1 << 20  # far more than any real passwd or group: a hostile image's is read no further
+_MAX_LINKS = 40
+
+
+def _id(text: str, user: str) -> int | None:
+    """A uid or gid given as a number, range-checked; None for a name."""
+    if not text.lstrip("-").isdigit():
+        return None
+    n = int(text)
+    if not 0 <= n <= MAX_ID:
+        raise InvalidArgument(f'invalid argument "{user}" for "-u, --user" flag: {ID_RANGE}')
+    return n
+
+
+def check_user(user: str) -> None:
+    """Refuse numeric ids out of range when the container is made, not only when it starts."""
+    name, _, group = user.partition(":")
+    _id(name, user)
+    _id(group, user)
+
+
+def _dir_in(layer: Path, parts: list[str]) -> int | None | bool:
+    """An O_PATH descriptor of the directory `parts` in one layer, never through the layer's symlinks;
+    None if absent there, False if something else in the layer hides what the layers below have."""
+    try:
+        fd = os.open(layer, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    for comp in parts:
+        try:
+            nxt = os.open(comp, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        except FileNotFoundError:
+            nxt = None
+        os.close(fd)
+        if nxt is None:
+            return None
+        fd = nxt
+        if not stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.close(fd)
+            return False
+    return fd
+
+
+def _top(layers: list[Path], parts: list[str]) -> tuple[int, os.stat_result] | None:
+    """(descriptor of its directory, lstat) of `parts` in the top layer that has it; None if none does."""
+    for layer in layers:
+        fd = _dir_in(layer, parts[:-1])
+        if fd is False:
+            return None
+        if fd is None:
+            continue
+        try:
+            st = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            os.close(fd)
+            continue
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:  # an overlay whiteout
+            os.close(fd)
+            return None
+        return fd, st
     return None
 
 
-def _table(lowers: list[Path], rel: str) -> list[list[str]]:
-    p = _find(lowers, rel)
-    if p is None:
+def _read_table(layers: list[Path], rel: str) -> bytes | None:
+    """The file at `rel` in the merged view of `layers` (top first), symlinks followed inside it as in the
+    container, never on the host; None if there is none."""
+    todo = list(reversed(rel.split("/")))
+    done: list[str] = []
+    links = 0
+    while todo:
+        comp = todo.pop()
+        if comp in ("", "."):
+            continue
+        if comp == "..":
+            done = done[:-1]
+            continue
+        found = _top(layers, [*done, comp])
+        if found is None:
+            return None
+        fd, st = found
+        try:
+            if not stat.S_ISLNK(st.st_mode):
+                done.append(comp)
+                continue
+            links += 1
+            if links > _MAX_LINKS:
+                return None
+            target = os.readlink(comp, dir_fd=fd)
+        finally:
+            os.close(fd)
+        done = [] if target.startswith("/") else done
+        todo.extend(reversed(target.split("/")))
+    found = _top(layers, done) if done else None
+    if found is None:
+        return None
+    fd, st = found
+    try:
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        f = os.open(done[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=fd)
+    finally:
+        os.close(fd)
+    with os.fdopen(f, "rb") as fh:
+        data = fh.read(_TABLE_MAX + 1)
+    if len(data) > _TABLE_MAX:
+        raise InvalidArgument(f"/{rel} of the image is larger than {_TABLE_MAX >> 20} MiB")
+    return data
+
+
+def _table(layers: list[Path], rel: str) -> list[list[str]]:
+    try:
+        data = _read_table(layers, rel)
+    except OSError:
+        data = None
+    if not data:
         return []
-    return [line.split(":") for line in p.read_text(errors="replace").splitlines() if line and not line.startswith("#")]
+    return [line.split(":") for line in data.decode(errors="replace").splitlines()
+            if line and not line.startswith("#")]
+
+
+def _row_id(row: list[str], i: int, user: str) -> int | None:
+    try:
+        n = int(row[i])
+    except ValueError:
+        return None
+    if not 0 <= n <= MAX_ID:
+        raise InvalidArgument(f"unable to find user {user}: {ID_RANGE}")
+    return n
 
 
 def resolve_user(user: str, lowers: list[Path], upper: Path) -> dict:
-    """user[:group] by name or number against the container's /etc/passwd and /etc/group, as docker does."""
+    """user[:group] by name or number against the container's /etc/passwd and /etc/group, as docker does.
+    No user at all is 0:0 even where the image has no passwd (FROM scratch, distroless), as in docker."""
     layers = [upper, *lowers]
+    check_user(user)
     name, _, group = user.partition(":")
+    default = not name
     name = name or "root"
     passwd = _table(layers, "etc/passwd")
     groups = _table(layers, "etc/group")
@@ -116,22 +239,28 @@ def resolve_user(user: str, lowers: list[Path], upper: Path) -> dict:
     username = None
     for row in passwd:
         if len(row) >= 4 and (row[0] == name or row[2] == name):
-            uid, gid, username = int(row[2]), int(row[3]), row[0]
-            break
+            uid, gid = _row_id(row, 2, name), _row_id(row, 3, name)
+            if uid is not None and gid is not None:
+                username = row[0]
+                break
+            uid = gid = None
     if uid is None:
-        if not name.isdigit():
+        if default:
+            uid, gid = 0, 0
+        elif (uid := _id(name, user)) is None:
             raise InvalidArgument(f"unable to find user {name}: no matching entries in passwd file")
-        uid, gid = int(name), 0
+        else:
+            gid = 0
     if group:
         for row in groups:
-            if len(row) >= 3 and (row[0] == group or row[2] == group):
-                gid = int(row[2])
+            if len(row) >= 3 and (row[0] == group or row[2] == group) and (g := _row_id(row, 2, group)) is not None:
+                gid = g
                 break
         else:
-            if not group.isdigit():
+            if (gid := _id(group, user)) is None:
                 raise InvalidArgument(f"unable to find group {group}: no matching entries in group file")
-            gid = int(group)
-    extra = sorted({int(r[2]) for r in groups if len(r) >= 4 and username and username in r[3].split(",")} - {gid})
+    extra = sorted({g for r in groups if len(r) >= 4 and username and username in r[3].split(",")
+                    and (g := _row_id(r, 2, username)) is not None} - {gid})
     out = {"uid": uid, "gid": gid}
     if extra and not group:
         out["additionalGids"] = extra

@@ -98,7 +98,11 @@ class _Source:
             member = self._tar.getmember(name)
         except KeyError:
             raise InvalidArgument(f"archive: missing file {name!r}") from None
-        f = self._tar.extractfile(member)
+        try:
+            f = self._tar.extractfile(member)
+        except KeyError:  # a link member whose target is not in the archive
+            raise InvalidArgument(f"archive: {name!r} links to {member.linkname!r}, which is not in the archive") \
+                from None
         if f is None:
             raise InvalidArgument(f"archive: {name!r} is not a regular file")
         yield f
@@ -108,8 +112,8 @@ class _Source:
             return f.read()
 
 
-def _copy_in(content: ContentStore, src: BinaryIO, expected: str | None, size: int | None) -> str:
-    with content.writer(expected, size) as w:
+def _copy_in(content: ContentStore, src: BinaryIO, expected: str | None, size: int | None, lease) -> str:
+    with content.writer(expected, size, lease.add) as w:
         while chunk := src.read(_CHUNK):
             w.write(chunk)
         return w.commit()
@@ -148,9 +152,11 @@ def _stage_docker(src: _Source, content: ContentStore, lease) -> list[Staged]:
         if not isinstance(entry, dict) or not isinstance(entry.get("Config"), str) or not isinstance(
                 entry.get("Layers"), list):
             raise InvalidArgument(f"{where}: want Config (string) and Layers (list)")
+        for key in ("Layers", "RepoTags"):
+            if not all(isinstance(x, str) for x in entry.get(key) or []) or not isinstance(entry.get(key) or [], list):
+                raise InvalidArgument(f"{where}.{key}: want a list of strings")
         config_bytes = src.read(entry["Config"])
-        config_digest = content.write(config_bytes)
-        lease.add(config_digest)
+        config_digest = content.write(config_bytes, hold=lease.add)
         config = ImageConfig.parse(config_bytes)
         if len(entry["Layers"]) != len(config.diff_ids):
             raise InvalidArgument(f"{where}: {len(entry['Layers'])} layers but the config lists "
@@ -158,8 +164,7 @@ def _stage_docker(src: _Source, content: ContentStore, lease) -> list[Staged]:
         layers = []
         for j, (name, diff_id) in enumerate(zip(entry["Layers"], config.diff_ids, strict=True)):
             with src.open(name) as f:
-                digest = _copy_in(content, f, None, None)
-            lease.add(digest)
+                digest = _copy_in(content, f, None, None, lease)
             with open(content.path(digest), "rb") as f:
                 head = f.read(4)
             if head[:2] == b"\x1f\x8b":
@@ -176,8 +181,7 @@ def _stage_docker(src: _Source, content: ContentStore, lease) -> list[Staged]:
                "config": {"mediaType": DOCKER_CONFIG, "size": len(config_bytes), "digest": config_digest},
                "layers": [d.to_json() for d in layers]}
         manifest_bytes = json.dumps(doc, indent=3).encode()
-        manifest_digest = content.write(manifest_bytes)
-        lease.add(manifest_digest)
+        manifest_digest = content.write(manifest_bytes, hold=lease.add)
         tags = [reference.parse(t) for t in entry.get("RepoTags") or []]
         out.append(Staged(manifest_digest, Manifest.parse(manifest_bytes), config, tags))
     return out
@@ -201,10 +205,10 @@ def _stage_oci(src: _Source, content: ContentStore, platform: Platform, lease) -
 
 
 def _fetch_verified(src: _Source, content: ContentStore, desc: Descriptor, lease) -> None:
+    lease.add(desc.digest)
     if not content.has(desc.digest):
         with src.open(_blob_path(desc.digest)) as f:
-            _copy_in(content, f, desc.digest, desc.size)
-    lease.add(desc.digest)
+            _copy_in(content, f, desc.digest, desc.size, lease)
 
 
 def _stage_oci_image(src, content, desc, platform, lease, tags, extra) -> Staged:

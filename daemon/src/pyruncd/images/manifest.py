@@ -148,6 +148,62 @@ def select_platform(manifests: list[Descriptor], want: Platform) -> Descriptor:
     raise InvalidArgument(f"no matching manifest for {want} in the manifest list entries (has: {have or 'none'})")
 
 
+MAX_LAYERS = 125  # docker's layer store refuses deeper chains: "max depth exceeded"
+
+_STRINGS = list[str]
+_MAP = dict
+# field -> type, or a nested table; "*" types every value of a map
+_RUN_FIELDS = {"User": str, "ExposedPorts": _MAP, "Env": _STRINGS, "Entrypoint": _STRINGS, "Cmd": _STRINGS,
+               "Volumes": _MAP, "WorkingDir": str, "Labels": {"*": str}, "StopSignal": str, "ArgsEscaped": bool,
+               "OnBuild": _STRINGS, "Shell": _STRINGS, "Domainname": str, "Hostname": str,
+               "Healthcheck": {"Test": _STRINGS, "Interval": int, "Timeout": int, "StartPeriod": int,
+                               "StartInterval": int, "Retries": int}}
+_CONFIG_FIELDS = {"created": str, "author": str, "architecture": str, "os": str, "variant": str,
+                  "os.version": str, "os.features": _STRINGS, "config": _RUN_FIELDS,
+                  "rootfs": {"type": str, "diff_ids": _STRINGS},
+                  "history": [{"created": str, "created_by": str, "author": str, "comment": str,
+                               "empty_layer": bool}]}
+_NAMES = {str: "a string", bool: "a boolean", int: "an integer", _MAP: "an object", _STRINGS: "a list of strings"}
+
+
+def _check_fields(doc: dict, fields: dict, where: str) -> None:
+    for key, want in fields.items():
+        keys = doc if key == "*" else [key] if key in doc else []
+        for k in keys:
+            _check_value(doc[k], want, f"{where}.{k}" if key != "*" else f"{where}[{k!r}]")
+
+
+def _check_value(value, want, where: str) -> None:
+    if value is None:
+        return
+    if isinstance(want, dict):
+        if not isinstance(value, dict):
+            raise InvalidArgument(f"{where}: want an object, not {_json_type(value)}")
+        _check_fields(value, want, where)
+    elif isinstance(want, list):
+        if not isinstance(value, list):
+            raise InvalidArgument(f"{where}: want a list, not {_json_type(value)}")
+        for i, item in enumerate(value):
+            _check_value(item, want[0], f"{where}[{i}]")
+    elif want is _STRINGS:
+        if not isinstance(value, list):
+            raise InvalidArgument(f"{where}: want a list of strings, not {_json_type(value)}")
+        for i, item in enumerate(value):
+            _check_value(item, str, f"{where}[{i}]")
+    elif not isinstance(value, want) or (want is int and isinstance(value, bool)):
+        raise InvalidArgument(f"{where}: want {_NAMES[want]}, not {_json_type(value)}")
+
+
+def _json_type(value) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
 @dataclass(frozen=True)
 class ImageConfig:
     raw: bytes
@@ -155,10 +211,14 @@ class ImageConfig:
 
     @classmethod
     def parse(cls, data: bytes) -> "ImageConfig":
+        """The config, its fields checked for their types as docker's decoder does (null is always fine)."""
         doc = load_json(data, "image config")
+        _check_fields(doc, _CONFIG_FIELDS, "image config")
         rootfs = doc.get("rootfs") or {}
         if not isinstance(rootfs.get("diff_ids"), list):
             raise InvalidArgument("image config: missing field rootfs.diff_ids")
+        if len(rootfs["diff_ids"]) > MAX_LAYERS:
+            raise InvalidArgument("max depth exceeded")
         for i, d in enumerate(rootfs["diff_ids"]):
             validate_digest(d, f"image config rootfs.diff_ids[{i}]")
         return cls(data, doc)

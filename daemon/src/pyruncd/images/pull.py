@@ -1,8 +1,8 @@
 """Pull: resolve a reference on its registry, fetch what is missing in parallel, unpack, record.
 
 Every document and blob is verified against its digest. The image is recorded only at
-the end, so a pull that fails or is cut off leaves no image; the blobs it completed stay
-in the content store (until garbage collection) and a retry skips them.
+the end, so a pull that fails or is cut off leaves no image; what it fetched and unpacked
+is collected as soon as it fails (see Leases), or at the next start if the daemon died.
 """
 
 import asyncio
@@ -63,13 +63,12 @@ async def pull(store: ImageStore, ref: Reference, platform: Platform, creds: Cre
         with store.leases.hold() as lease:
             extra = []
             if mt in INDEX_TYPES:
-                lease.add(content.write(data, top_digest))
+                content.write(data, top_digest, hold=lease.add)
                 extra.append(top_digest)
                 child = select_platform(parse_index(data), platform)
                 data, mt, _ = await _manifest(reg, ref.path, child.digest, child.digest)
             manifest = Manifest.parse(data, mt)
-            manifest_digest = content.write(data)
-            lease.add(manifest_digest)
+            manifest_digest = content.write(data, hold=lease.add)
 
             cfg = manifest.config
             lease.add(cfg.digest)

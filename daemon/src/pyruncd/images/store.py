@@ -8,8 +8,9 @@ leaves no image behind; what it left in the content store is collected as garbag
 import collections
 import contextlib
 import datetime
+import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .. import reference
@@ -19,6 +20,8 @@ from ..errors import Conflict, InvalidArgument, NotFound
 from ..reference import Reference
 from ..snapshots import Snapshotter
 from .manifest import ImageConfig, Manifest, chain_ids
+
+log = logging.getLogger("pyruncd.images")
 
 
 @dataclass(frozen=True)
@@ -68,16 +71,26 @@ class RemoveResult:
 
 
 class Leases:
-    """Digests and chain ids that operations in flight need: garbage collection spares them."""
+    """Digests and chain ids that operations in flight need: garbage collection spares them.
 
-    def __init__(self) -> None:
+    An operation that fails or is cut off (a refused load, a broken or cancelled pull) releases its
+    lease and then calls `on_failure`, which collects what it left behind; other operations' leases
+    keep what they hold."""
+
+    def __init__(self, on_failure: Callable[[], object] | None = None) -> None:
         self._held: collections.Counter[str] = collections.Counter()
+        self._on_failure = on_failure
 
     @contextlib.contextmanager
     def hold(self) -> Iterator["Lease"]:
         lease = Lease(self._held)
         try:
             yield lease
+        except BaseException:
+            lease.release()
+            if self._on_failure is not None:
+                self._on_failure()
+            raise
         finally:
             lease.release()
 
@@ -110,7 +123,7 @@ class ImageStore:
         self.conn = conn
         self.content = content
         self.snapshots = snapshots
-        self.leases = Leases()
+        self.leases = Leases(on_failure=self.collect_garbage)
 
     # ---- writing
 
@@ -279,6 +292,18 @@ class ImageStore:
             res.deleted.append(rec.id)
         res.space_reclaimed = self.gc()
         return res
+
+    def collect_garbage(self) -> int:
+        """gc() for when nothing asked for it (at start, after a failed load or pull): its own errors are
+        logged, never raised over the error that made the garbage."""
+        try:
+            freed = self.gc()
+        except (OSError, sqlite3.Error) as e:
+            log.warning("garbage collection failed", extra={"error": str(e)})
+            return 0
+        if freed:
+            log.info("garbage collected", extra={"bytes": freed})
+        return freed
 
     def gc(self) -> int:
         """Delete blobs and snapshots no image references and no operation in flight holds."""

@@ -71,6 +71,7 @@ class _Applier:
         self.lowers = [str(p) for p in lowers]
         self.dir_times: list[tuple[str, float]] = []
         self.size = 0
+        self.member = ""  # the entry being applied, for errors: they never name our own paths
 
     def _parent(self, parts: list[str], name: str) -> str:
         """The real directory that will hold parts[-1]; made if missing, never through a symlink."""
@@ -138,6 +139,7 @@ class _Applier:
 
     def apply(self, tf: tarfile.TarFile) -> None:
         for m in tf:
+            self.member = m.name
             parts = _clean(m.name, "entry")
             if not parts:
                 if m.isdir():  # the layer's root entry: its attributes are the root's
@@ -149,8 +151,11 @@ class _Applier:
                 os.setxattr(parent, "trusted.overlay.opaque", b"y")
                 continue
             if base.startswith(WHITEOUT_PREFIX):
+                hidden = base[len(WHITEOUT_PREFIX):]
+                if hidden in ("", ".", ".."):  # would remove the directory itself or its parent
+                    raise UnsafeLayer(f"refusing {m.name!r}: invalid whiteout name")
                 parent = self._parent(parts, m.name)
-                path = os.path.join(parent, base[len(WHITEOUT_PREFIX):])
+                path = os.path.join(parent, hidden)
                 self._remove(path)
                 os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
                 continue
@@ -205,6 +210,11 @@ def apply_layer(blob: BinaryIO, dest: Path, diff_id: str, lowers: list[Path]) ->
         reader.drain()
     except PyruncdError:
         raise
+    except OSError as e:
+        if e.strerror is None:  # gzip's BadGzipFile and the like: about the stream, no path in them
+            raise InvalidArgument(f"layer {diff_id}: cannot unpack: {e}") from None
+        where = f" {applier.member!r}" if applier.member else ""
+        raise InvalidArgument(f"layer {diff_id}: cannot unpack{where}: {e.strerror}") from None
     except Exception as e:  # tarfile, gzip and zstandard each have their own error types
         raise InvalidArgument(f"layer {diff_id}: cannot unpack: {e}") from None
     got = "sha256:" + reader.hash.hexdigest()
