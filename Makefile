@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FIXTURES := $(CURDIR)/spec-fixtures/out
 
 APT_PACKAGES := python3 python3-venv python3-dev gcc libcap-dev libseccomp2 busybox-static \
-	iproute2 nftables iptables procps runc crun containerd docker.io podman skopeo docker-registry hyperfine
+	iproute2 nftables iptables procps runc crun containerd docker.io podman skopeo docker-registry hyperfine containernetworking-plugins
 
 .PHONY: install apt venv bytecode fixtures demo test bench lint proto clean
 

@@ -3,7 +3,8 @@
 Sources and generated modules sit side by side in the pyrunc_proto package, so
 a .proto imports another as "pyrunc_proto/<path>.proto" and the generated code
 imports it as pyrunc_proto.<path>_pb2. gRPC stubs (_pb2_grpc) are only made for
-our own pyrunc.* APIs; containerd's ttrpc services need message classes only.
+our own pyrunc.* APIs and Kubernetes' CRI (k8s/, which the CRI e2e test speaks to
+containerd as kubelet does); containerd's ttrpc services need message classes only.
 
 Then the tables.py files: plain-dict field tables of the messages the shim
 (containerd/tables.py) and `pyctl run` (pyrunc/tables.py) speak through
@@ -40,7 +41,7 @@ def protoc_all():
     include = str(pathlib.Path(protoc.__file__).parent / "_proto")
     for f in files:
         args = ["protoc", f"-I{SRC}", f"-I{include}", f"--python_out={SRC}", f"--pyi_out={SRC}"]
-        if f.startswith("pyrunc_proto/pyrunc/"):
+        if f.startswith(("pyrunc_proto/pyrunc/", "pyrunc_proto/k8s/")):
             args.append(f"--grpc_python_out={SRC}")
         if protoc.main(args + [f]) != 0:
             sys.exit(f"protoc failed on {f}")
