@@ -4,18 +4,26 @@ VENV   := $(CURDIR)/.venv
 BIN    := $(VENV)/bin
 FIXTURES := $(CURDIR)/spec-fixtures/out
 
-APT_PACKAGES := python3 python3-venv python3-dev gcc libcap-dev libseccomp2 busybox-static \
-	iproute2 nftables iptables procps runc crun containerd docker.io podman skopeo docker-registry hyperfine containernetworking-plugins
+# Every program the tests, benches and the stack start, by its package (tests/unit/test_makefile_packages.py
+# checks it): a package that only a Recommends or a hand install brought is missing on a fresh machine.
+APT_PACKAGES := python3 python3-venv python3-dev gcc libcap-dev libseccomp2 busybox-static mount \
+	iproute2 nftables iptables procps openssl runc crun containerd docker.io podman conmon catatonit skopeo \
+	docker-registry containernetworking-plugins
 
-.PHONY: install apt venv bytecode fixtures demo test bench lint proto clean
+.PHONY: install apt venv bytecode fixtures demo test bench lint proto clean FORCE
 
 install: apt venv fixtures
 
 apt: .stamp-apt
+# the stamp holds the list it installed: a machine set up before a package was added gets it on the next make
+ifneq ($(file < .stamp-apt),$(strip $(APT_PACKAGES)))
+.stamp-apt: FORCE
+endif
 .stamp-apt:
 	@if command -v apt-get >/dev/null; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES); fi
-	touch $@
+	echo '$(strip $(APT_PACKAGES))' > $@
+FORCE:
 
 venv: .stamp-venv
 .stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml

@@ -1,7 +1,6 @@
 """The daemon's state in one place: its configuration and the libraries over --root."""
 
 import fcntl
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 from . import db
 from .content import ContentStore
 from .errors import Conflict
+from .fsutil import private_dir
 from .images.store import ImageStore
 from .networks.manager import NetConfig, Networks
 from .snapshots import Snapshotter
@@ -36,8 +36,7 @@ class Daemon:
     def __init__(self, config: Config):
         self.config = config
         root = Path(config.root)
-        root.mkdir(parents=True, exist_ok=True)
-        os.chmod(root, 0o711)
+        private_dir(root)
         # one daemon per root: a second would race the first on every file
         self._lock = open(root / "pyruncd.lock", "w")
         try:

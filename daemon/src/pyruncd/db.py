@@ -4,8 +4,12 @@ PRAGMA user_version holds how many migrations ran; each runs in its own
 transaction, so a database is always at one known version.
 """
 
+import contextlib
+import os
 import sqlite3
 from pathlib import Path
+
+from .fsutil import PRIVATE_FILE
 
 MIGRATIONS: list[str] = [
     # 1: images, their names, their blobs and the layer snapshots they use
@@ -128,6 +132,7 @@ MIGRATIONS: list[str] = [
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    _make_private(path)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
@@ -135,6 +140,16 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     migrate(conn)
     return conn
+
+
+def _make_private(path: Path) -> None:
+    """meta.db holds every container's config, -e values included: root only. SQLite gives the -wal and
+    -shm files it creates the database file's mode, so the file is made (or narrowed) first; the -wal and
+    -shm an older pyruncd left wider are narrowed too."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(p, PRIVATE_FILE)
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -4,8 +4,8 @@ import argparse
 from types import SimpleNamespace
 
 import pytest
-from pyctl.client import CLIError
 from pyctl import output
+from pyctl.client import CLIError
 from pyctl.commands import stats
 
 

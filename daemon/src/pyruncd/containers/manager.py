@@ -22,7 +22,7 @@ from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 
 from ..clock import rfc3339
 from ..errors import Conflict, InvalidArgument, NotFound
-from ..fsutil import du
+from ..fsutil import du, private_dir, write_private
 from ..networks.manager import join_netns
 from ..threads import in_thread
 from ..volumes import mounts as vmounts
@@ -125,7 +125,7 @@ class Manager:
         self.store = Store(daemon.conn)
         self.root = Path(daemon.config.root) / "containers"
         self.runtime_root = Path(daemon.config.root) / "runtime"
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         self._live: dict[str, Live] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiters: dict[str, list[asyncio.Future]] = {}
@@ -274,7 +274,7 @@ class Manager:
         rec = Record(cid, name, o.image, img.id, rfc3339(), Config(
             proc, specs.Settings(hostname, network, runtime, labels, net), chain, o.auto_remove, o.open_stdin,
             image_config, mounts, host))
-        d = self.dir(cid)
+        d = private_dir(self.dir(cid))
         for sub in ("upper", "work", "bundle/rootfs"):
             (d / sub).mkdir(parents=True)
         try:
@@ -339,7 +339,7 @@ class Manager:
         if netns:
             join_netns(doc, netns)
         resources.apply(doc, rec.config.host.resources, rec.config.host.security)
-        (bundle / "config.json").write_text(json.dumps(doc))
+        write_private(bundle / "config.json", json.dumps(doc))
         return bundle
 
 
