@@ -17,6 +17,41 @@ from .record import Record, field
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 
 
+class Int64(int):
+    """Annotation only: a JSON integer within Go's int64, as runtime-spec types the field (plain int too)."""
+    bounds = (-(1 << 63), (1 << 63) - 1)
+
+
+class UInt64(int):
+    bounds = (0, (1 << 64) - 1)
+
+
+class UInt32(int):
+    bounds = (0, (1 << 32) - 1)
+
+
+class UInt16(int):
+    bounds = (0, (1 << 16) - 1)
+
+
+class Id(int):
+    """A uid or gid: the kernel's -1 means "unchanged", so runc allows only 0-2147483647."""
+    bounds = (0, (1 << 31) - 1)
+
+
+class MemoryBytes(int):
+    """A memory limit in bytes; -1 is unlimited (cgroup v1 would wrap anything past int64 to 0)."""
+    bounds = (-1, (1 << 63) - 1)
+
+
+class OomScoreAdj(int):
+    bounds = (-1000, 1000)
+
+
+ID_RANGE = "uids and gids must be in range 0-2147483647"
+_INT_BOUNDS = {int: Int64.bounds}
+
+
 def _json(name, default=None, factory=None):
     """A field whose JSON name is not the camelCase of its Python name."""
     return field(default=default, default_factory=factory, json=name)
@@ -26,15 +61,15 @@ def _json(name, default=None, factory=None):
 
 class Rlimit(Record):
     type: str
-    hard: int
-    soft: int
+    hard: UInt64
+    soft: UInt64
 
 
 class User(Record):
-    uid: int = 0
-    gid: int = 0
-    umask: int | None = None
-    additional_gids: list[int] = field(default_factory=list)
+    uid: Id = 0
+    gid: Id = 0
+    umask: UInt32 | None = None
+    additional_gids: list[Id] = field(default_factory=list)
     username: str | None = None
 
 
@@ -47,8 +82,8 @@ class Capabilities(Record):
 
 
 class ConsoleSize(Record):
-    height: int = 0
-    width: int = 0
+    height: UInt16 = 0
+    width: UInt16 = 0
 
 
 class Process(Record):
@@ -62,7 +97,7 @@ class Process(Record):
     rlimits: list[Rlimit] = field(default_factory=list)
     no_new_privileges: bool = False
     apparmor_profile: str | None = None
-    oom_score_adj: int | None = None
+    oom_score_adj: OomScoreAdj | None = None
     selinux_label: str | None = None
 
 
@@ -84,7 +119,7 @@ class Hook(Record):
     path: str
     args: list[str] | None = None
     env: list[str] | None = None
-    timeout: int | None = None
+    timeout: UInt32 | None = None
 
 
 class Hooks(Record):
@@ -104,19 +139,19 @@ class Namespace(Record):
 
 
 class IDMapping(Record):
-    container_id: int = _json("containerID", 0)
-    host_id: int = _json("hostID", 0)
-    size: int = 0
+    container_id: UInt32 = _json("containerID", 0)
+    host_id: UInt32 = _json("hostID", 0)
+    size: UInt32 = 0
 
 
 class Device(Record):
     type: str
     path: str
-    major: int | None = None
-    minor: int | None = None
-    file_mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
+    major: UInt32 | None = None
+    minor: UInt32 | None = None
+    file_mode: UInt32 | None = None
+    uid: Id | None = None
+    gid: Id | None = None
 
 
 class DeviceCgroup(Record):
@@ -128,24 +163,24 @@ class DeviceCgroup(Record):
 
 
 class Memory(Record):
-    limit: int | None = None
-    reservation: int | None = None
-    swap: int | None = None
-    kernel: int | None = None
-    kernel_tcp: int | None = _json("kernelTCP")
-    swappiness: int | None = None
+    limit: MemoryBytes | None = None
+    reservation: MemoryBytes | None = None
+    swap: MemoryBytes | None = None
+    kernel: MemoryBytes | None = None
+    kernel_tcp: MemoryBytes | None = _json("kernelTCP")
+    swappiness: int | None = None  # -1 is "unset", as runc reads it
     disable_oom_killer: bool | None = _json("disableOOMKiller")
     use_hierarchy: bool | None = None
     check_before_update: bool | None = None
 
 
 class CPU(Record):
-    shares: int | None = None
-    quota: int | None = None
-    burst: int | None = None
-    period: int | None = None
-    realtime_runtime: int | None = None
-    realtime_period: int | None = None
+    shares: UInt64 | None = None
+    quota: Int64 | None = None
+    burst: UInt64 | None = None
+    period: UInt64 | None = None
+    realtime_runtime: Int64 | None = None
+    realtime_period: UInt64 | None = None
     cpus: str | None = None
     mems: str | None = None
     idle: int | None = None
@@ -158,19 +193,19 @@ class Pids(Record):
 class WeightDevice(Record):
     major: int
     minor: int
-    weight: int | None = None
-    leaf_weight: int | None = None
+    weight: UInt16 | None = None
+    leaf_weight: UInt16 | None = None
 
 
 class ThrottleDevice(Record):
     major: int
     minor: int
-    rate: int
+    rate: UInt64
 
 
 class BlockIO(Record):
-    weight: int | None = None
-    leaf_weight: int | None = None
+    weight: UInt16 | None = None
+    leaf_weight: UInt16 | None = None
     weight_device: list[WeightDevice] = field(default_factory=list)
     throttle_read_bps_device: list[ThrottleDevice] = field(default_factory=list)
     throttle_write_bps_device: list[ThrottleDevice] = field(default_factory=list)
@@ -180,16 +215,16 @@ class BlockIO(Record):
 
 class HugepageLimit(Record):
     page_size: str
-    limit: int
+    limit: UInt64
 
 
 class NetworkPriority(Record):
     name: str
-    priority: int
+    priority: UInt32
 
 
 class Network(Record):
-    class_id: int | None = _json("classID")
+    class_id: UInt32 | None = _json("classID")
     priorities: list[NetworkPriority] = field(default_factory=list)
 
 
@@ -205,22 +240,22 @@ class Resources(Record):
 
 
 class SeccompArg(Record):
-    index: int
-    value: int
+    index: UInt32
+    value: UInt64
     op: str
-    value_two: int = 0
+    value_two: UInt64 = 0
 
 
 class SeccompSyscall(Record):
     names: list[str]
     action: str
-    errno_ret: int | None = None
+    errno_ret: UInt32 | None = None
     args: list[SeccompArg] = field(default_factory=list)
 
 
 class Seccomp(Record):
     default_action: str
-    default_errno_ret: int | None = None
+    default_errno_ret: UInt32 | None = None
     architectures: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     listener_path: str | None = None
@@ -264,9 +299,6 @@ class Spec(Record):
 
 # --- the loader --------------------------------------------------------------
 
-_TYPE_WORDS = {int: "an integer", str: "a string", bool: "a boolean", list: "an array", dict: "an object"}
-
-
 def _describe(value):
     return jsonio.dumps(value)[:60]
 
@@ -297,12 +329,41 @@ def _convert(tp, value, path):
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: expected an object, got {_describe(value)}")
         _, item = tp.__args__
-        return {k: _convert(item, v, f"{path}.{k}") for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            sub = f"{path}.{k}" if k.isprintable() else f"{path}[{_describe(k)}]"
+            out[_string(k, sub)] = _convert(item, v, sub)
+        return out
     if _is_record(tp):
         return _load(tp, value, path)
+    if tp is str:
+        return _string(value, path)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected a boolean, got {_describe(value)}")
+        return value
     # bool is a subclass of int in Python but not in JSON
-    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-        raise ConfigError(f"{path}: expected {_TYPE_WORDS[tp]}, got {_describe(value)}")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{path}: expected an integer, got {_describe(value)}")
+    lo, hi = _INT_BOUNDS.get(tp) or tp.bounds
+    if not lo <= value <= hi:
+        if tp is Id:
+            raise ConfigError(f"{path}: {ID_RANGE}, got {value}")
+        raise ConfigError(f"{path}: expected an integer in range {lo} to {hi}, got {value}")
+    return value
+
+
+def _string(value, path):
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: expected a string, got {_describe(value)}")
+    # paths, argv and sysctl names go to the kernel as C strings
+    if "\0" in value:
+        raise ConfigError(f"{path}: must not contain a NUL character")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise ConfigError(f"{path}: not valid UTF-8 (lone surrogate escape)") from None
     return value
 
 
@@ -360,19 +421,24 @@ def _validate(spec):
             raise ConfigError("linux.uidMappings: a new user namespace needs uidMappings and gidMappings")
     elif linux.uid_mappings or linux.gid_mappings:
         raise ConfigError("linux.uidMappings: mappings need a new user namespace in linux.namespaces")
-    if spec.hostname and not _new_namespace(linux, "uts"):
-        raise ConfigError("hostname: unable to set hostname without a private UTS namespace")
-    if spec.domainname and not _new_namespace(linux, "uts"):
-        raise ConfigError("domainname: unable to set domainname without a private UTS namespace")
+    for name, mappings in (("uidMappings", linux.uid_mappings), ("gidMappings", linux.gid_mappings)):
+        for i, m in enumerate(mappings):
+            # the kernel refuses a map that reaches 4294967295, its "no id"
+            if m.size == 0 or max(m.container_id, m.host_id) + m.size > 0xFFFFFFFF:
+                raise ConfigError(f"linux.{name}[{i}]: size must be at least 1 and the range must end below "
+                                  f"4294967295, got containerID {m.container_id}, hostID {m.host_id}, "
+                                  f"size {m.size}")
+    if linux.resources is not None:
+        _validate_resources(linux.resources)
+    for kind in ("uts", "network", "ipc"):
+        if linux.namespace(kind) is None:
+            refuse_shared_namespace(spec, kind)
     if linux.rootfs_propagation not in (None, "", "private", "rprivate", "slave", "rslave",
                                         "shared", "rshared", "unbindable", "runbindable"):
         raise ConfigError(f"linux.rootfsPropagation: unknown propagation {linux.rootfs_propagation!r}")
     for key in linux.sysctl:
-        ns = _sysctl_namespace(key)
-        if ns is None:
+        if _sysctl_namespace(key) is None:
             raise ConfigError(f"linux.sysctl.{key}: not in a separate kernel namespace")
-        if not _new_namespace(linux, ns):
-            raise ConfigError(f"linux.sysctl.{key}: needs a private {ns} namespace")
     for i, dev in enumerate(linux.devices):
         if dev.type not in ("c", "b", "u", "p"):
             raise ConfigError(f"linux.devices[{i}].type: expected c, b, u or p, got {dev.type!r}")
@@ -380,6 +446,15 @@ def _validate(spec):
             raise ConfigError(f"linux.devices[{i}].path: must be an absolute path")
         if dev.type != "p" and (dev.major is None or dev.minor is None):
             raise ConfigError(f"linux.devices[{i}]: major and minor are required for type {dev.type!r}")
+
+
+MIN_MEMORY = 6 * 1024 * 1024  # docker's minimum: below it not even the runtime's init fits
+
+
+def _validate_resources(res):
+    m = res.memory
+    if m is not None and m.limit is not None and 0 < m.limit < MIN_MEMORY:
+        raise ConfigError(f"linux.resources.memory.limit: minimum memory limit allowed is 6MB, got {m.limit}")
 
 
 UTS_SYSCTLS = ("kernel.hostname", "kernel.domainname")
@@ -398,9 +473,20 @@ def _sysctl_namespace(key):
     return None
 
 
-def _new_namespace(linux, kind):
-    ns = linux.namespace(kind)
-    return ns is not None and not ns.path
+def refuse_shared_namespace(spec, kind):
+    """Raise if hostname or a sysctl needs a namespace of this kind that would be the host's.
+
+    Called when the config has no entry of this kind, and by create when the entry's path is the
+    namespace pyrunc runs in: as runc, a namespace joined by path is private unless it is that one.
+    """
+    if kind == "uts":
+        if spec.hostname:
+            raise ConfigError("hostname: unable to set hostname without a private UTS namespace")
+        if spec.domainname:
+            raise ConfigError("domainname: unable to set domainname without a private UTS namespace")
+    for key in spec.linux.sysctl:
+        if _sysctl_namespace(key) == kind:
+            raise ConfigError(f"linux.sysctl.{key}: needs a private {kind} namespace")
 
 
 def load(bundle):
