@@ -133,7 +133,7 @@ def process_from_args(base, argv, cwd, env, tty, user, additional_gids, caps, no
 
 
 def _id(text, flag, given):
-    from ..spec import ID_RANGE, Id
+    from ..record import ID_RANGE, Id
 
     try:
         value = int(text)
