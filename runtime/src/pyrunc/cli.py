@@ -240,7 +240,8 @@ def main(argv=None):
         return 130
     except OSError as e:
         # an unexpected system error still gets runc's one-line error, not a traceback
-        log.error(f"{' '.join(rest[:1]) or 'pyrunc'}: {e}")
+        where = f"{e.filename}: " if e.filename else ""
+        log.error(f"{' '.join(rest[:1]) or 'pyrunc'}: {where}{(e.strerror or str(e)).lower()}")
         return 1
 
 

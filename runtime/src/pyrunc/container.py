@@ -37,11 +37,16 @@ _TRANSITIONS = {
 }
 
 
+MAX_ID_LENGTH = 255  # the state dir is named by the id: NAME_MAX
+
+
 def validate_id(cid):
-    """runc's rule: [A-Za-z0-9_+.-]+, and not . or .."""
+    """runc's rule: [A-Za-z0-9_+.-]+, and not . or ..; runc then fails at the state dir past NAME_MAX."""
     ok = cid and cid not in (".", "..") and all(c.isascii() and (c.isalnum() or c in "_+-.") for c in cid)
     if not ok:
         raise PyruncError(errors.INVALID_ID)
+    if len(cid) > MAX_ID_LENGTH:
+        raise PyruncError(f"{errors.INVALID_ID}: longer than {MAX_ID_LENGTH} characters")
 
 
 def process_start_time(pid):

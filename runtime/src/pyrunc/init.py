@@ -121,7 +121,11 @@ def container_init(plan, ch):
     for path in mctx.late_readonly:
         mounts.remount_readonly("/" + os.path.relpath(path, rootfs))
     if not os.path.isdir(proc.cwd):
-        os.makedirs(proc.cwd, 0o755, exist_ok=True)  # runc creates a missing cwd
+        try:
+            os.makedirs(proc.cwd, 0o755, exist_ok=True)  # runc creates a missing cwd
+        except OSError as e:
+            reason = "not a directory" if e.errno == 17 else e.strerror.lower()  # EEXIST: a file is in the way
+            raise PyruncError(f"process.cwd: mkdir {proc.cwd}: {reason}") from None
     if spec.root.readonly:
         mounts.remount_readonly("/")
     mounts.set_root_propagation(lx.rootfs_propagation)

@@ -34,17 +34,47 @@ def _skip(s, i):
 
 
 def loads(data):
-    """Like json.loads for UTF-8 text or bytes; ValueError (a JSONDecodeError inside) when malformed."""
-    s = data.decode() if isinstance(data, (bytes, bytearray)) else data
+    """Like json.loads for UTF-8 text or bytes; ValueError with one line naming the position when malformed."""
+    try:
+        s = data.decode() if isinstance(data, (bytes, bytearray)) else data
+    except UnicodeDecodeError as e:
+        raise ValueError(f"invalid UTF-8 at byte {e.start}") from None
     i = _skip(s, 0)
     try:
         obj, end = _scan(s, i)
     except StopIteration as e:
-        raise ValueError(f"Expecting value: line 1 column {e.value + 1} (char {e.value})") from None
+        raise ValueError(_where(s, "Expecting value", e.value)) from None
+    except RecursionError:
+        raise ValueError("exceeded max depth (nested too deeply)") from None
+    except SystemError:
+        # the C scanner builds its error from json.decoder, which the hot path does not import
+        raise ValueError(_scan_error(s, i)) from None
+    except ValueError as e:  # json.decoder was imported after all, or an integer of 4300+ digits
+        raise ValueError(_where(s, e.msg, e.pos) if hasattr(e, "pos") else "integer too large") from None
     end = _skip(s, end)
     if end != len(s):
-        raise ValueError(f"Extra data: char {end}")
+        raise ValueError(_where(s, "Extra data", end))
     return obj
+
+
+def _where(s, msg, pos):
+    if pos >= len(s):
+        msg = "unexpected EOF"  # Go's word, which runc prints
+    line = s.count("\n", 0, pos) + 1
+    column = pos - s.rfind("\n", 0, pos)
+    return f"{msg}: line {line} column {column} (char {pos})"
+
+
+def _scan_error(s, i):
+    import json.decoder
+
+    try:
+        _scan(s, i)
+    except json.decoder.JSONDecodeError as e:
+        return _where(s, e.msg, e.pos)
+    except ValueError:
+        return "integer too large"
+    return "malformed JSON"
 
 
 def dumps(obj, indent=None, compact=False):

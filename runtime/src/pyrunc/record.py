@@ -3,8 +3,14 @@
 `dataclasses` generates each class's methods with exec(); for the ~35 classes
 of config.json that was 15 ms of every pyrunc start (plus 8 ms importing
 dataclasses itself). A Record reads its fields from the class annotations
-once, in __init_subclass__, and shares one generic __init__.
+once, in __init_subclass__, and shares one generic __init__. from_dict builds
+records from decoded JSON, naming the field path on error.
 """
+
+import types
+
+from . import jsonio
+from .errors import ConfigError
 
 _MISSING = object()
 
@@ -68,3 +74,129 @@ class Record:
     @classmethod
     def required(cls, spec):
         return spec.default is _MISSING and spec.factory is None
+
+
+# --- integer kinds: annotations that bound a JSON integer ----------------------
+
+class Int64(int):
+    """Annotation only: a JSON integer within Go's int64, as runtime-spec types the field (plain int too)."""
+    bounds = (-(1 << 63), (1 << 63) - 1)
+
+
+class UInt64(int):
+    bounds = (0, (1 << 64) - 1)
+
+
+class UInt32(int):
+    bounds = (0, (1 << 32) - 1)
+
+
+class UInt16(int):
+    bounds = (0, (1 << 16) - 1)
+
+
+class Id(int):
+    """A uid or gid: the kernel's -1 means "unchanged", so runc allows only 0-2147483647."""
+    bounds = (0, (1 << 31) - 1)
+
+
+class MemoryBytes(int):
+    """A memory limit in bytes; -1 is unlimited (cgroup v1 would wrap anything past int64 to 0)."""
+    bounds = (-1, (1 << 63) - 1)
+
+
+class OomScoreAdj(int):
+    bounds = (-1000, 1000)
+
+
+ID_RANGE = "uids and gids must be in range 0-2147483647"
+_INT_BOUNDS = {int: Int64.bounds}
+
+
+# --- loading records from decoded JSON --------------------------------------------
+
+def _describe(value):
+    return jsonio.dumps(value)[:60]
+
+
+def _json_name(name, f):
+    if f.json:
+        return f.json
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _is_record(tp):
+    return isinstance(tp, type) and issubclass(tp, Record)
+
+
+def _convert(tp, value, path):
+    if isinstance(tp, types.UnionType):  # "X | None": null means absent
+        if value is None:
+            return None
+        (tp,) = [t for t in tp.__args__ if t is not type(None)]
+    origin = getattr(tp, "__origin__", None)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected an array, got {_describe(value)}")
+        (item,) = tp.__args__
+        return [_convert(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected an object, got {_describe(value)}")
+        _, item = tp.__args__
+        out = {}
+        for k, v in value.items():
+            sub = f"{path}.{k}" if k.isprintable() else f"{path}[{_describe(k)}]"
+            out[_string(k, sub)] = _convert(item, v, sub)
+        return out
+    if _is_record(tp):
+        return _load(tp, value, path)
+    if tp is str:
+        return _string(value, path)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected a boolean, got {_describe(value)}")
+        return value
+    # bool is a subclass of int in Python but not in JSON
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f"{path}: expected an integer, got {_describe(value)}")
+    lo, hi = _INT_BOUNDS.get(tp) or tp.bounds
+    if not lo <= value <= hi:
+        if tp is Id:
+            raise ConfigError(f"{path}: {ID_RANGE}, got {value}")
+        raise ConfigError(f"{path}: expected an integer in range {lo} to {hi}, got {value}")
+    return value
+
+
+def _string(value, path):
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: expected a string, got {_describe(value)}")
+    # paths, argv and sysctl names go to the kernel as C strings
+    if "\0" in value:
+        raise ConfigError(f"{path}: must not contain a NUL character")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise ConfigError(f"{path}: not valid UTF-8 (lone surrogate escape)") from None
+    return value
+
+
+def _load(cls, obj, path):
+    if not isinstance(obj, dict):
+        raise ConfigError(f"{path or 'config'}: expected an object, got {_describe(obj)}")
+    kwargs = {}
+    for name, tp, f in cls._fields:
+        key = _json_name(name, f)
+        sub = f"{path}.{key}" if path else key
+        if key in obj and obj[key] is not None:
+            kwargs[name] = _convert(tp, obj[key], sub)
+        elif Record.required(f):
+            raise ConfigError(f"{sub}: required field is missing")
+    return cls(**kwargs)
+
+
+def from_dict(cls, obj, path=""):
+    """Build record ``cls`` from decoded JSON, naming the field path on error."""
+    return _load(cls, obj, path)

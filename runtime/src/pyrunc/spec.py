@@ -8,11 +8,21 @@ field path, e.g. ``process.user.uid: expected an integer, got "x"``.
 """
 
 import os
-import types
 
 from . import jsonio
 from .errors import ConfigError
-from .record import Record, field
+from .record import (
+    Id,
+    Int64,
+    MemoryBytes,
+    OomScoreAdj,
+    Record,
+    UInt16,
+    UInt32,
+    UInt64,
+    field,
+    from_dict,
+)
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 
@@ -26,15 +36,15 @@ def _json(name, default=None, factory=None):
 
 class Rlimit(Record):
     type: str
-    hard: int
-    soft: int
+    hard: UInt64
+    soft: UInt64
 
 
 class User(Record):
-    uid: int = 0
-    gid: int = 0
-    umask: int | None = None
-    additional_gids: list[int] = field(default_factory=list)
+    uid: Id = 0
+    gid: Id = 0
+    umask: UInt32 | None = None
+    additional_gids: list[Id] = field(default_factory=list)
     username: str | None = None
 
 
@@ -47,8 +57,8 @@ class Capabilities(Record):
 
 
 class ConsoleSize(Record):
-    height: int = 0
-    width: int = 0
+    height: UInt16 = 0
+    width: UInt16 = 0
 
 
 class Process(Record):
@@ -62,7 +72,7 @@ class Process(Record):
     rlimits: list[Rlimit] = field(default_factory=list)
     no_new_privileges: bool = False
     apparmor_profile: str | None = None
-    oom_score_adj: int | None = None
+    oom_score_adj: OomScoreAdj | None = None
     selinux_label: str | None = None
 
 
@@ -84,7 +94,7 @@ class Hook(Record):
     path: str
     args: list[str] | None = None
     env: list[str] | None = None
-    timeout: int | None = None
+    timeout: UInt32 | None = None
 
 
 class Hooks(Record):
@@ -104,19 +114,19 @@ class Namespace(Record):
 
 
 class IDMapping(Record):
-    container_id: int = _json("containerID", 0)
-    host_id: int = _json("hostID", 0)
-    size: int = 0
+    container_id: UInt32 = _json("containerID", 0)
+    host_id: UInt32 = _json("hostID", 0)
+    size: UInt32 = 0
 
 
 class Device(Record):
     type: str
     path: str
-    major: int | None = None
-    minor: int | None = None
-    file_mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
+    major: UInt32 | None = None
+    minor: UInt32 | None = None
+    file_mode: UInt32 | None = None
+    uid: Id | None = None
+    gid: Id | None = None
 
 
 class DeviceCgroup(Record):
@@ -128,24 +138,24 @@ class DeviceCgroup(Record):
 
 
 class Memory(Record):
-    limit: int | None = None
-    reservation: int | None = None
-    swap: int | None = None
-    kernel: int | None = None
-    kernel_tcp: int | None = _json("kernelTCP")
-    swappiness: int | None = None
+    limit: MemoryBytes | None = None
+    reservation: MemoryBytes | None = None
+    swap: MemoryBytes | None = None
+    kernel: MemoryBytes | None = None
+    kernel_tcp: MemoryBytes | None = _json("kernelTCP")
+    swappiness: int | None = None  # -1 is "unset", as runc reads it
     disable_oom_killer: bool | None = _json("disableOOMKiller")
     use_hierarchy: bool | None = None
     check_before_update: bool | None = None
 
 
 class CPU(Record):
-    shares: int | None = None
-    quota: int | None = None
-    burst: int | None = None
-    period: int | None = None
-    realtime_runtime: int | None = None
-    realtime_period: int | None = None
+    shares: UInt64 | None = None
+    quota: Int64 | None = None
+    burst: UInt64 | None = None
+    period: UInt64 | None = None
+    realtime_runtime: Int64 | None = None
+    realtime_period: UInt64 | None = None
     cpus: str | None = None
     mems: str | None = None
     idle: int | None = None
@@ -158,19 +168,19 @@ class Pids(Record):
 class WeightDevice(Record):
     major: int
     minor: int
-    weight: int | None = None
-    leaf_weight: int | None = None
+    weight: UInt16 | None = None
+    leaf_weight: UInt16 | None = None
 
 
 class ThrottleDevice(Record):
     major: int
     minor: int
-    rate: int
+    rate: UInt64
 
 
 class BlockIO(Record):
-    weight: int | None = None
-    leaf_weight: int | None = None
+    weight: UInt16 | None = None
+    leaf_weight: UInt16 | None = None
     weight_device: list[WeightDevice] = field(default_factory=list)
     throttle_read_bps_device: list[ThrottleDevice] = field(default_factory=list)
     throttle_write_bps_device: list[ThrottleDevice] = field(default_factory=list)
@@ -180,16 +190,16 @@ class BlockIO(Record):
 
 class HugepageLimit(Record):
     page_size: str
-    limit: int
+    limit: UInt64
 
 
 class NetworkPriority(Record):
     name: str
-    priority: int
+    priority: UInt32
 
 
 class Network(Record):
-    class_id: int | None = _json("classID")
+    class_id: UInt32 | None = _json("classID")
     priorities: list[NetworkPriority] = field(default_factory=list)
 
 
@@ -205,22 +215,22 @@ class Resources(Record):
 
 
 class SeccompArg(Record):
-    index: int
-    value: int
+    index: UInt32
+    value: UInt64
     op: str
-    value_two: int = 0
+    value_two: UInt64 = 0
 
 
 class SeccompSyscall(Record):
     names: list[str]
     action: str
-    errno_ret: int | None = None
+    errno_ret: UInt32 | None = None
     args: list[SeccompArg] = field(default_factory=list)
 
 
 class Seccomp(Record):
     default_action: str
-    default_errno_ret: int | None = None
+    default_errno_ret: UInt32 | None = None
     architectures: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     listener_path: str | None = None
@@ -262,69 +272,6 @@ class Spec(Record):
     linux: Linux = field(default_factory=Linux)
 
 
-# --- the loader --------------------------------------------------------------
-
-_TYPE_WORDS = {int: "an integer", str: "a string", bool: "a boolean", list: "an array", dict: "an object"}
-
-
-def _describe(value):
-    return jsonio.dumps(value)[:60]
-
-
-def _json_name(name, f):
-    if f.json:
-        return f.json
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def _is_record(tp):
-    return isinstance(tp, type) and issubclass(tp, Record)
-
-
-def _convert(tp, value, path):
-    if isinstance(tp, types.UnionType):  # "X | None": null means absent
-        if value is None:
-            return None
-        (tp,) = [t for t in tp.__args__ if t is not type(None)]
-    origin = getattr(tp, "__origin__", None)
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{path}: expected an array, got {_describe(value)}")
-        (item,) = tp.__args__
-        return [_convert(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{path}: expected an object, got {_describe(value)}")
-        _, item = tp.__args__
-        return {k: _convert(item, v, f"{path}.{k}") for k, v in value.items()}
-    if _is_record(tp):
-        return _load(tp, value, path)
-    # bool is a subclass of int in Python but not in JSON
-    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-        raise ConfigError(f"{path}: expected {_TYPE_WORDS[tp]}, got {_describe(value)}")
-    return value
-
-
-def _load(cls, obj, path):
-    if not isinstance(obj, dict):
-        raise ConfigError(f"{path or 'config'}: expected an object, got {_describe(obj)}")
-    kwargs = {}
-    for name, tp, f in cls._fields:
-        key = _json_name(name, f)
-        sub = f"{path}.{key}" if path else key
-        if key in obj and obj[key] is not None:
-            kwargs[name] = _convert(tp, obj[key], sub)
-        elif Record.required(f):
-            raise ConfigError(f"{sub}: required field is missing")
-    return cls(**kwargs)
-
-
-def from_dict(cls, obj, path=""):
-    """Build record ``cls`` from decoded JSON, naming the field path on error."""
-    return _load(cls, obj, path)
-
-
 # --- semantic validation -----------------------------------------------------
 
 def _validate(spec):
@@ -360,19 +307,24 @@ def _validate(spec):
             raise ConfigError("linux.uidMappings: a new user namespace needs uidMappings and gidMappings")
     elif linux.uid_mappings or linux.gid_mappings:
         raise ConfigError("linux.uidMappings: mappings need a new user namespace in linux.namespaces")
-    if spec.hostname and not _new_namespace(linux, "uts"):
-        raise ConfigError("hostname: unable to set hostname without a private UTS namespace")
-    if spec.domainname and not _new_namespace(linux, "uts"):
-        raise ConfigError("domainname: unable to set domainname without a private UTS namespace")
+    for name, mappings in (("uidMappings", linux.uid_mappings), ("gidMappings", linux.gid_mappings)):
+        for i, m in enumerate(mappings):
+            # the kernel refuses a map that reaches 4294967295, its "no id"
+            if m.size == 0 or max(m.container_id, m.host_id) + m.size > 0xFFFFFFFF:
+                raise ConfigError(f"linux.{name}[{i}]: size must be at least 1 and the range must end below "
+                                  f"4294967295, got containerID {m.container_id}, hostID {m.host_id}, "
+                                  f"size {m.size}")
+    if linux.resources is not None:
+        _validate_resources(linux.resources)
+    for kind in ("uts", "network", "ipc"):
+        if linux.namespace(kind) is None:
+            refuse_shared_namespace(spec, kind)
     if linux.rootfs_propagation not in (None, "", "private", "rprivate", "slave", "rslave",
                                         "shared", "rshared", "unbindable", "runbindable"):
         raise ConfigError(f"linux.rootfsPropagation: unknown propagation {linux.rootfs_propagation!r}")
     for key in linux.sysctl:
-        ns = _sysctl_namespace(key)
-        if ns is None:
+        if _sysctl_namespace(key) is None:
             raise ConfigError(f"linux.sysctl.{key}: not in a separate kernel namespace")
-        if not _new_namespace(linux, ns):
-            raise ConfigError(f"linux.sysctl.{key}: needs a private {ns} namespace")
     for i, dev in enumerate(linux.devices):
         if dev.type not in ("c", "b", "u", "p"):
             raise ConfigError(f"linux.devices[{i}].type: expected c, b, u or p, got {dev.type!r}")
@@ -380,6 +332,15 @@ def _validate(spec):
             raise ConfigError(f"linux.devices[{i}].path: must be an absolute path")
         if dev.type != "p" and (dev.major is None or dev.minor is None):
             raise ConfigError(f"linux.devices[{i}]: major and minor are required for type {dev.type!r}")
+
+
+MIN_MEMORY = 6 * 1024 * 1024  # docker's minimum: below it not even the runtime's init fits
+
+
+def _validate_resources(res):
+    m = res.memory
+    if m is not None and m.limit is not None and 0 < m.limit < MIN_MEMORY:
+        raise ConfigError(f"linux.resources.memory.limit: minimum memory limit allowed is 6MB, got {m.limit}")
 
 
 UTS_SYSCTLS = ("kernel.hostname", "kernel.domainname")
@@ -398,9 +359,20 @@ def _sysctl_namespace(key):
     return None
 
 
-def _new_namespace(linux, kind):
-    ns = linux.namespace(kind)
-    return ns is not None and not ns.path
+def refuse_shared_namespace(spec, kind):
+    """Raise if hostname or a sysctl needs a namespace of this kind that would be the host's.
+
+    Called when the config has no entry of this kind, and by create when the entry's path is the
+    namespace pyrunc runs in: as runc, a namespace joined by path is private unless it is that one.
+    """
+    if kind == "uts":
+        if spec.hostname:
+            raise ConfigError("hostname: unable to set hostname without a private UTS namespace")
+        if spec.domainname:
+            raise ConfigError("domainname: unable to set domainname without a private UTS namespace")
+    for key in spec.linux.sysctl:
+        if _sysctl_namespace(key) == kind:
+            raise ConfigError(f"linux.sysctl.{key}: needs a private {kind} namespace")
 
 
 def load(bundle):

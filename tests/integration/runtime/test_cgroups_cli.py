@@ -136,6 +136,25 @@ def test_relative_cgroups_path_nests_under_our_own_cgroup(rt, bundle, token):
         _remove_dirs_naming(f"{token}-rel")
 
 
+def test_parent_with_empty_cpuset_is_filled_from_its_ancestors(rt, bundle, token):
+    # someone else made the parents: with clone_children 0 their cpus and mems start empty
+    top = f"/sys/fs/cgroup/cpuset/{token}-cpuset"
+    os.makedirs(f"{top}/mid")
+    assert read(top, "cpuset.cpus") == "" and read(f"{top}/mid", "cpuset.mems") == ""
+    b = bundle(["sleep", "100"], edit=lambda c: c["linux"].update(cgroupsPath=f"/{token}-cpuset/mid/ctr"))
+    cid = rt.new_id()
+    try:
+        rt("run", "-d", "--bundle", b, cid)
+        assert cgroup_dir(rt.state(cid)["pid"], "cpuset") == f"{top}/mid/ctr"
+        root = "/sys/fs/cgroup/cpuset"
+        for d in (top, f"{top}/mid", f"{top}/mid/ctr"):
+            assert (read(d, "cpuset.cpus"), read(d, "cpuset.mems")) == (read(root, "cpuset.cpus"),
+                                                                      read(root, "cpuset.mems"))
+        rt("delete", "--force", cid)
+    finally:
+        _remove_dirs_naming(f"{token}-cpuset")
+
+
 def test_cgroup_mount_inside_shows_own_cgroup_read_only(rt, bundle):
     script = ("cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ls /sys/fs/cgroup; "
               "touch /sys/fs/cgroup/memory/x 2>&1 || true; touch /sys/fs/cgroup/x 2>&1 || true")

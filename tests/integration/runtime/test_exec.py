@@ -81,3 +81,23 @@ def test_exec_with_capability(rt, running):
 def test_exec_no_new_privs(rt, running):
     out = rt("exec", "--no-new-privs", running, "grep", "NoNewPrivs", "/proc/self/status").stdout.split()
     assert out == ["NoNewPrivs:", "1"]
+
+
+@pytest.mark.parametrize("flags", [
+    ["--user", "4294967295"], ["--user", "-1"], ["--user", "0:4294967295"], ["-u", "2147483648"],
+    ["--additional-gids", "4294967295"], ["-g", "-1"],
+], ids=["uid-u32-max", "uid-minus-one", "gid-u32-max", "uid-2-31", "gids-u32-max", "gids-minus-one"])
+def test_exec_ids_out_of_range_are_refused_not_run_as_root(rt, running, flags):
+    # the kernel reads -1 (4294967295) as "unchanged": the process would stay root
+    p = rt("exec", *flags, running, "id", check=False)
+    assert p.returncode != 0 and "uid=0" not in p.stdout
+    assert "uids and gids must be in range 0-2147483647" in p.stderr
+    assert len(p.stderr.splitlines()) == 1, p.stderr
+
+
+def test_exec_process_file_ids_out_of_range_are_refused(rt, running, tmp_path):
+    f = tmp_path / "process.json"
+    f.write_text(json.dumps({"args": ["id"], "cwd": "/", "user": {"uid": 4294967295, "gid": 0}}))
+    p = rt("exec", "--process", f, running, check=False)
+    assert p.returncode != 0 and "uid=0" not in p.stdout
+    assert "process.user.uid: uids and gids must be in range 0-2147483647" in p.stderr

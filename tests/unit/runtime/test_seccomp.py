@@ -42,7 +42,7 @@ def rule(names, action="SCMP_ACT_ERRNO", **kw):
     ({"syscalls": [rule(["read"], args=[{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}])]},
      "linux.seccomp.syscalls[0].args[0].index: must be 0 to 5, got 6"),
     ({"syscalls": [rule(["read"], args=[{"index": 0, "value": -1, "op": "SCMP_CMP_EQ"}])]},
-     "linux.seccomp.syscalls[0].args[0].value: must fit in 64 unsigned bits, got -1"),
+     "linux.seccomp.syscalls[0].args[0].value: expected an integer in range 0 to 18446744073709551615, got -1"),
     ({"syscalls": [rule([])]}, "linux.seccomp.syscalls[0].names: must name at least one syscall"),
     ({"syscalls": [rule(["read", ""])]}, "linux.seccomp.syscalls[0].names[1]: empty syscall name"),
     ({"syscalls": [rule(["read"], "SCMP_ACT_KILL", errnoRet=1)]},

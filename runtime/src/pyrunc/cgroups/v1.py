@@ -423,15 +423,19 @@ def _raw_write(d, name, value):
 
 
 def _make_cpuset(d):
-    """mkdir with cpuset.cpus/mems copied from the parent, else nothing can join the new cgroup."""
-    if os.path.isdir(d):
-        return
+    """mkdir with cpuset.cpus/mems filled down from the ancestors, else nothing can join the new cgroup.
+
+    Ancestors someone else made may be empty too (cgroup.clone_children is 0 by default): fill
+    those as well, from the hierarchy's root down, as runc's cpusetEnsureParent does.
+    """
     parent = os.path.dirname(d)
+    if parent == d or os.path.isdir(parent) and not os.path.exists(os.path.join(parent, "cpuset.cpus")):
+        return  # d is the hierarchy's root, always full (a parent still to be made is in the hierarchy)
     _make_cpuset(parent)
     try:
         os.mkdir(d)
     except FileExistsError:
-        return
+        pass
     for name in ("cpuset.cpus", "cpuset.mems"):
         if not fs.read(d, name):
             _raw_write(d, name, fs.read(parent, name))

@@ -48,6 +48,7 @@ def validate_for_create(spec, rootfs, console_socket):
         raise ConfigError(f"root.path: rootfs ({rootfs}) does not exist")
     if spec.linux.namespace("mount") is None:
         raise ConfigError("linux.namespaces: pyrunc needs a mount namespace (add {\"type\": \"mount\"})")
+    _check_joined_namespaces(spec)
     if spec.process.terminal and not console_socket:
         raise PyruncError("cannot allocate tty if pyrunc will detach without setting console socket")
     if not spec.process.terminal and console_socket:
@@ -62,6 +63,23 @@ def validate_for_create(spec, rootfs, console_socket):
         from .. import seccomp
 
         seccomp.validate(spec.linux.seccomp)
+
+
+def _check_joined_namespaces(spec):
+    """Each path opens, and hostname and sysctls are not set in a path that is our own namespace."""
+    from .. import spec as spec_mod
+    from ..linux import NAMESPACE_PROC_NAMES
+
+    for i, ns in enumerate(spec.linux.namespaces):
+        if not ns.path or ns.type not in ("uts", "network", "ipc"):
+            continue
+        try:
+            theirs = os.stat(ns.path)
+        except OSError as e:
+            raise ConfigError(f"linux.namespaces[{i}].path: open {ns.path}: {e.strerror.lower()}") from None
+        ours = os.stat(f"/proc/self/ns/{NAMESPACE_PROC_NAMES[ns.type]}")
+        if (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino):
+            spec_mod.refuse_shared_namespace(spec, ns.type)
 
 
 def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no_pivot=False, preserve_fds=0,

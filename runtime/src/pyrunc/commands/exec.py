@@ -116,17 +116,11 @@ def process_from_args(base, argv, cwd, env, tty, user, additional_gids, caps, no
         proc.cwd = cwd
     if user:
         uid, _, gid = user.partition(":")
-        try:
-            proc.user.uid = int(uid)
-            if gid:
-                proc.user.gid = int(gid)
-        except ValueError:
-            raise UsageError(f"--user: expected uid[:gid] as numbers, got {user!r}") from None
+        proc.user.uid = _id(uid, "--user", user)
+        if gid:
+            proc.user.gid = _id(gid, "--user", user)
     if additional_gids:
-        try:
-            proc.user.additional_gids = [int(g) for g in additional_gids]
-        except ValueError:
-            raise UsageError(f"--additional-gids: expected numbers, got {additional_gids}") from None
+        proc.user.additional_gids = [_id(g, "--additional-gids", g) for g in additional_gids]
     if caps:
         if proc.capabilities is None:
             proc.capabilities = spec_mod.Capabilities()
@@ -136,6 +130,18 @@ def process_from_args(base, argv, cwd, env, tty, user, additional_gids, caps, no
     if no_new_privs:
         proc.no_new_privileges = True
     return proc
+
+
+def _id(text, flag, given):
+    from ..record import ID_RANGE, Id
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"{flag}: expected numeric ids, got {given!r}") from None
+    if not Id.bounds[0] <= value <= Id.bounds[1]:
+        raise UsageError(f"{flag}: {ID_RANGE}, got {given!r}")
+    return value
 
 
 def _validate(proc):
