@@ -155,9 +155,16 @@ class Container:
 
     def save(self):
         tmp = os.path.join(self.dir, "state.json.tmp")
-        with open(tmp, "w") as f:
-            f.write(jsonio.dumps(self.state))
+        self.write_private("state.json.tmp", jsonio.dumps(self.state).encode())
         os.rename(tmp, os.path.join(self.dir, "state.json"))
+
+    def write_private(self, name, data: bytes):
+        """0600, as runc's state files: they hold the process's env, and the state dir is 0711."""
+        fd = os.open(self.path(name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
 
     def path(self, name):
         return os.path.join(self.dir, name)

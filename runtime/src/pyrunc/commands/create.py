@@ -100,8 +100,7 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
     init_pid = None
     console = None
     try:
-        with open(c.path("config.json"), "wb") as f:
-            f.write(raw)
+        c.write_private("config.json", raw)
         os.mkfifo(c.path(EXEC_FIFO), 0o622)
         # init, maybe root of a user namespace (another host uid), opens it for writing
         os.chown(c.path(EXEC_FIFO), _host_id(lx.uid_mappings), _host_id(lx.gid_mappings))

@@ -164,10 +164,8 @@ def update(ctx, args, resources=None, **flags):
                 saved["unified"] = values
             else:
                 saved.setdefault(section, {}).update(values)
-        tmp = config_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(config, f)
-        os.rename(tmp, config_path)
+        c.write_private("config.json.tmp", json.dumps(config).encode())
+        os.rename(config_path + ".tmp", config_path)
     finally:
         c.unlock()
     return 0
