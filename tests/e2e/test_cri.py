@@ -22,8 +22,6 @@ pytestmark = [
     pytest.mark.skipif(bool(available()), reason=available() or "CRI node available"),
 ]
 
-ITEM1 = pytest.mark.xfail(strict=False, reason="issue 13 item 1: pyrunc refuses net.* sysctls in a "
-                          "network namespace joined by path, so RunPodSandbox fails")
 ITEM2 = pytest.mark.xfail(strict=False, reason="issue 13 item 2: under our shim a failed exec never "
                           "exits, so containerd waits its 60 s clean-up timeout")
 
@@ -165,7 +163,7 @@ def test_update_container_resources(node, make_pod, handler):
     assert container_state(node, cid) == cri.CONTAINER_RUNNING
 
 
-@pytest.mark.parametrize("handler", handlers(pyrunc=ITEM1))
+@pytest.mark.parametrize("handler", handlers())
 def test_pod_with_net_sysctls(node, make_pod, handler):
     sysctl = Path("/proc/sys/net/ipv4/ip_unprivileged_port_start")
     host_value = sysctl.read_text()
