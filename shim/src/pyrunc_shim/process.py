@@ -242,7 +242,9 @@ class Process:
         self._master: SharedFd | None = None  # the pty master
         self._child_fds: list[int] = []
         self._output_done: list[_thread.LockType] = []
-        self._output_fds: tuple = ()  # the FIFO ends open_stdio gave for stdout and stderr
+        self._output_fds: tuple = ()  # the FIFO end open_stdio gave for stdout
+        self._stderr_copy: tuple = ()  # (pipe's read end, stderr FIFO) until the runtime is done
+        self._copies: list[_thread.LockType] = []  # stderr copies, released at the pipe's EOF
         self._held = HeldOutput()
 
     def open_stdio(self) -> tuple:
@@ -258,22 +260,42 @@ class Process:
             self._child_fds.append(r)
             wake_r, self._stdin_wake = os.pipe2(os.O_CLOEXEC)
             _spawn(self._feed, src, self._stdin, wake_r)
-        for i, path in ((1, self.stdio.stdout), (2, self.stdio.stderr)):
-            if path:
-                fds[i] = _open_output(path)
-                self._child_fds.append(fds[i])
-        self._output_fds = (fds[1], fds[2])
+        if self.stdio.stdout:
+            fds[1] = _open_output(self.stdio.stdout)
+            self._child_fds.append(fds[1])
+            self._output_fds = (fds[1],)
+        if self.stdio.stderr:
+            # the process inherits the runtime's stderr, where the runtime writes its own errors:
+            # through a pipe copied only once the process runs, they stay out of the process's output
+            r, fds[2] = os.pipe2(os.O_CLOEXEC)
+            self._child_fds.append(fds[2])
+            self._stderr_copy = (r, _open_output(self.stdio.stderr))
         return tuple(fds)
 
     def close_child_stdio(self) -> None:
-        """After the runtime has passed them on, the shim keeps only its hold on output FIFOs."""
+        """After the runtime has passed them on, the shim keeps only its hold on output FIFOs and
+        copies stderr; a process that never ran has no output to keep."""
         for fd in self._child_fds:
-            if fd in self._output_fds and self.pid:  # a process that never ran has no output to keep
+            if fd in self._output_fds and self.pid:
                 self._held.add(fd)
             else:
                 os.close(fd)
         self._child_fds = []
         self._output_fds = ()
+        if self._stderr_copy:
+            src, dst = self._stderr_copy
+            self._stderr_copy = ()
+            if self.pid:
+                self._copies.append(_spawn(self._pipe_out, src, dst, self._held))
+            else:
+                os.close(src)
+                os.close(dst)
+
+    @staticmethod
+    def _pipe_out(src: int, dst: int, held: "HeldOutput") -> None:
+        _copy(src, dst, close_dst=False)
+        os.close(src)
+        held.add(dst)
 
     @staticmethod
     def _feed(src: int, dst: SharedFd, wake: int) -> None:
@@ -355,7 +377,12 @@ class Process:
         self._held.close_when_read()
 
     def drop_output(self) -> None:
-        """Delete: whatever no reader took by now is given up."""
+        """Delete: whatever no reader took by now is given up (after up to 2 s for the copies to
+        reach their EOF, as containerd's runc shim waits)."""
+        deadline = time.monotonic() + 2.0
+        for done in self._copies:
+            if done.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                done.release()
         self._held.close_all()
 
     def release_stdio(self) -> None:

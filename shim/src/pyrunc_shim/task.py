@@ -72,13 +72,16 @@ class TaskService:
         procs = ([self.init] if self.init else []) + list(self.execs.values())
         for p in procs:
             if p.pid == pid and not p.exited:
-                p.set_exited(status)
+                self._stopped(p, status)
                 self.publisher.publish(EVENTS + "TaskExit", container_id=self.id, id=p.exec_id or self.id,
                                        pid=p.pid, exit_status=p.exit_status,
                                        exited_at=wire.timestamp(p.exited_at_ns))
-                waiters, p.waiters = p.waiters, []
-                for call in waiters:
-                    call.reply(self._wait_response(p))
+
+    def _stopped(self, p: Process, status: int) -> None:
+        p.set_exited(status)
+        waiters, p.waiters = p.waiters, []
+        for call in waiters:
+            call.reply(self._wait_response(p))
 
     def _watch_oom(self, pid: int) -> None:
         from .oom import OOMWatch
@@ -178,6 +181,11 @@ class TaskService:
             try:
                 self._run_process(p, lambda stdio, sock, pid_file: self.runc.exec(
                     self.id, spec_file, pid_file, sock, stdio), f"exec-{req.exec_id}.pid")
+            except TtrpcError as e:
+                # it never ran: stopped with the runtime's exit status, so Wait answers and Delete
+                # works (a client's Wait would hang, and containerd's cleanup with it, for a minute)
+                self._stopped(p, e.__cause__.exit_code if isinstance(e.__cause__, RuncError) else 255)
+                raise
             finally:
                 os.unlink(spec_file)
             p.state = State.RUNNING
@@ -280,7 +288,9 @@ class TaskService:
                     raise TtrpcError(Code.NOT_FOUND, "process already finished") from e
                 raise self._runtime_error(e) from e
         else:
-            if p.exited or p.pid == 0:
+            if p.pid == 0:
+                raise TtrpcError(Code.FAILED_PRECONDITION, "process not created")
+            if p.exited:
                 raise TtrpcError(Code.NOT_FOUND, "process already finished")
             try:
                 os.kill(p.pid, req.signal)

@@ -97,6 +97,11 @@ class FifoReader:
             while chunk := f.read(65536):
                 self.data += chunk
 
+    def received(self, settle: float = 0.5) -> str:
+        """What came so far, after a moment, EOF or not."""
+        self.thread.join(settle)
+        return self.data.decode()
+
     def text(self, timeout: float = 10) -> str:
         """Everything, once the shim has closed its end."""
         self.thread.join(timeout)
