@@ -1,15 +1,16 @@
 """The container's processes (init and execs): their state machine, stdio and console.
 
-Stdout and stderr FIFOs are opened O_RDWR (never blocks, even with no reader yet) and handed to
-the runtime as the process's own descriptors, so no copying is needed. The shim keeps its own
-O_RDWR end after the process exits, for as long as the FIFO holds unread output (until Delete at
-the latest): output a reader that is away (pyruncd restarting) has not taken yet stays in the pipe
-instead of being dropped with the last descriptor, while a reader that keeps up still sees EOF. Stdin goes through a pipe
-fed by a thread, so CloseIO can end it while the client keeps its FIFO open. The stdin FIFO is
-opened before the RPC returns, non-blocking then made blocking: a client's pending open(O_WRONLY)
-already counts as a writer, so reads wait for it, and a client that wrote everything and closed
-before we opened gives EOF instead of a reader blocked forever in open(). With a terminal,
-threads copy between the FIFOs and the pty master the runtime sends over the console socket.
+Output FIFOs are opened O_RDWR (never blocks, even with no reader yet). Stdout is handed to the
+runtime as the process's own descriptor, so no copying is needed; stderr goes through a pipe a
+thread copies once the runtime succeeded, since the runtime writes its own errors to the stderr
+the process inherits. The shim keeps its own O_RDWR end after the process exits, for as long as
+the FIFO holds unread output (until Delete at the latest): output a reader that is away (pyruncd
+restarting) has not taken yet stays in the pipe instead of being dropped with the last
+descriptor, while a reader that keeps up still sees EOF. Stdin goes through a pipe fed by a
+thread; as in containerd's runc shim, the shim holds a writer on the stdin FIFO, so clients may
+come and go (`ctr task attach`) and stdin ends only at CloseIO, even while a client keeps its
+FIFO open. With a terminal, threads copy between the FIFOs and the pty master the runtime sends
+over the console socket.
 """
 
 import _thread
@@ -76,10 +77,12 @@ def _spawn(target, *args) -> _thread.LockType:
     return done
 
 
-def _open_input(path: str) -> int:
+def _open_input(path: str) -> tuple[int, int]:
+    """The stdin FIFO's read end, and a write end of our own that keeps it from EOF while no
+    client has it open (`ctr run -d`, then `ctr task attach`): stdin ends at CloseIO."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     os.set_blocking(fd, True)
-    return fd
+    return fd, os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
 
 
 class SharedFd:
@@ -238,6 +241,7 @@ class Process:
         self.exited_at_ns = 0
         self.waiters: list = []  # Wait calls answered at exit
         self._stdin: SharedFd | None = None  # our end of the process's stdin pipe
+        self._stdin_hold = -1  # our writer on the stdin FIFO, closed by CloseIO
         self._stdin_wake = -1  # written by CloseIO: the feeding thread copies what is left, then ends
         self._master: SharedFd | None = None  # the pty master
         self._child_fds: list[int] = []
@@ -253,7 +257,7 @@ class Process:
             return (None, None, None)
         fds: list[int | None] = [None, None, None]
         if self.stdio.stdin:
-            src = _open_input(self.stdio.stdin)
+            src, self._stdin_hold = _open_input(self.stdio.stdin)
             r, w = os.pipe2(os.O_CLOEXEC)
             self._stdin = SharedFd(w, users=2)  # the feeding thread and this process
             fds[0] = r
@@ -299,9 +303,10 @@ class Process:
 
     @staticmethod
     def _feed(src: int, dst: SharedFd, wake: int) -> None:
-        """Copy a client's stdin FIFO into the process's stdin pipe until the FIFO's EOF, or until
-        CloseIO: a client writes its last bytes and then calls CloseIO, keeping its FIFO open, so
-        after the wake-up what the FIFO already holds is still copied before the pipe ends."""
+        """Copy a client's stdin FIFO into the process's stdin pipe until CloseIO (our own writer
+        keeps the FIFO from EOF before): a client writes its last bytes and then calls CloseIO,
+        maybe keeping its FIFO open, so after the wake-up what the FIFO already holds is still
+        copied before the pipe ends."""
         import select
 
         # non-blocking reads keep the FIFO's own EOF rule (no writer, ever or any more: EOF at once),
@@ -332,6 +337,9 @@ class Process:
             dst.release()
 
     def close_stdin(self) -> None:
+        if self._stdin_hold >= 0:
+            os.close(self._stdin_hold)
+            self._stdin_hold = -1
         if self._stdin_wake >= 0:
             os.close(self._stdin_wake)  # the feeding thread sees the wake-up end readable (EOF)
             self._stdin_wake = -1
@@ -342,7 +350,8 @@ class Process:
         if self.stdio.stdout:
             self._output_done.append(_spawn(self._pty_out, self.stdio.stdout, self._master, self._held))
         if self.stdio.stdin:
-            _spawn(self._pty_in, _open_input(self.stdio.stdin), self._master)
+            src, self._stdin_hold = _open_input(self.stdio.stdin)
+            _spawn(self._pty_in, src, self._master)
 
     @staticmethod
     def _pty_out(path: str, master: SharedFd, held: "HeldOutput") -> None:

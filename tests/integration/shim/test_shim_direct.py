@@ -26,6 +26,7 @@ from tests.integration.shim.shimkit import (
     ROOTFS,
     RUNC,
     RUNC_SHIM,
+    RUNNING,
     SHIM,
     TASK,
     FifoReader,
@@ -247,5 +248,28 @@ def test_create_twice_is_already_exists(env):
         with pytest.raises(TtrpcError) as e:
             task.create()
         assert e.value.code.name == "ALREADY_EXISTS"
+    finally:
+        task.close()
+
+
+def test_stdin_outlives_its_clients_until_closeio(env):
+    """`ctr run -d` writes and leaves, `ctr task attach` comes later: stdin ends only at CloseIO."""
+    tmp_path, token, ctrd = env
+    stdin = tmp_path / "in"
+    os.mkfifo(stdin)
+    out, err = FifoReader(tmp_path / "out"), FifoReader(tmp_path / "err")
+    task = Task(make_bundle(tmp_path, token, ["sh", "-c", "cat; echo done"]), token, ctrd)
+    try:
+        task.create(stdin=str(stdin), stdout=str(out.path), stderr=str(err.path))
+        task.call("Start")
+        for line in (b"first\n", b"second\n"):  # two clients, one after the other
+            fd = os.open(stdin, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO: the shim stopped reading
+            os.write(fd, line)
+            os.close(fd)
+            time.sleep(0.3)
+        assert task.state().status == RUNNING, "stdin ended when a client closed its FIFO"
+        task.call("CloseIO", stdin=True)
+        assert task.call("Wait").exit_status == 0
+        assert out.text() == "first\nsecond\ndone\n"
     finally:
         task.close()
