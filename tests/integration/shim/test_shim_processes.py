@@ -2,6 +2,7 @@
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 from pyrunc_shim.ttrpc.status import TtrpcError
@@ -92,3 +93,75 @@ def test_the_runtimes_create_error_is_the_rpcs_not_the_containers_stderr(env):
     finally:
         task.close()
     assert (output(out), output(err)) == ("", "")
+
+
+def _code(call, *args, **kw) -> str:
+    try:
+        call(*args, **kw)
+    except TtrpcError as e:
+        return e.code.name
+    return "OK"
+
+
+def test_exec_in_a_paused_task_is_refused_before_it_is_added(running, env):
+    task, tmp_path = running
+    ctrd = env[2]
+    task.call("Pause")
+    try:
+        with pytest.raises(TtrpcError):
+            task.exec("e1", ["true"])
+    finally:
+        task.call("Resume")
+    assert "/tasks/exec-added" not in ctrd.topics()
+    assert _code(task.state, "e1") == "NOT_FOUND"
+
+
+def test_wrong_state_error_codes(running):
+    task, tmp_path = running
+    codes = {"start running init": _code(task.call, "Start"),
+             "resume running": _code(task.call, "Resume"),
+             "delete running init": _code(task.call, "Delete"),
+             "unknown exec": _code(task.state, "nope")}
+    task.exec("e1", ["sleep", "100"])
+    codes["kill created exec"] = _code(task.call, "Kill", exec_id="e1", signal=9)
+    task.call("Start", exec_id="e1")
+    codes["start running exec"] = _code(task.call, "Start", exec_id="e1")
+    codes["delete running exec"] = _code(task.call, "Delete", exec_id="e1")
+    task.call("Kill", exec_id="e1", signal=9)
+    task.call("Wait", exec_id="e1")
+    codes["kill exited exec"] = _code(task.call, "Kill", exec_id="e1", signal=9)
+    task.call("Pause")
+    codes["pause paused"] = _code(task.call, "Pause")
+    task.call("Resume")
+    task.call("Kill", signal=9)
+    task.call("Wait")
+    codes["kill exited init"] = _code(task.call, "Kill", signal=9)
+    codes["exec in exited init"] = _code(task.exec, "e2", ["true"])
+    codes["pause exited"] = _code(task.call, "Pause")
+    assert codes == {  # containerd-shim-runc-v2's: Unknown where its process states return plain errors
+        "start running init": "UNKNOWN", "resume running": "UNKNOWN", "delete running init": "UNKNOWN",
+        "unknown exec": "NOT_FOUND", "kill created exec": "FAILED_PRECONDITION", "start running exec": "UNKNOWN",
+        "delete running exec": "UNKNOWN", "kill exited exec": "NOT_FOUND", "pause paused": "UNKNOWN",
+        "kill exited init": "NOT_FOUND", "exec in exited init": "UNKNOWN", "pause exited": "UNKNOWN"}
+
+
+def test_metrics_of_an_exited_task_until_delete(env):
+    """Stats between the exit and Delete (the cgroup is still there), with memory.stat's total_*
+    and the blkio controller's counters."""
+    from pyrunc_proto.containerd.cgroups.v1 import metrics_pb2
+
+    tmp_path, token, ctrd = env
+    task = Task(make_bundle(tmp_path, token, ["sh", "-c", "head -c 4m /dev/zero > /dev/null"]), token, ctrd)
+    try:
+        task.create()
+        task.call("Start")
+        task.call("Wait")
+        m = metrics_pb2.Metrics.FromString(task.call("Stats").stats.value)
+        assert m.memory.total_pg_pg_in > 0 and m.memory.total_pg_fault > 0, m.memory
+        throttle = Path(f"/sys/fs/cgroup/blkio/{token}/blkio.throttle.io_service_bytes")
+        if throttle.exists():  # a device appears there once the cgroup did I/O on it (maybe none: cached)
+            lines = [line.split() for line in throttle.read_text().splitlines() if ":" in line]
+            got = [(f"{e.major}:{e.minor}", e.op, str(e.value)) for e in m.blkio.io_service_bytes_recursive]
+            assert got == [tuple(line) for line in lines], m.blkio
+    finally:
+        task.close()
