@@ -1,15 +1,16 @@
 """The container's processes (init and execs): their state machine, stdio and console.
 
-Stdout and stderr FIFOs are opened O_RDWR (never blocks, even with no reader yet) and handed to
-the runtime as the process's own descriptors, so no copying is needed. The shim keeps its own
-O_RDWR end after the process exits, for as long as the FIFO holds unread output (until Delete at
-the latest): output a reader that is away (pyruncd restarting) has not taken yet stays in the pipe
-instead of being dropped with the last descriptor, while a reader that keeps up still sees EOF. Stdin goes through a pipe
-fed by a thread, so CloseIO can end it while the client keeps its FIFO open. The stdin FIFO is
-opened before the RPC returns, non-blocking then made blocking: a client's pending open(O_WRONLY)
-already counts as a writer, so reads wait for it, and a client that wrote everything and closed
-before we opened gives EOF instead of a reader blocked forever in open(). With a terminal,
-threads copy between the FIFOs and the pty master the runtime sends over the console socket.
+Output FIFOs are opened O_RDWR (never blocks, even with no reader yet). Stdout is handed to the
+runtime as the process's own descriptor, so no copying is needed; stderr goes through a pipe a
+thread copies once the runtime succeeded, since the runtime writes its own errors to the stderr
+the process inherits. The shim keeps its own O_RDWR end after the process exits, for as long as
+the FIFO holds unread output (until Delete at the latest): output a reader that is away (pyruncd
+restarting) has not taken yet stays in the pipe instead of being dropped with the last
+descriptor, while a reader that keeps up still sees EOF. Stdin goes through a pipe fed by a
+thread; as in containerd's runc shim, the shim holds a writer on the stdin FIFO, so clients may
+come and go (`ctr task attach`) and stdin ends only at CloseIO, even while a client keeps its
+FIFO open. With a terminal, threads copy between the FIFOs and the pty master the runtime sends
+over the console socket.
 """
 
 import _thread
@@ -76,10 +77,12 @@ def _spawn(target, *args) -> _thread.LockType:
     return done
 
 
-def _open_input(path: str) -> int:
+def _open_input(path: str) -> tuple[int, int]:
+    """The stdin FIFO's read end, and a write end of our own that keeps it from EOF while no
+    client has it open (`ctr run -d`, then `ctr task attach`): stdin ends at CloseIO."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     os.set_blocking(fd, True)
-    return fd
+    return fd, os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
 
 
 class SharedFd:
@@ -238,11 +241,14 @@ class Process:
         self.exited_at_ns = 0
         self.waiters: list = []  # Wait calls answered at exit
         self._stdin: SharedFd | None = None  # our end of the process's stdin pipe
+        self._stdin_hold = -1  # our writer on the stdin FIFO, closed by CloseIO
         self._stdin_wake = -1  # written by CloseIO: the feeding thread copies what is left, then ends
         self._master: SharedFd | None = None  # the pty master
         self._child_fds: list[int] = []
         self._output_done: list[_thread.LockType] = []
-        self._output_fds: tuple = ()  # the FIFO ends open_stdio gave for stdout and stderr
+        self._output_fds: tuple = ()  # the FIFO end open_stdio gave for stdout
+        self._stderr_copy: tuple = ()  # (pipe's read end, stderr FIFO) until the runtime is done
+        self._copies: list[_thread.LockType] = []  # stderr copies, released at the pipe's EOF
         self._held = HeldOutput()
 
     def open_stdio(self) -> tuple:
@@ -251,35 +257,56 @@ class Process:
             return (None, None, None)
         fds: list[int | None] = [None, None, None]
         if self.stdio.stdin:
-            src = _open_input(self.stdio.stdin)
+            src, self._stdin_hold = _open_input(self.stdio.stdin)
             r, w = os.pipe2(os.O_CLOEXEC)
             self._stdin = SharedFd(w, users=2)  # the feeding thread and this process
             fds[0] = r
             self._child_fds.append(r)
             wake_r, self._stdin_wake = os.pipe2(os.O_CLOEXEC)
             _spawn(self._feed, src, self._stdin, wake_r)
-        for i, path in ((1, self.stdio.stdout), (2, self.stdio.stderr)):
-            if path:
-                fds[i] = _open_output(path)
-                self._child_fds.append(fds[i])
-        self._output_fds = (fds[1], fds[2])
+        if self.stdio.stdout:
+            fds[1] = _open_output(self.stdio.stdout)
+            self._child_fds.append(fds[1])
+            self._output_fds = (fds[1],)
+        if self.stdio.stderr:
+            # the process inherits the runtime's stderr, where the runtime writes its own errors:
+            # through a pipe copied only once the process runs, they stay out of the process's output
+            r, fds[2] = os.pipe2(os.O_CLOEXEC)
+            self._child_fds.append(fds[2])
+            self._stderr_copy = (r, _open_output(self.stdio.stderr))
         return tuple(fds)
 
     def close_child_stdio(self) -> None:
-        """After the runtime has passed them on, the shim keeps only its hold on output FIFOs."""
+        """After the runtime has passed them on, the shim keeps only its hold on output FIFOs and
+        copies stderr; a process that never ran has no output to keep."""
         for fd in self._child_fds:
-            if fd in self._output_fds and self.pid:  # a process that never ran has no output to keep
+            if fd in self._output_fds and self.pid:
                 self._held.add(fd)
             else:
                 os.close(fd)
         self._child_fds = []
         self._output_fds = ()
+        if self._stderr_copy:
+            src, dst = self._stderr_copy
+            self._stderr_copy = ()
+            if self.pid:
+                self._copies.append(_spawn(self._pipe_out, src, dst, self._held))
+            else:
+                os.close(src)
+                os.close(dst)
+
+    @staticmethod
+    def _pipe_out(src: int, dst: int, held: "HeldOutput") -> None:
+        _copy(src, dst, close_dst=False)
+        os.close(src)
+        held.add(dst)
 
     @staticmethod
     def _feed(src: int, dst: SharedFd, wake: int) -> None:
-        """Copy a client's stdin FIFO into the process's stdin pipe until the FIFO's EOF, or until
-        CloseIO: a client writes its last bytes and then calls CloseIO, keeping its FIFO open, so
-        after the wake-up what the FIFO already holds is still copied before the pipe ends."""
+        """Copy a client's stdin FIFO into the process's stdin pipe until CloseIO (our own writer
+        keeps the FIFO from EOF before): a client writes its last bytes and then calls CloseIO,
+        maybe keeping its FIFO open, so after the wake-up what the FIFO already holds is still
+        copied before the pipe ends."""
         import select
 
         # non-blocking reads keep the FIFO's own EOF rule (no writer, ever or any more: EOF at once),
@@ -310,6 +337,9 @@ class Process:
             dst.release()
 
     def close_stdin(self) -> None:
+        if self._stdin_hold >= 0:
+            os.close(self._stdin_hold)
+            self._stdin_hold = -1
         if self._stdin_wake >= 0:
             os.close(self._stdin_wake)  # the feeding thread sees the wake-up end readable (EOF)
             self._stdin_wake = -1
@@ -320,7 +350,8 @@ class Process:
         if self.stdio.stdout:
             self._output_done.append(_spawn(self._pty_out, self.stdio.stdout, self._master, self._held))
         if self.stdio.stdin:
-            _spawn(self._pty_in, _open_input(self.stdio.stdin), self._master)
+            src, self._stdin_hold = _open_input(self.stdio.stdin)
+            _spawn(self._pty_in, src, self._master)
 
     @staticmethod
     def _pty_out(path: str, master: SharedFd, held: "HeldOutput") -> None:
@@ -355,7 +386,12 @@ class Process:
         self._held.close_when_read()
 
     def drop_output(self) -> None:
-        """Delete: whatever no reader took by now is given up."""
+        """Delete: whatever no reader took by now is given up (after up to 2 s for the copies to
+        reach their EOF, as containerd's runc shim waits)."""
+        deadline = time.monotonic() + 2.0
+        for done in self._copies:
+            if done.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                done.release()
         self._held.close_all()
 
     def release_stdio(self) -> None:

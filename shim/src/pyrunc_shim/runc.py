@@ -14,7 +14,11 @@ RUNTIME_FILE = "runtime"  # in the bundle: the binary and root used, one a line,
 
 
 class RuncError(Exception):
-    """The runtime binary failed; the message is its own error text."""
+    """The runtime binary failed; the message is its own error text, exit_code its exit status."""
+
+    def __init__(self, message: str, exit_code: int = 255) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def _which(name: str) -> str | None:
@@ -69,7 +73,7 @@ class Runc:
         except OSError as e:
             raise RuncError(f"OCI runtime {what} failed: {self.binary}: {e.strerror}") from e
         if res.returncode != 0:
-            raise RuncError(f"OCI runtime {what} failed: {self.last_error(res.stderr)}")
+            raise RuncError(f"OCI runtime {what} failed: {self.last_error(res.stderr)}", res.returncode)
         return res.stdout
 
     def last_error(self, stderr: bytes = b"") -> str:

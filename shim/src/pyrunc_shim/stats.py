@@ -53,8 +53,50 @@ def _memory_entry(d: str, prefix: str) -> dict | None:
             "max": _uint(_read(d, prefix + "max_usage_in_bytes")), "failcnt": _uint(_read(d, prefix + "failcnt"))}
 
 
-def metrics(pid: int) -> dict:
-    paths = cgroup_paths(pid)
+# BlkIOStat field -> blkio file, as containerd's cgroups library reads them: CFQ's where the
+# kernel has them, then the throttle policy's (always there) appended to the same fields
+BLKIO_CFQ = (("sectors_recursive", "sectors_recursive"), ("io_service_bytes_recursive", "io_service_bytes_recursive"),
+             ("io_serviced_recursive", "io_serviced_recursive"), ("io_queued_recursive", "io_queued_recursive"),
+             ("io_service_time_recursive", "io_service_time_recursive"),
+             ("io_wait_time_recursive", "io_wait_time_recursive"), ("io_merged_recursive", "io_merged_recursive"),
+             ("io_time_recursive", "time_recursive"))
+BLKIO_THROTTLE = (("io_serviced_recursive", "throttle.io_serviced"),
+                  ("io_service_bytes_recursive", "throttle.io_service_bytes"))
+
+
+def _device_name(major: int, minor: int, names: dict) -> str:
+    key = (major, minor)
+    if key not in names:
+        uevent = _read(f"/sys/dev/block/{major}:{minor}", "uevent") or ""
+        dev = next((line[8:] for line in uevent.splitlines() if line.startswith("DEVNAME=")), "")
+        names[key] = f"/dev/{dev}" if dev else ""
+    return names[key]
+
+
+def blkio(d: str) -> dict:
+    """Lines "MAJ:MIN Op value" (and a device-less "Total value", skipped) per file."""
+    out: dict[str, list] = {}
+    names: dict = {}
+    files = (BLKIO_CFQ if os.path.exists(os.path.join(d, "blkio.io_serviced_recursive")) else ()) + BLKIO_THROTTLE
+    for field, name in files:
+        for line in (_read(d, "blkio." + name) or "").splitlines():
+            fields = line.split()
+            if len(fields) < 2 or ":" not in fields[0]:
+                continue
+            major, _, minor = fields[0].partition(":")
+            if not (major.isdigit() and minor.isdigit()):
+                continue
+            entry = {"device": _device_name(int(major), int(minor), names), "major": int(major),
+                     "minor": int(minor), "value": _uint(fields[-1])}
+            if len(fields) == 3:
+                entry["op"] = fields[1]
+            out.setdefault(field, []).append(entry)
+    return out
+
+
+def metrics(paths: dict[str, str]) -> dict:
+    """paths: cgroup_paths() of the task's init, taken while it ran (its cgroup outlives it until
+    the runtime deletes the container, and so do its metrics)."""
     out: dict = {}
     if "pids" in paths:
         d = paths["pids"]
@@ -72,7 +114,7 @@ def metrics(pid: int) -> dict:
     if "memory" in paths:
         d = paths["memory"]
         stat = _pairs(_read(d, "memory.stat"))
-        memory = {MEMORY_STAT_NAMES.get(k, k): v for k, v in stat.items()}
+        memory = {_memory_field(k): v for k, v in stat.items()}
         memory = {k: v for k, v in memory.items() if k in MEMORY_FIELDS}
         for field, prefix in (("usage", "memory."), ("swap", "memory.memsw."), ("kernel", "memory.kmem."),
                               ("kernel_tcp", "memory.kmem.tcp.")):
@@ -83,7 +125,16 @@ def metrics(pid: int) -> dict:
         oom = _pairs(_read(d, "memory.oom_control"))
         out["memory_oom_control"] = {"oom_kill_disable": oom.get("oom_kill_disable", 0),
                                      "under_oom": oom.get("under_oom", 0), "oom_kill": oom.get("oom_kill", 0)}
+    if "blkio" in paths:
+        out["blkio"] = blkio(paths["blkio"])
     return out
+
+
+def _memory_field(key: str) -> str:
+    """memory.stat key -> MemoryStat field: total_pgpgin is total_pg_pg_in, as pgpgin is pg_pg_in."""
+    if key.startswith("total_"):
+        return "total_" + MEMORY_STAT_NAMES.get(key[6:], key[6:])
+    return MEMORY_STAT_NAMES.get(key, key)
 
 
 def _memory_fields() -> set[str]:

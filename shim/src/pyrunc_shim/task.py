@@ -41,6 +41,7 @@ class TaskService:
         self.rootfs_mounted = False
         self.shutdown_requested = False
         self.oom = None
+        self.cgroups: dict[str, str] = {}  # the init's cgroup directories, recorded at Start, for Stats
         # set by the server loop: watch a descriptor / stop watching it
         self.add_reader = lambda fd, callback: None
         self.remove_reader = lambda fd: None
@@ -72,13 +73,16 @@ class TaskService:
         procs = ([self.init] if self.init else []) + list(self.execs.values())
         for p in procs:
             if p.pid == pid and not p.exited:
-                p.set_exited(status)
+                self._stopped(p, status)
                 self.publisher.publish(EVENTS + "TaskExit", container_id=self.id, id=p.exec_id or self.id,
                                        pid=p.pid, exit_status=p.exit_status,
                                        exited_at=wire.timestamp(p.exited_at_ns))
-                waiters, p.waiters = p.waiters, []
-                for call in waiters:
-                    call.reply(self._wait_response(p))
+
+    def _stopped(self, p: Process, status: int) -> None:
+        p.set_exited(status)
+        waiters, p.waiters = p.waiters, []
+        for call in waiters:
+            call.reply(self._wait_response(p))
 
     def _watch_oom(self, pid: int) -> None:
         from .oom import OOMWatch
@@ -86,6 +90,14 @@ class TaskService:
         self.oom = OOMWatch.for_pid(pid)
         if self.oom is not None:
             self.add_reader(self.oom.efd, self._on_oom)
+
+    def _record_cgroups(self, pid: int) -> None:
+        from .stats import cgroup_paths
+
+        try:
+            self.cgroups = cgroup_paths(pid)
+        except OSError:  # it already exited and was reaped
+            self.cgroups = {}
 
     def _on_oom(self) -> None:
         if self.oom.read():
@@ -159,8 +171,7 @@ class TaskService:
         req = wire.decode(API + "StartRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if p.state != State.CREATED:
-            raise TtrpcError(Code.FAILED_PRECONDITION,
-                             f"process {req.exec_id or req.id!r} is {p.state.name.lower()}, not created")
+            raise TtrpcError(Code.UNKNOWN, f"cannot start a {p.state.name.lower()} process")
         if p is self.init:
             try:
                 self.runc.start(self.id)
@@ -168,16 +179,22 @@ class TaskService:
                 raise self._runtime_error(e) from e
             p.state = State.RUNNING
             self._watch_oom(p.pid)
+            self._record_cgroups(p.pid)
             self.publisher.publish(EVENTS + "TaskStart", container_id=self.id, pid=p.pid)
         else:
             if self.init.state != State.RUNNING:
-                raise TtrpcError(Code.FAILED_PRECONDITION, f"container {self.id!r} is not running")
+                raise TtrpcError(Code.UNKNOWN, f"cannot exec in a {self.init.state.name.lower()} state")
             spec_file = os.path.join(self.bundle, f"exec-{req.exec_id}.json")
             with open(spec_file, "wb") as f:
                 f.write(p.spec)
             try:
                 self._run_process(p, lambda stdio, sock, pid_file: self.runc.exec(
                     self.id, spec_file, pid_file, sock, stdio), f"exec-{req.exec_id}.pid")
+            except TtrpcError as e:
+                # it never ran: stopped with the runtime's exit status, so Wait answers and Delete
+                # works (a client's Wait would hang, and containerd's cleanup with it, for a minute)
+                self._stopped(p, e.__cause__.exit_code if isinstance(e.__cause__, RuncError) else 255)
+                raise
             finally:
                 os.unlink(spec_file)
             p.state = State.RUNNING
@@ -189,7 +206,7 @@ class TaskService:
         req = wire.decode(API + "DeleteRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if p.state in (State.RUNNING, State.PAUSED):
-            raise TtrpcError(Code.FAILED_PRECONDITION, f"cannot delete running process {req.exec_id or req.id!r}")
+            raise TtrpcError(Code.UNKNOWN, f"cannot delete a {p.state.name.lower()} process")
         exited_at = wire.timestamp(p.exited_at_ns) if p.exited else None
         resp = wire.encode(API + "DeleteResponse", pid=p.pid, exit_status=p.exit_status, exited_at=exited_at)
         p.drop_output()
@@ -210,6 +227,7 @@ class TaskService:
         for e in self.execs.values():
             e.drop_output()
         self.init = None
+        self.cgroups = {}
         self.execs.clear()
         return resp
 
@@ -242,7 +260,7 @@ class TaskService:
         req = wire.decode(API + "PauseRequest", call.payload)
         p = self._process(req.id, "")
         if p.state != State.RUNNING:
-            raise TtrpcError(Code.FAILED_PRECONDITION, f"container {req.id!r} is {p.state.name.lower()}, not running")
+            raise TtrpcError(Code.UNKNOWN, f"cannot pause a {p.state.name.lower()} container")
         try:
             self.runc.pause(self.id)
         except RuncError as e:
@@ -255,7 +273,7 @@ class TaskService:
         req = wire.decode(API + "ResumeRequest", call.payload)
         p = self._process(req.id, "")
         if p.state != State.PAUSED:
-            raise TtrpcError(Code.FAILED_PRECONDITION, f"container {req.id!r} is {p.state.name.lower()}, not paused")
+            raise TtrpcError(Code.UNKNOWN, f"cannot resume a {p.state.name.lower()} container")
         try:
             self.runc.resume(self.id)
         except RuncError as e:
@@ -280,7 +298,9 @@ class TaskService:
                     raise TtrpcError(Code.NOT_FOUND, "process already finished") from e
                 raise self._runtime_error(e) from e
         else:
-            if p.exited or p.pid == 0:
+            if p.pid == 0:
+                raise TtrpcError(Code.FAILED_PRECONDITION, "process not created")
+            if p.exited:
                 raise TtrpcError(Code.NOT_FOUND, "process already finished")
             try:
                 os.kill(p.pid, req.signal)
@@ -293,8 +313,8 @@ class TaskService:
         init = self._process(req.id, "")
         if req.exec_id in self.execs:
             raise TtrpcError(Code.ALREADY_EXISTS, f"exec {req.exec_id!r} already exists")
-        if init.exited:
-            raise TtrpcError(Code.FAILED_PRECONDITION, f"container {req.id!r} is stopped")
+        if init.state in (State.STOPPED, State.PAUSED):  # refused before /tasks/exec-added, as runc's shim does
+            raise TtrpcError(Code.UNKNOWN, f"cannot exec in a {init.state.name.lower()} state")
         # the spec is an OCI process as JSON: containerd's typeurl packs non-proto types that way
         self.execs[req.exec_id] = Process(req.exec_id, Stdio(req.stdin, req.stdout, req.stderr, req.terminal),
                                           spec=req.spec.value if req.spec else b"")
@@ -344,12 +364,11 @@ class TaskService:
 
         req = wire.decode(API + "StatsRequest", call.payload)
         p = self._process(req.id, "")
-        if p.exited:
-            raise TtrpcError(Code.NOT_FOUND, f"container {req.id!r} is stopped: no cgroup to read")
-        try:
-            data = metrics(p.pid)
-        except OSError as e:
-            raise TtrpcError(Code.NOT_FOUND, f"cgroups of container {req.id!r}: {e}") from e
+        if not self.cgroups and not p.exited:
+            self._record_cgroups(p.pid)  # created, not started yet
+        if not self.cgroups:
+            raise TtrpcError(Code.NOT_FOUND, f"container {req.id!r}: no cgroup to read")
+        data = metrics(self.cgroups)
         return wire.encode(API + "StatsResponse", stats=wire.pack("io.containerd.cgroups.v1.Metrics", data))
 
     def connect(self, call: Call) -> bytes:

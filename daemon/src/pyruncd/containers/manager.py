@@ -66,7 +66,7 @@ class Live:
     shim: shims.Shim
     log: LogFile
     readers: list[FifoReader] = field(default_factory=list)
-    stdin_fd: int = -1  # our end of the stdin FIFO, its only writer: closing it is the end of stdin
+    stdin_fd: int = -1  # our end of the stdin FIFO; closing it and CloseIO end the process's stdin
 
     def close_output(self) -> None:
         for r in self.readers:
@@ -227,16 +227,22 @@ class Manager:
     async def write_stdin(self, cid: str, data: bytes, exec_id: str = "") -> None:
         await in_thread(_write_all, self._stdin_fd(cid, exec_id), data)
 
-    def close_stdin(self, cid: str, exec_id: str = "") -> None:
-        """Close our end of the stdin FIFO, its only writer: the shim reads what is buffered, then EOF.
-        (CloseIO would end the process's stdin at once, losing bytes still in the FIFO.)"""
+    async def close_stdin(self, cid: str, exec_id: str = "") -> None:
+        """Close our end of the stdin FIFO, then CloseIO: the shim holds a writer of its own (as
+        containerd's runc shim does), so stdin ends there, after what the FIFO holds is read."""
         if exec_id:
             fd = self._exec_stdin.pop((cid, exec_id), -1)
         else:
             live = self._live.get(cid)
             fd, live.stdin_fd = (live.stdin_fd, -1) if live else (-1, -1)
-        if fd >= 0:
-            os.close(fd)
+        if fd < 0:
+            return
+        os.close(fd)
+        if cid in self._live:
+            try:
+                await in_thread(self._live[cid].shim.close_io, exec_id)
+            except (shims.ShimError, OSError):
+                pass  # the process is gone: so is its stdin
 
     async def resize(self, cid: str, width: int, height: int, exec_id: str = "") -> None:
         if cid in self._live:

@@ -131,6 +131,9 @@ class Shim:
     def resize(self, width: int, height: int, exec_id: str = "") -> None:
         self._call("ResizePty", api.ResizePtyRequest(id=self.id, exec_id=exec_id, width=width, height=height), None)
 
+    def close_io(self, exec_id: str = "") -> None:
+        self._call("CloseIO", api.CloseIORequest(id=self.id, exec_id=exec_id, stdin=True), None)
+
     def delete(self, exec_id: str = "") -> api.DeleteResponse:
         return self._call("Delete", api.DeleteRequest(id=self.id, exec_id=exec_id), api.DeleteResponse, timeout=60)
 

@@ -114,7 +114,7 @@ class ContainersService(pb_grpc.ContainersServicer):
             if msg.width and msg.height:
                 await self.m.resize(cid, msg.width, msg.height, exec_id)
             if msg.close_stdin:
-                self.m.close_stdin(cid, exec_id)
+                await self.m.close_stdin(cid, exec_id)
 
     @rpc
     async def Attach(self, request_iterator, context):
