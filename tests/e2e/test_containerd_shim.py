@@ -80,7 +80,8 @@ def test_run_prints_and_propagates_exit_codes(ctrd):
     assert r.stdout == b"hi\n"
     r = run(ctrd, ["--rm"], "c2", "sh", "-c", "echo oops >&2; exit 3")
     assert (r.returncode, r.stdout, r.stderr) == (3, b"", b"oops\n")
-    assert run(ctrd, ["--rm"], "c4", "cat").stdout == b""  # stdin at EOF reaches the container
+    # no `cat` with stdin at EOF here: ctr calls CloseIO only for an EOF that comes after its task
+    # exists, and the shim, like containerd-shim-runc-v2, holds stdin open until CloseIO
 
 
 def test_log_uri_file(ctrd, tmp_path):

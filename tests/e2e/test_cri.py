@@ -22,8 +22,6 @@ pytestmark = [
     pytest.mark.skipif(bool(available()), reason=available() or "CRI node available"),
 ]
 
-ITEM2 = pytest.mark.xfail(strict=False, reason="issue 13 item 2: under our shim a failed exec never "
-                          "exits, so containerd waits its 60 s clean-up timeout")
 
 
 def handlers(**xfails):
@@ -104,7 +102,7 @@ def test_exec_sync(node, make_pod, handler):
     assert (out.stdout, out.stderr, out.exit_code) == (b"out\n", b"err\n", 3)
 
 
-@pytest.mark.parametrize("handler", handlers(pyrunc=ITEM2))
+@pytest.mark.parametrize("handler", handlers())
 def test_exec_sync_of_a_missing_binary_fails_at_once(node, make_pod, handler, capsys):
     pod = make_pod(handler)
     cid = pod.start("main", "sleep", "3600")
