@@ -154,10 +154,15 @@ def container_init(plan, ch):
         except PyruncError as e:
             failure = str(e)
     os.write(fifo, b"0" if failure is None else b"E" + failure.encode())
-    os.close(fifo)
     if failure is not None:
         os._exit(1)
-    _exec(plan, exe, env)
+    # the fifo stays open (close-on-exec) until execve: `start` waits for that, so a
+    # failed execve (ENOEXEC, E2BIG, a missing interpreter) is its error, not a silent exit 1
+    try:
+        _exec(plan, exe, env)
+    except BaseException as e:  # noqa: B036 - reported, then we die
+        _report_exec_failure(fifo, e)
+    os._exit(1)
 
 
 def exec_init(plan, ch):
@@ -238,7 +243,24 @@ def _exec(plan, exe, env):
     except OSError as e:
         from .errors import ContainerProcessError
 
-        raise ContainerProcessError(f'exec: "{plan.process.args[0]}": {e.strerror.lower()}') from None
+        # runc's words (Go's os.PathError): "exec /bin/x: exec format error"
+        raise ContainerProcessError(f"exec {exe}: {e.strerror.lower()}") from None
+
+
+def _report_exec_failure(fifo, exc):
+    """Tell `start` why (after "0", so it knows the program never ran); runc's fallback: our stderr."""
+    from .errors import ContainerProcessError
+
+    if not isinstance(exc, ContainerProcessError):
+        exc = ContainerProcessError(str(exc) if isinstance(exc, PyruncError) else f"{type(exc).__name__}: {exc}")
+    text = str(exc)
+    try:
+        os.write(fifo, b"E" + text.encode())
+    except OSError:
+        try:
+            os.write(2, text.encode() + b"\n")
+        except OSError:
+            pass
 
 
 def _env_dict(env):
