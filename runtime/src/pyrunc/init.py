@@ -32,6 +32,16 @@ class InitPlan:
         self.host_pid = None
         # set by the parent when the process joins a running container
         self.seccomp = spec.linux.seccomp if spec else None
+        self.lsm_attrs = _lsm_attrs(process)
+
+
+def _lsm_attrs(process):
+    """What to write to /proc/self/attr before execve (lsm.validate has refused what the kernel lacks)."""
+    if not (process.apparmor_profile or process.selinux_label):
+        return []
+    from . import lsm
+
+    return lsm.exec_attrs(process.apparmor_profile, process.selinux_label)
 
 
 def preload(plan):
@@ -57,11 +67,14 @@ def preload(plan):
         import struct  # noqa: F401
     if any(m.type == "cgroup" for m in plan.spec.mounts):
         from . import cgroups  # noqa: F401
+    if plan.lsm_attrs or plan.spec.linux.mount_label:
+        from . import lsm  # noqa: F401
 
 
 class _MountContext:
-    def __init__(self, bundle, cgroup, new_cgroupns, new_netns, join_cgroup):
+    def __init__(self, bundle, cgroup, new_cgroupns, new_netns, join_cgroup, mount_label=None):
         self.bundle = bundle
+        self.mount_label = mount_label
         self.cgroup = cgroup
         self.new_cgroupns = new_cgroupns
         self.new_netns = new_netns
@@ -94,7 +107,7 @@ def container_init(plan, ch):
 
     mounts.prepare_root(rootfs, lx.rootfs_propagation)
     mctx = _MountContext(plan.bundle, plan.cgroup, "cgroup" in new, "network" in kinds,
-                         lambda: launch.init_cgroup(ch, "cgroup" in new))
+                         lambda: launch.init_cgroup(ch, "cgroup" in new), lx.mount_label)
     for i, m in enumerate(spec.mounts):
         mounts.mount_one(rootfs, m, i, mctx)
     if mounts.needs_dev_setup(spec.mounts):
@@ -193,6 +206,10 @@ def _setup_console(plan, bind_console):
 def _finalize(plan):
     """rlimits, privileges, user, cwd: the common tail of both inits. Returns (exe, env)."""
     proc = plan.process
+    if plan.lsm_attrs:
+        from . import lsm
+
+        lsm.apply_exec_attrs(plan.lsm_attrs)  # before privileges go, as runc; the kernel applies them at execve
     proc_setup.set_rlimits(proc.rlimits)
     if proc.no_new_privileges:
         import prctl
