@@ -181,6 +181,10 @@ def container_init(plan, ch):
 def exec_init(plan, ch):
     """Join done by the intermediate (setns put us in the container's root): set up and exec."""
     launch.init_cgroup(ch, False)
+    container_oom = plan.spec.process.oom_score_adj
+    if container_oom is not None:
+        # as runc: an exec gets the container's value (CRI sets 1000), set while we may still lower it
+        proc_setup.set_oom_score_adj(container_oom)
     if plan.process.terminal:
         _setup_console(plan, bind_console=False)
     exe, env = _finalize(plan)

@@ -81,3 +81,15 @@ def test_exec_with_capability(rt, running):
 def test_exec_no_new_privs(rt, running):
     out = rt("exec", "--no-new-privs", running, "grep", "NoNewPrivs", "/proc/self/status").stdout.split()
     assert out == ["NoNewPrivs:", "1"]
+
+
+def test_exec_inherits_the_containers_oom_score_adj(rt, bundle):
+    """As runc: CRI sets 1000 on the container and expects it of every exec (probes included)."""
+    cid = rt.new_id()
+    rt("run", "-d", "--bundle", bundle(["sleep", "1000"], edit=lambda c: c["process"].__setitem__("oomScoreAdj", 1000)),
+       cid)
+    try:
+        assert rt("exec", cid, "cat", "/proc/self/oom_score_adj").stdout.strip() == "1000"
+        assert rt("exec", "-u", "65534", cid, "cat", "/proc/self/oom_score_adj").stdout.strip() == "1000"
+    finally:
+        rt("delete", "-f", cid, check=False)
