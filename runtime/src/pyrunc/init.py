@@ -153,8 +153,9 @@ def container_init(plan, ch):
     if proc.oom_score_adj is not None:
         proc_setup.set_oom_score_adj(proc.oom_score_adj)
 
-    exe, env = _finalize(plan)
+    # the cgroup namespace needs CAP_SYS_ADMIN and unshare, which _finalize's cap drop and seccomp take away
     mctx.join_cgroup()
+    exe, env = _finalize(plan)
     ch.send(type="ready")
     # held here until `start` opens the fifo for reading
     fifo = os.open(f"/proc/self/fd/{plan.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
