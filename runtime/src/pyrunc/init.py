@@ -2,7 +2,8 @@
 
 container_init: a new container's pid 1 (runc's standard init).
 exec_init: a process joining a running container (runc's setns init).
-Both report failures to the parent through the channel, and end in execve.
+Both report failures to the parent through the channel, and end in execve; once `create`
+has let go, container_init reports a failed execve to `start` through the exec fifo.
 """
 
 import os
