@@ -2,7 +2,8 @@
 
 container_init: a new container's pid 1 (runc's standard init).
 exec_init: a process joining a running container (runc's setns init).
-Both report failures to the parent through the channel, and end in execve.
+Both report failures to the parent through the channel, and end in execve; once `create`
+has let go, container_init reports a failed execve to `start` through the exec fifo.
 """
 
 import os
@@ -32,6 +33,16 @@ class InitPlan:
         self.host_pid = None
         # set by the parent when the process joins a running container
         self.seccomp = spec.linux.seccomp if spec else None
+        self.lsm_attrs = _lsm_attrs(process)
+
+
+def _lsm_attrs(process):
+    """What to write to /proc/self/attr before execve (lsm.validate has refused what the kernel lacks)."""
+    if not (process.apparmor_profile or process.selinux_label):
+        return []
+    from . import lsm
+
+    return lsm.exec_attrs(process.apparmor_profile, process.selinux_label)
 
 
 def preload(plan):
@@ -57,11 +68,14 @@ def preload(plan):
         import struct  # noqa: F401
     if any(m.type == "cgroup" for m in plan.spec.mounts):
         from . import cgroups  # noqa: F401
+    if plan.lsm_attrs or plan.spec.linux.mount_label:
+        from . import lsm  # noqa: F401
 
 
 class _MountContext:
-    def __init__(self, bundle, cgroup, new_cgroupns, new_netns, join_cgroup):
+    def __init__(self, bundle, cgroup, new_cgroupns, new_netns, join_cgroup, mount_label=None):
         self.bundle = bundle
+        self.mount_label = mount_label
         self.cgroup = cgroup
         self.new_cgroupns = new_cgroupns
         self.new_netns = new_netns
@@ -94,7 +108,7 @@ def container_init(plan, ch):
 
     mounts.prepare_root(rootfs, lx.rootfs_propagation)
     mctx = _MountContext(plan.bundle, plan.cgroup, "cgroup" in new, "network" in kinds,
-                         lambda: launch.init_cgroup(ch, "cgroup" in new))
+                         lambda: launch.init_cgroup(ch, "cgroup" in new), lx.mount_label)
     for i, m in enumerate(spec.mounts):
         mounts.mount_one(rootfs, m, i, mctx)
     if mounts.needs_dev_setup(spec.mounts):
@@ -144,8 +158,9 @@ def container_init(plan, ch):
     if proc.oom_score_adj is not None:
         proc_setup.set_oom_score_adj(proc.oom_score_adj)
 
-    exe, env = _finalize(plan)
+    # the cgroup namespace needs CAP_SYS_ADMIN and unshare, which _finalize's cap drop and seccomp take away
     mctx.join_cgroup()
+    exe, env = _finalize(plan)
     ch.send(type="ready")
     # held here until `start` opens the fifo for reading
     fifo = os.open(f"/proc/self/fd/{plan.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
@@ -158,15 +173,24 @@ def container_init(plan, ch):
         except PyruncError as e:
             failure = str(e)
     os.write(fifo, b"0" if failure is None else b"E" + failure.encode())
-    os.close(fifo)
     if failure is not None:
         os._exit(1)
-    _exec(plan, exe, env)
+    # the fifo stays open (close-on-exec) until execve: `start` waits for that, so a
+    # failed execve (ENOEXEC, E2BIG, a missing interpreter) is its error, not a silent exit 1
+    try:
+        _exec(plan, exe, env)
+    except BaseException as e:  # noqa: B036 - reported, then we die
+        _report_exec_failure(fifo, e)
+    os._exit(1)
 
 
 def exec_init(plan, ch):
     """Join done by the intermediate (setns put us in the container's root): set up and exec."""
     launch.init_cgroup(ch, False)
+    container_oom = plan.spec.process.oom_score_adj
+    if container_oom is not None:
+        # as runc: an exec gets the container's value (CRI sets 1000), set while we may still lower it
+        proc_setup.set_oom_score_adj(container_oom)
     if plan.process.terminal:
         _setup_console(plan, bind_console=False)
     exe, env = _finalize(plan)
@@ -192,6 +216,10 @@ def _setup_console(plan, bind_console):
 def _finalize(plan):
     """rlimits, privileges, user, cwd: the common tail of both inits. Returns (exe, env)."""
     proc = plan.process
+    if plan.lsm_attrs:
+        from . import lsm
+
+        lsm.apply_exec_attrs(plan.lsm_attrs)  # before privileges go, as runc; the kernel applies them at execve
     proc_setup.set_rlimits(proc.rlimits)
     if proc.no_new_privileges:
         import prctl
@@ -242,7 +270,24 @@ def _exec(plan, exe, env):
     except OSError as e:
         from .errors import ContainerProcessError
 
-        raise ContainerProcessError(f'exec: "{plan.process.args[0]}": {e.strerror.lower()}') from None
+        # runc's words (Go's os.PathError): "exec /bin/x: exec format error"
+        raise ContainerProcessError(f"exec {exe}: {e.strerror.lower()}") from None
+
+
+def _report_exec_failure(fifo, exc):
+    """Tell `start` why (after "0", so it knows the program never ran); runc's fallback: our stderr."""
+    from .errors import ContainerProcessError
+
+    if not isinstance(exc, ContainerProcessError):
+        exc = ContainerProcessError(str(exc) if isinstance(exc, PyruncError) else f"{type(exc).__name__}: {exc}")
+    text = str(exc)
+    try:
+        os.write(fifo, b"E" + text.encode())
+    except OSError:
+        try:
+            os.write(2, text.encode() + b"\n")
+        except OSError:
+            pass
 
 
 def _env_dict(env):

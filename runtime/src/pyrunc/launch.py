@@ -176,7 +176,10 @@ def init_cgroup(ch, new_cgroupns):
     """In init: wait until the parent has put us in the cgroup, then make the cgroup namespace."""
     wait_message(ch, "joined")
     if new_cgroupns:
-        linux.unshare(linux.CLONE_NEWCGROUP)
+        try:
+            linux.unshare(linux.CLONE_NEWCGROUP)
+        except OSError as e:
+            raise PyruncError(f"linux.namespaces: cannot create a cgroup namespace: {os.strerror(e.errno)}") from None
 
 
 def _write_id_maps(pid, id_maps):

@@ -153,7 +153,12 @@ def mount_one(rootfs, m, index, ctx):
             _mkdir_all(dest)
             ro = opts.flags & linux.MS_RDONLY
             flags = opts.flags & ~linux.MS_RDONLY if kind == "tmpfs" else opts.flags
-            linux.mount(m.source or kind or "none", dest, kind, flags, opts.data)
+            data = opts.data
+            if ctx.mount_label:
+                from . import lsm
+
+                data = lsm.mount_data(data, kind, ctx.mount_label)
+            linux.mount(m.source or kind or "none", dest, kind, flags, data)
             if kind == "tmpfs" and ro:  # tmpfs is filled (e.g. /dev) before it turns read-only
                 ctx.late_readonly.append(dest)
         for prop in opts.propagation:

@@ -101,3 +101,15 @@ def test_exec_process_file_ids_out_of_range_are_refused(rt, running, tmp_path):
     p = rt("exec", "--process", f, running, check=False)
     assert p.returncode != 0 and "uid=0" not in p.stdout
     assert "process.user.uid: uids and gids must be in range 0-2147483647" in p.stderr
+
+
+def test_exec_inherits_the_containers_oom_score_adj(rt, bundle):
+    """As runc: CRI sets 1000 on the container and expects it of every exec (probes included)."""
+    cid = rt.new_id()
+    rt("run", "-d", "--bundle", bundle(["sleep", "1000"], edit=lambda c: c["process"].__setitem__("oomScoreAdj", 1000)),
+       cid)
+    try:
+        assert rt("exec", cid, "cat", "/proc/self/oom_score_adj").stdout.strip() == "1000"
+        assert rt("exec", "-u", "65534", cid, "cat", "/proc/self/oom_score_adj").stdout.strip() == "1000"
+    finally:
+        rt("delete", "-f", cid, check=False)

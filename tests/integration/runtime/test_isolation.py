@@ -176,3 +176,20 @@ def test_rootfs_propagation_is_accepted(rt, bundle, propagation):
     out = run_out(rt, bundle, "awk '$5 == \"/\"' /proc/self/mountinfo", edit=edit)
     if "private" in propagation:
         assert "shared:" not in out
+
+
+@pytest.mark.parametrize("no_new_privs", [False, True])
+def test_cgroup_namespace_without_cgroup_mount_under_seccomp_and_dropped_caps(rt, bundle, no_new_privs):
+    """The namespace is made while init may still unshare: before docker's seccomp profile and cap drop."""
+    from pyruncd.containers.seccomp import default_seccomp
+    from pyruncd.containers.spec import DEFAULT_CAPS
+
+    def edit(c):
+        c["linux"]["namespaces"].append({"type": "cgroup"})
+        c["mounts"] = [m for m in c["mounts"] if m["type"] != "cgroup"]
+        c["linux"]["seccomp"] = default_seccomp(DEFAULT_CAPS)
+        c["process"]["noNewPrivileges"] = no_new_privs
+        c["process"]["capabilities"] = {k: list(DEFAULT_CAPS) for k in ("bounding", "effective", "permitted")}
+    out = run_out(rt, bundle, "readlink /proc/self/ns/cgroup; cat /proc/self/cgroup", edit=edit).splitlines()
+    assert out[0] != os.readlink("/proc/self/ns/cgroup")
+    assert all(line.endswith(":/") for line in out[1:]), out

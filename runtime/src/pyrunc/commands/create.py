@@ -40,6 +40,10 @@ def load_bundle(bundle):
     return bundle, raw, spec
 
 
+CONFIG_LSM_FIELDS = {"apparmor": "process.apparmorProfile", "selinux": "process.selinuxLabel",
+                     "mount": "linux.mountLabel"}
+
+
 def validate_for_create(spec, rootfs, console_socket):
     from .. import mounts
     from ..process import validate_rlimits
@@ -55,6 +59,11 @@ def validate_for_create(spec, rootfs, console_socket):
         raise PyruncError("cannot use console socket if pyrunc will not detach or allocate tty")
     validate_rlimits(spec.process.rlimits)
     mounts.validate_options(spec.mounts)
+    if spec.process.apparmor_profile or spec.process.selinux_label or spec.linux.mount_label:
+        from .. import lsm
+
+        lsm.validate(CONFIG_LSM_FIELDS, spec.process.apparmor_profile, spec.process.selinux_label,
+                     spec.linux.mount_label)
     if spec.process.capabilities is not None:
         from .. import capabilities
 

@@ -15,14 +15,15 @@ def exec_process(ctx, args, console_socket=None, cwd=None, env=(), tty=False, us
                  no_new_privs=False, cap=(), preserve_fds=None, cgroup=(), ignore_paused=False):
     try:
         return _exec(ctx, args, console_socket, cwd, env, tty, user, additional_gids, process, detach,
-                     absolute(pid_file), no_new_privs, cap, preserve_fds or 0, cgroup, ignore_paused)
+                     absolute(pid_file), no_new_privs, cap, preserve_fds or 0, cgroup, ignore_paused,
+                     apparmor, process_label)
     except PyruncError as e:
         e.exit_code = EXEC_FAILED
         raise
 
 
 def _exec(ctx, args, console_socket, cwd, env, tty, user, additional_gids, process_file, detach, pid_file,
-          no_new_privs, cap, preserve_fds, cgroup_paths, ignore_paused):
+          no_new_privs, cap, preserve_fds, cgroup_paths, ignore_paused, apparmor, process_label):
     from ..init import InitPlan, exec_init, preload
 
     if cgroup_paths:
@@ -37,7 +38,11 @@ def _exec(ctx, args, console_socket, cwd, env, tty, user, additional_gids, proce
         else:
             proc = process_from_args(spec.process, args[1:], cwd, env, tty, user, additional_gids, cap,
                                      no_new_privs)
-        _validate(proc)
+        if apparmor:
+            proc.apparmor_profile = apparmor
+        if process_label:
+            proc.selinux_label = process_label
+        _validate(proc, apparmor, process_label)
         if spec.linux.seccomp is not None:
             from .. import seccomp
 
@@ -144,8 +149,15 @@ def _id(text, flag, given):
     return value
 
 
-def _validate(proc):
+def _validate(proc, apparmor_flag, label_flag):
     from ..process import validate_rlimits
+
+    if proc.apparmor_profile or proc.selinux_label:
+        from .. import lsm
+
+        lsm.validate({"apparmor": "--apparmor" if apparmor_flag else "process.apparmorProfile",
+                      "selinux": "--process-label" if label_flag else "process.selinuxLabel"},
+                     proc.apparmor_profile, proc.selinux_label)
 
     if not proc.args:
         raise ConfigError("process.args: must contain at least one argument")

@@ -18,7 +18,8 @@ def start(ctx, args):
 
 def release(c):
     """Open the exec fifo: init, blocked opening its write end, runs startContainer hooks
-    and writes "0" (or "E<error>"), then execs."""
+    and writes "0" (or "E<error>"), then execs, which closes its end; a failed execve
+    writes "E<error>" after the "0"."""
     import select
 
     path = c.path(EXEC_FIFO)
@@ -38,11 +39,11 @@ def release(c):
     finally:
         os.close(fd)
         os.unlink(path)
-    if data.startswith(b"E"):
+    if data.startswith((b"E", b"0E")):
         from .kill import kill_all_and_wait
 
         kill_all_and_wait(c)
-        raise PyruncError(data[1:].decode(errors="replace"))
+        raise PyruncError(data.partition(b"E")[2].decode(errors="replace"))
     if data != b"0":
         raise PyruncError("container process exited before start")
 
