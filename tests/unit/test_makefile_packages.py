@@ -33,6 +33,7 @@ PROGRAMS = {
     "docker": "docker.io",
     "docker-registry": "docker-registry",
     "dpkg": "dpkg",
+    "echo": "coreutils",
     "dockerd": "docker.io",
     "false": "coreutils",
     "gcc": "gcc",
