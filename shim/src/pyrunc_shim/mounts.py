@@ -5,16 +5,53 @@ import os
 from . import spawn
 from .ttrpc.status import Code, TtrpcError
 
+# mount(2) takes its options in one page: longer ones are cut, and overlay then fails
+OPTIONS_MAX = os.sysconf("SC_PAGESIZE") - 1
+
+
+def compact_lowerdirs(options: list[str]) -> tuple[str, list[str]]:
+    """Options too long for one page, with lowerdirs made relative to their common parent (and that
+    parent, to mount from), as containerd does for deep images; ("", options) when they fit or cannot."""
+    if len(",".join(options)) <= OPTIONS_MAX:
+        return "", options
+    for i, opt in enumerate(options):
+        if opt.startswith("lowerdir="):
+            lowers = opt[len("lowerdir="):].split(":")
+            if len(lowers) < 2 or not all(os.path.isabs(p) for p in lowers):
+                break
+            common = os.path.commonpath(lowers)
+            if common == "/":
+                break
+            relative = "lowerdir=" + ":".join(os.path.relpath(p, common) for p in lowers)
+            return common, options[:i] + [relative] + options[i + 1:]
+    return "", options
+
 
 def mount_rootfs(mounts, target: str) -> None:
     for m in mounts:
+        workdir, options = compact_lowerdirs(list(m.options)) if m.type == "overlay" else ("", list(m.options))
         args = ["mount", "-t", m.type]
-        if m.options:
-            args += ["-o", ",".join(m.options)]
-        proc = spawn.run([*args, m.source, target], capture=True)
+        if options:
+            args += ["-o", ",".join(options)]
+        proc = _run_in([*args, m.source, os.path.abspath(target)], workdir)
         if proc.returncode != 0:
             raise TtrpcError(Code.UNKNOWN, f"mount rootfs {m.type} on {target}: "
                              f"{proc.stderr.decode(errors='replace').strip()}")
+
+
+def _run_in(args: list[str], workdir: str) -> spawn.Result:
+    """mount(8) started from workdir, where relative lowerdirs resolve (posix_spawn has no chdir of its
+    own here: the shim changes its directory for the spawn; the rootfs is mounted before any exec's
+    threads exist, and nothing in the shim resolves relative paths)."""
+    if not workdir:
+        return spawn.run(args, capture=True)
+    back = os.open(".", os.O_PATH | os.O_CLOEXEC)
+    try:
+        os.chdir(workdir)
+        return spawn.run(args, capture=True)
+    finally:
+        os.fchdir(back)
+        os.close(back)
 
 
 def unmount_rootfs(target: str) -> None:
