@@ -28,9 +28,11 @@ from ..threads import in_thread
 from ..volumes import mounts as vmounts
 from ..volumes.store import remove_dirs, seed
 from . import hostconfig, resources
+from . import logs as logfiles
 from . import shim as shims
 from . import spec as specs
-from .logs import Entry, FifoReader, LogFile, parse_since, parse_time, read_entries
+from .fifo import FifoReader, Outlet
+from .logs import Entry, LogFile, parse_since
 from .store import TRANSITIONS, Config, Record, Status, Store
 
 log = logging.getLogger("pyruncd.containers")
@@ -68,9 +70,10 @@ class Live:
     readers: list[FifoReader] = field(default_factory=list)
     stdin_fd: int = -1  # our end of the stdin FIFO, its only writer: closing it is the end of stdin
 
-    def close_output(self) -> None:
+    def close_output(self, drain: bool = True) -> None:
+        """After the exit `drain` what is left in the pipes; at shutdown leave it for the next pyruncd."""
         for r in self.readers:
-            r.close()
+            r.close(drain)
         self.log.close()
         if self.stdin_fd >= 0:
             os.close(self.stdin_fd)
@@ -129,8 +132,7 @@ class Manager:
         self._live: dict[str, Live] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiters: dict[str, list[asyncio.Future]] = {}
-        self._followers: dict[str, set[asyncio.Queue]] = {}   # logs -f: Entry per line
-        self._attached: dict[str, set[asyncio.Queue]] = {}    # attach: raw (stream, bytes) chunks
+        self._attached: dict[str, set[Outlet]] = {}    # attach: raw (stream, bytes) chunks
         self._exec_stdin: dict[tuple[str, str], int] = {}
         self._event_subs: set[asyncio.Queue] = set()
         self._leases: dict[str, object] = {}
@@ -146,6 +148,10 @@ class Manager:
 
     def log_path(self, cid: str) -> Path:
         return self.dir(cid) / f"{cid}-json.log"
+
+    def log_config(self, rec: Record) -> logfiles.LogConfig:
+        """Its own, merged with the daemon's defaults at create; those defaults for a container older than that."""
+        return rec.config.host.log or logfiles.parse_log_opts({}, self.d.config.log_opts)
 
     def get(self, text: str) -> Record:
         cid = self.store.resolve(text)
@@ -179,16 +185,8 @@ class Manager:
         for fut in self._waiters.pop(cid, []):
             if not fut.done():
                 fut.set_result(code)
-        for q in self._followers.pop(cid, set()) | self._attached.pop(cid, set()):
+        for q in self._attached.pop(cid, set()):
             q.put_nowait(None)
-
-    def follow(self, cid: str) -> asyncio.Queue:
-        q: asyncio.Queue = asyncio.Queue()
-        self._followers.setdefault(cid, set()).add(q)
-        return q
-
-    def unfollow(self, cid: str, q: asyncio.Queue) -> None:
-        self._followers.get(cid, set()).discard(q)
 
     # ---- events
 
@@ -205,17 +203,18 @@ class Manager:
         for q in self._event_subs:
             q.put_nowait(e)
 
-    def attach_queue(self, cid: str) -> asyncio.Queue:
-        q: asyncio.Queue = asyncio.Queue()
+    def attach_queue(self, cid: str) -> Outlet:
+        q = Outlet()
         self._attached.setdefault(cid, set()).add(q)
         return q
 
-    def detach_queue(self, cid: str, q: asyncio.Queue) -> None:
+    def detach_queue(self, cid: str, q: Outlet) -> None:
         self._attached.get(cid, set()).discard(q)
+        q.release()
 
-    def _raw(self, cid: str, stream: str, data: bytes) -> None:
+    def _raw(self, cid: str, live: Live, stream: str, data: bytes) -> None:
         for q in self._attached.get(cid, ()):
-            q.put_nowait((stream, data))
+            q.push((stream, data), live.readers)
 
     def _stdin_fd(self, cid: str, exec_id: str) -> int:
         fd = self._exec_stdin.get((cid, exec_id), -1) if exec_id else (
@@ -245,10 +244,6 @@ class Manager:
             except shims.ShimError:
                 pass  # the process has no terminal or is gone: nothing to resize
 
-    def _emit(self, cid: str, e: Entry) -> None:
-        for q in self._followers.get(cid, ()):
-            q.put_nowait(e)
-
     # ---- create
 
     def create(self, o: CreateOptions) -> Record:
@@ -267,7 +262,7 @@ class Manager:
         labels = dict((image_config.get("config") or {}).get("Labels") or {})
         labels.update(o.labels)
         chain = [s.chain_id for s in self.d.snapshots.chain(img.top_chain_id)]
-        host = hostconfig.resolve(o.host, image_config, o.auto_remove)
+        host = hostconfig.resolve(o.host, image_config, o.auto_remove, self.d.config.log_opts)
         mounts = vmounts.resolve(o.mounts, (image_config.get("config") or {}).get("Volumes") or {},
                                  lambda other: self.get(other).config.mounts)
         self.d.volumes.place(mounts)
@@ -345,12 +340,12 @@ class Manager:
 
     def _open_output(self, rec: Record) -> Live:
         d = self.dir(rec.id)
-        logf = LogFile(self.log_path(rec.id), lambda e: self._emit(rec.id, e))
+        logf = LogFile(self.log_path(rec.id), self.log_config(rec))
         live = Live(shims.Shim(rec.id, rec.shim_address), logf)
 
         def sink(stream: str, data: bytes) -> None:
             logf.write(stream, data)
-            self._raw(rec.id, stream, data)
+            self._raw(rec.id, live, stream, data)
 
         for stream in ("stdout",) if rec.config.process.tty else ("stdout", "stderr"):
             fifo = d / stream
@@ -718,29 +713,17 @@ class Manager:
     def close(self) -> None:
         self.policies.close()
         for live in self._live.values():
-            for r in live.readers:
-                r.close()
+            live.close_output(drain=False)
 
     # ---- logs and exec
 
     async def logs(self, text: str, follow: bool, tail: int, since: str) -> AsyncIterator[Entry]:
         rec = self.get(text)
         after = parse_since(since)
-        q = self.follow(rec.id) if follow and rec.status != Status.EXITED else None
-        try:
-            entries = read_entries(self.log_path(rec.id))
-            if after is not None:
-                entries = [e for e in entries if (t := parse_time(e.time)) is None or t >= after]
-            if tail >= 0:
-                entries = entries[len(entries) - tail:] if tail else []
-            for e in entries:
-                yield e
-            if q is not None:
-                while (e := await q.get()) is not None:
-                    yield e
-        finally:
-            if q is not None:
-                self.unfollow(rec.id, q)
+        live = self._live.get(rec.id) if follow else None
+        async for e in logfiles.read(self.log_path(rec.id), self.log_config(rec).max_file,
+                                     live.log if live is not None else None, tail=tail, after=after):
+            yield e
 
     async def exec(self, text: str, cmd: list[str], env: list[str], workdir: str, user: str, *, tty: bool = False,
                    interactive: bool = False, on_start=None):
@@ -761,7 +744,7 @@ class Manager:
             lowers = self._lowers(rec)
             process["user"] = await in_thread(specs.resolve_user, user, lowers, d / "upper")
         eid = os.urandom(8).hex()
-        q: asyncio.Queue = asyncio.Queue()
+        q = Outlet()
         readers, fifos = [], []
         started = False
         wait = None
@@ -771,7 +754,7 @@ class Manager:
                 fifo = paths[stream] = d / f"exec-{eid}-{stream}"
                 os.mkfifo(fifo, 0o600)
                 fifos.append(fifo)
-                readers.append(FifoReader(fifo, lambda data, s=stream: q.put_nowait((s, data))))
+                readers.append(FifoReader(fifo, lambda data, s=stream: q.push((s, data), readers)))
             if interactive:
                 fifo = paths["stdin"] = d / f"exec-{eid}-stdin"
                 os.mkfifo(fifo, 0o600)
@@ -795,6 +778,7 @@ class Manager:
                     getter.cancel()
                     break
                 yield getter.result()
+            q.release()
             for r in readers:
                 r.drain()
             while not q.empty():
@@ -806,6 +790,7 @@ class Manager:
                 # the client left (detach keys, or it went away): as docker, the process runs on
                 for r in readers:
                     r.sink = lambda data: None
+                q.release()
                 asyncio.ensure_future(self._reap_exec(live, rec.id, eid, wait, readers, fifos))
             else:
                 await self._reap_exec(live, rec.id, eid, wait, readers, fifos)
