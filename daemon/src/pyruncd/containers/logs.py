@@ -130,17 +130,23 @@ class LogFile:
             out.append(Entry(stream, rest[:MAX_LINE], now).dump())
             rest = rest[MAX_LINE:]
         self._partial[stream] = rest
-        if out:
-            self._append("".join(out).encode())
+        self._append(out)
 
-    def _append(self, data: bytes) -> None:
-        # as docker: past max-size the next write goes to a new file, so a file exceeds it by one write at most
-        if 0 < self.config.max_size <= self.size:
-            self._rotate()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
-        self.size += len(data)
+    def _append(self, entries: list[str]) -> None:
+        """As docker: once a file reaches max-size the next entry starts a new one (a file exceeds it by
+        one entry at most). Entries are ASCII: characters are bytes."""
+        limit, start = self.config.max_size, 0
+        while start < len(entries):
+            if 0 < limit <= self.size:
+                self._rotate()
+            end, size = start, self.size
+            while end < len(entries) and (limit <= 0 or size < limit):
+                size += len(entries[end])
+                end += 1
+            view = memoryview("".join(entries[start:end]).encode())
+            while view:
+                view = view[os.write(self._fd, view):]
+            self.size, start = size, end
         for ev in self._followers:
             ev.set()
 
@@ -170,9 +176,7 @@ class LogFile:
         if self.closed:
             return
         now = rfc3339()
-        rest = "".join(Entry(s, data, now).dump() for s, data in self._partial.items() if data)
-        if rest:
-            self._append(rest.encode())
+        self._append([Entry(s, data, now).dump() for s, data in self._partial.items() if data])
         os.close(self._fd)
         self.closed = True
         for ev in self._followers:
@@ -182,17 +186,21 @@ class LogFile:
 # ---- reading
 
 class _Cursor:
-    """One open log file read forward in a worker thread: whole lines only, the first `skip` passed over."""
+    """One open log file read forward in a worker thread: whole lines only, the first `skip` passed over,
+    up to `end` (its size when opened: `logs` shows what was written when asked) unless None."""
 
-    def __init__(self, fd: int, skip: int = 0, after: datetime.datetime | None = None):
-        self.fd, self.skip, self.after = fd, skip, after
+    def __init__(self, fd: int, skip: int = 0, after: datetime.datetime | None = None, end: int | None = None):
+        self.fd, self.skip, self.after, self.end = fd, skip, after, end
         self._carry = b""
+        self._offset = 0
 
     def read(self) -> list[Entry] | None:
         """The entries of the next step; None at the end of what is written."""
-        data = os.read(self.fd, _READ_FILE)
+        want = _READ_FILE if self.end is None else min(_READ_FILE, self.end - self._offset)
+        data = os.pread(self.fd, want, self._offset) if want > 0 else b""
         if not data:
             return None
+        self._offset += len(data)
         *lines, self._carry = (self._carry + data).split(b"\n")
         if len(self._carry) > 8 * MAX_LINE:  # not ours: no entry is this long
             self._carry = b""
@@ -210,19 +218,19 @@ class _Cursor:
         return out
 
 
-def _count_lines(fd: int) -> int:
+def _count_lines(fd: int, end: int) -> int:
     n, offset = 0, 0
-    while block := os.pread(fd, 1 << 20, offset):
+    while offset < end and (block := os.pread(fd, min(1 << 20, end - offset), offset)):
         n += block.count(b"\n")
         offset += len(block)
     return n
 
 
-def _tail_start(fds: list[int], tail: int) -> tuple[int, int]:
+def _tail_start(fds: list[int], ends: list[int], tail: int) -> tuple[int, int]:
     """(index of the file, lines to skip in it) where the last `tail` lines begin; newest files counted first."""
     need = tail
     for i in range(len(fds) - 1, -1, -1):
-        n = _count_lines(fds[i])
+        n = _count_lines(fds[i], ends[i])
         if n >= need:
             return i, n - need
         need -= n
@@ -243,19 +251,20 @@ async def read(path: Path, max_file: int, live: LogFile | None, *, tail: int = -
     ev = live.watch() if live is not None else None
     gen = live.generation if live is not None else 0
     fds = [fd for i in range(max(max_file, 1) - 1, -1, -1) if (fd := _open_existing(rotated(path, i))) >= 0]
+    ends = [os.fstat(fd).st_size for fd in fds]  # on the loop, between two writes: at an entry's end
     try:
-        start, skip = (0, 0) if tail < 0 else await in_thread(_tail_start, fds, tail)
-        if tail == 0:
+        start, skip = (0, 0) if tail < 0 else await in_thread(_tail_start, fds, ends, tail)
+        if tail == 0 and fds:
             start, skip = len(fds) - 1, 1 << 62
         cursor = None
         for i in range(start, len(fds)):
-            cursor = _Cursor(fds[i], skip if i == start else 0, after)
+            cursor = _Cursor(fds[i], skip if i == start else 0, after, ends[i])
             while (entries := await in_thread(cursor.read)) is not None:
                 for e in entries:
                     yield e
         if live is None or cursor is None:
             return
-        cursor.skip = 0  # following: what is written from now on, in the current file (the last opened) first
+        cursor.skip, cursor.end = 0, None  # following: what is written from now on, in the current file (the last opened) first
         while True:
             ev.clear()
             rotations = live.generation

@@ -33,6 +33,7 @@ from . import shim as shims
 from . import spec as specs
 from .fifo import FifoReader, Outlet
 from .logs import Entry, LogFile, parse_since
+from .reconnect import Reconnects
 from .store import TRANSITIONS, Config, Record, Status, Store
 
 log = logging.getLogger("pyruncd.containers")
@@ -137,6 +138,11 @@ class Manager:
         self._event_subs: set[asyncio.Queue] = set()
         self._leases: dict[str, object] = {}
         self.policies = hostconfig.Policies(self)
+        self.reconnects = Reconnects(self)
+
+    async def _ready(self) -> None:
+        """Operations on containers wait for the first reconnect pass after a restart (at most a few seconds)."""
+        await self.reconnects.done.wait()
 
     # ---- helpers
 
@@ -291,6 +297,7 @@ class Manager:
     # ---- start and exit
 
     async def start(self, text: str) -> Record:
+        await self._ready()
         cid = self.store.resolve(text)
         async with self._lock(cid):
             rec = self.get(cid)
@@ -463,12 +470,14 @@ class Manager:
     # ---- signals
 
     def _running(self, rec: Record) -> Live:
+        self.reconnects.check(rec.id)
         live = self._live.get(rec.id)
         if live is None or rec.status not in (Status.RUNNING, Status.PAUSED):
             raise Conflict(f"Container {rec.id} is not running")
         return live
 
     async def kill(self, text: str, signal: str = "") -> None:
+        await self._ready()
         rec = self.get(text)
         live = self._running(rec)
         sig = specs.parse_signal(signal or "SIGKILL")
@@ -476,6 +485,8 @@ class Manager:
         self._event("kill", rec, signal=str(sig))
 
     async def stop(self, text: str, timeout: int | None = None) -> None:
+        await self._ready()
+        self.reconnects.check(self.store.resolve(text))
         rec = await self.policies.stopping(self.store.resolve(text))
         live = self._live.get(rec.id)
         if live is None:
@@ -502,6 +513,7 @@ class Manager:
         await self.start(text)
 
     async def pause(self, text: str) -> None:
+        await self._ready()
         cid = self.store.resolve(text)
         async with self._lock(cid):
             rec = self.get(cid)
@@ -514,6 +526,7 @@ class Manager:
             self._event("pause", rec)
 
     async def unpause(self, text: str) -> None:
+        await self._ready()
         cid = self.store.resolve(text)
         async with self._lock(cid):
             rec = self.get(cid)
@@ -534,12 +547,14 @@ class Manager:
     # ---- remove
 
     async def remove(self, text: str, force: bool = False, volumes: bool = False) -> None:
+        await self._ready()
         try:
             cid = self.store.resolve(text)
         except NotFound:
             if force and text in self._locks:  # removed by --rm meanwhile
                 return
             raise
+        self.reconnects.check(cid)
         rec = await self.policies.removing(cid, force)
         if rec.status in (Status.RUNNING, Status.PAUSED):
             if not force:
@@ -591,6 +606,7 @@ class Manager:
 
     async def top(self, text: str, ps_args: list[str]) -> tuple[list[str], list[list[str]]]:
         """`ps` on the host, rows kept for the container's processes, as docker top does."""
+        await self._ready()
         rec = self.get(text)
         live = self._running(rec)
         pids = set(await in_thread(live.shim.pids))
@@ -684,33 +700,27 @@ class Manager:
     # ---- restart safety
 
     async def restore(self) -> None:
-        """After a restart: leases for every container, reconnect to live shims, record exits we missed."""
-        for rec in self.store.all():
+        """After a restart: leases for every container, reconnect to live shims, record exits we missed.
+        Runs while the API already answers (reconnect.py)."""
+        recs = self.store.all()
+        for rec in recs:
             self._hold_lease(rec)
+        await self.reconnects.first_pass([r for r in recs if r.status in (Status.RUNNING, Status.PAUSED)])
+        for rec in recs:
             if rec.status == Status.REMOVING:
                 await self.remove(rec.id, force=True, volumes=rec.config.auto_remove)
-                continue
-            if rec.status not in (Status.RUNNING, Status.PAUSED):
-                continue
-            shim = shims.Shim(rec.id, rec.shim_address)
-            if rec.shim_address and await in_thread(shim.alive):
-                live = self._open_output(rec)
-                live.shim = shim
-                self._live[rec.id] = live
-                self._watch(rec.id, live)  # Wait answers at once if it exited while we were down
-                self.policies.started(rec)
-                log.info("container reconnected", extra={"id": rec.id})
-                continue
-            resp = await in_thread(shims.delete_dead, self.dir(rec.id) / "bundle", rec.id)
-            rec.move(Status.EXITED)
-            rec.exit_code = resp.exit_status if resp else 255
-            rec.pid, rec.shim_address = 0, ""
-            rec.finished_at = rfc3339(resp.exited_at.seconds if resp and resp.exited_at.seconds else None)
-            self.store.save(rec)
-            log.info("container's shim gone", extra={"id": rec.id, "exit_code": rec.exit_code})
         await self.policies.booted()
 
+    def reconnected(self, rec: Record, shim: shims.Shim) -> None:
+        live = self._open_output(rec)
+        live.shim = shim
+        self._live[rec.id] = live
+        self._watch(rec.id, live)  # Wait answers at once if it exited while we were down
+        self.policies.started(rec)
+        log.info("container reconnected", extra={"id": rec.id})
+
     def close(self) -> None:
+        self.reconnects.close()
         self.policies.close()
         for live in self._live.values():
             live.close_output(drain=False)
@@ -718,6 +728,7 @@ class Manager:
     # ---- logs and exec
 
     async def logs(self, text: str, follow: bool, tail: int, since: str) -> AsyncIterator[Entry]:
+        await self._ready()
         rec = self.get(text)
         after = parse_since(since)
         live = self._live.get(rec.id) if follow else None
@@ -729,6 +740,7 @@ class Manager:
                    interactive: bool = False, on_start=None):
         """Yields (stream, data) chunks, then ("", exit code). `on_start(container id, exec id)` is called
         once the process runs: from then on write_stdin/resize/close_stdin reach it."""
+        await self._ready()
         rec = self.get(text)
         live = self._running(rec)
         if rec.status == Status.PAUSED:
