@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import db
+from .containers.logs import DEFAULT_LOG_OPTS
 from .content import ContentStore
 from .errors import Conflict
 from .fsutil import private_dir
@@ -26,6 +27,7 @@ class Config:
     log_level: str = "info"
     cgroup_parent: str = "/pyruncd"  # every container's cgroup is <parent>/<id>, as docker's /docker/<id>
     network: NetConfig = field(default_factory=NetConfig)
+    log_opts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LOG_OPTS))  # each container's, unless it says
 
     @property
     def socket_path(self) -> Path:

@@ -5,7 +5,9 @@ import asyncio
 import sys
 from pathlib import Path
 
+from .containers.logs import DEFAULT_LOG_OPTS, log_opts_map, parse_log_opts
 from .daemon import DEFAULT_HOST, DEFAULT_ROOT, Config
+from .errors import InvalidArgument
 from .networks.manager import NetConfig
 
 
@@ -22,14 +24,22 @@ def parse_args(argv: list[str] | None) -> Config:
     p.add_argument("--default-address-pool", action="append", default=[], dest="pools",
                    help="where user networks' subnets come from: base=CIDR,size=N (repeatable)")
     p.add_argument("--nft-table", default="pyruncd", help="our nftables table (ip family; default pyruncd)")
+    p.add_argument("--log-opt", action="append", default=[], dest="log_opts",
+                   help="containers' default json-file log option KEY=VALUE (repeatable; default max-size=20m, "
+                        "max-file=5: 100 MB per container at most)")
     p.add_argument("-l", "--log-level", default="info", choices=["debug", "info", "warning", "error"])
     a = p.parse_args(argv)
     if not 0 < len(a.bridge) <= 15:
         p.error(f"--bridge {a.bridge!r}: a Linux interface name has 1 to 15 characters")
     if not a.host.startswith("unix://") or a.host == "unix://":
         p.error(f"--host {a.host!r}: want unix:///path/to/socket")
+    log_opts = {**DEFAULT_LOG_OPTS, **log_opts_map(a.log_opts)}
+    try:
+        parse_log_opts(log_opts)
+    except InvalidArgument as e:
+        p.error(f"--log-opt: {e}")
     return Config(root=a.root.resolve(), host=a.host, insecure_registries=a.insecure, log_level=a.log_level,
-                  cgroup_parent=a.cgroup_parent,
+                  cgroup_parent=a.cgroup_parent, log_opts=log_opts,
                   network=NetConfig(bridge=a.bridge, bip=a.bip, address_pools=a.pools, nft_table=a.nft_table))
 
 

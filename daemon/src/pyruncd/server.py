@@ -42,15 +42,23 @@ def _claim_socket(path) -> None:
     raise Conflict(f"another daemon is listening on {path}")
 
 
+async def _restore(daemon: Daemon, manager: Manager) -> None:
+    try:
+        await manager.restore()
+        daemon.images.collect_garbage()  # what loads and pulls cut off by a crash left; containers' leases held
+        await daemon.networks.restore({r.id: r.pid for r in manager.records(False)})
+    except Exception:
+        log.exception("restoring containers failed")
+        raise
+
+
 async def serve(config: Config) -> None:
     daemon = Daemon(config)
     path = config.socket_path
     manager = Manager(daemon)
+    restoring = None
     try:
         _claim_socket(path)
-        await manager.restore()
-        daemon.images.collect_garbage()  # what loads and pulls cut off by a crash left; containers' leases held
-        await daemon.networks.restore({r.id: r.pid for r in manager.records(False)})
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])
         images_pb2_grpc.add_ImagesServicer_to_server(ImagesService(daemon), server)
@@ -65,6 +73,8 @@ async def serve(config: Config) -> None:
         finally:
             os.umask(old_umask)
         os.chmod(path, 0o660)
+        # answer first, then take the containers back: a flooding or stuck one must not keep the API down
+        restoring = asyncio.ensure_future(_restore(daemon, manager))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -75,6 +85,9 @@ async def serve(config: Config) -> None:
         await server.stop(grace=5)
         path.unlink(missing_ok=True)
     finally:
+        if restoring is not None and not restoring.done():
+            restoring.cancel()
+            await asyncio.gather(restoring, return_exceptions=True)
         await daemon.networks.settle()  # a network left idle by the last exit goes down before we do
         manager.close()  # containers keep running; their shims wait for the next pyruncd
         daemon.close()

@@ -96,7 +96,7 @@ def _create(client, args) -> str:
         user=_user(args.user), hostname=args.hostname or "", labels=_labels(args.label), tty=args.tty,
         open_stdin=args.interactive, network=args.network or "", runtime=args.runtime or "",
         auto_remove=getattr(args, "rm", False), volumes=args.volume, mounts=args.mount, tmpfs=args.tmpfs,
-        volumes_from=args.volumes_from, **limits.config_fields(args))
+        volumes_from=args.volumes_from, log_opts=args.log_opt, **limits.config_fields(args))
     networks.fill_config(cfg, args)
     if args.entrypoint is not None:
         cfg.entrypoint_set = True
@@ -515,6 +515,8 @@ def _add_create_flags(p) -> None:
     p.add_argument("--tmpfs", action="append", default=[], help="a tmpfs at PATH[:OPTIONS]")
     p.add_argument("--volumes-from", action="append", default=[], help="CONTAINER[:ro|rw]: its mounts too")
     limits.add_create_flags(p)
+    p.add_argument("--log-opt", action="append", default=[],
+                   help="json-file log option KEY=VALUE: max-size (10m), max-file (3); default: the daemon's")
     p.add_argument("image")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
 

@@ -18,6 +18,7 @@ from ..errors import Conflict, InvalidArgument
 from . import health as healths
 from . import resources as res
 from . import stats
+from .logs import LogConfig, log_opts_map, parse_log_opts
 from .restart import RestartPolicy, Restarts, decide, parse_restart
 from .shim import Shim, ShimError, delete_dead
 
@@ -46,6 +47,7 @@ class HostFlags:
     health_retries: str = ""
     health_start_period: str = ""
     no_healthcheck: bool = False
+    log_opts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,12 +56,14 @@ class HostConfig:
     security: res.Security = field(default_factory=res.Security)
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     health: healths.Healthcheck | None = None
+    log: LogConfig | None = None  # None: created before log options, the daemon's defaults apply
 
     @classmethod
     def from_dict(cls, d: dict) -> "HostConfig":
         return cls(res.Resources(**d.get("resources", {})), res.Security.from_dict(d.get("security", {})),
                    RestartPolicy(**d.get("restart", {})),
-                   healths.Healthcheck(**d["health"]) if d.get("health") else None)
+                   healths.Healthcheck(**d["health"]) if d.get("health") else None,
+                   LogConfig(**d["log"]) if d.get("log") else None)
 
 
 @dataclass
@@ -69,7 +73,7 @@ class RunState:
     oom_killed: bool = False
 
 
-def resolve(f: HostFlags, image_config: dict, auto_remove: bool) -> HostConfig:
+def resolve(f: HostFlags, image_config: dict, auto_remove: bool, log_defaults: dict[str, str]) -> HostConfig:
     """Every flag parsed and checked, so a bad one fails `create` before anything exists."""
     return HostConfig(
         res.parse_resources(memory=f.memory, memory_swap=f.memory_swap, cpus=f.cpus, cpu_shares=f.cpu_shares,
@@ -78,7 +82,8 @@ def resolve(f: HostFlags, image_config: dict, auto_remove: bool) -> HostConfig:
                            security_opt=f.security_opt, devices=f.devices, ulimits=f.ulimits),
         parse_restart(f.restart, auto_remove),
         healths.resolve(image_config, cmd=f.health_cmd, interval=f.health_interval, timeout=f.health_timeout,
-                        retries=f.health_retries, start_period=f.health_start_period, disabled=f.no_healthcheck))
+                        retries=f.health_retries, start_period=f.health_start_period, disabled=f.no_healthcheck),
+        parse_log_opts(log_opts_map(f.log_opts), log_defaults))
 
 
 def oom_killed(cgroup_parent: str, cid: str) -> bool:
@@ -337,6 +342,7 @@ class Policies:
             state["Health"] = (health or healths.Health()).inspect()
             doc["Config"]["Healthcheck"] = h.health.inspect()
         doc["RestartCount"] = run.restart_count
+        doc["HostConfig"]["LogConfig"] = {"Type": "json-file", "Config": self.m.log_config(rec).config}
         r, s = h.resources, h.security
         sec = (["no-new-privileges"] if s.no_new_privileges else []) + (
             ["seccomp=unconfined"] if s.seccomp == "unconfined" else ["seccomp=<profile>"] if s.seccomp else [])

@@ -28,9 +28,12 @@ from ..threads import in_thread
 from ..volumes import mounts as vmounts
 from ..volumes.store import remove_dirs, seed
 from . import hostconfig, resources
+from . import logs as logfiles
 from . import shim as shims
 from . import spec as specs
-from .logs import Entry, FifoReader, LogFile, parse_since, parse_time, read_entries
+from .fifo import FifoReader, Outlet
+from .logs import Entry, LogFile, parse_since
+from .reconnect import Reconnects
 from .store import TRANSITIONS, Config, Record, Status, Store
 
 log = logging.getLogger("pyruncd.containers")
@@ -68,9 +71,10 @@ class Live:
     readers: list[FifoReader] = field(default_factory=list)
     stdin_fd: int = -1  # our end of the stdin FIFO; closing it and CloseIO end the process's stdin
 
-    def close_output(self) -> None:
+    def close_output(self, drain: bool = True) -> None:
+        """After the exit `drain` what is left in the pipes; at shutdown leave it for the next pyruncd."""
         for r in self.readers:
-            r.close()
+            r.close(drain)
         self.log.close()
         if self.stdin_fd >= 0:
             os.close(self.stdin_fd)
@@ -129,12 +133,16 @@ class Manager:
         self._live: dict[str, Live] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiters: dict[str, list[asyncio.Future]] = {}
-        self._followers: dict[str, set[asyncio.Queue]] = {}   # logs -f: Entry per line
-        self._attached: dict[str, set[asyncio.Queue]] = {}    # attach: raw (stream, bytes) chunks
+        self._attached: dict[str, set[Outlet]] = {}    # attach: raw (stream, bytes) chunks
         self._exec_stdin: dict[tuple[str, str], int] = {}
         self._event_subs: set[asyncio.Queue] = set()
         self._leases: dict[str, object] = {}
         self.policies = hostconfig.Policies(self)
+        self.reconnects = Reconnects(self)
+
+    async def _ready(self) -> None:
+        """Operations on containers wait for the first reconnect pass after a restart (at most a few seconds)."""
+        await self.reconnects.done.wait()
 
     # ---- helpers
 
@@ -146,6 +154,10 @@ class Manager:
 
     def log_path(self, cid: str) -> Path:
         return self.dir(cid) / f"{cid}-json.log"
+
+    def log_config(self, rec: Record) -> logfiles.LogConfig:
+        """Its own, merged with the daemon's defaults at create; those defaults for a container older than that."""
+        return rec.config.host.log or logfiles.parse_log_opts({}, self.d.config.log_opts)
 
     def get(self, text: str) -> Record:
         cid = self.store.resolve(text)
@@ -179,16 +191,8 @@ class Manager:
         for fut in self._waiters.pop(cid, []):
             if not fut.done():
                 fut.set_result(code)
-        for q in self._followers.pop(cid, set()) | self._attached.pop(cid, set()):
+        for q in self._attached.pop(cid, set()):
             q.put_nowait(None)
-
-    def follow(self, cid: str) -> asyncio.Queue:
-        q: asyncio.Queue = asyncio.Queue()
-        self._followers.setdefault(cid, set()).add(q)
-        return q
-
-    def unfollow(self, cid: str, q: asyncio.Queue) -> None:
-        self._followers.get(cid, set()).discard(q)
 
     # ---- events
 
@@ -205,17 +209,18 @@ class Manager:
         for q in self._event_subs:
             q.put_nowait(e)
 
-    def attach_queue(self, cid: str) -> asyncio.Queue:
-        q: asyncio.Queue = asyncio.Queue()
+    def attach_queue(self, cid: str) -> Outlet:
+        q = Outlet()
         self._attached.setdefault(cid, set()).add(q)
         return q
 
-    def detach_queue(self, cid: str, q: asyncio.Queue) -> None:
+    def detach_queue(self, cid: str, q: Outlet) -> None:
         self._attached.get(cid, set()).discard(q)
+        q.release()
 
-    def _raw(self, cid: str, stream: str, data: bytes) -> None:
+    def _raw(self, cid: str, live: Live, stream: str, data: bytes) -> None:
         for q in self._attached.get(cid, ()):
-            q.put_nowait((stream, data))
+            q.push((stream, data), live.readers)
 
     def _stdin_fd(self, cid: str, exec_id: str) -> int:
         fd = self._exec_stdin.get((cid, exec_id), -1) if exec_id else (
@@ -251,10 +256,6 @@ class Manager:
             except shims.ShimError:
                 pass  # the process has no terminal or is gone: nothing to resize
 
-    def _emit(self, cid: str, e: Entry) -> None:
-        for q in self._followers.get(cid, ()):
-            q.put_nowait(e)
-
     # ---- create
 
     def create(self, o: CreateOptions) -> Record:
@@ -273,7 +274,7 @@ class Manager:
         labels = dict((image_config.get("config") or {}).get("Labels") or {})
         labels.update(o.labels)
         chain = [s.chain_id for s in self.d.snapshots.chain(img.top_chain_id)]
-        host = hostconfig.resolve(o.host, image_config, o.auto_remove)
+        host = hostconfig.resolve(o.host, image_config, o.auto_remove, self.d.config.log_opts)
         mounts = vmounts.resolve(o.mounts, (image_config.get("config") or {}).get("Volumes") or {},
                                  lambda other: self.get(other).config.mounts)
         self.d.volumes.place(mounts)
@@ -302,6 +303,7 @@ class Manager:
     # ---- start and exit
 
     async def start(self, text: str) -> Record:
+        await self._ready()
         cid = self.store.resolve(text)
         async with self._lock(cid):
             rec = self.get(cid)
@@ -351,12 +353,12 @@ class Manager:
 
     def _open_output(self, rec: Record) -> Live:
         d = self.dir(rec.id)
-        logf = LogFile(self.log_path(rec.id), lambda e: self._emit(rec.id, e))
+        logf = LogFile(self.log_path(rec.id), self.log_config(rec))
         live = Live(shims.Shim(rec.id, rec.shim_address), logf)
 
         def sink(stream: str, data: bytes) -> None:
             logf.write(stream, data)
-            self._raw(rec.id, stream, data)
+            self._raw(rec.id, live, stream, data)
 
         for stream in ("stdout",) if rec.config.process.tty else ("stdout", "stderr"):
             fifo = d / stream
@@ -474,12 +476,14 @@ class Manager:
     # ---- signals
 
     def _running(self, rec: Record) -> Live:
+        self.reconnects.check(rec.id)
         live = self._live.get(rec.id)
         if live is None or rec.status not in (Status.RUNNING, Status.PAUSED):
             raise Conflict(f"Container {rec.id} is not running")
         return live
 
     async def kill(self, text: str, signal: str = "") -> None:
+        await self._ready()
         rec = self.get(text)
         live = self._running(rec)
         sig = specs.parse_signal(signal or "SIGKILL")
@@ -487,6 +491,8 @@ class Manager:
         self._event("kill", rec, signal=str(sig))
 
     async def stop(self, text: str, timeout: int | None = None) -> None:
+        await self._ready()
+        self.reconnects.check(self.store.resolve(text))
         rec = await self.policies.stopping(self.store.resolve(text))
         live = self._live.get(rec.id)
         if live is None:
@@ -513,6 +519,7 @@ class Manager:
         await self.start(text)
 
     async def pause(self, text: str) -> None:
+        await self._ready()
         cid = self.store.resolve(text)
         async with self._lock(cid):
             rec = self.get(cid)
@@ -525,6 +532,7 @@ class Manager:
             self._event("pause", rec)
 
     async def unpause(self, text: str) -> None:
+        await self._ready()
         cid = self.store.resolve(text)
         async with self._lock(cid):
             rec = self.get(cid)
@@ -545,12 +553,14 @@ class Manager:
     # ---- remove
 
     async def remove(self, text: str, force: bool = False, volumes: bool = False) -> None:
+        await self._ready()
         try:
             cid = self.store.resolve(text)
         except NotFound:
             if force and text in self._locks:  # removed by --rm meanwhile
                 return
             raise
+        self.reconnects.check(cid)
         rec = await self.policies.removing(cid, force)
         if rec.status in (Status.RUNNING, Status.PAUSED):
             if not force:
@@ -602,6 +612,7 @@ class Manager:
 
     async def top(self, text: str, ps_args: list[str]) -> tuple[list[str], list[list[str]]]:
         """`ps` on the host, rows kept for the container's processes, as docker top does."""
+        await self._ready()
         rec = self.get(text)
         live = self._running(rec)
         pids = set(await in_thread(live.shim.pids))
@@ -695,63 +706,47 @@ class Manager:
     # ---- restart safety
 
     async def restore(self) -> None:
-        """After a restart: leases for every container, reconnect to live shims, record exits we missed."""
-        for rec in self.store.all():
+        """After a restart: leases for every container, reconnect to live shims, record exits we missed.
+        Runs while the API already answers (reconnect.py)."""
+        recs = self.store.all()
+        for rec in recs:
             self._hold_lease(rec)
+        await self.reconnects.first_pass([r for r in recs if r.status in (Status.RUNNING, Status.PAUSED)])
+        for rec in recs:
             if rec.status == Status.REMOVING:
                 await self.remove(rec.id, force=True, volumes=rec.config.auto_remove)
-                continue
-            if rec.status not in (Status.RUNNING, Status.PAUSED):
-                continue
-            shim = shims.Shim(rec.id, rec.shim_address)
-            if rec.shim_address and await in_thread(shim.alive):
-                live = self._open_output(rec)
-                live.shim = shim
-                self._live[rec.id] = live
-                self._watch(rec.id, live)  # Wait answers at once if it exited while we were down
-                self.policies.started(rec)
-                log.info("container reconnected", extra={"id": rec.id})
-                continue
-            resp = await in_thread(shims.delete_dead, self.dir(rec.id) / "bundle", rec.id)
-            rec.move(Status.EXITED)
-            rec.exit_code = resp.exit_status if resp else 255
-            rec.pid, rec.shim_address = 0, ""
-            rec.finished_at = rfc3339(resp.exited_at.seconds if resp and resp.exited_at.seconds else None)
-            self.store.save(rec)
-            log.info("container's shim gone", extra={"id": rec.id, "exit_code": rec.exit_code})
         await self.policies.booted()
 
+    def reconnected(self, rec: Record, shim: shims.Shim) -> None:
+        live = self._open_output(rec)
+        live.shim = shim
+        self._live[rec.id] = live
+        self._watch(rec.id, live)  # Wait answers at once if it exited while we were down
+        self.policies.started(rec)
+        log.info("container reconnected", extra={"id": rec.id})
+
     def close(self) -> None:
+        self.reconnects.close()
         self.policies.close()
         for live in self._live.values():
-            for r in live.readers:
-                r.close()
+            live.close_output(drain=False)
 
     # ---- logs and exec
 
     async def logs(self, text: str, follow: bool, tail: int, since: str) -> AsyncIterator[Entry]:
+        await self._ready()
         rec = self.get(text)
         after = parse_since(since)
-        q = self.follow(rec.id) if follow and rec.status != Status.EXITED else None
-        try:
-            entries = read_entries(self.log_path(rec.id))
-            if after is not None:
-                entries = [e for e in entries if (t := parse_time(e.time)) is None or t >= after]
-            if tail >= 0:
-                entries = entries[len(entries) - tail:] if tail else []
-            for e in entries:
-                yield e
-            if q is not None:
-                while (e := await q.get()) is not None:
-                    yield e
-        finally:
-            if q is not None:
-                self.unfollow(rec.id, q)
+        live = self._live.get(rec.id) if follow else None
+        async for e in logfiles.read(self.log_path(rec.id), self.log_config(rec).max_file,
+                                     live.log if live is not None else None, tail=tail, after=after):
+            yield e
 
     async def exec(self, text: str, cmd: list[str], env: list[str], workdir: str, user: str, *, tty: bool = False,
                    interactive: bool = False, on_start=None):
         """Yields (stream, data) chunks, then ("", exit code). `on_start(container id, exec id)` is called
         once the process runs: from then on write_stdin/resize/close_stdin reach it."""
+        await self._ready()
         rec = self.get(text)
         live = self._running(rec)
         if rec.status == Status.PAUSED:
@@ -767,7 +762,7 @@ class Manager:
             lowers = self._lowers(rec)
             process["user"] = await in_thread(specs.resolve_user, user, lowers, d / "upper")
         eid = os.urandom(8).hex()
-        q: asyncio.Queue = asyncio.Queue()
+        q = Outlet()
         readers, fifos = [], []
         started = False
         wait = None
@@ -777,7 +772,7 @@ class Manager:
                 fifo = paths[stream] = d / f"exec-{eid}-{stream}"
                 os.mkfifo(fifo, 0o600)
                 fifos.append(fifo)
-                readers.append(FifoReader(fifo, lambda data, s=stream: q.put_nowait((s, data))))
+                readers.append(FifoReader(fifo, lambda data, s=stream: q.push((s, data), readers)))
             if interactive:
                 fifo = paths["stdin"] = d / f"exec-{eid}-stdin"
                 os.mkfifo(fifo, 0o600)
@@ -801,6 +796,7 @@ class Manager:
                     getter.cancel()
                     break
                 yield getter.result()
+            q.release()
             for r in readers:
                 r.drain()
             while not q.empty():
@@ -812,6 +808,7 @@ class Manager:
                 # the client left (detach keys, or it went away): as docker, the process runs on
                 for r in readers:
                     r.sink = lambda data: None
+                q.release()
                 asyncio.ensure_future(self._reap_exec(live, rec.id, eid, wait, readers, fifos))
             else:
                 await self._reap_exec(live, rec.id, eid, wait, readers, fifos)

@@ -19,6 +19,7 @@ from pyrunc_proto.containerd.runc.options import oci_pb2
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 from pyrunc_proto.containerd.types import mount_pb2
 from pyrunc_shim.ttrpc.client import Client, connect
+from pyrunc_shim.ttrpc.frames import FrameError
 from pyrunc_shim.ttrpc.status import TtrpcError
 
 from ..errors import PyruncdError
@@ -32,6 +33,14 @@ RUNTIMES = {"pyrunc": "", "runc": "/usr/sbin/runc"}  # "" lets the shim pick pyr
 
 class ShimError(PyruncdError):
     """The shim refused a call or could not be reached."""
+
+
+class ShimTimeout(ShimError, TimeoutError):
+    """The shim did not answer in time (hung, or stopped): one line naming the container and the call."""
+
+
+class ShimUnreachable(ShimError, ConnectionError):
+    """Nothing answers on the shim's socket: it is gone, or going."""
 
 
 def shim_binary() -> str:
@@ -86,24 +95,32 @@ class Shim:
     address: str
 
     def _call(self, method: str, req, resp_cls, timeout: float | None = 30):
+        what = f"container {self.id[:12]}: the shim did not answer {method.lower()}"
         try:
-            sock = connect(self.address)
+            sock = connect(self.address, timeout=min(timeout or 5, 5))
+        except TimeoutError:
+            raise ShimTimeout(f"{what} within {min(timeout or 5, 5):g} s") from None
         except OSError as e:
-            raise ConnectionError(f"shim of {self.id[:12]} at {self.address}: {e}") from e
+            raise ShimUnreachable(f"container {self.id[:12]}: cannot reach its shim for {method.lower()}: "
+                                  f"{e.strerror or 'connection failed'}") from None
         c = Client(sock, timeout=timeout)
         try:
             data = c.call(TASK, method, req.SerializeToString())
         except TtrpcError as e:
             raise ShimError(e.message) from e
+        except TimeoutError:
+            raise ShimTimeout(f"{what} within {timeout:g} s") from None
+        except (OSError, FrameError) as e:
+            raise ShimUnreachable(f"{what}: it closed the connection") from e
         finally:
             c.close()
         return resp_cls.FromString(data) if resp_cls else None
 
-    def alive(self) -> bool:
+    def alive(self, timeout: float = 5) -> bool:
         try:
-            self._call("Connect", api.ConnectRequest(id=self.id), api.ConnectResponse, timeout=5)
+            self._call("Connect", api.ConnectRequest(id=self.id), api.ConnectResponse, timeout=timeout)
             return True
-        except (ConnectionError, OSError, ShimError):
+        except (OSError, ShimError):
             return False
 
     def create(self, req: api.CreateTaskRequest) -> int:

@@ -75,7 +75,7 @@ class ContainersService(pb_grpc.ContainersServicer):
                 c.memory, c.memory_swap, c.cpus, c.cpu_shares, c.cpuset_cpus, c.pids_limit, list(c.ulimits),
                 list(c.cap_add), list(c.cap_drop), c.privileged, c.read_only, list(c.security_opt), list(c.devices),
                 c.restart, c.health_cmd, c.health_interval, c.health_timeout, c.health_retries,
-                c.health_start_period, c.no_healthcheck)))
+                c.health_start_period, c.no_healthcheck, list(c.log_opts))))
         return pb.CreateResponse(id=rec.id)
 
     @rpc

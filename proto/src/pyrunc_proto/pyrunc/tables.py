@@ -85,6 +85,7 @@ SCHEMA = {
         57: ('health_retries', 'string', '', False),
         58: ('health_start_period', 'string', '', False),
         59: ('no_healthcheck', 'bool', '', False),
+        60: ('log_opts', 'string', '', True),
     },
     'pyrunc.containers.v1.ContainerConfig.LabelsEntry': {
         1: ('key', 'string', '', False),
