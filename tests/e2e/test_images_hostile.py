@@ -174,3 +174,18 @@ def test_failed_and_killed_pulls_and_loads_leave_nothing_and_spare_a_pull_in_pro
         assert d.pyctl("images", "-q").stdout == ""
         assert _leftovers(d) == []
         assert "Status: Downloaded newer image" in d.pyctl("pull", ref).stdout
+
+
+def test_an_image_of_125_layers_runs_seeds_its_volume_and_copies_out(d, tmp_path):
+    """125 absolute lowerdirs overflow mount(2)'s one page of options: the shim and the daemon mount from
+    the snapshots' parent with relative lowerdirs, as containerd does."""
+    layers = [busybox_layer()] + [Layer.of([file(f"l{i}", f"{i}\n".encode())]) for i in range(123)]
+    layers.append(Layer.of([directory("data"), file("data/seed", b"seed\n")]))
+    image = make_image(layers, config={"Env": ["PATH=/bin"], "Cmd": ["sh"], "Volumes": {"/data": {}}})
+    assert _load(d, tmp_path, image, "deep.tar").returncode == 0
+    r = d.pyctl("run", "--rm", "bad:latest", "cat", "/l0", "/l122", "/data/seed", check=False)
+    assert (r.returncode, r.stdout) == (0, "0\n122\nseed\n"), r.stderr
+    d.pyctl("create", "--name", "deep", "bad:latest", "true")
+    d.pyctl("cp", "deep:/l7", str(tmp_path / "l7"))
+    assert (tmp_path / "l7").read_text() == "7\n"
+    d.pyctl("rm", "deep")

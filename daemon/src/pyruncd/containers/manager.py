@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 
+from .. import overlay
 from ..clock import rfc3339
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..fsutil import du, private_dir, write_private
@@ -649,18 +650,12 @@ class Manager:
         async with self._lock(rec.id):
             lowers = self._lowers(rec)
             d = self.dir(rec.id)
-            target = d / "cp"
-            target.mkdir(exist_ok=True)
-            m = shims.overlay(lowers, d / "upper", d / "work")
-            r = await asyncio.to_thread(subprocess.run, ["mount", "-t", "overlay", "-o", ",".join(m.options),
-                                                         "overlay", str(target)], capture_output=True, text=True)
-            if r.returncode != 0:
-                raise InvalidArgument(f"mount the rootfs of {rec.id[:12]}: {r.stderr.strip()}")
+            view = overlay.mounted(lowers, d / "upper", d / "work", d / "cp", f"the rootfs of {rec.id[:12]}")
+            target = await asyncio.to_thread(view.__enter__)
             try:
                 yield target
             finally:
-                await asyncio.to_thread(subprocess.run, ["umount", str(target)], check=False)
-                target.rmdir()
+                await asyncio.to_thread(view.__exit__, None, None, None)
 
     @staticmethod
     def _helper(mode: str, rootfs: Path, path: str):

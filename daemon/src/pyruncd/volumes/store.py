@@ -4,16 +4,15 @@ Database calls run on the event loop's thread (sqlite's connection lives there);
 files of a volume, which may be large, is left to `remove_dirs` in a worker thread.
 """
 
-import contextlib
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import overlay
 from ..clock import rfc3339
 from ..db import Transaction
 from ..errors import Conflict, InvalidArgument, NotFound
@@ -188,22 +187,6 @@ class VolumeStore:
         return dirs
 
 
-@contextlib.contextmanager
-def _overlay(lowers: list[Path], upper: Path, work: Path, target: Path) -> Iterator[Path]:
-    """The container's filesystem mounted at target for the while (it does not run: nothing else mounts it)."""
-    target.mkdir(exist_ok=True)
-    opts = f"lowerdir={':'.join(map(str, lowers))},upperdir={upper},workdir={work}"
-    r = subprocess.run(["mount", "-t", "overlay", "-o", opts, "overlay", str(target)], capture_output=True, text=True)
-    if r.returncode != 0:
-        target.rmdir()
-        raise InvalidArgument(f"mount the container's filesystem: {r.stderr.strip()}")
-    try:
-        yield target
-    finally:
-        subprocess.run(["umount", str(target)], check=False)
-        target.rmdir()
-
-
 def seed(mounts: list[MountPoint], lowers: list[Path], upper: Path, work: Path, target: Path) -> None:
     """Docker's copy-up: each volume mount that asks for it and is empty gets the image's content at its
     destination (files, owners, modes), read from the container's overlay mounted at target for the
@@ -211,7 +194,7 @@ def seed(mounts: list[MountPoint], lowers: list[Path], upper: Path, work: Path, 
     todo = [m for m in mounts if m.type == "volume" and m.copy_data and not any(Path(m.source).iterdir())]
     if not todo:
         return
-    with _overlay(lowers, upper, work, target) as rootfs:
+    with overlay.mounted(lowers, upper, work, target, "the container's filesystem") as rootfs:
         for m in todo:
             src = _inside(rootfs, m.destination)
             if src is None or not src.is_dir():
