@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.busybox_daemon import busybox_daemon
 from tests.harness.fixtures import busybox_tar, wait_for
 from tests.harness.leaks import leaks
 from tests.harness.pyruncd import Pyruncd
@@ -22,17 +23,9 @@ pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
-    tar = busybox_tar(tmp_path_factory.mktemp("img"))
-    d = Pyruncd().start()
-    try:
-        d.pyctl("load", "-i", str(tar))
+def daemon():
+    with busybox_daemon() as d:
         yield d
-    finally:
-        ids = d.pyctl("ps", "-aq", "--no-trunc", check=False).stdout.split()
-        if ids:
-            d.pyctl("rm", "-f", *ids, check=False)
-        d.stop()
 
 
 @pytest.fixture

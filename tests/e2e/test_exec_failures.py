@@ -5,27 +5,15 @@ import os
 
 import pytest
 
-from tests.harness.fixtures import busybox_tar
-from tests.harness.leaks import leaks
-from tests.harness.pyruncd import Pyruncd
+from tests.harness.busybox_daemon import busybox_daemon
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")]
 
 
 @pytest.fixture(scope="module")
-def d(tmp_path_factory):
-    tar = busybox_tar(tmp_path_factory.mktemp("img"))
-    daemon = Pyruncd().start()
-    try:
-        daemon.pyctl("load", "-i", str(tar))
+def d():
+    with busybox_daemon() as daemon:
         yield daemon
-    finally:
-        ids = daemon.pyctl("ps", "-aq", "--no-trunc", check=False).stdout.split()
-        if ids:
-            daemon.pyctl("rm", "-f", *ids, check=False)
-        for cid in ids:
-            assert not leaks(cid, daemon.root / "containers" / cid)
-        daemon.stop()
 
 
 @pytest.fixture

@@ -16,34 +16,26 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.busybox_daemon import no_leaks, wait_for
-from tests.harness.fixtures import busybox_tar
-from tests.harness.pyruncd import Pyruncd
+from tests.harness.busybox_daemon import busybox_daemon, no_leaks, wait_for
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")]
 NOBODY = 65534
 
 
-@pytest.fixture(scope="module")
-def daemon():
-    d = Pyruncd()
-    # the harness's temp dir is 0700, which would hide the root from everyone whatever pyruncd does
+def _as_an_older_pyruncd_left_it(d):
+    """The harness's temp dir is 0700, which would hide the root from everyone whatever pyruncd does;
+    the root as an older pyruncd left it: wide directories, a world-readable meta.db."""
     os.chmod(d.dir, 0o755)
-    # a root as an older pyruncd left it: wide directories, a world-readable meta.db
     (d.root / "containers").mkdir(parents=True)
     os.chmod(d.root, 0o755)
     (d.root / "meta.db").touch()  # an empty file is an empty database
     os.chmod(d.root / "meta.db", 0o644)
-    tar = busybox_tar(d.dir)
-    d.start()
-    try:
-        d.pyctl("load", "-i", str(tar))
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    with busybox_daemon(prepare=_as_an_older_pyruncd_left_it) as d:
         yield d
-    finally:
-        ids = d.pyctl("ps", "-aq", "--no-trunc", check=False).stdout.split()
-        if ids:
-            d.pyctl("rm", "-f", "-v", *ids, check=False)
-        d.stop()
 
 
 @pytest.fixture

@@ -125,7 +125,8 @@ def test_policies_after_a_sigkilled_daemon_comes_back():
         # the exit seen at reconnection follows the policy; a daemon restart overrides a stop by hand
         # for `always` only, as docker's
         wait_for(lambda: state(d, short)[0] >= 1)
-        assert state(d, stopped_always) == (0, "running")
+        # containers come back in the background once the API answers, as docker's do
+        wait_for(lambda: state(d, stopped_always) == (0, "running"))
         assert state(d, stopped_unless) == (0, "exited")
         assert state(d, plain) == (0, "exited") and inspect(d, plain)["State"]["ExitCode"] == 4
         assert d.pyctl("exec", stopped_always, "echo", "hi").stdout == "hi\n"

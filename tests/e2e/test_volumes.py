@@ -14,30 +14,20 @@ import pytest
 from spec_fixtures import busybox_layer, make_image, write_docker_archive
 from spec_fixtures.image import DEFAULT_ENV
 
-from tests.harness.fixtures import busybox_tar
+from tests.harness.busybox_daemon import busybox_daemon
 from tests.harness.leaks import leaks, mounts_naming
-from tests.harness.pyruncd import Pyruncd
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")]
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    tar = busybox_tar(tmp_path_factory.mktemp("img"))
     # an image with a VOLUME, as a Dockerfile's `VOLUME /etc` makes
     voltar = tmp_path_factory.mktemp("volimg") / "volimg.tar"
     write_docker_archive(str(voltar), {"volimg:latest": make_image(
         [busybox_layer()], config={"Env": list(DEFAULT_ENV), "Cmd": ["sh"], "Volumes": {"/etc": {}}})})
-    d = Pyruncd().start()
-    try:
-        d.pyctl("load", "-i", str(tar))
-        d.pyctl("load", "-i", str(voltar))
+    with busybox_daemon(archives=[voltar]) as d:
         yield d
-    finally:
-        ids = d.pyctl("ps", "-aq", "--no-trunc", check=False).stdout.split()
-        if ids:
-            d.pyctl("rm", "-f", "-v", *ids, check=False)
-        d.stop()
 
 
 @pytest.fixture

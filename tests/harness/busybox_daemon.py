@@ -14,18 +14,26 @@ from tests.harness.pyruncd import Pyruncd
 
 
 @contextlib.contextmanager
-def busybox_daemon(*extra_args: str):
+def busybox_daemon(*extra_args: str, prepare=None, archives=()):
+    """`prepare(d)` runs before the daemon starts (to lay out its root); `archives` are loaded besides
+    busybox. At the end every container goes, with its anonymous volumes, and none may have leaked."""
     d = Pyruncd(*extra_args)
     tar = busybox_tar(d.dir)
+    if prepare is not None:
+        prepare(d)
     d.start()
     try:
-        d.pyctl("load", "-i", str(tar))
+        for archive in (tar, *archives):
+            d.pyctl("load", "-i", str(archive))
         yield d
     finally:
         if d.proc is not None:
             ids = d.pyctl("ps", "-aq", "--no-trunc", check=False).stdout.split()
             if ids:
-                d.pyctl("rm", "-f", *ids, check=False)
+                d.pyctl("rm", "-f", "-v", *ids, check=False)
+            for cid in ids:
+                left = leaks(cid, d.root / "containers" / cid)
+                assert not left, "\n".join(left)
         d.stop()
 
 

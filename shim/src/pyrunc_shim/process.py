@@ -228,6 +228,14 @@ class Console:
             pass
 
 
+def _await_all(done: list[_thread.LockType], timeout: float) -> None:
+    """Wait for copy threads (each holds its lock until it ends), for timeout at most in all."""
+    deadline = time.monotonic() + timeout
+    for lock in done:
+        if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            lock.release()
+
+
 class Process:
     """One process of the task; `exec_id` is "" for the container's init."""
 
@@ -378,20 +386,17 @@ class Process:
         self.state = State.STOPPED
         self.exit_status = status
         self.exited_at_ns = time.time_ns()
-        # the terminal's output must reach the client before anyone hears of the exit
-        for done in self._output_done:
-            if done.acquire(timeout=2.0):
-                done.release()
+        # the copied output (a terminal's, stderr's) must reach its FIFO before anyone hears of the
+        # exit: a client that drains what is there at the exit would miss the last lines. Bounded, for
+        # a background child that keeps the pipe open.
+        _await_all(self._output_done + self._copies, 2.0)
         self.release_stdio()
         self._held.close_when_read()
 
     def drop_output(self) -> None:
         """Delete: whatever no reader took by now is given up (after up to 2 s for the copies to
         reach their EOF, as containerd's runc shim waits)."""
-        deadline = time.monotonic() + 2.0
-        for done in self._copies:
-            if done.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                done.release()
+        _await_all(self._copies, 2.0)
         self._held.close_all()
 
     def release_stdio(self) -> None:

@@ -77,18 +77,29 @@ def test_state_machine_refuses_what_docker_would():
 
 
 def test_log_lines_keep_partial_lines_and_bytes(tmp_path):
-    got = []
-    f = logs.LogFile(tmp_path / "c-json.log", got.append)
+    f = logs.LogFile(tmp_path / "c-json.log", logs.LogConfig())
     f.write("stdout", b"one\ntw")
     f.write("stderr", b"\xff err\n")
     f.write("stdout", b"o\nthree")
     f.close()
-    assert [(e.stream, e.data) for e in got] == [("stdout", b"one\n"), ("stderr", b"\xff err\n"),
-                                                 ("stdout", b"two\n"), ("stdout", b"three")]
-    back = logs.read_entries(tmp_path / "c-json.log")
-    assert [e.data for e in back] == [e.data for e in got]
-    first = json.loads((tmp_path / "c-json.log").read_text().splitlines()[0])
+    lines = (tmp_path / "c-json.log").read_text().splitlines()
+    assert [(e.stream, e.data) for e in map(logs.Entry.parse, lines)] == [
+        ("stdout", b"one\n"), ("stderr", b"\xff err\n"), ("stdout", b"two\n"), ("stdout", b"three")]
+    first = json.loads(lines[0])
     assert set(first) == {"log", "stream", "time"} and logs.parse_time(first["time"]) is not None
+
+
+def test_a_log_file_rotates_at_max_size_and_keeps_max_file(tmp_path):
+    f = logs.LogFile(tmp_path / "c-json.log", logs.parse_log_opts({"max-size": "1k", "max-file": "3"}))
+    for i in range(200):
+        f.write("stdout", f"line {i}\n".encode())
+    f.close()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["c-json.log", "c-json.log.1", "c-json.log.2"]
+    sizes = [(tmp_path / n).stat().st_size for n in files]
+    assert all(s < 1000 + 100 for s in sizes), sizes  # over max-size by one entry at most
+    last = logs.Entry.parse((tmp_path / "c-json.log").read_text().splitlines()[-1])
+    assert last.data == b"line 199\n"
 
 
 def test_since_takes_durations_unix_times_and_rfc3339():

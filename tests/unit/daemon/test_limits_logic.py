@@ -262,7 +262,7 @@ def test_health_state_machine():
 def test_host_config_round_trips_through_the_record_json():
     flags = hostconfig.HostFlags(memory="64m", ulimits=["nofile=1:2"], devices=["/dev/null"], restart="on-failure:2",
                                  health_cmd="true", health_interval="1s", cap_drop=["ALL"])
-    host = hostconfig.resolve(flags, {}, auto_remove=False)
+    host = hostconfig.resolve(flags, {}, auto_remove=False, log_defaults={})
     cfg = Config(Process(["true"], [], "/", ""), Settings("h"), [], host=host)
     cfg.run.restart_count = 2
     back = Config.loads(cfg.dumps())

@@ -23,6 +23,8 @@ from .restart import RestartPolicy, Restarts, decide, parse_restart
 from .shim import Shim, ShimError, delete_dead
 
 log = logging.getLogger("pyruncd.containers")
+# a killed probe's exec ends within this, or is left to be reaped in the background
+_KILLED_PROBE_GRACE = 10.0
 
 
 @dataclass
@@ -298,25 +300,41 @@ class Policies:
             out: list[bytes] = []
             ids: list[str] = []
             code = -1
+            expired = False
+
+            def kill(eid: str) -> None:
+                live = self.m._live.get(cid)
+                if live is not None:
+                    asyncio.ensure_future(asyncio.to_thread(live.shim.kill, 9, False, eid)).add_done_callback(
+                        lambda f: f.cancelled() or f.exception())  # it may have ended meanwhile
+
+            def started(_cid: str, eid: str) -> None:
+                ids.append(eid)
+                if expired:  # the timeout came while the shim was still starting it
+                    kill(eid)
 
             async def run() -> None:
                 nonlocal code
-                async for stream, data in self.m.exec(cid, argv, [], "", "", on_start=lambda c, e: ids.append(e)):
+                async for stream, data in self.m.exec(cid, argv, [], "", "", on_start=started):
                     if stream:
                         out.append(data)
                     else:
                         code = data
 
+            # never cancel the exec mid-start (the shim could not delete what then runs): on timeout, kill
+            # the process, and its exit ends the exec as any other
+            task = asyncio.ensure_future(run())
             try:
-                await asyncio.wait_for(run(), timeout)
-            except TimeoutError:
-                live = self.m._live.get(cid)
-                if ids and live is not None:
-                    try:
-                        await asyncio.to_thread(live.shim.kill, 9, False, ids[0])
-                    except Exception:  # noqa: BLE001 - it ended meanwhile
-                        pass
-                raise
+                done, _ = await asyncio.wait({task}, timeout=timeout)
+                if task not in done:
+                    expired = True
+                    if ids:
+                        kill(ids[0])
+                    await asyncio.wait({task}, timeout=_KILLED_PROBE_GRACE)
+                    raise TimeoutError
+                task.result()
+            finally:
+                task.cancel()
             return code, b"".join(out).decode(errors="replace")
 
         return probe

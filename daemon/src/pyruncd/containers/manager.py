@@ -775,8 +775,14 @@ class Manager:
                 self._exec_stdin[(rec.id, eid)] = os.open(fifo, os.O_RDWR | os.O_CLOEXEC)
             await in_thread(live.shim.exec, eid, json.dumps(process).encode(), str(paths["stdout"]),
                             str(paths.get("stderr", "")), str(paths.get("stdin", "")), tty)
+            starting = asyncio.ensure_future(in_thread(live.shim.start, eid))
             try:
-                await in_thread(live.shim.start, eid)
+                await asyncio.shield(starting)
+            except asyncio.CancelledError:
+                # the caller left while the shim was starting it: the process may run, so it is reaped
+                # once it ends (as for a client that leaves later), never deleted while it runs
+                asyncio.ensure_future(self._reap_cut_start(live, eid, starting))
+                raise
             except BaseException:
                 await in_thread(live.shim.delete, eid)
                 raise
@@ -807,6 +813,15 @@ class Manager:
                 asyncio.ensure_future(self._reap_exec(live, rec.id, eid, wait, readers, fifos))
             else:
                 await self._reap_exec(live, rec.id, eid, wait, readers, fifos)
+
+    async def _reap_cut_start(self, live: Live, eid: str, starting: asyncio.Future) -> None:
+        try:
+            await starting
+        except Exception:  # noqa: BLE001 - it never ran
+            with contextlib.suppress(shims.ShimError, OSError):
+                await in_thread(live.shim.delete, eid)
+            return
+        await self._reap_exec(live, "", eid, in_own_thread(live.shim.wait, eid), [], [])
 
     async def _reap_exec(self, live: Live, cid: str, eid: str, wait, readers: list, fifos: list) -> None:
         """After an exec's exit (awaited here if need be): close its FIFOs, delete it from the shim."""
