@@ -106,7 +106,7 @@ def container_init(plan, ch):
     new = {n.type for n in lx.namespaces if not n.path}
     rootfs = plan.rootfs
 
-    mounts.prepare_root(rootfs, lx.rootfs_propagation)
+    mounts.prepare_root(rootfs, lx.rootfs_propagation, own_namespace="mount" in kinds)
     mctx = _MountContext(plan.bundle, plan.cgroup, "cgroup" in new, "network" in kinds,
                          lambda: launch.init_cgroup(ch, "cgroup" in new), lx.mount_label)
     for i, m in enumerate(spec.mounts):
@@ -124,7 +124,10 @@ def container_init(plan, ch):
             from . import hooks
 
             hooks.run(spec.hooks.create_container, msg["state"], "createContainer")
-    if plan.no_pivot:
+    if "mount" not in kinds:
+        # the caller's mount namespace: moving our root over its / (runc's --no-pivot) would replace the host's
+        mounts.chroot_root(rootfs)
+    elif plan.no_pivot:
         mounts.move_root(rootfs)
     else:
         mounts.pivot_root(rootfs)
