@@ -31,6 +31,8 @@ class InitPlan:
         self.hooks_sync = hooks_sync
         self.no_new_keyring = no_new_keyring
         self.host_pid = None
+        # set by exec for a container in the caller's mount namespace: setns cannot put us in its root
+        self.root_fd = None
         # set by the parent when the process joins a running container
         self.seccomp = spec.linux.seccomp if spec else None
         self.lsm_attrs = _lsm_attrs(process)
@@ -189,6 +191,11 @@ def container_init(plan, ch):
 
 def exec_init(plan, ch):
     """Join done by the intermediate (setns put us in the container's root): set up and exec."""
+    if plan.root_fd is not None:
+        # runc 1.1.5 leaves such an exec in the host's root: the container's is where it belongs
+        os.fchdir(plan.root_fd)
+        os.chroot(".")
+        os.chdir("/")
     launch.init_cgroup(ch, False)
     container_oom = plan.spec.process.oom_score_adj
     if container_oom is not None:

@@ -187,6 +187,19 @@ def test_no_mount_namespace_failed_create_leaves_no_mount(rt, bundle, tmp_path, 
     assert mounts_in(caller_mount_ns, str(tmp_path)) == before
 
 
+@pytest.mark.xfail(IS_RUNC, strict=True, reason="runc 1.1.5 runs the exec'd process in the caller's root, "
+                                                 "outside the container's")
+def test_no_mount_namespace_exec_sees_the_containers_root(rt, bundle, tmp_path, caller_mount_ns):
+    rootfs = bound_rootfs(tmp_path, caller_mount_ns)
+    caller = CalledIn(rt, caller_mount_ns)
+    cid = rt.new_id()
+    caller("run", "--detach", "--bundle", bundle(["sleep", "30"], edit=without_mount_namespace(rootfs)), cid)
+    try:
+        assert caller("exec", cid, "ls", "/").stdout.split() == sorted(os.listdir(ROOTFS))
+    finally:
+        caller("delete", "--force", cid)
+
+
 def test_masked_paths_need_a_mount_namespace(rt, bundle):
     def edit(cfg):
         cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "mount"]
