@@ -31,6 +31,8 @@ class InitPlan:
         self.hooks_sync = hooks_sync
         self.no_new_keyring = no_new_keyring
         self.host_pid = None
+        # set by exec for a container in the caller's mount namespace: setns cannot put us in its root
+        self.root_fd = None
         # set by the parent when the process joins a running container
         self.seccomp = spec.linux.seccomp if spec else None
         self.lsm_attrs = _lsm_attrs(process)
@@ -106,7 +108,7 @@ def container_init(plan, ch):
     new = {n.type for n in lx.namespaces if not n.path}
     rootfs = plan.rootfs
 
-    mounts.prepare_root(rootfs, lx.rootfs_propagation)
+    mounts.prepare_root(rootfs, lx.rootfs_propagation, own_namespace="mount" in kinds)
     mctx = _MountContext(plan.bundle, plan.cgroup, "cgroup" in new, "network" in kinds,
                          lambda: launch.init_cgroup(ch, "cgroup" in new), lx.mount_label)
     for i, m in enumerate(spec.mounts):
@@ -124,7 +126,10 @@ def container_init(plan, ch):
             from . import hooks
 
             hooks.run(spec.hooks.create_container, msg["state"], "createContainer")
-    if plan.no_pivot:
+    if "mount" not in kinds:
+        # the caller's mount namespace: moving our root over its / (runc's --no-pivot) would replace the host's
+        mounts.chroot_root(rootfs)
+    elif plan.no_pivot:
         mounts.move_root(rootfs)
     else:
         mounts.pivot_root(rootfs)
@@ -186,6 +191,11 @@ def container_init(plan, ch):
 
 def exec_init(plan, ch):
     """Join done by the intermediate (setns put us in the container's root): set up and exec."""
+    if plan.root_fd is not None:
+        # runc 1.1.5 leaves such an exec in the host's root: the container's is where it belongs
+        os.fchdir(plan.root_fd)
+        os.chroot(".")
+        os.chdir("/")
     launch.init_cgroup(ch, False)
     container_oom = plan.spec.process.oom_score_adj
     if container_oom is not None:

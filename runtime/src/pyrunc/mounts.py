@@ -1,7 +1,7 @@
 """The container's filesystem: config mounts, /dev, pivot_root, masked and read-only paths.
 
-Everything here runs inside the container's new mount namespace (in init),
-in the order runc uses; see init.py for where each step is called.
+Everything here runs in init, inside the container's new mount namespace (or, for a config
+without one, in the caller's), in the order runc uses; see init.py for where each step is called.
 """
 
 import os
@@ -167,10 +167,14 @@ def mount_one(rootfs, m, index, ctx):
         raise PyruncError(f"error mounting {m.source!r} to rootfs at {m.destination!r}: {e.strerror}") from None
 
 
-def prepare_root(rootfs, propagation):
-    """Stop our mounts leaking to the host, and make rootfs a mount point for pivot_root."""
+def prepare_root(rootfs, propagation, own_namespace=True):
+    """Stop our mounts leaking to the host, and make rootfs a mount point for pivot_root.
+
+    Without a mount namespace of our own, / is the caller's: as runc, it becomes rslave
+    (or rootfsPropagation) there too, so nothing mounted under rootfs reaches its peers.
+    """
     flags = PROPAGATION.get(propagation or "rslave", linux.MS_SLAVE | linux.MS_REC)
-    if flags & (linux.MS_SHARED):
+    if flags & linux.MS_SHARED and own_namespace:
         flags = linux.MS_PRIVATE | linux.MS_REC  # made shared again after pivot_root
     linux.mount(None, "/", None, flags | linux.MS_REC)
     linux.mount(rootfs, rootfs, "bind", linux.MS_BIND | linux.MS_REC)
@@ -261,6 +265,39 @@ def move_root(rootfs):
     linux.mount(rootfs, "/", None, linux.MS_MOVE)
     os.chroot(".")
     os.chdir("/")
+
+
+def chroot_root(rootfs):
+    """Without a mount namespace of our own there is nothing to pivot: chroot, as runc."""
+    os.chdir(rootfs)
+    os.chroot(".")
+    os.chdir("/")
+
+
+def mount_id(path):
+    """The id of the topmost mount at path (the kernel's, as /proc/self/fdinfo shows it)."""
+    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            for line in f:
+                if line.startswith("mnt_id:"):
+                    return int(line.split()[1])
+    finally:
+        os.close(fd)
+    return None
+
+
+def release_rootfs(rootfs, mnt_id):
+    """Detach the rootfs bind, and every mount under it, that init made in the caller's namespace.
+
+    Only if it is still the topmost mount there (a delete run from another mount namespace
+    finds another): runc leaves these behind, but the spec's delete removes what create made.
+    """
+    try:
+        if mount_id(rootfs) == mnt_id:
+            linux.umount2(rootfs, linux.MNT_DETACH)
+    except FileNotFoundError:
+        pass
 
 
 def mask_paths(paths):

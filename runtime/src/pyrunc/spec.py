@@ -319,6 +319,10 @@ def _validate(spec):
     for kind in ("uts", "network", "ipc"):
         if linux.namespace(kind) is None:
             refuse_shared_namespace(spec, kind)
+    if linux.namespace("mount") is None and (linux.masked_paths or linux.readonly_paths):
+        # masking them in the caller's mount namespace would hide them from the host (runc's words)
+        name = "linux.maskedPaths" if linux.masked_paths else "linux.readonlyPaths"
+        raise ConfigError(f"{name}: unable to restrict sys entries without a private MNT namespace")
     if linux.rootfs_propagation not in (None, "", "private", "rprivate", "slave", "rslave",
                                         "shared", "rshared", "unbindable", "runbindable"):
         raise ConfigError(f"linux.rootfsPropagation: unknown propagation {linux.rootfs_propagation!r}")

@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.harness.runtime import IS_RUNC
+from tests.harness.leaks import mounts_naming
+from tests.harness.runtime import IS_RUNC, ROOTFS, Runtime
 
 PORT_START = "net.ipv4.ip_unprivileged_port_start"
 
@@ -94,3 +95,117 @@ def test_the_hosts_own_namespace_by_path_is_still_refused(rt, bundle, kind, proc
     assert len(p.stderr.splitlines()) == 1, p.stderr
     if not IS_RUNC:
         assert words in p.stderr
+
+
+@pytest.fixture
+def caller_mount_ns(tmp_path):
+    """A mount namespace bound on a file, for the runtime to be called in: without a mount namespace of
+    its own the container's mounts land in the caller's, and runc makes the caller's / rslave."""
+    path = tmp_path / "ns-mnt"
+    path.touch()
+    p = subprocess.run(["unshare", f"--mount={path}", "--propagation", "unchanged", "true"], capture_output=True,
+                       text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot bind a mount namespace on a file here: {p.stderr.strip()}")
+    yield path
+    subprocess.run(["umount", str(path)], capture_output=True)
+
+
+class CalledIn(Runtime):
+    """The runtime, run by nsenter in another mount namespace."""
+
+    def __init__(self, rt, mnt_ns):
+        super().__init__(rt.binary, rt.root, rt.token)
+        self.mnt_ns = mnt_ns
+
+    def cmd(self, *args, **kw):
+        return ["nsenter", f"--mount={self.mnt_ns}"] + super().cmd(*args, **kw)
+
+
+def without_mount_namespace(rootfs):
+    def edit(cfg):
+        cfg["root"]["path"] = str(rootfs)
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "mount"]
+        # runc refuses these without a mount namespace: masking them would hide them from the host
+        cfg["linux"].pop("maskedPaths", None)
+        cfg["linux"].pop("readonlyPaths", None)
+    return edit
+
+
+def bound_rootfs(tmp_path, mnt_ns):
+    """The fixture rootfs bound at a path of this test's, in the caller's namespace only."""
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    in_ns("--mount", mnt_ns, "mount", "--bind", ROOTFS, str(rootfs))
+    return rootfs
+
+
+def mounts_in(mnt_ns, needle):
+    text = in_ns("--mount", mnt_ns, "cat", "/proc/self/mountinfo")
+    return [line for line in text.splitlines() if needle in line]
+
+
+def test_no_mount_namespace_runs_in_the_callers(rt, bundle, tmp_path, caller_mount_ns):
+    rootfs = bound_rootfs(tmp_path, caller_mount_ns)
+    caller = CalledIn(rt, caller_mount_ns)
+    b = bundle(["sh", "-c", "readlink /proc/self/ns/mnt; ls /"], edit=without_mount_namespace(rootfs))
+    out = caller("run", "--bundle", b, rt.new_id()).stdout.split()
+    assert out[0] == in_ns("--mount", caller_mount_ns, "readlink", "/proc/self/ns/mnt")
+    assert out[1:] == sorted(os.listdir(ROOTFS))
+
+
+@pytest.mark.xfail(IS_RUNC, strict=True, reason="runc 1.1.5 leaves the rootfs bind and every mount under it in "
+                                                 "the caller's mount namespace after delete")
+def test_no_mount_namespace_leaves_no_mount_after_delete(rt, bundle, tmp_path, caller_mount_ns):
+    rootfs = bound_rootfs(tmp_path, caller_mount_ns)
+    before = mounts_in(caller_mount_ns, str(tmp_path))
+    caller = CalledIn(rt, caller_mount_ns)
+    cid = rt.new_id()
+    caller("create", "--bundle", bundle(["true"], edit=without_mount_namespace(rootfs)), cid)
+    made = mounts_in(caller_mount_ns, str(tmp_path))
+    assert f" {rootfs}/proc " in "\n".join(made)  # init mounted in the caller's namespace
+    assert not mounts_naming(str(rootfs)), "mounted in the host's namespace"
+    caller("start", cid)
+    assert caller.wait_status(cid, "stopped") == "stopped"
+    caller("delete", cid)
+    assert mounts_in(caller_mount_ns, str(tmp_path)) == before
+
+
+@pytest.mark.xfail(IS_RUNC, strict=True, reason="runc 1.1.5 leaves what init mounted in the caller's mount "
+                                                 "namespace when a create fails")
+def test_no_mount_namespace_failed_create_leaves_no_mount(rt, bundle, tmp_path, caller_mount_ns):
+    rootfs = bound_rootfs(tmp_path, caller_mount_ns)
+    before = mounts_in(caller_mount_ns, str(tmp_path))
+    missing = {"destination": "/mnt", "type": "bind", "source": str(tmp_path / "missing"), "options": ["bind"]}
+
+    def edit(cfg):
+        without_mount_namespace(rootfs)(cfg)
+        cfg["mounts"].append(missing)  # fails after /proc, /dev... are mounted
+
+    p = CalledIn(rt, caller_mount_ns)("create", "--bundle", bundle(["true"], edit=edit), rt.new_id(), check=False)
+    assert p.returncode != 0
+    assert mounts_in(caller_mount_ns, str(tmp_path)) == before
+
+
+@pytest.mark.xfail(IS_RUNC, strict=True, reason="runc 1.1.5 runs the exec'd process in the caller's root, "
+                                                 "outside the container's")
+def test_no_mount_namespace_exec_sees_the_containers_root(rt, bundle, tmp_path, caller_mount_ns):
+    rootfs = bound_rootfs(tmp_path, caller_mount_ns)
+    caller = CalledIn(rt, caller_mount_ns)
+    cid = rt.new_id()
+    caller("run", "--detach", "--bundle", bundle(["sleep", "30"], edit=without_mount_namespace(rootfs)), cid)
+    try:
+        assert caller("exec", cid, "ls", "/").stdout.split() == sorted(os.listdir(ROOTFS))
+    finally:
+        caller("delete", "--force", cid)
+
+
+def test_masked_paths_need_a_mount_namespace(rt, bundle):
+    def edit(cfg):
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "mount"]
+        cfg["linux"]["maskedPaths"] = ["/proc/kcore"]
+
+    p = rt("run", "--bundle", bundle(["true"], edit=edit), rt.new_id(), check=False)
+    assert p.returncode != 0
+    assert len(p.stderr.splitlines()) == 1, p.stderr
+    assert "unable to restrict sys entries without a private MNT namespace" in p.stderr

@@ -50,8 +50,6 @@ def validate_for_create(spec, rootfs, console_socket):
 
     if not os.path.isdir(rootfs):
         raise ConfigError(f"root.path: rootfs ({rootfs}) does not exist")
-    if spec.linux.namespace("mount") is None:
-        raise ConfigError("linux.namespaces: pyrunc needs a mount namespace (add {\"type\": \"mount\"})")
     _check_joined_namespaces(spec)
     if spec.process.terminal and not console_socket:
         raise PyruncError("cannot allocate tty if pyrunc will detach without setting console socket")
@@ -104,6 +102,8 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
     validate_for_create(spec, rootfs, console_socket or console_fd)
     lx = spec.linux
 
+    # without a mount namespace, init's mounts land in ours, under the one it binds over rootfs
+    caller_rootfs_mount = None if lx.namespace("mount") is not None else _mount_id(rootfs)
     c = Container.new(ctx.root, cid, None)
     cgroup = None
     init_pid = None
@@ -154,6 +154,8 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
         from ..container import process_start_time
 
         c.state["pid_start"], _ = process_start_time(init_pid)
+        if caller_rootfs_mount is not None and _mount_id(rootfs) != caller_rootfs_mount:
+            c.state["rootfs_mount"] = _mount_id(rootfs)  # delete detaches it
         c.save()
         if pid_file:
             write_pid_file(pid_file, init_pid)
@@ -163,6 +165,8 @@ def create_container(ctx, cid, loaded, *, console_socket=None, pid_file=None, no
             launch.kill_and_reap(init_pid)
         if cgroup is not None:
             cgroup.destroy()
+        if caller_rootfs_mount is not None:
+            _release_init_mounts(rootfs, caller_rootfs_mount)
         state = c.oci_state(status="stopped") if c.state else None
         c.remove_dir()
         if init_pid and spec.hooks.poststop:
@@ -185,6 +189,24 @@ def _run_create_hooks(spec, state):
     # prestart is deprecated but still runs, before createRuntime (runtime spec)
     hooks.run(spec.hooks.prestart, state, "prestart")
     hooks.run(spec.hooks.create_runtime, state, "createRuntime")
+
+
+def _mount_id(path):
+    from ..mounts import mount_id
+
+    return mount_id(path)
+
+
+def _release_init_mounts(rootfs, caller_mount):
+    """A failed create in the caller's mount namespace: detach whatever init bound over rootfs."""
+    from ..mounts import release_rootfs
+
+    try:
+        top = _mount_id(rootfs)
+    except FileNotFoundError:
+        return
+    if top != caller_mount:
+        release_rootfs(rootfs, top)
 
 
 def _host_id(mappings):

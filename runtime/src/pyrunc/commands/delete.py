@@ -22,9 +22,13 @@ def delete(ctx, args, force=False):
 
 
 def destroy(c, log):
-    """Remove the cgroup and state dir, then run poststop hooks (failures only warn)."""
+    """Remove the cgroup, mounts init made in ours and the state dir, then run poststop hooks (failures warn)."""
     spec = c.spec() if "poststop" in c.state["hooks"] else None
     c.cgroup().destroy()
+    if "rootfs_mount" in c.state:
+        from ..mounts import release_rootfs
+
+        release_rootfs(c.state["rootfs"], c.state["rootfs_mount"])
     state = c.oci_state(status=STOPPED)
     c.remove_dir()
     if spec is not None:

@@ -67,9 +67,15 @@ def _exec(ctx, args, console_socket, cwd, env, tty, user, additional_gids, proce
             raise PyruncError("cannot use console socket if pyrunc will not detach or allocate tty")
         plan = InitPlan(c.id, spec, proc, None, c.state["bundle"], console_fd=console_fd,
                         preserve_fds=preserve_fds)
+        if spec.linux.namespace("mount") is None:
+            plan.root_fd = os.open(f"/proc/{c.pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         preload(plan)
-        pid, ch = launch.spawn(launch.Namespaces.of_process(c.pid), lambda ch: exec_init(plan, ch),
-                               cgroup=c.cgroup())
+        try:
+            pid, ch = launch.spawn(launch.Namespaces.of_process(c.pid), lambda ch: exec_init(plan, ch),
+                                   cgroup=c.cgroup())
+        finally:
+            if plan.root_fd is not None:
+                os.close(plan.root_fd)
         try:
             msg = ch.recv()  # nothing but EOF means the program is exec'd
         finally:
