@@ -88,8 +88,87 @@ def test_log_uri_file(ctrd, tmp_path):
     log = tmp_path / "out.log"
     run(ctrd, ["--rm", "--log-uri", f"file://{log}"], "c1", "sh", "-c", "echo out; echo err >&2", check=True)
     assert sorted(log.read_text().split()) == ["err", "out"]
-    r = run(ctrd, ["--rm", "--log-uri", "binary:///bin/true"], "c2", "true")
-    assert r.returncode != 0 and b"not supported" in r.stderr
+
+
+# A logging binary as nerdctl's: stdout on fd 3, stderr on fd 4, ready once fd 5 is closed. It
+# ignores SIGTERM (sent once the shim closed its ends of the pipes) and ends at EOF, so when Delete
+# returns everything is in the files.
+LOGGER = """#!{python}
+import json, os, signal, sys, threading, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+out = sys.argv[2]
+def copy(fd, name):
+    with open(os.path.join(out, name), "ab") as f:
+        while data := os.read(fd, 65536):
+            f.write(data)
+            f.flush()
+copies = [threading.Thread(target=copy, args=(fd, name)) for fd, name in ((3, "stdout"), (4, "stderr"))]
+for t in copies:
+    t.start()
+with open(os.path.join(out, "info.json"), "w") as f:
+    json.dump({{"argv": sys.argv[1:], "env": dict(os.environ), "pid": os.getpid()}}, f)
+time.sleep(0.3)  # the container must not start before this
+with open("/proc/uptime") as up, open(os.path.join(out, "ready"), "w") as f:
+    f.write(up.read())
+os.close(5)
+for t in copies:
+    t.join()
+"""
+
+
+def check_binary_logger(c: Containerd, run_flags: list[str], tmp_path: Path) -> None:
+    """`ctr run --log-uri binary://LOGGER?dir=OUT`: the containerd-shim-runc-v2 contract."""
+    import json
+    import sys
+
+    logger = tmp_path / "logger"
+    logger.write_text(LOGGER.format(python=sys.executable))
+    logger.chmod(0o755)
+    out = tmp_path / "out"
+    out.mkdir()
+    r = c.ctr("run", *run_flags, "--rm", "--log-uri", f"binary://{logger}?dir={out}", c.image, "c1",
+              "sh", "-c", "cat /proc/uptime; echo err >&2; exit 3", check=False)
+    assert (r.returncode, r.stdout) == (3, b""), r.stderr
+    started = float((out / "stdout").read_text().split()[0])
+    assert (out / "stderr").read_text() == "err\n"
+    assert float((out / "ready").read_text().split()[0]) <= started  # the container started once the logger was ready
+    info = json.loads((out / "info.json").read_text())
+    assert info["argv"] == ["dir", str(out)]  # the query's keys and values
+    env = {k: v for k, v in info["env"].items() if k != "LC_CTYPE"}  # which Python may add
+    assert env == {"CONTAINER_ID": "c1", "CONTAINER_NAMESPACE": c.namespace}
+    assert not Path(f"/proc/{info['pid']}").exists()  # waited for by Delete
+
+    # an exec's own logger, told the exec's id
+    c.ctr("run", *run_flags, "-d", c.image, "c3", "sleep", "1000")
+    exec_out = tmp_path / "exec"
+    exec_out.mkdir()
+    r = c.ctr("tasks", "exec", "--exec-id", "e1", "--log-uri", f"binary://{logger}?dir={exec_out}", "c3",
+              "sh", "-c", "echo out; echo err >&2", check=False)
+    assert r.returncode == 0, r.stderr
+    assert ((exec_out / "stdout").read_text(), (exec_out / "stderr").read_text()) == ("out\n", "err\n")
+    info = json.loads((exec_out / "info.json").read_text())
+    assert info["env"]["CONTAINER_ID"] == "e1"
+    assert not Path(f"/proc/{info['pid']}").exists()
+    c.ctr("tasks", "kill", "-s", "SIGKILL", "c3")
+    assert wait_status(c, "c3", "STOPPED") == "STOPPED"
+    c.ctr("tasks", "delete", "c3")
+
+    r = c.ctr("run", *run_flags, "--rm", "--log-uri", f"binary://{tmp_path}/missing", c.image, "c2", "true",
+              check=False)
+    assert r.returncode != 0 and b"missing" in r.stderr, r.stderr
+    assert task_status(c, "c2") == ""
+    c.ctr("containers", "delete", "c2", check=False)
+
+
+def test_log_uri_binary(ctrd, tmp_path):
+    check_binary_logger(ctrd, ctrd.run_flags, tmp_path)
+
+
+def test_log_uri_binary_under_containerd_shim_runc_v2(tmp_path):
+    """The same logger under containerd's own shim: the test checks the contract."""
+    c = Containerd()
+    with c.serving(IMAGE_TAR):
+        check_binary_logger(c, ["--runtime", "io.containerd.runc.v2"], tmp_path)
 
 
 def test_stdin_reaches_the_container(ctrd):

@@ -10,7 +10,8 @@ descriptor, while a reader that keeps up still sees EOF. Stdin goes through a pi
 thread; as in containerd's runc shim, the shim holds a writer on the stdin FIFO, so clients may
 come and go (`ctr task attach`) and stdin ends only at CloseIO, even while a client keeps its
 FIFO open. With a terminal, threads copy between the FIFOs and the pty master the runtime sends
-over the console socket.
+over the console socket. A `binary://` log URI hands the output to a logging binary's pipes
+instead (logger.py, imported only then).
 """
 
 import _thread
@@ -116,8 +117,8 @@ class SharedFd:
 
 def _open_output(path: str) -> int:
     """A FIFO read-write (no blocking on a missing reader), a plain file for appending; a
-    file:// URI (`ctr run --log-uri file:///x`) is a plain file. Other URI schemes (binary://)
-    are refused."""
+    file:// URI (`ctr run --log-uri file:///x`) is a plain file. Other URI schemes are refused
+    (binary:// never comes here: its logger takes the output)."""
     if "://" in path:
         scheme, _, rest = path.partition("://")
         if scheme != "file":
@@ -258,9 +259,16 @@ class Process:
         self._stderr_copy: tuple = ()  # (pipe's read end, stderr FIFO) until the runtime is done
         self._copies: list[_thread.LockType] = []  # stderr copies, released at the pipe's EOF
         self._held = HeldOutput()
+        self._logger = None  # the logging binary of a binary:// stdout, until Delete
 
-    def open_stdio(self) -> tuple:
-        """Descriptors for the runtime's (stdin, stdout, stderr); None means /dev/null."""
+    def open_stdio(self, process_id: str, namespace: str) -> tuple:
+        """Descriptors for the runtime's (stdin, stdout, stderr); None means /dev/null. A
+        binary:// stdout starts its logger (told process_id and namespace) and waits until it is
+        ready, as containerd's runc shim does; it takes stderr too."""
+        if self.stdio.stdout.startswith("binary://"):
+            from .logger import BinaryLogger
+
+            self._logger = BinaryLogger(self.stdio.stdout, process_id, namespace)
         if self.stdio.terminal:
             return (None, None, None)
         fds: list[int | None] = [None, None, None]
@@ -272,16 +280,18 @@ class Process:
             self._child_fds.append(r)
             wake_r, self._stdin_wake = os.pipe2(os.O_CLOEXEC)
             _spawn(self._feed, src, self._stdin, wake_r)
-        if self.stdio.stdout:
+        if self._logger:
+            fds[1] = self._logger.stdout  # the logger's to close, at Delete
+        elif self.stdio.stdout:
             fds[1] = _open_output(self.stdio.stdout)
             self._child_fds.append(fds[1])
             self._output_fds = (fds[1],)
-        if self.stdio.stderr:
+        if self._logger or self.stdio.stderr:
             # the process inherits the runtime's stderr, where the runtime writes its own errors:
             # through a pipe copied only once the process runs, they stay out of the process's output
             r, fds[2] = os.pipe2(os.O_CLOEXEC)
             self._child_fds.append(fds[2])
-            self._stderr_copy = (r, _open_output(self.stdio.stderr))
+            self._stderr_copy = (r, os.dup(self._logger.stderr) if self._logger else _open_output(self.stdio.stderr))
         return tuple(fds)
 
     def close_child_stdio(self) -> None:
@@ -356,14 +366,15 @@ class Process:
         users = 1 + bool(self.stdio.stdout) + bool(self.stdio.stdin)
         self._master = SharedFd(master, users)
         if self.stdio.stdout:
-            self._output_done.append(_spawn(self._pty_out, self.stdio.stdout, self._master, self._held))
+            out = os.dup(self._logger.stdout) if self._logger else self.stdio.stdout
+            self._output_done.append(_spawn(self._pty_out, out, self._master, self._held))
         if self.stdio.stdin:
             src, self._stdin_hold = _open_input(self.stdio.stdin)
             _spawn(self._pty_in, src, self._master)
 
     @staticmethod
-    def _pty_out(path: str, master: SharedFd, held: "HeldOutput") -> None:
-        dst = _open_output(path)
+    def _pty_out(out: int | str, master: SharedFd, held: "HeldOutput") -> None:
+        dst = out if isinstance(out, int) else _open_output(out)
         _copy(master.fd, dst, close_dst=False)
         held.add(dst)
         master.release()
@@ -398,6 +409,9 @@ class Process:
         reach their EOF, as containerd's runc shim waits)."""
         _await_all(self._copies, 2.0)
         self._held.close_all()
+        if self._logger is not None:
+            self._logger.close()
+            self._logger = None
 
     def release_stdio(self) -> None:
         """The process is gone (or never started): end its stdin and terminal, drop our holds."""

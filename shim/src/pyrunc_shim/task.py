@@ -150,7 +150,7 @@ class TaskService:
         console = Console() if p.stdio.terminal else None
         pid_file = os.path.join(self.bundle, pid_name)
         try:
-            stdio = p.open_stdio()
+            stdio = p.open_stdio(p.exec_id or self.id, self.namespace)
             run(stdio, console.path if console else "", pid_file)
             if console:
                 p.attach_console(console.receive_master())
@@ -159,13 +159,15 @@ class TaskService:
         except RuncError as e:
             p.release_stdio()
             raise self._runtime_error(e) from e
-        except OSError as e:  # the stdio paths or the console socket
+        except OSError as e:  # the stdio paths, a logging binary or the console socket
             p.release_stdio()
             raise TtrpcError(Code.INVALID_ARGUMENT, f"stdio of process {p.exec_id or self.id!r}: {e}") from e
         finally:
             p.close_child_stdio()
             if console:
                 console.close()
+            if not p.pid:
+                p.drop_output()  # a logger that will get no output
 
     def start(self, call: Call) -> bytes:
         req = wire.decode(API + "StartRequest", call.payload)

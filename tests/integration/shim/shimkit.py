@@ -173,7 +173,8 @@ class Task:
         return self.call("Create", bundle=str(self.bundle), options=runc_options(), **fields)
 
     def exec(self, exec_id: str, args: list[str], **fields) -> None:
-        process = {"args": args, "cwd": "/", "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}}
+        process = {"args": args, "cwd": "/", "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0},
+                   "terminal": fields.get("terminal", False)}
         spec = any_pb2.Any(type_url="types.containerd.io/opencontainers/runtime-spec/1/Process",
                            value=json.dumps(process).encode())
         self.call("Exec", exec_id=exec_id, spec=spec, **fields)

@@ -165,3 +165,33 @@ def test_metrics_of_an_exited_task_until_delete(env):
             assert got == [tuple(line) for line in lines], m.blkio
     finally:
         task.close()
+
+
+# a logging binary (binary:// log URI): output on fds 3 and 4, ready once fd 5 is closed; it
+# finishes at EOF (a SIGTERM from the shim's Delete does not cut it short)
+SHELL_LOGGER = """#!/bin/sh
+trap '' TERM
+cat <&3 5>&- > "$2/stdout" &
+cat <&4 5>&- > "$2/stderr" &
+exec 5>&-
+wait
+"""
+
+
+def test_binary_log_uri_of_an_exec_with_a_terminal(running):
+    """The pty's output goes to the logger's fd 3 (nerdctl's `run -dt` logs so)."""
+    task, tmp_path = running
+    logger = tmp_path / "logger"
+    logger.write_text(SHELL_LOGGER)
+    logger.chmod(0o755)
+    out = tmp_path / "logs"
+    out.mkdir()
+    task.exec("e1", ["echo", "hi"], terminal=True, stdout=f"binary://{logger}?dir={out}")
+    task.call("Start", exec_id="e1")
+    assert task.call("Wait", exec_id="e1").exit_status == 0
+    task.call("Delete", exec_id="e1")
+    log = out / "stdout"
+    deadline = time.monotonic() + 5  # the runc shim does not wait for a terminal's logger
+    while not (log.exists() and log.read_bytes() == b"hi\r\n") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert log.read_bytes() == b"hi\r\n"
