@@ -73,6 +73,8 @@ class TaskService:
         procs = ([self.init] if self.init else []) + list(self.execs.values())
         for p in procs:
             if p.pid == pid and not p.exited:
+                if p is self.init:
+                    self._on_oom()  # a kill not yet reported: its TaskOOM goes before the exit and Wait
                 self._stopped(p, status)
                 self.publisher.publish(EVENTS + "TaskExit", container_id=self.id, id=p.exec_id or self.id,
                                        pid=p.pid, exit_status=p.exit_status,
@@ -89,7 +91,7 @@ class TaskService:
 
         self.oom = OOMWatch.for_pid(pid)
         if self.oom is not None:
-            self.add_reader(self.oom.efd, self._on_oom)
+            self.add_reader(self.oom.fd, self._on_oom)
 
     def _record_cgroups(self, pid: int) -> None:
         from .stats import cgroup_paths
@@ -100,10 +102,13 @@ class TaskService:
             self.cgroups = {}
 
     def _on_oom(self) -> None:
-        if self.oom.read():
+        if self.oom is None:
+            return
+        oom, watching = self.oom.read()
+        if oom:
             self.publisher.publish(EVENTS + "TaskOOM", container_id=self.id)
-        else:
-            self.remove_reader(self.oom.efd)
+        if not watching:
+            self.remove_reader(self.oom.fd)
             self.oom.close()
             self.oom = None
 
