@@ -58,6 +58,7 @@ async def serve(config: Config) -> None:
     manager = Manager(daemon)
     restoring = None
     try:
+        await manager.events.start()  # before any shim starts or reconnects: they send to it
         _claim_socket(path)
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])

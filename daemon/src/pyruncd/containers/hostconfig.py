@@ -88,20 +88,6 @@ def resolve(f: HostFlags, image_config: dict, auto_remove: bool, log_defaults: d
         parse_log_opts(log_opts_map(f.log_opts), log_defaults))
 
 
-def oom_killed(cgroup_parent: str, cid: str) -> bool:
-    """Whether the kernel's OOM killer acted in the container's memory cgroup (v1 memory.oom_control's
-    oom_kill count), read after the exit and before the shim's Delete removes the cgroup."""
-    path = Path("/sys/fs/cgroup/memory") / cgroup_parent.strip("/") / cid / "memory.oom_control"
-    try:
-        for line in path.read_text().splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill":
-                return int(value) > 0
-    except (OSError, ValueError):
-        pass
-    return False
-
-
 def shim_processes(cids: set[str]) -> dict[str, list[int]]:
     """The pids of shim processes (ours: containerd-shim-pyrunc-v2 ... -id ID) serving one of `cids`."""
     out: dict[str, list[int]] = {}
@@ -136,6 +122,7 @@ class Policies:
         self.m = manager
         self.restarts = Restarts(self._restart)
         self.health = healths.Monitors(self._probe, self._health_changed)
+        self._ooms: set[str] = set()  # containers the kernel's OOM killer acted in since they started
 
     # ---- told by the manager
 
@@ -149,12 +136,19 @@ class Policies:
     def user_started(self, rec) -> None:
         """`start`/`run`: as docker, the restart count, manual stop and OOM flag begin again."""
         self.restarts.reset(rec.id)
+        self._ooms.discard(rec.id)
         rec.config.run = RunState()
 
+    def oom(self, cid: str) -> None:
+        """The shim's TaskOOM (events.py): told at this container's exit, as dockerd tells containerd's. It may
+        come before the start is recorded (an OOM at once), so it is not checked against the live ones."""
+        self._ooms.add(cid)
+
     def exiting(self, rec) -> None:
-        """The task exited; its cgroup still exists."""
+        """The task exited (a TaskOOM of its run came before)."""
         self.health.stop(rec.id)
-        rec.config.run.oom_killed = oom_killed(self.m.d.config.cgroup_parent, rec.id)
+        rec.config.run.oom_killed = rec.id in self._ooms
+        self._ooms.discard(rec.id)
 
     def exited(self, rec) -> None:
         """The exit is recorded: restart as the policy says (not for --rm containers)."""

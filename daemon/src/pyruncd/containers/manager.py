@@ -32,6 +32,7 @@ from . import hostconfig, resources
 from . import logs as logfiles
 from . import shim as shims
 from . import spec as specs
+from .events import EventSink
 from .fifo import FifoReader, Outlet
 from .logs import Entry, LogFile, parse_since
 from .reconnect import Reconnects
@@ -140,6 +141,7 @@ class Manager:
         self._leases: dict[str, object] = {}
         self.policies = hostconfig.Policies(self)
         self.reconnects = Reconnects(self)
+        self.events = EventSink(Path(daemon.config.root) / "shim-events.sock", self.policies.oom)
 
     async def _ready(self) -> None:
         """Operations on containers wait for the first reconnect pass after a restart (at most a few seconds)."""
@@ -376,7 +378,7 @@ class Manager:
         lowers = self._lowers(rec)
         d = self.dir(rec.id)
         # the shim starts (~25 ms) while the bundle is written: it reads nothing of it until Create
-        shim_start = asyncio.ensure_future(in_thread(shims.start, d / "bundle", rec.id))
+        shim_start = asyncio.ensure_future(in_thread(shims.start, d / "bundle", rec.id, str(self.events.path)))
         try:
             bundle = await in_thread(self._write_bundle, rec, lowers, self.d.networks.netns_path(rec))
             live = self._open_output(rec)
@@ -721,6 +723,7 @@ class Manager:
         log.info("container reconnected", extra={"id": rec.id})
 
     def close(self) -> None:
+        self.events.close()
         self.reconnects.close()
         self.policies.close()
         for live in self._live.values():

@@ -3,8 +3,8 @@
 We reuse pyrunc_shim's blocking client (framing and status codes stay in one place) and
 encode the Task API with the generated google.protobuf classes. Every call dials its own
 connection, so a Wait blocked in one thread never holds up a Kill from another; callers run
-these in threads. No event service: the daemon learns of exits from Wait, which the shim
-answers at once for a process that exited while nobody was asking (restart safety).
+these in threads. The daemon learns of exits from Wait, which the shim answers at once for a
+process that exited while nobody was asking (restart safety); of OOM kills from events (events.py).
 """
 
 import os
@@ -49,17 +49,19 @@ def shim_binary() -> str:
 
 
 def _argv(container_id: str, *extra: str) -> list[str]:
-    # no TTRPC_ADDRESS and an empty publish binary: the shim publishes no events (we Wait instead)
+    # an empty publish binary: without TTRPC_ADDRESS the shim publishes no events
     return [shim_binary(), "-namespace", NAMESPACE, "-address", "/dev/null", "-publish-binary", "",
             "-id", container_id, *extra]
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "TTRPC_ADDRESS"}
+def _env(events: str = "") -> dict[str, str]:
+    """Our environment, with TTRPC_ADDRESS our events socket (events.py) or else none."""
+    env = {k: v for k, v in os.environ.items() if k != "TTRPC_ADDRESS"}
+    return env | {"TTRPC_ADDRESS": events} if events else env
 
 
-def start(bundle: Path, container_id: str) -> "Shim":
-    r = subprocess.run([*_argv(container_id), "start"], cwd=bundle, env=_env(), stdin=subprocess.DEVNULL,
+def start(bundle: Path, container_id: str, events: str = "") -> "Shim":
+    r = subprocess.run([*_argv(container_id), "start"], cwd=bundle, env=_env(events), stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=30)
     if r.returncode != 0 or not r.stdout.startswith(b"unix://"):
         raise ShimError(f"shim start for {container_id[:12]}: {r.stderr.decode(errors='replace').strip()}")
