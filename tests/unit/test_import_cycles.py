@@ -37,7 +37,6 @@ LAZY_ALLOWED: dict[tuple[str, str], str] = {
 # (sub-package, sub-package) -> why this dependency may close a sub-package cycle.
 PACKAGE_ALLOWED: dict[tuple[str, str], str] = {
     ("pyruncd.networks", "pyruncd.containers"): "issue 14: not yet broken",
-    ("pyruncd.snapshots", "pyruncd.images"): "issue 14: not yet broken",
 }
 
 

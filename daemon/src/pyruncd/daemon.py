@@ -12,7 +12,7 @@ from .errors import Conflict
 from .fsutil import private_dir
 from .images.store import ImageStore
 from .networks.manager import NetConfig, Networks
-from .snapshots import Snapshotter
+from .snapshots.store import Snapshotter
 from .volumes.store import VolumeStore
 
 DEFAULT_ROOT = Path("/var/lib/pyruncd")
