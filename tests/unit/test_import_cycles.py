@@ -31,7 +31,6 @@ LAZY_ALLOWED: dict[tuple[str, str], str] = {
     ("pyrunc.cgroups", "pyrunc.cgroups.v1"): "issue 14: not yet broken",
     ("pyrunc.cgroups", "pyrunc.cgroups.v2"): "issue 14: not yet broken",
     ("pyruncd.containers.hostconfig", "pyruncd.containers.store"): "issue 14: not yet broken",
-    ("pyctl.commands.stats", "pyctl.commands.containers"): "issue 14: not yet broken",
 }
 
 # (sub-package, sub-package) -> why this dependency may close a sub-package cycle.
