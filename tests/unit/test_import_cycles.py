@@ -34,9 +34,7 @@ LAZY_ALLOWED: dict[tuple[str, str], str] = {
 }
 
 # (sub-package, sub-package) -> why this dependency may close a sub-package cycle.
-PACKAGE_ALLOWED: dict[tuple[str, str], str] = {
-    ("pyruncd.networks", "pyruncd.containers"): "issue 14: not yet broken",
-}
+PACKAGE_ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def _modules(package: str) -> dict[str, Path]:
