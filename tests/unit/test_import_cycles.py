@@ -30,7 +30,6 @@ LAZY_ALLOWED: dict[tuple[str, str], str] = {
     # the factory imports only the host's backend (start-up time); the backends subclass Cgroup from the package
     ("pyrunc.cgroups", "pyrunc.cgroups.v1"): "issue 14: not yet broken",
     ("pyrunc.cgroups", "pyrunc.cgroups.v2"): "issue 14: not yet broken",
-    ("pyruncd.containers.hostconfig", "pyruncd.containers.store"): "issue 14: not yet broken",
 }
 
 # (sub-package, sub-package) -> why this dependency may close a sub-package cycle.
