@@ -26,11 +26,7 @@ PACKAGES = {
 }
 
 # (importer, imported) -> why this function-level import may close a cycle.
-LAZY_ALLOWED: dict[tuple[str, str], str] = {
-    # the factory imports only the host's backend (start-up time); the backends subclass Cgroup from the package
-    ("pyrunc.cgroups", "pyrunc.cgroups.v1"): "issue 14: not yet broken",
-    ("pyrunc.cgroups", "pyrunc.cgroups.v2"): "issue 14: not yet broken",
-}
+LAZY_ALLOWED: dict[tuple[str, str], str] = {}
 
 # (sub-package, sub-package) -> why this dependency may close a sub-package cycle.
 PACKAGE_ALLOWED: dict[tuple[str, str], str] = {}
