@@ -55,6 +55,16 @@ class Client:
             self._lite_channel = Channel(self.host.removeprefix("unix://"))
         return self._lite_channel
 
+    def containers(self, own: bool = False):
+        """The containers service's stub, lite or grpcio as the command chose; `own`: on a new connection."""
+        if self.lite:
+            from .lite import Stub
+
+            return Stub(self.lite_channel(own=own))
+        from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
+
+        return containers_pb2_grpc.ContainersStub(self.channel)
+
     @property
     def images(self):
         from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc

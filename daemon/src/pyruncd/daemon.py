@@ -7,12 +7,13 @@ from pathlib import Path
 
 from . import db
 from .containers.logs import DEFAULT_LOG_OPTS
+from .containers.store import Store as ContainerStore
 from .content import ContentStore
 from .errors import Conflict
 from .fsutil import private_dir
 from .images.store import ImageStore
 from .networks.manager import NetConfig, Networks
-from .snapshots import Snapshotter
+from .snapshots.store import Snapshotter
 from .volumes.store import VolumeStore
 
 DEFAULT_ROOT = Path("/var/lib/pyruncd")
@@ -54,7 +55,8 @@ class Daemon:
         self.snapshots = Snapshotter(root / "snapshots", self.conn)
         self.images = ImageStore(self.conn, self.content, self.snapshots)
         self.volumes = VolumeStore(self.conn, root / "volumes")
-        self.networks = Networks(self.conn, root, config.network)
+        self.networks = Networks(self.conn, root, config.network,
+                                 resolve_container=ContainerStore(self.conn).resolve)
 
     def close(self) -> None:
         self.networks.close()

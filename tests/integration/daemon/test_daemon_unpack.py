@@ -6,7 +6,7 @@ import stat
 
 import pytest
 from pyruncd.errors import DigestMismatch, UnsafeLayer
-from pyruncd.images.unpack import apply_layer
+from pyruncd.snapshots.unpack import apply_layer
 from spec_fixtures import Layer, device, directory, fifo, file, hardlink, opaque, symlink, whiteout
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts (mknod) and chown need root")

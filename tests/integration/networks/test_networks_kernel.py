@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 from dnslib import DNSRecord
 from pyruncd import db
+from pyruncd.containers.store import Store
 from pyruncd.networks import ipforward, links
 from pyruncd.networks.manager import NetConfig, Networks
 
@@ -59,7 +60,7 @@ def test_attach_publish_resolve_detach(tmp_path, claim, sandbox):
     forward = Path("/proc/sys/net/ipv4/ip_forward").read_text()
     conn = db.connect(tmp_path / "meta.db")
     cfg = NetConfig(bridge=claim.bridge, bip=claim.bip, address_pools=[claim.pool], nft_table=claim.table)
-    nets = Networks(conn, tmp_path, cfg)
+    nets = Networks(conn, tmp_path, cfg, resolve_container=Store(conn).resolve)
     n = nets.create("front")
     assert n.subnet.startswith(f"10.{claim.n}.") and n.bridge == "br-" + n.id[:12]
     opts = SimpleNamespace(network_aliases=["svc"], ip="", dns=[], dns_search=[], add_hosts=[], publish=["18481:80"],

@@ -7,7 +7,8 @@ import json
 import pytest
 from pyctl.commands.terminal import _filter_detach
 from pyruncd.containers import logs, spec
-from pyruncd.containers.store import TRANSITIONS, Config, Record, Status
+from pyruncd.containers.status import TRANSITIONS, Status
+from pyruncd.containers.store import Config, Record
 from pyruncd.errors import Conflict, InvalidArgument
 
 IMAGE = {"config": {"Entrypoint": ["/entry"], "Cmd": ["default"], "Env": ["PATH=/bin", "A=image"],

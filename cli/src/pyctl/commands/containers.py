@@ -23,16 +23,6 @@ def _pb(client=None):
     return containers_pb2
 
 
-def _stub(client, own_connection: bool = False):
-    if client.lite:
-        from ..lite import Stub
-
-        return Stub(client.lite_channel(own=own_connection))
-    from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
-
-    return containers_pb2_grpc.ContainersStub(client.channel)
-
-
 def _start_error(e) -> CLIError:
     """docker's run/exec statuses: 127 when the command is missing, 126 when it cannot be run."""
     text = e.details() or ""
@@ -102,7 +92,7 @@ def _create(client, args) -> str:
         cfg.entrypoint_set = True
         cfg.entrypoint.extend([args.entrypoint] if args.entrypoint else [])
     try:
-        return _stub(client).Create(pb.CreateRequest(config=cfg)).id
+        return client.containers().Create(pb.CreateRequest(config=cfg)).id
     except rpc_errors() as e:
         raise CLIError(f"pyctl: Error response from daemon: {e.details()}", _DAEMON_ERROR) from None
 
@@ -120,7 +110,7 @@ def run(client, args) -> int:
     cid = _create(client, args)
     if args.detach:
         try:
-            _stub(client).Start(pb.ContainerRef(id=cid))
+            client.containers().Start(pb.ContainerRef(id=cid))
         except rpc_errors() as e:
             raise _start_error(e) from None
         sys.stdout.write(cid + "\n")
@@ -129,19 +119,19 @@ def run(client, args) -> int:
         from .terminal import attach
 
         try:
-            return attach(_stub(client), pb, pb.AttachInput(id=cid, start=True), tty=args.tty,
+            return attach(client.containers(), pb, pb.AttachInput(id=cid, start=True), tty=args.tty,
                           stdin=args.interactive)
         except rpc_errors() as e:
             if args.rm:
-                _stub(client).Remove(pb.RemoveRequest(id=cid, force=True, volumes=True))
+                client.containers().Remove(pb.RemoveRequest(id=cid, force=True, volumes=True))
             raise _start_error(e) from None
     restore = _proxy_signals(client, cid)
     try:
-        if (code := output.relay(_stub(client).StartAttached(pb.ContainerRef(id=cid)))) is not None:
+        if (code := output.relay(client.containers().StartAttached(pb.ContainerRef(id=cid)))) is not None:
             return code
     except rpc_errors() as e:
         if args.rm:
-            _stub(client).Remove(pb.RemoveRequest(id=cid, force=True, volumes=True))
+            client.containers().Remove(pb.RemoveRequest(id=cid, force=True, volumes=True))
         raise _start_error(e) from None
     finally:
         restore()
@@ -161,7 +151,7 @@ def _proxy_signals(client, cid: str):
         import threading
 
         name = signal.Signals(signum).name
-        threading.Thread(target=lambda: _stub(client, own_connection=True).Kill(pb.KillRequest(id=cid, signal=name)),
+        threading.Thread(target=lambda: client.containers(own=True).Kill(pb.KillRequest(id=cid, signal=name)),
                          daemon=True).start()
 
     old = {name: signal.signal(getattr(signal, name), forward) for name in _PROXIED}
@@ -187,28 +177,28 @@ def start(client, args) -> int:
         tty, stdin = doc["Config"]["Tty"], args.interactive and doc["Config"]["OpenStdin"]
         restore = (lambda: None) if tty else _proxy_signals(client, doc["Id"])
         try:
-            return attach(_stub(client), pb, pb.AttachInput(id=doc["Id"], start=True), tty=tty, stdin=stdin)
+            return attach(client.containers(), pb, pb.AttachInput(id=doc["Id"], start=True), tty=tty, stdin=stdin)
         except grpc.RpcError as e:
             raise _start_error(e) from None
         finally:
             restore()
-    return _each(client, args, lambda n: _stub(client).Start(pb.ContainerRef(id=n)))
+    return _each(client, args, lambda n: client.containers().Start(pb.ContainerRef(id=n)))
 
 
 def stop(client, args) -> int:
     pb = _pb()
     req = lambda n: pb.StopRequest(id=n, timeout=args.time or 0, timeout_set=args.time is not None)  # noqa: E731
-    return _each(client, args, lambda n: _stub(client).Stop(req(n)))
+    return _each(client, args, lambda n: client.containers().Stop(req(n)))
 
 
 def kill(client, args) -> int:
     pb = _pb()
-    return _each(client, args, lambda n: _stub(client).Kill(pb.KillRequest(id=n, signal=args.signal)))
+    return _each(client, args, lambda n: client.containers().Kill(pb.KillRequest(id=n, signal=args.signal)))
 
 
 def rm(client, args) -> int:
     pb = _pb()
-    return _each(client, args, lambda n: _stub(client).Remove(pb.RemoveRequest(id=n, force=args.force,
+    return _each(client, args, lambda n: client.containers().Remove(pb.RemoveRequest(id=n, force=args.force,
                                                                             volumes=args.volumes)))
 
 
@@ -254,7 +244,7 @@ def ps(client, args) -> int:
     pb = _pb()
     filters = _filters(args.filter)
     show_all = args.all or any(k == "status" for k, _ in filters)
-    cs = [c for c in _stub(client).List(pb.ListRequest(all=show_all)).containers if _matches(c, filters)]
+    cs = [c for c in client.containers().List(pb.ListRequest(all=show_all)).containers if _matches(c, filters)]
     if args.quiet:
         sys.stdout.write("".join((c.id if args.no_trunc else c.id[:12]) + "\n" for c in cs))
         return 0
@@ -275,7 +265,7 @@ def logs(client, args) -> int:
     tail = -1 if args.tail in ("all", "-1") else int(args.tail)
     req = pb.LogsRequest(id=args.container, follow=args.follow, tail=tail, since=args.since or "")
     out, err = sys.stdout.buffer, sys.stderr.buffer
-    for e in _stub(client).Logs(req):
+    for e in client.containers().Logs(req):
         f = err if e.stream == "stderr" else out
         f.write((e.time.encode() + b" " if args.timestamps else b"") + e.data)
         f.flush()
@@ -286,7 +276,7 @@ def inspect_container(client, name: str) -> dict | None:
     import grpc
 
     try:
-        return json.loads(_stub(client).Inspect(_pb().ContainerRef(id=name)).inspect_json)
+        return json.loads(client.containers().Inspect(_pb().ContainerRef(id=name)).inspect_json)
     except grpc.RpcError as e:
         if e.code() != grpc.StatusCode.NOT_FOUND:
             raise
@@ -326,7 +316,7 @@ def wait(client, args) -> int:
     status = 0
     for name in args.containers:
         try:
-            sys.stdout.write(f"{_stub(client).Wait(pb.ContainerRef(id=name)).status_code}\n")
+            sys.stdout.write(f"{client.containers().Wait(pb.ContainerRef(id=name)).status_code}\n")
             sys.stdout.flush()
         except grpc.RpcError as e:
             sys.stderr.write(f"Error response from daemon: {e.details()}\n")
@@ -348,9 +338,9 @@ def exec_(client, args) -> int:
         if args.tty or args.interactive:
             from .terminal import attach
 
-            return attach(_stub(client), pb, pb.AttachInput(id=args.container, exec=req), tty=args.tty,
+            return attach(client.containers(), pb, pb.AttachInput(id=args.container, exec=req), tty=args.tty,
                           stdin=args.interactive)
-        if (code := output.relay(_stub(client).Exec(req))) is not None:
+        if (code := output.relay(client.containers().Exec(req))) is not None:
             return code
     except grpc.RpcError as e:
         if e.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
@@ -362,26 +352,26 @@ def exec_(client, args) -> int:
 def restart(client, args) -> int:
     pb = _pb()
     req = lambda n: pb.StopRequest(id=n, timeout=args.time or 0, timeout_set=args.time is not None)  # noqa: E731
-    return _each(client, args, lambda n: _stub(client).Restart(req(n)))
+    return _each(client, args, lambda n: client.containers().Restart(req(n)))
 
 
 def pause(client, args) -> int:
     pb = _pb()
-    return _each(client, args, lambda n: _stub(client).Pause(pb.ContainerRef(id=n)))
+    return _each(client, args, lambda n: client.containers().Pause(pb.ContainerRef(id=n)))
 
 
 def unpause(client, args) -> int:
     pb = _pb()
-    return _each(client, args, lambda n: _stub(client).Unpause(pb.ContainerRef(id=n)))
+    return _each(client, args, lambda n: client.containers().Unpause(pb.ContainerRef(id=n)))
 
 
 def rename(client, args) -> int:
-    _stub(client).Rename(_pb().RenameRequest(id=args.container, new_name=args.new_name))
+    client.containers().Rename(_pb().RenameRequest(id=args.container, new_name=args.new_name))
     return 0
 
 
 def top(client, args) -> int:
-    r = _stub(client).Top(_pb().TopRequest(id=args.container, ps_args=args.ps_args))
+    r = client.containers().Top(_pb().TopRequest(id=args.container, ps_args=args.ps_args))
     output.table(list(r.titles), [list(p.fields) + [""] * (len(r.titles) - len(p.fields)) for p in r.processes])
     return 0
 
@@ -389,7 +379,7 @@ def top(client, args) -> int:
 def prune(client, args) -> int:
     if not args.force and not output.confirm("This will remove all stopped containers."):
         return 0
-    r = _stub(client).Prune(_pb().PruneRequest())
+    r = client.containers().Prune(_pb().PruneRequest())
     if r.deleted:
         sys.stdout.write("Deleted Containers:\n" + "".join(i + "\n" for i in r.deleted) + "\n")
     sys.stdout.write(f"Total reclaimed space: {output.human_size(r.space_reclaimed)}\n")
@@ -397,7 +387,7 @@ def prune(client, args) -> int:
 
 
 def events(client, args) -> int:
-    for e in _stub(client).Events(_pb().EventsRequest()):
+    for e in client.containers().Events(_pb().EventsRequest()):
         if args.format == "json":
             sys.stdout.write(json.dumps({"Type": e.type, "Action": e.action, "id": e.id, "time": e.time,
                                          "Actor": {"ID": e.id, "Attributes": dict(e.attributes)}}) + "\n")
@@ -444,7 +434,7 @@ def cp(client, args) -> int:
         raise CLIError("copying between containers or between local paths is not supported: "
                        "one of SRC and DEST must be CONTAINER:PATH")
     if src_c:
-        stream = _stub(client).CopyFrom(pb.CopyFromRequest(id=src_c, path=src))
+        stream = client.containers().CopyFrom(pb.CopyFromRequest(id=src_c, path=src))
         if dst == "-":
             for c in stream:
                 sys.stdout.buffer.write(c.data)
@@ -463,7 +453,7 @@ def cp(client, args) -> int:
             yield pb.CopyToChunk(data=data)
 
     if src == "-":
-        _stub(client).CopyTo(chunks(sys.stdin.buffer))
+        client.containers().CopyTo(chunks(sys.stdin.buffer))
         return 0
     import os
 
@@ -473,7 +463,7 @@ def cp(client, args) -> int:
         with tarfile.open(fileobj=spool, mode="w|") as tar:
             tar.add(src, arcname=os.path.basename(os.path.abspath(src)))
         spool.seek(0)
-        _stub(client).CopyTo(chunks(spool))
+        client.containers().CopyTo(chunks(spool))
     return 0
 
 
@@ -484,7 +474,7 @@ def attach_(client, args) -> int:
     if doc is None:
         raise CLIError(f"Error: No such container: {args.container}")
     cfg = doc["Config"]
-    return attach(_stub(client), _pb(), _pb().AttachInput(id=doc["Id"]), tty=cfg["Tty"],
+    return attach(client.containers(), _pb(), _pb().AttachInput(id=doc["Id"]), tty=cfg["Tty"],
                   stdin=cfg["OpenStdin"] and not args.no_stdin)
 
 

@@ -81,13 +81,11 @@ def status_suffix(doc: dict) -> str:
 def update(client, args) -> int:
     from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 
-    from .containers import _stub
-
     fields = dict(memory=args.memory, memory_swap=args.memory_swap, cpus=args.cpus, cpu_shares=args.cpu_shares,
                   cpuset_cpus=args.cpuset_cpus, pids_limit=args.pids_limit, restart=args.restart)
     if not any(fields.values()):
         raise CLIError("you must provide one or more flags when using this command")
-    return output.each(args.containers, lambda n: _stub(client).Update(pb.UpdateRequest(id=n, **fields)))
+    return output.each(args.containers, lambda n: client.containers().Update(pb.UpdateRequest(id=n, **fields)))
 
 
 def add_update(p) -> None:
@@ -147,11 +145,9 @@ def stats(client, args) -> int:
     import grpc
     from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 
-    from .containers import _stub
-
     def sample():
         try:
-            return {s.id: s for s in _stub(client).Stats(pb.StatsRequest(ids=args.containers)).stats}
+            return {s.id: s for s in client.containers().Stats(pb.StatsRequest(ids=args.containers)).stats}
         except grpc.RpcError as e:
             raise CLIError(f"Error response from daemon: {e.details()}") from None
 

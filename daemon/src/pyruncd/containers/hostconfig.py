@@ -21,6 +21,7 @@ from . import stats
 from .logs import LogConfig, log_opts_map, parse_log_opts
 from .restart import RestartPolicy, Restarts, decide, parse_restart
 from .shim import Shim, ShimError, delete_dead
+from .status import Status
 
 log = logging.getLogger("pyruncd.containers")
 # a killed probe's exec ends within this, or is left to be reaped in the background
@@ -220,8 +221,6 @@ class Policies:
 
     async def booted(self) -> None:
         """After the daemon's restore: start what the policies keep running (docker's daemon restore)."""
-        from .store import Status
-
         stopped = {rec.id: rec for rec in self.m.store.all() if rec.status in (Status.CREATED, Status.EXITED)}
         for cid, pids in (await asyncio.to_thread(shim_processes, set(stopped))).items():
             await asyncio.to_thread(self._discard_half_started, stopped[cid], pids)
@@ -262,8 +261,6 @@ class Policies:
 
     async def stats(self, names: list[str]) -> list[tuple[object, stats.Sample]]:
         """One sample of each running container named (every running one when none is)."""
-        from .store import Status
-
         recs = [self.m.get(n) for n in names] if names else self.m.records(all=False)
         out = []
         for rec in recs:
@@ -287,8 +284,6 @@ class Policies:
 
     def _probe(self, cid: str) -> healths.Probe:
         async def probe(argv: list[str], timeout: float) -> tuple[int, str] | None:
-            from .store import Status
-
             if self.m.get(cid).status == Status.PAUSED:
                 return None
             out: list[bytes] = []

@@ -1,6 +1,6 @@
 """Containers' lifecycle: create, start through a shim, watch for the exit, stop, remove, exec, logs.
 
-Every status change goes through Record.move (store.TRANSITIONS) under the container's lock and
+Every status change goes through Record.move (status.TRANSITIONS) under the container's lock and
 is saved before anyone is told. Waits on a shim block, so each runs in its own thread (the
 default executor is small); the result comes back to the event loop.
 """
@@ -36,7 +36,8 @@ from .events import EventSink
 from .fifo import FifoReader, Outlet
 from .logs import Entry, LogFile, parse_since
 from .reconnect import Reconnects
-from .store import TRANSITIONS, Config, Record, Status, Store
+from .status import TRANSITIONS, Status
+from .store import Config, Record, Store
 
 log = logging.getLogger("pyruncd.containers")
 DEFAULT_STOP_TIMEOUT = 10

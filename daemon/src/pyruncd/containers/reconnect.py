@@ -13,7 +13,8 @@ from ..errors import Conflict
 from ..threads import in_thread
 from . import shim as shims
 from .hostconfig import shim_processes
-from .store import Record, Status
+from .status import Status
+from .store import Record
 
 log = logging.getLogger("pyruncd.containers")
 

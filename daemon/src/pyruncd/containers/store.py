@@ -1,6 +1,5 @@
 """Container records in meta.db, and name/id lookups as docker does them."""
 
-import enum
 import json
 import random
 import re
@@ -11,24 +10,7 @@ from ..errors import Conflict, InvalidArgument, NotFound
 from ..volumes.mounts import MountPoint
 from .hostconfig import HostConfig, RunState
 from .spec import Process, Settings
-
-
-class Status(enum.StrEnum):
-    CREATED = "created"
-    RUNNING = "running"
-    PAUSED = "paused"
-    EXITED = "exited"
-    REMOVING = "removing"
-
-
-# the state machine: which status may follow which
-TRANSITIONS: dict[Status, set[Status]] = {
-    Status.CREATED: {Status.RUNNING, Status.EXITED, Status.REMOVING},
-    Status.RUNNING: {Status.PAUSED, Status.EXITED},
-    Status.PAUSED: {Status.RUNNING, Status.EXITED},
-    Status.EXITED: {Status.RUNNING, Status.REMOVING},
-    Status.REMOVING: set(),
-}
+from .status import TRANSITIONS, Status
 
 
 @dataclass

@@ -22,6 +22,7 @@ from .. import reference
 from ..content import ContentStore
 from ..errors import DigestMismatch, InvalidArgument, NotFound
 from ..reference import Reference
+from ..snapshots.unpack import HashingReader, decompressed
 from .manifest import (
     DOCKER_CONFIG,
     DOCKER_LAYER,
@@ -44,7 +45,6 @@ from .manifest import (
     select_platform,
     sha256,
 )
-from .unpack import HashingReader, decompressed
 
 ANNOTATION_NAME = "io.containerd.image.name"
 ANNOTATION_REF = "org.opencontainers.image.ref.name"

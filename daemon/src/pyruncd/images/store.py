@@ -18,7 +18,7 @@ from ..content import ContentStore
 from ..db import Transaction
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..reference import Reference
-from ..snapshots import Snapshotter
+from ..snapshots.store import Snapshotter
 from .manifest import ImageConfig, Manifest, chain_ids
 
 log = logging.getLogger("pyruncd.images")

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,8 +81,11 @@ def _add_host(text: str) -> tuple[str, str]:
 
 
 class Networks:
-    def __init__(self, conn, root: Path, config: NetConfig):
+    def __init__(self, conn, root: Path, config: NetConfig, resolve_container: Callable[[str], str]):
+        """`resolve_container`: a container's name, id or id prefix -> its id (the containers store's
+        resolve, injected so that networks does not import containers, which imports networks)."""
         self.store = NetworkStore(conn)
+        self.resolve_container = resolve_container
         self.containers_root = root / "containers"
         self.cfg = config
         self.pools = [ipam.Pool.parse(p) for p in config.address_pools] or ipam.DEFAULT_POOLS
@@ -201,9 +205,7 @@ class Networks:
             portspec.exposed(image_config) if o.publish_all else [])
         hosts = [_add_host(h) for h in o.add_hosts]
         if mode.startswith("container:"):
-            from ..containers.store import Store
-
-            target = Store(self.store.conn).resolve(mode.partition(":")[2])
+            target = self.resolve_container(mode.partition(":")[2])
             if publish:
                 raise InvalidArgument("conflicting options: port publishing and the container type network mode")
             if o.dns or o.dns_search or hosts:
@@ -385,9 +387,7 @@ class Networks:
     # ---- connect and disconnect
 
     async def connect(self, network: str, container: str, aliases: list[str], ip: str) -> None:
-        from ..containers.store import Store
-
-        cid = Store(self.store.conn).resolve(container)
+        cid = self.resolve_container(container)
         row = self.store.container(cid)
         n = self.get(network)
         mode = json.loads(row["config"])["settings"]["network"]
@@ -411,12 +411,11 @@ class Networks:
                 await self._sync()
 
     async def disconnect(self, network: str, container: str, force: bool = False) -> None:
-        from ..containers.store import Store
         from . import links
 
         n = self.get(network)
         try:
-            cid = Store(self.store.conn).resolve(container)
+            cid = self.resolve_container(container)
         except NotFound:
             if not force:
                 raise
@@ -533,9 +532,7 @@ class Networks:
     # ---- what inspect and `port` show
 
     def bindings(self, container: str) -> list[Binding]:
-        from ..containers.store import Store
-
-        return self.store.bindings(Store(self.store.conn).resolve(container))
+        return self.store.bindings(self.resolve_container(container))
 
     def inspect_parts(self, rec) -> tuple[dict, dict]:
         """(NetworkSettings, HostConfig's network fields) of a container, as docker shows them."""

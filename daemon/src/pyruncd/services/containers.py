@@ -8,7 +8,8 @@ from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc as pb_grpc
 
 from ..containers.hostconfig import HostFlags
 from ..containers.manager import CreateOptions, Manager
-from ..containers.store import Record, Status
+from ..containers.status import Status
+from ..containers.store import Record
 from ..errors import Conflict
 from ..volumes.mounts import MountFlags, inspect_mounts
 from .errors import rpc

@@ -14,14 +14,13 @@ import os
 import posixpath
 
 from ..errors import PyruncError
+from .base import Cgroup, set_logger
 
 __all__ = ["Cgroup", "detect", "open_for_container", "from_state", "mount_cgroupfs", "set_logger"]
 
 # the v1 hierarchies runc manages; others (e.g. name=foo) are left alone
 V1_CONTROLLERS = ("cpuset", "devices", "memory", "cpu", "cpuacct", "pids", "blkio", "hugetlb",
                   "net_cls", "net_prio", "perf_event", "freezer", "rdma", "misc", "name=systemd")
-
-_logger = None
 
 
 def detect():
@@ -35,64 +34,6 @@ def own_cgroups(pid="self"):
     from .discover import own_cgroups as _own
 
     return _own(pid)
-
-
-def set_logger(log):
-    """Where warnings go (an errors.Log); the command in hand sets its own."""
-    global _logger
-    _logger = log
-
-
-def warn(msg):
-    global _logger
-    if _logger is None:
-        from ..errors import Log
-
-        _logger = Log()
-    _logger.warning(msg)
-
-
-class Cgroup:
-    """One container's cgroup, in every hierarchy the host has. See v1.py and v2.py."""
-
-    version = ""
-
-    def to_state(self) -> dict:
-        raise NotImplementedError
-
-    def create(self) -> None:
-        raise NotImplementedError
-
-    def apply(self, resources) -> None:
-        raise NotImplementedError
-
-    def add(self, pid: int) -> None:
-        raise NotImplementedError
-
-    def pids(self) -> list[int]:
-        raise NotImplementedError
-
-    def freeze(self) -> None:
-        raise NotImplementedError
-
-    def thaw(self) -> None:
-        raise NotImplementedError
-
-    def is_frozen(self) -> bool:
-        raise NotImplementedError
-
-    def stats(self) -> dict:
-        raise NotImplementedError
-
-    def destroy(self) -> None:
-        raise NotImplementedError
-
-    def exists(self) -> bool:
-        raise NotImplementedError
-
-    def oom_watch(self):
-        """An OOMWatch (fileno(), poll events, read()) for `events`; see oom.py."""
-        raise NotImplementedError
 
 
 def clean_path(path):

@@ -5,7 +5,8 @@ import os
 import time
 
 from ..errors import PyruncError
-from . import Cgroup, fs, warn
+from . import fs
+from .base import Cgroup, warn
 
 # where stats() and pids() look when a controller is missing
 _PID_SOURCES = ("pids", "freezer", "devices", "memory", "cpu", "name=systemd")

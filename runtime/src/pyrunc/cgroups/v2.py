@@ -5,7 +5,8 @@ import select
 import time
 
 from ..errors import PyruncError
-from . import Cgroup, fs, warn
+from . import fs
+from .base import Cgroup, warn
 
 _FREEZE_TIMEOUT = 10.0
 MAX_UINT64 = 2**64 - 1

@@ -15,9 +15,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .db import Transaction
-from .images.unpack import apply_layer
-from .threads import in_thread
+from ..db import Transaction
+from ..threads import in_thread
+from .unpack import apply_layer
 
 
 @dataclass(frozen=True)
