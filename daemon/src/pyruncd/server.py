@@ -45,7 +45,6 @@ def _claim_socket(path) -> None:
 async def _restore(daemon: Daemon, manager: Manager) -> None:
     try:
         await manager.restore()
-        daemon.images.collect_garbage()  # what loads and pulls cut off by a crash left; containers' leases held
         await daemon.networks.restore({r.id: r.pid for r in manager.records(False)})
     except Exception:
         log.exception("restoring containers failed")
@@ -60,6 +59,9 @@ async def serve(config: Config) -> None:
     try:
         await manager.events.start()  # before any shim starts or reconnects: they send to it
         _claim_socket(path)
+        # before the API answers, so no load or pull races it; the containers' images are leased first
+        manager.hold_leases()
+        daemon.images.collect_garbage()  # what loads and pulls cut off by a crash left
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])
         images_pb2_grpc.add_ImagesServicer_to_server(ImagesService(daemon), server)

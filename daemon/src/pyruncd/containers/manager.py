@@ -703,12 +703,17 @@ class Manager:
 
     # ---- restart safety
 
+    def hold_leases(self) -> None:
+        """Before anything collects garbage at start: every container's image stays."""
+        for rec in self.store.all():
+            if rec.id not in self._leases:
+                self._hold_lease(rec)
+
     async def restore(self) -> None:
         """After a restart: leases for every container, reconnect to live shims, record exits we missed.
         Runs while the API already answers (reconnect.py)."""
+        self.hold_leases()
         recs = self.store.all()
-        for rec in recs:
-            self._hold_lease(rec)
         await self.reconnects.first_pass([r for r in recs if r.status in (Status.RUNNING, Status.PAUSED)])
         for rec in recs:
             if rec.status == Status.REMOVING:
