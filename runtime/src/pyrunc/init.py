@@ -286,11 +286,7 @@ def _exec(plan, exe, env):
 
 def _report_exec_failure(fifo, exc):
     """Tell `start` why (after "0", so it knows the program never ran); runc's fallback: our stderr."""
-    from .errors import ContainerProcessError
-
-    if not isinstance(exc, ContainerProcessError):
-        exc = ContainerProcessError(str(exc) if isinstance(exc, PyruncError) else f"{type(exc).__name__}: {exc}")
-    text = str(exc)
+    text = str(launch.process_error(exc))
     try:
         os.write(fifo, b"E" + text.encode())
     except OSError:

@@ -202,10 +202,18 @@ def _failure(msg):
     return f"unexpected message from the container's process: {msg}"
 
 
+def _failure_text(exc):
+    return str(exc) if isinstance(exc, PyruncError) else f"{type(exc).__name__}: {exc}"
+
+
+def process_error(exc):
+    """What init failed with, as the runtime reports it (runc's "unable to start container process: ...")."""
+    return exc if isinstance(exc, ContainerProcessError) else ContainerProcessError(_failure_text(exc))
+
+
 def _report(ch, exc):
-    text = str(exc) if isinstance(exc, PyruncError) else f"{type(exc).__name__}: {exc}"
     try:
-        ch.send(type="error", msg=text)
+        ch.send(type="error", msg=_failure_text(exc))
     except OSError:
         pass
 
@@ -215,9 +223,7 @@ def run_child(ch, body):
     try:
         body()
     except BaseException as e:  # noqa: B036 - the parent turns this into the command's error
-        if not isinstance(e, ContainerProcessError):
-            e = ContainerProcessError(str(e) if isinstance(e, PyruncError) else f"{type(e).__name__}: {e}")
-        _report(ch, e)
+        _report(ch, process_error(e))
     os._exit(1)
 
 
