@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 from pyruncd.daemon import Config, Daemon
-from pyruncd.errors import Conflict, DigestMismatch, NotFound, UnsafeLayer
+from pyruncd.errors import Conflict, DigestMismatch, InvalidArgument, NotFound, UnsafeLayer
 from pyruncd.images import archive
+from pyruncd.images.load import load as load_op
 from pyruncd.images.manifest import host_platform
+from pyruncd.images.prune import prune
+from pyruncd.images.remove import remove
+from pyruncd.images.save import save as save_op
 from spec_fixtures import (
     Layer,
     busybox_image,
@@ -102,9 +106,55 @@ def test_prune_removes_dangling_only(daemon, tmp_path):
     load(daemon, tmp_path / "a.tar")
     load(daemon, tmp_path / "b.tar")  # takes the tag: A is dangling now
     assert daemon.images.get(A.config_digest).tags == []
-    res = daemon.images.prune()
+    res = prune(daemon.images, all=False, using_image=lambda _: [])
     assert res.deleted == [A.config_digest]
     assert [r.id for r in daemon.images.images()] == [B.config_digest]
+
+
+def test_prune_all_and_remove_spare_what_a_container_uses(daemon, tmp_path):
+    write_docker_archive(str(tmp_path / "two.tar"), {"one:latest": A, "two:v2": B})
+    load(daemon, tmp_path / "two.tar")
+    users = {A.config_digest: ["c" * 64]}
+    with pytest.raises(Conflict, match=f"container {'c' * 12} is using its referenced image"):
+        remove(daemon.images, "one", force=False, prune=True, using_image=lambda i: users.get(i, []))
+    res = prune(daemon.images, all=True, using_image=lambda i: users.get(i, []))
+    assert res.deleted == [B.config_digest] and res.untagged == ["docker.io/library/two:v2"]
+    assert [r.id for r in daemon.images.images()] == [A.config_digest]
+
+
+async def _chunks(path: Path, size: int = 4096):
+    with open(path, "rb") as f:
+        while chunk := f.read(size):
+            yield chunk
+
+
+async def _save_op(d: Daemon, names: list[str], out: Path, oci: bool) -> None:
+    with open(out, "wb") as f:
+        async for chunk in save_op(d.images, names, oci=oci, tmp=d.tmp):
+            f.write(chunk)
+
+
+def test_load_and_save_operations_stream_through_spools_they_remove(daemon, tmp_path):
+    write_docker_archive(str(tmp_path / "two.tar"), {"one:latest": A, "two:v2": B})
+    loaded = asyncio.run(load_op(daemon.images, _chunks(tmp_path / "two.tar"), daemon.tmp))
+    assert sorted(m for x in loaded for m in x.messages()) == ["Loaded image: one:latest", "Loaded image: two:v2"]
+    asyncio.run(_save_op(daemon, ["one", B.config_digest], tmp_path / "out.tar", oci=False))
+    assert os.listdir(daemon.tmp) == []
+    with tarfile.open(tmp_path / "out.tar") as tf:
+        assert [e["RepoTags"] for e in json.load(tf.extractfile("manifest.json"))] == [["one:latest"], []]
+    d2 = Daemon(Config(root=tmp_path / "root2"))
+    try:
+        again = asyncio.run(load_op(d2.images, _chunks(tmp_path / "out.tar"), d2.tmp))
+        assert [m for x in again for m in x.messages()] == ["Loaded image: one:latest",
+                                                            f"Loaded image ID: {B.config_digest}"]
+    finally:
+        d2.close()
+    (tmp_path / "empty").touch()
+    with pytest.raises(InvalidArgument, match="empty input"):
+        asyncio.run(load_op(daemon.images, _chunks(tmp_path / "empty"), daemon.tmp))
+    with pytest.raises(InvalidArgument, match="give at least one image"):
+        asyncio.run(_save_op(daemon, [], tmp_path / "none.tar", oci=True))
+    assert os.listdir(daemon.tmp) == []
 
 
 def test_save_round_trips_both_formats(daemon, tmp_path):

@@ -23,6 +23,10 @@ from .manifest import ImageConfig, Manifest, chain_ids
 
 log = logging.getLogger("pyruncd.images")
 
+# an image id -> the ids of the containers created from it: the containers store's, injected where an
+# operation needs it (images does not import containers)
+UsingImage = Callable[[str], Sequence[str]]
+
 
 @dataclass(frozen=True)
 class LayerRecord:
@@ -101,7 +105,7 @@ class Leases:
 class Lease:
     """One operation's keys, added as it learns them."""
 
-    def __init__(self, counter: collections.Counter):
+    def __init__(self, counter: collections.Counter[str]):
         self._counter = counter
         self.keys: set[str] = set()
 
@@ -189,8 +193,8 @@ class ImageStore:
             ref = reference.parse(text)
         except InvalidArgument:
             ref = None
-        if ref is not None and (image_id := self.tagged(ref)):
-            return image_id, ref
+        if ref is not None and (tagged := self.tagged(ref)):
+            return tagged, ref
         prefix = text.removeprefix("sha256:")
         if prefix and all(ch in "0123456789abcdef" for ch in prefix):
             rows = self.conn.execute("SELECT id FROM images WHERE id LIKE ?", (f"sha256:{prefix}%",)).fetchall()
@@ -251,7 +255,8 @@ class ImageStore:
         return rows
 
     def count(self) -> int:
-        return self.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+        n: int = self.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+        return n
 
     # ---- removing
 
@@ -279,19 +284,10 @@ class ImageStore:
             res.space_reclaimed = self.gc()
         return res
 
-    def prune(self, all: bool = False, in_use: set[str] = frozenset()) -> RemoveResult:
-        """Remove dangling images (all unused ones with `all`), then collect garbage. Images in `in_use`
-        (a container's, even a stopped one's) are kept, as docker keeps them and as rmi refuses them."""
-        res = RemoveResult()
-        for rec in self.images():
-            if (rec.tags and not all) or rec.id in in_use:
-                continue
-            with Transaction(self.conn) as c:
-                c.execute("DELETE FROM images WHERE id=?", (rec.id,))
-            res.untagged.extend(rec.tags + rec.repo_digests)
-            res.deleted.append(rec.id)
-        res.space_reclaimed = self.gc()
-        return res
+    def delete(self, image_id: str) -> None:
+        """Drop the image's record (names included); its blobs and snapshots wait for gc()."""
+        with Transaction(self.conn) as c:
+            c.execute("DELETE FROM images WHERE id=?", (image_id,))
 
     def collect_garbage(self) -> int:
         """gc() for when nothing asked for it (at start, after a failed load or pull): its own errors are
@@ -321,17 +317,13 @@ class ImageStore:
 
     # ---- unpacking
 
-    async def unpack(self, manifest: Manifest, config: ImageConfig, lease: "Lease",
-                     on_layer=None) -> None:
-        """Make the snapshot of every layer, bottom up; `on_layer(i, made)` after each."""
+    async def unpack(self, manifest: Manifest, config: ImageConfig, lease: "Lease") -> None:
+        """Make the snapshot of every layer, bottom up."""
         if len(manifest.layers) != len(config.diff_ids):
             raise InvalidArgument(f"image {manifest.config.digest}: {len(manifest.layers)} layers but the config"
                                   f" lists {len(config.diff_ids)} diff_ids")
         parent = ""
-        for i, (layer, diff_id, chain) in enumerate(zip(manifest.layers, config.diff_ids,
-                                                        chain_ids(config.diff_ids), strict=True)):
+        for layer, diff_id, chain in zip(manifest.layers, config.diff_ids, chain_ids(config.diff_ids), strict=True):
             lease.add(chain)
-            _, made = await self.snapshots.unpack(chain, parent, diff_id, self.content.path(layer.digest))
-            if on_layer:
-                on_layer(i, made)
+            await self.snapshots.unpack(chain, parent, diff_id, self.content.path(layer.digest))
             parent = chain

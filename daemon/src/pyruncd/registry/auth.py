@@ -6,6 +6,7 @@ token, with basic credentials when we have them (or a refresh token as OAuth2), 
 
 import base64
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -22,6 +23,16 @@ class Credentials:
     def basic_header(self) -> str:
         raw = f"{self.username}:{self.password}".encode()
         return "Basic " + base64.b64encode(raw).decode()
+
+
+def credentials_for(auths: Mapping[str, Credentials], host: str) -> Credentials | None:
+    """The credentials a client holds for `host` (docker.io also under its legacy names)."""
+    names = [host] + (["index.docker.io", "https://index.docker.io/v1/", "registry-1.docker.io"]
+                      if host == "docker.io" else [])
+    for n in names:
+        if n in auths:
+            return auths[n]
+    return None
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,9 @@
-"""pyrunc.images.v1.Images over the image libraries."""
+"""pyrunc.images.v1.Images over the image libraries: proto <-> records, errors -> statuses."""
 
 import asyncio
+import contextlib
 import logging
-import os
-import tempfile
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
 from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc as pb_grpc
@@ -12,19 +11,21 @@ from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc as pb_grpc
 from .. import reference
 from ..containers.store import Store as ContainerStore
 from ..daemon import Daemon
-from ..errors import Conflict, InvalidArgument
-from ..images import archive
+from ..errors import InvalidArgument
+from ..images.listing import list_images
+from ..images.load import load
 from ..images.manifest import host_platform, parse_platform
-from ..images.pull import Event, pull
+from ..images.prune import prune
+from ..images.pull import Emit, Event, pull
 from ..images.push import push
+from ..images.remove import remove
+from ..images.save import save
 from ..images.store import ImageRecord
-from ..registry.auth import Credentials
-from ..registry.client import RegistryClient
-from ..threads import in_thread
-from .errors import rpc
+from ..registry.auth import Credentials, credentials_for
+from ..registry.login import login
+from .errors import Context, rpc
 
 log = logging.getLogger("pyruncd.images")
-_CHUNK = 1 << 20
 
 
 def image_pb(rec: ImageRecord, config_json: bytes) -> pb.Image:
@@ -37,29 +38,22 @@ def image_pb(rec: ImageRecord, config_json: bytes) -> pb.Image:
                 for x in rec.layers])
 
 
-def _creds(auths, host: str) -> Credentials | None:
-    """The credentials the client holds for `host` (docker.io also under its legacy names)."""
-    names = [host] + (["index.docker.io", "https://index.docker.io/v1/", "registry-1.docker.io"]
-                      if host == "docker.io" else [])
-    for n in names:
-        if n in auths:
-            a = auths[n]
-            return Credentials(a.username, a.password, a.identity_token)
-    return None
+def _credentials(auth: pb.RegistryAuth) -> Credentials:
+    return Credentials(auth.username, auth.password, auth.identity_token)
 
 
-def _progress(e: Event) -> pb.Progress:
-    return pb.Progress(id=e.id, status=e.status, current=e.current, total=e.total)
+def _creds(auths: Mapping[str, pb.RegistryAuth], host: str) -> Credentials | None:
+    return credentials_for({name: _credentials(a) for name, a in auths.items()}, host)
 
 
-async def _stream_events(run) -> "asyncio.AsyncIterator[pb.Progress]":
+async def _stream_events(run: Callable[[Emit], Awaitable[object]]) -> AsyncIterator[pb.Progress]:
     """Run `run(emit)` as a task and yield its events; cancelling the stream cancels it."""
-    queue: asyncio.Queue = asyncio.Queue()
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
     task = asyncio.ensure_future(run(queue.put_nowait))
     task.add_done_callback(lambda _: queue.put_nowait(None))
     try:
         while (ev := await queue.get()) is not None:
-            yield _progress(ev)
+            yield pb.Progress(id=ev.id, status=ev.status, current=ev.current, total=ev.total)
         await task  # raises what the operation raised
     finally:
         if not task.done():
@@ -76,66 +70,46 @@ class ImagesService(pb_grpc.ImagesServicer):
     def insecure(self) -> set[str]:
         return set(self.d.config.insecure_registries)
 
+    def _using_image(self, image_id: str) -> list[str]:
+        return ContainerStore(self.d.conn).using_image(image_id)
+
     def _image(self, rec: ImageRecord) -> pb.Image:
         return image_pb(rec, self.d.content.read(rec.id))
 
-    def _refuse_in_use(self, text: str) -> None:
-        """As docker: removing the last name of (or the id of) an image a container uses needs -f."""
-        image_id, by_name = self.store.resolve_name(text)
-        users = ContainerStore(self.d.conn).using_image(image_id)
-        rec = self.store.get(image_id)
-        if users and (by_name is None or len(rec.tags) + len(rec.repo_digests) <= 1):
-            raise Conflict(f'conflict: unable to remove repository reference "{text}" (must force) - container '
-                           f"{users[0][:12]} is using its referenced image {image_id.removeprefix('sha256:')[:12]}")
+    @rpc
+    async def List(self, request: pb.ListImagesRequest, context: Context) -> pb.ListImagesResponse:
+        return pb.ListImagesResponse(images=[self._image(r) for r in list_images(self.store, request.references)])
 
     @rpc
-    async def List(self, request, context):
-        wanted = [reference.parse(r, default_tag="") for r in request.references]
-        out = []
-        for rec in self.store.images():
-            if wanted:
-                # as docker: only the rows (tags) of the repositories asked for
-                rec.tags = [t for t in rec.tags if any(
-                    (n := reference.parse(t)).repository == w.repository and (not w.tag or n.tag == w.tag)
-                    for w in wanted)]
-                if not rec.tags:
-                    continue
-            out.append(self._image(rec))
-        return pb.ListImagesResponse(images=out)
-
-    @rpc
-    async def Get(self, request, context):
+    async def Get(self, request: pb.GetImageRequest, context: Context) -> pb.Image:
         return self._image(self.store.lookup(request.reference))
 
     @rpc
-    async def History(self, request, context):
+    async def History(self, request: pb.GetImageRequest, context: Context) -> pb.HistoryResponse:
         rows = self.store.history(request.reference)
         return pb.HistoryResponse(entries=[
             pb.HistoryEntry(id=r.id, created=r.created, created_by=r.created_by, size=r.size, comment=r.comment,
                             tags=[reference.familiar(t) for t in r.tags]) for r in rows])
 
     @rpc
-    async def Tag(self, request, context):
+    async def Tag(self, request: pb.TagRequest, context: Context) -> pb.TagResponse:
         self.store.tag(request.source, request.target)
         return pb.TagResponse()
 
     @rpc
-    async def Remove(self, request, context):
-        if not request.force:
-            self._refuse_in_use(request.reference)
-        res = self.store.remove(request.reference, force=request.force, prune=not request.no_prune)
-        log.info("image removed", extra={"reference": request.reference, "deleted": res.deleted})
+    async def Remove(self, request: pb.RemoveRequest, context: Context) -> pb.RemoveResponse:
+        res = remove(self.store, request.reference, force=request.force, prune=not request.no_prune,
+                     using_image=self._using_image)
         return pb.RemoveResponse(untagged=[reference.familiar(n) for n in res.untagged], deleted=res.deleted)
 
     @rpc
-    async def Prune(self, request, context):
-        users = ContainerStore(self.d.conn)
-        res = self.store.prune(all=request.all, in_use={r.id for r in self.store.images() if users.using_image(r.id)})
+    async def Prune(self, request: pb.PruneRequest, context: Context) -> pb.PruneResponse:
+        res = prune(self.store, all=request.all, using_image=self._using_image)
         return pb.PruneResponse(untagged=[reference.familiar(n) for n in res.untagged], deleted=res.deleted,
                                 space_reclaimed=res.space_reclaimed)
 
     @rpc
-    async def Pull(self, request, context):
+    async def Pull(self, request: pb.PullRequest, context: Context) -> AsyncIterator[pb.Progress]:
         ref = reference.parse(request.reference)
         plat = parse_platform(request.platform) if request.platform else host_platform()
         creds = _creds(request.auths, ref.domain)
@@ -144,7 +118,7 @@ class ImagesService(pb_grpc.ImagesServicer):
             yield p
 
     @rpc
-    async def Push(self, request, context):
+    async def Push(self, request: pb.PushRequest, context: Context) -> AsyncIterator[pb.Progress]:
         ref = reference.parse(request.reference)
         if ref.digest:
             raise InvalidArgument(f"cannot push a digest reference: {request.reference!r}")
@@ -154,66 +128,18 @@ class ImagesService(pb_grpc.ImagesServicer):
             yield p
 
     @rpc
-    async def Load(self, request_iterator, context):
-        fd, spool = tempfile.mkstemp(dir=self.d.tmp, prefix="load-", suffix=".tar")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                async for chunk in request_iterator:
-                    f.write(chunk.data)
-            if os.path.getsize(spool) == 0:
-                raise InvalidArgument("load: empty input: give a tar with -i or on standard input")
-            loaded = []
-            with self.store.leases.hold() as lease:
-                staged = await in_thread(archive.stage, Path(spool), self.d.content, host_platform(), lease)
-                for s in staged:
-                    await self.store.unpack(s.manifest, s.config, lease)
-                    rec = self.store.add(s.manifest_digest, s.manifest, s.config, tags=s.tags,
-                                         extra_blobs=s.extra_blobs)
-                    loaded += [f"Loaded image: {t.familiar}" for t in s.tags] or [f"Loaded image ID: {rec.id}"]
-            log.info("loaded", extra={"images": loaded})
-            return pb.LoadResponse(loaded=loaded)
-        finally:
-            os.unlink(spool)
+    async def Load(self, request_iterator: AsyncIterator[pb.LoadRequest], context: Context) -> pb.LoadResponse:
+        loaded = await load(self.store, (chunk.data async for chunk in request_iterator), self.d.tmp)
+        return pb.LoadResponse(loaded=[m for x in loaded for m in x.messages()])
 
     @rpc
-    async def Save(self, request, context):
-        if not request.references:
-            raise InvalidArgument("save: give at least one image")
-        exports: dict[str, archive.Export] = {}
-        for text in request.references:
-            image_id, by_name = self.store.resolve_name(text)
-            rec = self.store.get(image_id)
-            data, manifest = self.store.manifest(rec)
-            exp = exports.setdefault(image_id, archive.Export(rec.manifest_digest, data, manifest,
-                                                              self.store.config(rec), []))
-            if by_name is not None and by_name.tag and by_name not in exp.names:
-                exp.names.append(by_name)
-        fd, spool = tempfile.mkstemp(dir=self.d.tmp, prefix="save-", suffix=".tar")
-        os.close(fd)
-        try:
-            with self.store.leases.hold() as lease:
-                for exp in exports.values():
-                    for d in [exp.manifest_digest, exp.manifest.config.digest, *(x.digest for x in exp.manifest.layers)]:
-                        lease.add(d)
-                oci = request.format == pb.SaveRequest.OCI_ARCHIVE
-                await in_thread(archive.save, list(exports.values()), self.d.content, Path(spool), oci,
-                                        self.d.tmp)
-            with open(spool, "rb") as f:
-                while chunk := await asyncio.to_thread(f.read, _CHUNK):
-                    yield pb.SaveResponse(data=chunk)
-        finally:
-            os.unlink(spool)
+    async def Save(self, request: pb.SaveRequest, context: Context) -> AsyncIterator[pb.SaveResponse]:
+        oci = request.format == pb.SaveRequest.OCI_ARCHIVE
+        async with contextlib.aclosing(save(self.store, request.references, oci=oci, tmp=self.d.tmp)) as chunks:
+            async for chunk in chunks:
+                yield pb.SaveResponse(data=chunk)
 
     @rpc
-    async def Login(self, request, context):
-        server = request.server.removeprefix("https://").removeprefix("http://").rstrip("/") or "docker.io"
-        if server.endswith("/v1") or server in ("index.docker.io", "registry-1.docker.io"):
-            server = "docker.io"
-        a = request.auth
-        if not a.username or not (a.password or a.identity_token):
-            raise InvalidArgument("login: username and password are required")
-        async with RegistryClient(server, Credentials(a.username, a.password, a.identity_token),
-                                  self.insecure) as reg:
-            await reg.ping()
-        log.info("login", extra={"server": server, "username": a.username})
+    async def Login(self, request: pb.LoginRequest, context: Context) -> pb.LoginResponse:
+        await login(request.server, _credentials(request.auth), self.insecure)
         return pb.LoginResponse(status="Login Succeeded")

@@ -1,11 +1,12 @@
-"""pyrunc.volumes.v1.Volumes over volumes.store."""
+"""pyrunc.volumes.v1.Volumes over the volumes package: proto <-> records, errors -> statuses."""
 
 from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2 as pb
 from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2_grpc as pb_grpc
 
-from ..threads import in_thread
-from ..volumes.store import DRIVER, Volume, VolumeStore, parse_filters, remove_dirs
-from .errors import rpc
+from ..volumes.prune import prune
+from ..volumes.remove import remove
+from ..volumes.store import DRIVER, Volume, VolumeStore, parse_filters
+from .errors import Context, rpc
 
 
 def volume_pb(v: Volume) -> pb.Volume:
@@ -18,27 +19,23 @@ class VolumesService(pb_grpc.VolumesServicer):
         self.store = store
 
     @rpc
-    async def Create(self, request, context):
+    async def Create(self, request: pb.CreateVolumeRequest, context: Context) -> pb.Volume:
         return volume_pb(self.store.create(request.name, dict(request.labels), request.driver))
 
     @rpc
-    async def Inspect(self, request, context):
+    async def Inspect(self, request: pb.VolumeRef, context: Context) -> pb.Volume:
         return volume_pb(self.store.get(request.name))
 
     @rpc
-    async def List(self, request, context):
-        return pb.ListVolumesResponse(volumes=[volume_pb(v) for v in
-                                               self.store.find(parse_filters(list(request.filters)))])
+    async def List(self, request: pb.ListVolumesRequest, context: Context) -> pb.ListVolumesResponse:
+        return pb.ListVolumesResponse(volumes=[volume_pb(v) for v in self.store.find(parse_filters(request.filters))])
 
     @rpc
-    async def Remove(self, request, context):
-        d = self.store.remove(request.name, force=request.force)
-        if d is not None:
-            await in_thread(remove_dirs, [d])
+    async def Remove(self, request: pb.RemoveVolumeRequest, context: Context) -> pb.Empty:
+        await remove(self.store, request.name, force=request.force)
         return pb.Empty()
 
     @rpc
-    async def Prune(self, request, context):
-        names, dirs = self.store.prune(request.all, parse_filters(list(request.filters)))
-        freed = await in_thread(remove_dirs, dirs)
-        return pb.PruneVolumesResponse(deleted=names, space_reclaimed=freed)
+    async def Prune(self, request: pb.PruneVolumesRequest, context: Context) -> pb.PruneVolumesResponse:
+        pruned = await prune(self.store, all=request.all, filters=parse_filters(request.filters))
+        return pb.PruneVolumesResponse(deleted=pruned.deleted, space_reclaimed=pruned.space_reclaimed)

@@ -9,8 +9,10 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import overlay
 from ..clock import rfc3339
@@ -31,13 +33,13 @@ class Volume:
     anonymous: bool = False
     users: list[str] = field(default_factory=list)   # ids of the containers that mount it
 
-    def inspect(self) -> dict:
+    def inspect(self) -> dict[str, Any]:
         """As `docker volume inspect` shows it."""
         return {"CreatedAt": self.created_at, "Driver": DRIVER, "Labels": self.labels or None,
                 "Mountpoint": str(self.mountpoint), "Name": self.name, "Options": None, "Scope": "local"}
 
 
-def parse_filters(items: list[str]) -> list[tuple[str, str]]:
+def parse_filters(items: Sequence[str]) -> list[tuple[str, str]]:
     out = []
     for f in items:
         k, eq, v = f.partition("=")
@@ -49,7 +51,7 @@ def parse_filters(items: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def matches(v: Volume, filters: list[tuple[str, str]]) -> bool:
+def matches(v: Volume, filters: Sequence[tuple[str, str]]) -> bool:
     """docker's rule: OR within one key, AND across keys."""
     by: dict[str, list[bool]] = {}
     for k, val in filters:
@@ -97,9 +99,9 @@ class VolumeStore:
             raise NotFound(f"get {name}: no such volume")
         return self._volume(row)
 
-    def find(self, filters: list[tuple[str, str]] = ()) -> list[Volume]:
+    def find(self, filters: Sequence[tuple[str, str]] = ()) -> list[Volume]:
         vols = [self._volume(r) for r in self.conn.execute("SELECT * FROM volumes ORDER BY name")]
-        return [v for v in vols if matches(v, list(filters))]
+        return [v for v in vols if matches(v, filters)]
 
     def create(self, name: str = "", labels: dict[str, str] | None = None, driver: str = "",
                anonymous: bool = False) -> Volume:
@@ -160,16 +162,20 @@ class VolumeStore:
             raise Conflict(f"remove {name}: volume is in use - [{', '.join(self.get(name).users)}]") from None
         return self.dir(name)
 
-    def prune(self, all: bool, filters: list[tuple[str, str]] = ()) -> tuple[list[str], list[Path]]:
-        """Unused volumes: anonymous ones, or all with `all` (docker 23+'s prune and prune -a)."""
-        names, dirs = [], []
+    def prune(self, all: bool, filters: Sequence[tuple[str, str]] = ()) -> tuple[list[str], list[Path]]:
+        """Forget unused volumes: anonymous ones, or all with `all`; returns their names, and their
+        directories for remove_dirs."""
+        names: list[str] = []
+        dirs: list[Path] = []
         for v in self.find(filters):
             if v.users or not (all or v.anonymous):
                 continue
             try:
-                dirs.append(self.remove(v.name))
+                d = self.remove(v.name)
             except Conflict:
                 continue
+            if d is not None:
+                dirs.append(d)
             names.append(v.name)
         return names, dirs
 
