@@ -1,0 +1,112 @@
+"""The kernel side of the networks: a network's bridge (and its DNS responder) is up while one of its
+containers is attached, our nft table exists while any bridge is up, and ip_forward is claimed for as
+long. sync() brings the kernel to what the database says, so a restarted daemon converges too; take_over()
+is that first sync after a restart. Database calls on the event loop's thread; netlink and nft calls in
+worker threads."""
+
+import asyncio
+import json
+import logging
+
+from ..threads import in_thread
+from . import ipforward, links, nft
+from .store import Network, NetworkStore
+
+log = logging.getLogger("pyruncd.networks")
+
+
+class Kernel:
+    def __init__(self, store: NetworkStore, *, nft_table: str, dns_port: int):
+        self.store = store
+        self.nft_table = nft_table
+        self.dns_port = dns_port
+        self._dns: dict[str, asyncio.DatagramTransport] = {}  # network id -> its responder's transport
+        self._up: dict[str, str] = {}             # network id -> the bridge we brought up for it
+        self._nft_script = ""                     # what the table holds, as we last wrote it
+        self._forwarding = False
+
+    async def bring_up(self, n: Network) -> None:
+        if n.id in self._up:
+            return
+        await in_thread(links.ensure_bridge, n.bridge, n.gateway, n.prefixlen)
+        self._up[n.id] = n.bridge
+        if n.name != "bridge":  # as docker: names resolve on user networks only
+            await self._start_dns(n)
+
+    async def _start_dns(self, n: Network) -> None:
+        from . import dns  # dnslib only once a user network is up
+
+        if n.id in self._dns:
+            return
+        try:
+            self._dns[n.id] = await dns.serve(n.gateway, self.dns_port, lambda name: self._lookup(n.id, name),
+                                              lambda client: self._upstreams(n, client))
+        except OSError as e:
+            log.warning("DNS responder not started", extra={"network": n.name, "error": str(e)})
+
+    def _lookup(self, network_id: str, name: str) -> list[str] | None:
+        ips = []
+        for e in self.store.endpoints(network_id=network_id):
+            row = self.store.container(e.container_id) if e.veth else None
+            if row is not None and name in {row["name"].lower(), row["id"][:12], *(a.lower() for a in e.aliases)}:
+                ips.append(e.ip)
+        return ips or None
+
+    def _upstreams(self, n: Network, client: str) -> list[str]:
+        from .dns import host_nameservers
+
+        for e in self.store.endpoints(network_id=n.id):
+            if e.ip == client and (row := self.store.container(e.container_id)) is not None:
+                asked: list[str] | None = json.loads(row["config"])["settings"].get("net", {}).get("dns")
+                if asked:
+                    return asked
+        return [s for s in host_nameservers() if s != n.gateway]
+
+    async def sync(self) -> None:
+        """Bridges, DNS responders, the nft table and ip_forward, to what the endpoints say."""
+        active = {e.network_id for e in self.store.endpoints() if e.veth}
+        nets = {n.id: n for n in self.store.networks()}
+        for nid in [i for i in self._up if i not in active]:
+            if (t := self._dns.pop(nid, None)) is not None:
+                t.close()
+            await in_thread(links.delete, self._up.pop(nid))
+        if active:
+            by_container = {e.container_id: e for e in self.store.endpoints() if e.veth and e.idx == 0}
+            dnats = [nft.Dnat(b.proto, b.host_ip, b.host_port, by_container[b.container_id].ip, b.container_port)
+                     for b in self.store.bindings() if b.container_id in by_container]
+            bridges = [nft.BridgeNat(nets[i].bridge, nets[i].subnet, nets[i].internal) for i in sorted(active)]
+            script = nft.render(self.nft_table, bridges, dnats)
+            if not self._forwarding:
+                await in_thread(ipforward.claim, self.nft_table)
+                self._forwarding = True
+            if script != self._nft_script:
+                await in_thread(nft.load, script)
+                self._nft_script = script
+        else:
+            if self._nft_script or await self._table_exists():
+                await in_thread(nft.delete, self.nft_table)
+                self._nft_script = ""
+            if self._forwarding:
+                await in_thread(ipforward.release, self.nft_table)
+                self._forwarding = False
+
+    async def _table_exists(self) -> bool:
+        return await in_thread(nft.exists, self.nft_table)
+
+    async def take_over(self) -> None:
+        """After a daemon restart, once the dead containers' endpoints are unplugged: the live ones' bridges
+        and responders are ours again, other bridges of ours go, and the table is rewritten once."""
+        active = {e.network_id for e in self.store.endpoints() if e.veth}
+        for n in self.store.networks():
+            if n.id in active:
+                await self.bring_up(n)
+            elif n.bridge and links.exists(n.bridge):
+                await in_thread(links.delete, n.bridge)
+        self._forwarding = (ipforward.CLAIMS / self.nft_table).exists()  # a claim of our previous run
+        await self.sync()
+
+    def close(self) -> None:
+        """Containers outlive the daemon: their bridges and rules stay; only our responders stop."""
+        for t in self._dns.values():
+            t.close()
+        self._dns.clear()
