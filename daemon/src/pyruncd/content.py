@@ -9,6 +9,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import TracebackType
 
 from .errors import DigestMismatch, NotFound
 from .reference import validate_digest
@@ -65,7 +66,8 @@ class BlobWriter:
     def __enter__(self) -> "BlobWriter":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is not None or not self.digest:
             self.abort()
 

@@ -8,6 +8,7 @@ import contextlib
 import os
 import sqlite3
 from pathlib import Path
+from types import TracebackType
 
 from .fsutil import PRIVATE_FILE
 
@@ -181,5 +182,6 @@ class Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")

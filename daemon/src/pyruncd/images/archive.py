@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any
 
 from .. import reference
 from ..content import ContentStore
@@ -45,6 +45,7 @@ from .manifest import (
     select_platform,
     sha256,
 )
+from .store import Lease
 
 ANNOTATION_NAME = "io.containerd.image.name"
 ANNOTATION_REF = "org.opencontainers.image.ref.name"
@@ -83,14 +84,14 @@ class _Source:
             return False
 
     @contextmanager
-    def open(self, name: str) -> Iterator[BinaryIO]:
+    def open(self, name: str) -> Iterator[IO[bytes]]:
         if self._tar is None:
             target = (self.path / name).resolve()
             if not target.is_relative_to(self.path.resolve()):
                 raise InvalidArgument(f"archive entry {name!r} points outside the archive")
             try:
-                with open(target, "rb") as f:
-                    yield f
+                with open(target, "rb") as plain:
+                    yield plain
             except FileNotFoundError:
                 raise InvalidArgument(f"archive: missing file {name!r}") from None
             return
@@ -112,7 +113,7 @@ class _Source:
             return f.read()
 
 
-def _copy_in(content: ContentStore, src: BinaryIO, expected: str | None, size: int | None, lease) -> str:
+def _copy_in(content: ContentStore, src: IO[bytes], expected: str | None, size: int | None, lease: Lease) -> str:
     with content.writer(expected, size, lease.add) as w:
         while chunk := src.read(_CHUNK):
             w.write(chunk)
@@ -124,7 +125,7 @@ def _blob_path(digest: str) -> str:
     return f"blobs/{alg}/{hexpart}"
 
 
-def stage(path: Path, content: ContentStore, platform: Platform, lease) -> list[Staged]:
+def stage(path: Path, content: ContentStore, platform: Platform, lease: Lease) -> list[Staged]:
     """Bring every image of a docker-archive or OCI layout (tar or directory) into the content store."""
     src = _Source(Path(path))
     try:
@@ -139,7 +140,7 @@ def stage(path: Path, content: ContentStore, platform: Platform, lease) -> list[
         src.close()
 
 
-def _stage_docker(src: _Source, content: ContentStore, lease) -> list[Staged]:
+def _stage_docker(src: _Source, content: ContentStore, lease: Lease) -> list[Staged]:
     try:
         entries = json.loads(src.read("manifest.json"))
     except ValueError as e:
@@ -187,7 +188,7 @@ def _stage_docker(src: _Source, content: ContentStore, lease) -> list[Staged]:
     return out
 
 
-def _stage_oci(src: _Source, content: ContentStore, platform: Platform, lease) -> list[Staged]:
+def _stage_oci(src: _Source, content: ContentStore, platform: Platform, lease: Lease) -> list[Staged]:
     if src.exists("oci-layout"):
         layout = load_json(src.read("oci-layout"), "oci-layout")
         if layout.get("imageLayoutVersion") != "1.0.0":
@@ -196,7 +197,7 @@ def _stage_oci(src: _Source, content: ContentStore, platform: Platform, lease) -
     out = []
     for desc in index:
         name = desc.annotations.get(ANNOTATION_NAME) or desc.annotations.get(ANNOTATION_REF, "")
-        tags = []
+        tags: list[Reference] = []
         # a bare tag ("latest") names no repository: such an image loads untagged, as with docker
         if name and ("/" in name or ":" in name):
             tags = [reference.parse(name)]
@@ -204,14 +205,15 @@ def _stage_oci(src: _Source, content: ContentStore, platform: Platform, lease) -
     return out
 
 
-def _fetch_verified(src: _Source, content: ContentStore, desc: Descriptor, lease) -> None:
+def _fetch_verified(src: _Source, content: ContentStore, desc: Descriptor, lease: Lease) -> None:
     lease.add(desc.digest)
     if not content.has(desc.digest):
         with src.open(_blob_path(desc.digest)) as f:
             _copy_in(content, f, desc.digest, desc.size, lease)
 
 
-def _stage_oci_image(src, content, desc, platform, lease, tags, extra) -> Staged:
+def _stage_oci_image(src: _Source, content: ContentStore, desc: Descriptor, platform: Platform, lease: Lease,
+                     tags: list[Reference], extra: list[str]) -> Staged:
     _fetch_verified(src, content, desc, lease)
     data = content.read(desc.digest)
     mt = media_type_of(load_json(data, f"blob {desc.digest}"), desc.media_type)
@@ -246,7 +248,7 @@ def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes) -> None:
     _add_file(tf, name, io.BytesIO(data), len(data))
 
 
-def _add_file(tf: tarfile.TarFile, name: str, f: BinaryIO, size: int) -> None:
+def _add_file(tf: tarfile.TarFile, name: str, f: IO[bytes], size: int) -> None:
     info = tarfile.TarInfo(name)
     info.size = size
     info.mode = 0o644
@@ -276,7 +278,7 @@ def save(images: list[Export], content: ContentStore, out: Path, oci: bool, tmp:
                 written.add(digest)
 
         for img in images:
-            names = img.names or [None]
+            names: list[Reference | None] = [*img.names] or [None]
             if oci:
                 for d in [img.manifest.config, *img.manifest.layers]:
                     put_blob(d.digest)
@@ -317,8 +319,8 @@ def save(images: list[Export], content: ContentStore, out: Path, oci: bool, tmp:
             _add_bytes(tf, "manifest.json", json.dumps(docker_entries).encode())
 
 
-def _index_entry(media_type: str, digest: str, size: int, name: Reference | None) -> dict:
-    d = {"mediaType": media_type, "digest": digest, "size": size}
+def _index_entry(media_type: str, digest: str, size: int, name: Reference | None) -> dict[str, Any]:
+    d: dict[str, Any] = {"mediaType": media_type, "digest": digest, "size": size}
     if name is not None:
         d["annotations"] = {ANNOTATION_NAME: str(name), ANNOTATION_REF: name.tag or name.digest}
     return d

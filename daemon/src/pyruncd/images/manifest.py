@@ -4,6 +4,7 @@ import hashlib
 import json
 import platform as _platform
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import InvalidArgument
 from ..reference import validate_digest
@@ -59,13 +60,15 @@ def parse_platform(text: str) -> Platform:
     return Platform(*(p.lower() for p in parts))
 
 
-def platform_matches(want: Platform, have: dict) -> bool:
+def platform_matches(want: Platform, have: dict[str, Any]) -> bool:
     if have.get("os") != want.os or have.get("architecture") != want.architecture:
         return False
     variant = have.get("variant", "")
     # arm64 images usually omit "v8"; treat absent and default variants as equal
     defaults = {"arm64": "v8"}
-    norm = lambda v: v or defaults.get(want.architecture, "")  # noqa: E731
+    def norm(v: str) -> str:
+        return v or defaults.get(want.architecture, "")
+
     return not want.variant or norm(variant) == norm(want.variant)
 
 
@@ -74,11 +77,11 @@ class Descriptor:
     media_type: str
     digest: str
     size: int
-    platform: dict = field(default_factory=dict)
-    annotations: dict = field(default_factory=dict)
+    platform: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, d: dict, where: str) -> "Descriptor":
+    def from_json(cls, d: dict[str, Any], where: str) -> "Descriptor":
         try:
             digest = validate_digest(d["digest"], f"{where}.digest")
             size = int(d["size"])
@@ -86,8 +89,8 @@ class Descriptor:
             raise InvalidArgument(f"{where}: bad descriptor: {e}") from None
         return cls(d.get("mediaType", ""), digest, size, d.get("platform") or {}, d.get("annotations") or {})
 
-    def to_json(self) -> dict:
-        d = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
         if self.platform:
             d["platform"] = self.platform
         if self.annotations:
@@ -95,7 +98,7 @@ class Descriptor:
         return d
 
 
-def load_json(data: bytes, what: str) -> dict:
+def load_json(data: bytes, what: str) -> dict[str, Any]:
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
@@ -105,8 +108,8 @@ def load_json(data: bytes, what: str) -> dict:
     return doc
 
 
-def media_type_of(doc: dict, declared: str = "") -> str:
-    mt = doc.get("mediaType") or declared
+def media_type_of(doc: dict[str, Any], declared: str = "") -> str:
+    mt: str = doc.get("mediaType") or declared
     if not mt:
         # OCI documents may omit mediaType: tell them apart by their fields
         mt = OCI_INDEX if "manifests" in doc else OCI_MANIFEST
@@ -166,14 +169,14 @@ _CONFIG_FIELDS = {"created": str, "author": str, "architecture": str, "os": str,
 _NAMES = {str: "a string", bool: "a boolean", int: "an integer", _MAP: "an object", _STRINGS: "a list of strings"}
 
 
-def _check_fields(doc: dict, fields: dict, where: str) -> None:
+def _check_fields(doc: dict[str, Any], fields: dict[str, Any], where: str) -> None:
     for key, want in fields.items():
         keys = doc if key == "*" else [key] if key in doc else []
         for k in keys:
             _check_value(doc[k], want, f"{where}.{k}" if key != "*" else f"{where}[{k!r}]")
 
 
-def _check_value(value, want, where: str) -> None:
+def _check_value(value: object, want: Any, where: str) -> None:
     if value is None:
         return
     if isinstance(want, dict):
@@ -194,7 +197,7 @@ def _check_value(value, want, where: str) -> None:
         raise InvalidArgument(f"{where}: want {_NAMES[want]}, not {_json_type(value)}")
 
 
-def _json_type(value) -> str:
+def _json_type(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
@@ -207,7 +210,7 @@ def _json_type(value) -> str:
 @dataclass(frozen=True)
 class ImageConfig:
     raw: bytes
-    doc: dict
+    doc: dict[str, Any]
 
     @classmethod
     def parse(cls, data: bytes) -> "ImageConfig":
@@ -229,14 +232,14 @@ class ImageConfig:
 
     @property
     def created(self) -> str:
-        return self.doc.get("created") or ""
+        return str(self.doc.get("created") or "")
 
     @property
     def platform(self) -> Platform:
         return Platform(self.doc.get("os", ""), self.doc.get("architecture", ""), self.doc.get("variant", ""))
 
     @property
-    def history(self) -> list[dict]:
+    def history(self) -> list[dict[str, Any]]:
         return list(self.doc.get("history") or [])
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 
@@ -22,20 +23,25 @@ def host_nameservers(path: Path = Path("/etc/resolv.conf")) -> list[str]:
     return [f[1] for f in (line.split() for line in lines) if len(f) >= 2 and f[0] == "nameserver"]
 
 
+Lookup = Callable[[str], list[str] | None]
+Upstreams = Callable[[str], list[str]]
+Address = tuple[str | Any, int]   # asyncio's type for a datagram's peer
+
+
 class Responder(asyncio.DatagramProtocol):
     """`lookup(name)` -> the addresses of that name on the network (None: not ours);
     `upstreams(client ip)` -> where to forward other names."""
 
-    def __init__(self, lookup: Callable[[str], list[str] | None], upstreams: Callable[[str], list[str]]):
+    def __init__(self, lookup: Lookup, upstreams: Upstreams):
         self.lookup = lookup
         self.upstreams = upstreams
         self.transport: asyncio.DatagramTransport | None = None
         self._turn: dict[str, int] = {}
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)  # a datagram endpoint's
 
-    def datagram_received(self, data: bytes, addr) -> None:
+    def datagram_received(self, data: bytes, addr: Address) -> None:
         try:
             q = DNSRecord.parse(data)
         except Exception:  # noqa: BLE001 - dnslib raises several kinds on garbage; drop it as a server does
@@ -54,11 +60,11 @@ class Responder(asyncio.DatagramProtocol):
                 reply.add_answer(RR(q.q.qname, QTYPE.A, rdata=A(ip), ttl=TTL))
         self._send(reply.pack(), addr)
 
-    def _send(self, data: bytes, addr) -> None:
+    def _send(self, data: bytes, addr: Address) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(data, addr)
 
-    async def _forward(self, data: bytes, addr, q: DNSRecord) -> None:
+    async def _forward(self, data: bytes, addr: Address, q: DNSRecord) -> None:
         for server in self.upstreams(addr[0]):
             try:
                 self._send(await asyncio.wait_for(_ask(server, data), FORWARD_TIMEOUT), addr)
@@ -71,10 +77,10 @@ class Responder(asyncio.DatagramProtocol):
 
 
 class _Answer(asyncio.DatagramProtocol):
-    def __init__(self, got: asyncio.Future):
+    def __init__(self, got: asyncio.Future[bytes]):
         self.got = got
 
-    def datagram_received(self, data: bytes, addr) -> None:
+    def datagram_received(self, data: bytes, addr: Address) -> None:
         if not self.got.done():
             self.got.set_result(data)
 
@@ -82,7 +88,7 @@ class _Answer(asyncio.DatagramProtocol):
 async def _ask(server: str, query: bytes) -> bytes:
     """One query to an upstream server, its first answer back."""
     loop = asyncio.get_running_loop()
-    got = loop.create_future()
+    got: asyncio.Future[bytes] = loop.create_future()
     transport, _ = await loop.create_datagram_endpoint(lambda: _Answer(got), remote_addr=(server, 53))
     try:
         transport.sendto(query)
@@ -91,7 +97,7 @@ async def _ask(server: str, query: bytes) -> bytes:
         transport.close()
 
 
-async def serve(ip: str, port: int, lookup, upstreams) -> asyncio.DatagramTransport:
+async def serve(ip: str, port: int, lookup: Lookup, upstreams: Upstreams) -> asyncio.DatagramTransport:
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(lambda: Responder(lookup, upstreams), local_addr=(ip, port))
     return transport

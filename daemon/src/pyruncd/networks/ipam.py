@@ -38,7 +38,7 @@ DEFAULT_POOLS = [Pool(ipaddress.IPv4Network("172.17.0.0/16"), 16), Pool(ipaddres
 
 def host_routes(path: Path = Path("/proc/net/route")) -> list[ipaddress.IPv4Network]:
     """Every IPv4 destination the host routes somewhere but the default route: subnets already in use."""
-    out = []
+    out: list[ipaddress.IPv4Network] = []
     try:
         lines = path.read_text().splitlines()[1:]
     except OSError:

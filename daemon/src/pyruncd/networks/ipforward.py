@@ -4,18 +4,21 @@ to what it was when the last lets go. Each daemon holds a claim file named by it
 import fcntl
 import os
 from pathlib import Path
+from typing import TextIO
 
 CLAIMS = Path("/run/pyruncd-ip-forward")
 SYSCTL = Path("/proc/sys/net/ipv4/ip_forward")
 
 
 class _Locked:
-    def __enter__(self):
+    f: TextIO
+
+    def __enter__(self) -> None:
         CLAIMS.mkdir(parents=True, exist_ok=True)
         self.f = open(CLAIMS / ".lock", "w")
         fcntl.flock(self.f, fcntl.LOCK_EX)
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.f.close()
 
 

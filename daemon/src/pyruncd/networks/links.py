@@ -5,12 +5,24 @@ import os
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, cast
 
 
-def _ipr():
+class _Netlink(Protocol):
+    """The part of pyroute2's IPRoute we use (pyroute2 has no type information)."""
+
+    def link_lookup(self, *, ifname: str) -> list[int]: ...
+    def link(self, command: str, **kw: Any) -> object: ...
+    def addr(self, command: str, **kw: Any) -> object: ...
+    def get_addr(self, **kw: Any) -> list[Any]: ...
+    def route(self, command: str, **kw: Any) -> object: ...
+    def close(self) -> None: ...
+
+
+def _ipr() -> _Netlink:
     from pyroute2 import IPRoute
 
-    return IPRoute()
+    return cast(_Netlink, IPRoute())
 
 
 _CLONE_NEWNET = 0x40000000
@@ -25,7 +37,7 @@ def _setns(fd: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
-def _ipr_in(pid: int):
+def _ipr_in(pid: int) -> _Netlink:
     """A netlink socket inside the netns of `pid`. Opened from this thread after setns (the socket keeps
     its namespace), rather than with pyroute2's NetNS, which forks: a forked child of the daemon would
     share asyncio's signal wake-up fd, and its end would look like a SIGTERM to our event loop."""
@@ -44,7 +56,7 @@ def _ipr_in(pid: int):
         os.close(own)
 
 
-def _index(ipr, name: str) -> int | None:
+def _index(ipr: _Netlink, name: str) -> int | None:
     found = ipr.link_lookup(ifname=name)
     return found[0] if found else None
 

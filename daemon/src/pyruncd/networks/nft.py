@@ -61,7 +61,7 @@ def render(table: str, bridges: list[BridgeNat], dnats: list[Dnat]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run(argv: list[str], script: str | None = None) -> subprocess.CompletedProcess:
+def _run(argv: list[str], script: str | None = None) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(argv, input=script, capture_output=True, text=True)
     except FileNotFoundError:

@@ -4,6 +4,7 @@ import errno
 import ipaddress
 import socket
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from ..errors import Conflict, InvalidArgument
 
@@ -20,7 +21,7 @@ class PortSpec:
     def key(self) -> str:
         return f"{self.container_port}/{self.proto}"
 
-    def dump(self) -> dict:
+    def dump(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -56,7 +57,7 @@ def parse_publish(text: str) -> PortSpec:
     return PortSpec(proto, _port(cont, "containerPort"), ip, _port(host, "hostPort") if host else 0)
 
 
-def exposed(image_config: dict) -> list[PortSpec]:
+def exposed(image_config: dict[str, Any]) -> list[PortSpec]:
     """-P: every port of the image's ExposedPorts ("80/tcp": {}), each on a random host port."""
     out = []
     for key in sorted((image_config.get("config") or {}).get("ExposedPorts") or {}):
@@ -74,7 +75,8 @@ def free_port(proto: str, host_ip: str) -> int:
     """A port the kernel says is free now (bound then released)."""
     with socket.socket(socket.AF_INET, _kind(proto)) as s:
         s.bind((host_ip or "0.0.0.0", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def check_free(proto: str, host_ip: str, port: int) -> None:

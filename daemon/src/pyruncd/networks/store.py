@@ -108,7 +108,8 @@ class NetworkStore:
     # endpoints
 
     def endpoints(self, *, container_id: str = "", network_id: str = "") -> list[Endpoint]:
-        sql, args = "SELECT * FROM endpoints WHERE 1", []
+        sql = "SELECT * FROM endpoints WHERE 1"
+        args: list[str] = []
         if container_id:
             sql, args = sql + " AND container_id=?", [*args, container_id]
         if network_id:
@@ -151,5 +152,6 @@ class NetworkStore:
     # what the DNS responder and inspect need of containers
 
     def container(self, container_id: str) -> sqlite3.Row | None:
-        return self.conn.execute("SELECT id, name, config, status, pid FROM containers WHERE id=?",
+        row: sqlite3.Row | None = self.conn.execute("SELECT id, name, config, status, pid FROM containers WHERE id=?",
                                  (container_id,)).fetchone()
+        return row

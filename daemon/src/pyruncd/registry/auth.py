@@ -89,7 +89,8 @@ async def fetch_token(http: httpx.AsyncClient, challenge: Challenge, scopes: lis
                     "service": service, "client_id": "pyctl", "scope": " ".join(wanted)}
             resp = await http.post(realm, data=data)
         else:
-            params = [("service", service)] if service else []
+            # httpx's parameter values may be any scalar; ours are strings
+            params: list[tuple[str, str | int | float | bool | None]] = [("service", service)] if service else []
             params += [("scope", s) for s in wanted]
             headers = {"Authorization": creds.basic_header()} if creds and creds.username else {}
             resp = await http.get(realm, params=params, headers=headers)
@@ -103,7 +104,7 @@ async def fetch_token(http: httpx.AsyncClient, challenge: Challenge, scopes: lis
         body = resp.json()
     except ValueError:
         raise AuthError(f"token server {realm} sent no JSON") from None
-    token = body.get("token") or body.get("access_token")
+    token: str = body.get("token") or body.get("access_token")
     if not token:
         raise AuthError(f"token server {realm} sent no token")
     return token

@@ -7,8 +7,9 @@ and even then HTTPS is tried first, as docker does.
 import asyncio
 import ipaddress
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -26,7 +27,7 @@ _ACCEPT_MANIFESTS = ", ".join([
 ])
 
 
-def is_insecure(host: str, insecure: set[str]) -> bool:
+def is_insecure(host: str, insecure: Collection[str]) -> bool:
     if host in insecure:
         return True
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
@@ -49,7 +50,7 @@ def _registry_error(resp: httpx.Response, what: str) -> str:
 
 
 class RegistryClient:
-    def __init__(self, host: str, creds: Credentials | None = None, insecure: set[str] = frozenset(),
+    def __init__(self, host: str, creds: Credentials | None = None, insecure: Collection[str] = frozenset(),
                  timeout: float = 30.0):
         self.host = host
         self.api_host = DOCKER_HUB_API if host == "docker.io" else host
@@ -69,7 +70,7 @@ class RegistryClient:
     async def __aenter__(self) -> "RegistryClient":
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def base(self) -> str:
@@ -106,15 +107,15 @@ class RegistryClient:
                 return True
         raise AuthError(f"{self.host}: unsupported authentication challenge {header!r}")
 
-    def _headers(self, scopes: list[str], extra: dict | None) -> dict:
+    def _headers(self, scopes: list[str], extra: dict[str, str] | None) -> dict[str, str]:
         h = dict(extra or {})
         auth = self._basic or self._tokens.get(" ".join(scopes))
         if auth:
             h["Authorization"] = auth
         return h
 
-    async def request(self, method: str, url: str, scopes: list[str], headers: dict | None = None,
-                      **kw) -> httpx.Response:
+    async def request(self, method: str, url: str, scopes: list[str], headers: dict[str, str] | None = None,
+                      **kw: Any) -> httpx.Response:
         if url.startswith("/"):
             url = await self.base() + url
         for attempt in range(2):
@@ -128,7 +129,7 @@ class RegistryClient:
                 break
         raise AuthError(f"{self.host}: authentication failed: unauthorized")
 
-    async def stream(self, url: str, scopes: list[str], headers: dict | None = None):
+    async def stream(self, url: str, scopes: list[str], headers: dict[str, str] | None = None) -> httpx.Response:
         """GET with auth, returning an open streaming response (close it)."""
         if url.startswith("/"):
             url = await self.base() + url
@@ -226,6 +227,7 @@ class RegistryClient:
                                   {"Content-Type": media_type}, content=data)
         if resp.status_code not in (201, 202):
             raise RegistryError(_registry_error(resp, f"{self.host}/{repo}: manifest {ref}"))
-        return resp.headers.get("docker-content-digest", "")
+        digest: str = resp.headers.get("docker-content-digest", "")
+        return digest
 
 

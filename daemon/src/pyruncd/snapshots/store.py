@@ -95,7 +95,9 @@ class Snapshotter:
                     os.rename(work, self.root / str(cur.lastrowid))
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-            return self.get(chain_id), True
+            made = self.get(chain_id)
+            assert made is not None  # recorded just above
+            return made, True
 
     @staticmethod
     def _apply(blob: Path, fs: Path, diff_id: str, lowers: list[Path]) -> int:

@@ -16,7 +16,7 @@ import shutil
 import stat
 import tarfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO, Protocol, cast
 
 from ..errors import DigestMismatch, InvalidArgument, PyruncdError, UnsafeLayer
 
@@ -25,10 +25,14 @@ OPAQUE = ".wh..wh..opq"
 _COPY_CHUNK = 1 << 20
 
 
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
 class HashingReader:
     """Reads through to `raw`, hashing what passes: the layer's diff id."""
 
-    def __init__(self, raw: BinaryIO):
+    def __init__(self, raw: Readable):
         self.raw = raw
         self.hash = hashlib.sha256()
 
@@ -42,7 +46,7 @@ class HashingReader:
             pass
 
 
-def decompressed(f: BinaryIO) -> BinaryIO:
+def decompressed(f: BinaryIO) -> Readable:
     """The uncompressed stream of a layer blob, by its magic bytes (gzip, zstd or plain tar)."""
     head = f.read(4)
     f.seek(0)
@@ -175,6 +179,7 @@ class _Applier:
             self._remove(path)
             if m.isreg():
                 src = tf.extractfile(m)
+                assert src is not None  # a regular member always has its file
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
                 with os.fdopen(fd, "wb") as out:
                     shutil.copyfileobj(src, out, _COPY_CHUNK)
@@ -205,7 +210,8 @@ def apply_layer(blob: BinaryIO, dest: Path, diff_id: str, lowers: list[Path]) ->
     reader = HashingReader(decompressed(blob))
     applier = _Applier(dest, lowers)
     try:
-        with tarfile.open(fileobj=reader, mode="r|", bufsize=_COPY_CHUNK) as tf:
+        # stream mode only reads: the seek, tell and write the stub asks for are never called
+        with tarfile.open(fileobj=cast(IO[bytes], reader), mode="r|", bufsize=_COPY_CHUNK) as tf:
             applier.apply(tf)
         reader.drain()
     except PyruncdError:

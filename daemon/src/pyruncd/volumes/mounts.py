@@ -11,6 +11,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import InvalidArgument
 
@@ -375,7 +376,7 @@ def _depth(dest: str) -> int:
     return len(dest.rstrip("/").split("/"))
 
 
-def oci_mounts(mounts: list[MountPoint]) -> list[dict]:
+def oci_mounts(mounts: list[MountPoint]) -> list[dict[str, Any]]:
     """The OCI entries, parents before children (docker sorts by depth too)."""
     out = []
     for m in sorted(mounts, key=lambda m: _depth(m.destination)):
@@ -388,13 +389,13 @@ def oci_mounts(mounts: list[MountPoint]) -> list[dict]:
     return out
 
 
-def inspect_mounts(mounts: list[MountPoint]) -> list[dict]:
+def inspect_mounts(mounts: list[MountPoint]) -> list[dict[str, Any]]:
     """inspect's "Mounts", as docker shows them."""
     out = []
     for m in mounts:
         if not m.listed:
             continue
-        doc = {"Type": m.type}
+        doc: dict[str, Any] = {"Type": m.type}
         if m.type == "volume":
             doc["Name"] = m.name
         doc.update(Source=m.source, Destination=m.destination)
