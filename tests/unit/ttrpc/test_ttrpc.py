@@ -7,10 +7,10 @@ import threading
 
 import pytest
 from pyrunc_proto.containerd.ttrpc import request_pb2
-from pyrunc_shim.ttrpc import frames
-from pyrunc_shim.ttrpc.client import Client, connect
-from pyrunc_shim.ttrpc.server import DEFERRED, Server
-from pyrunc_shim.ttrpc.status import Code, TtrpcError
+from pyrunc_ttrpc import frames
+from pyrunc_ttrpc.client import Client, connect
+from pyrunc_ttrpc.server import DEFERRED, Server
+from pyrunc_ttrpc.status import Code, TtrpcError
 
 
 def test_header_is_ten_big_endian_bytes():
