@@ -1,11 +1,9 @@
-"""A blocking ttrpc client for unary calls (the shim publishes events with it)."""
+"""A blocking ttrpc client for unary calls (the shim publishes events with it, pyruncd drives shims)."""
 
 import socket
 
-from pyrunc_proto import wire
-
 from .frames import FrameType, pack, read_frame
-from .status import Code, TtrpcError
+from .messages import decode_response, encode_request
 
 
 def connect(address: str, timeout: float = 5.0) -> socket.socket:
@@ -34,17 +32,11 @@ class Client:
              metadata: dict[str, str] | None = None) -> bytes:
         stream_id = self._next_stream
         self._next_stream += 2
-        req = wire.encode("ttrpc.Request", service=service, method=method, payload=payload,
-                          metadata=[{"key": k, "value": v} for k, v in (metadata or {}).items()])
-        self.sock.sendall(pack(stream_id, FrameType.REQUEST, req))
+        self.sock.sendall(pack(stream_id, FrameType.REQUEST, encode_request(service, method, payload, metadata)))
         while True:
             sid, ftype, _flags, data = read_frame(self.sock)
             if sid == stream_id and ftype == FrameType.RESPONSE:
-                break
-        resp = wire.decode("ttrpc.Response", data)
-        if resp.status is not None and resp.status.code != Code.OK:
-            raise TtrpcError(Code(resp.status.code), resp.status.message)
-        return resp.payload
+                return decode_response(data)
 
     def close(self) -> None:
         self.sock.close()

@@ -5,6 +5,7 @@ descriptor the caller adds all go through it. Handlers run one at a time; a hand
 cannot answer yet (Wait) returns DEFERRED and answers later through its Call.
 """
 
+import enum
 import select
 import socket
 from collections.abc import Callable
@@ -12,9 +13,15 @@ from collections.abc import Callable
 from pyrunc_proto import wire
 
 from .frames import FrameError, FrameReader, FrameType, pack
+from .messages import decode_request, encode_failure, encode_reply
 from .status import Code, TtrpcError
 
-DEFERRED = object()
+
+class Deferred(enum.Enum):
+    DEFERRED = "deferred"
+
+
+DEFERRED = Deferred.DEFERRED
 
 
 class _Connection:
@@ -45,14 +52,13 @@ class Call:
         self.metadata = metadata
 
     def reply(self, payload: bytes) -> None:
-        self.conn.send_response(self.stream_id, wire.encode("ttrpc.Response", payload=payload))
+        self.conn.send_response(self.stream_id, encode_reply(payload))
 
     def fail(self, code: Code, message: str) -> None:
-        status = {"code": int(code), "message": message}
-        self.conn.send_response(self.stream_id, wire.encode("ttrpc.Response", status=status))
+        self.conn.send_response(self.stream_id, encode_failure(code, message))
 
 
-Handler = Callable[[Call], object]  # returns response bytes, or DEFERRED
+Handler = Callable[[Call], bytes | Deferred]  # the response payload, or DEFERRED
 
 
 class Server:
@@ -60,10 +66,10 @@ class Server:
         self.listener = listener
         self.handlers = handlers
         self.epoll = select.epoll()
-        self.callbacks: dict[int, Callable[[], None]] = {}
+        self.callbacks: dict[int, Callable[[], object]] = {}
         self.add_reader(listener.fileno(), self._accept)
 
-    def add_reader(self, fd: int, callback: Callable[[], None]) -> None:
+    def add_reader(self, fd: int, callback: Callable[[], object]) -> None:
         self.callbacks[fd] = callback
         self.epoll.register(fd, select.EPOLLIN)
 
@@ -111,12 +117,11 @@ class Server:
 
     def _dispatch(self, conn: _Connection, stream_id: int, payload: bytes) -> None:
         try:
-            req = wire.decode("ttrpc.Request", payload)
+            req = decode_request(payload)
         except (wire.WireError, UnicodeDecodeError):
             self._close(conn)
             return
-        call = Call(conn, stream_id, req.service, req.method, req.payload,
-                    {kv.key: kv.value for kv in req.metadata})
+        call = Call(conn, stream_id, req.service, req.method, req.payload, req.metadata)
         handler = self.handlers.get((req.service, req.method))
         if handler is None:
             call.fail(Code.UNIMPLEMENTED, f"{req.service}/{req.method} is not implemented")
