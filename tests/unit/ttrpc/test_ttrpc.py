@@ -68,6 +68,7 @@ def server(tmp_path):
         ("t.S", "Later"): deferred,
         ("t.S", "Release"): release,
         ("t.S", "Stop"): lambda call: b"",
+        ("t.S", "Huge"): lambda call: b"x" * frames.MAX_LENGTH,
     }
     srv = Server(listener, handlers)
     stop = threading.Event()
@@ -124,3 +125,12 @@ def test_connect_understands_containerd_address_forms(server, tmp_path):
         connect("unix://@" + name).close()
     finally:
         abstract.close()
+
+
+def test_an_oversized_response_fails_that_call_and_the_server_goes_on(server):
+    client = Client(connect(server))
+    with pytest.raises(TtrpcError) as e:
+        client.call("t.S", "Huge", b"")
+    assert e.value.code == Code.RESOURCE_EXHAUSTED and "exceeds maximum message size" in e.value.message
+    assert client.call("t.S", "Echo", b"still here") == b"still here"
+    client.close()

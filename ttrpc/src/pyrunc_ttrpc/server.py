@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from pyrunc_proto import wire
 
-from .frames import FrameError, FrameReader, FrameType, pack
+from .frames import MAX_LENGTH, FrameError, FrameReader, FrameType, pack
 from .messages import decode_request, encode_failure, encode_reply
 from .status import Code, TtrpcError
 
@@ -52,7 +52,12 @@ class Call:
         self.metadata = metadata
 
     def reply(self, payload: bytes) -> None:
-        self.conn.send_response(self.stream_id, encode_reply(payload))
+        resp = encode_reply(payload)
+        if len(resp) > MAX_LENGTH:  # pack() would raise in the shim's loop: tell the caller, as containerd/ttrpc does
+            self.fail(Code.RESOURCE_EXHAUSTED,
+                      f"message length {len(resp)} exceeds maximum message size of {MAX_LENGTH}")
+            return
+        self.conn.send_response(self.stream_id, resp)
 
     def fail(self, code: Code, message: str) -> None:
         self.conn.send_response(self.stream_id, encode_failure(code, message))
