@@ -6,15 +6,18 @@ from .frames import FrameType, pack, read_frame
 from .messages import decode_response, encode_request
 
 
-def connect(address: str, timeout: float = 5.0) -> socket.socket:
-    """Dial "unix:///path", "/path" or an abstract "@name" / "unix://@name" address."""
+def unix_path(address: str) -> str:
+    """The socket path of "unix:///path", "/path" or an abstract "@name" / "unix://@name" address."""
     path = address.removeprefix("unix://")
-    if path.startswith("@"):
-        path = "\0" + path[1:]
+    return "\0" + path[1:] if path.startswith("@") else path
+
+
+def connect(address: str, timeout: float = 5.0) -> socket.socket:
+    """Dial a containerd address (see unix_path)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        sock.connect(path)
+        sock.connect(unix_path(address))
     except OSError:
         sock.close()
         raise
