@@ -5,7 +5,6 @@ descriptor the caller adds all go through it. Handlers run one at a time; a hand
 cannot answer yet (Wait) returns DEFERRED and answers later through its Call.
 """
 
-import enum
 import select
 import socket
 from collections.abc import Callable
@@ -17,11 +16,11 @@ from .messages import decode_request, encode_failure, encode_reply
 from .status import Code, TtrpcError
 
 
-class Deferred(enum.Enum):
-    DEFERRED = "deferred"
+class Deferred:
+    """The type of DEFERRED (a plain class: an Enum costs the shim's start ~0.1 ms)."""
 
 
-DEFERRED = Deferred.DEFERRED
+DEFERRED = Deferred()
 
 
 class _Connection:
@@ -139,5 +138,5 @@ class Server:
         except Exception as e:  # a bug must not kill the shim that owns the container
             call.fail(Code.UNKNOWN, f"{type(e).__name__}: {e}")
             return
-        if result is not DEFERRED:
+        if not isinstance(result, Deferred):
             call.reply(result)
