@@ -26,17 +26,17 @@ endif
 FORCE:
 
 venv: .stamp-venv
-.stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml
+.stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml ttrpc/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e proto -e runtime -e shim -e daemon -e cli --group dev
+	$(BIN)/pip install -q -e proto -e ttrpc -e runtime -e shim -e daemon -e cli --group dev
 	$(MAKE) bytecode
 	touch $@
 
 # Editable installs ship no bytecode, and PYTHONDONTWRITEBYTECODE may be set: without .pyc files every
 # pyrunc and shim start compiles its modules again (~25 ms).
 bytecode:
-	$(BIN)/python -m compileall -q runtime/src shim/src proto/src daemon/src cli/src >/dev/null
+	$(BIN)/python -m compileall -q runtime/src shim/src ttrpc/src proto/src daemon/src cli/src >/dev/null
 
 fixtures: .stamp-venv
 	$(BIN)/python spec-fixtures/build.py --out $(FIXTURES)
@@ -59,7 +59,7 @@ bench: install
 	$(BIN)/python bench/runtime_start.py
 
 lint: .stamp-venv
-	$(BIN)/ruff check runtime shim daemon cli spec-fixtures tests bench
+	$(BIN)/ruff check runtime shim ttrpc daemon cli spec-fixtures tests bench
 
 proto: .stamp-venv
 	$(BIN)/python proto/generate.py

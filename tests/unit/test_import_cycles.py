@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = {
     "pyrunc": REPO / "runtime/src/pyrunc",
     "pyrunc_shim": REPO / "shim/src/pyrunc_shim",
+    "pyrunc_ttrpc": REPO / "ttrpc/src/pyrunc_ttrpc",
     "pyruncd": REPO / "daemon/src/pyruncd",
     "pyctl": REPO / "cli/src/pyctl",
 }

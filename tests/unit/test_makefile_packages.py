@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCANNED = ["tests", "bench", "spec-fixtures/spec_fixtures", "runtime/src", "shim/src", "daemon/src", "cli/src"]
+SCANNED = ["tests", "bench", "spec-fixtures/spec_fixtures", "runtime/src", "shim/src", "ttrpc/src", "daemon/src", "cli/src"]
 
 # program -> the Debian package that ships it (checked against dpkg below)
 PROGRAMS = {

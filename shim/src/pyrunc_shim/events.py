@@ -11,8 +11,7 @@ containerd learns the task's state again from State and Wait when it reconnects.
 import time
 
 from pyrunc_proto import wire
-
-from .ttrpc.client import Client, connect
+from pyrunc_ttrpc.client import Client, connect
 
 SERVICE = "containerd.services.events.ttrpc.v1.Events"
 NAMESPACE_HEADER = "containerd-namespace-ttrpc"

@@ -113,8 +113,9 @@ def _serve_input(options: bytes) -> bytes:
     file they name, pre-read here (TOML) so the server never loads tomllib."""
     if not options:  # pyruncd sends none: spare `start` the protobuf tables (~7 ms)
         return b"\n"
+    from pyrunc_ttrpc.status import TtrpcError
+
     from .options import config_path_of, read_config_file
-    from .ttrpc.status import TtrpcError
 
     try:
         path = config_path_of(options)
@@ -157,10 +158,11 @@ def _detach_stdio(bundle: str) -> None:
 
 
 def serve(flags: Flags, listener, handoff: int, bundle: str) -> None:
+    from pyrunc_ttrpc.server import Server
+
     from .events import Publisher
     from .reaper import Reaper
     from .task import TaskService
-    from .ttrpc.server import Server
 
     received = _read_serve_input(handoff)
     path = listener.getsockname()

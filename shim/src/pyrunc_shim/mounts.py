@@ -2,8 +2,9 @@
 
 import os
 
+from pyrunc_ttrpc.status import Code, TtrpcError
+
 from . import spawn
-from .ttrpc.status import Code, TtrpcError
 
 # mount(2) takes its options in one page: longer ones are cut, and overlay then fails
 OPTIONS_MAX = os.sysconf("SC_PAGESIZE") - 1

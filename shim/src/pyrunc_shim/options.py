@@ -1,8 +1,7 @@
 """The runtime options containerd hands a shim, reduced to what this shim honours."""
 
 from pyrunc_proto import wire
-
-from .ttrpc.status import Code, TtrpcError
+from pyrunc_ttrpc.status import Code, TtrpcError
 
 
 def parse_options(data, config_cache: dict | None = None) -> dict:

@@ -4,6 +4,8 @@ import os
 import sys
 
 from pyrunc_proto import wire
+from pyrunc_ttrpc.server import DEFERRED, Call
+from pyrunc_ttrpc.status import Code, TtrpcError
 
 from . import __version__
 from .events import Publisher
@@ -11,8 +13,6 @@ from .mounts import mount_rootfs, unmount_rootfs
 from .options import parse_options
 from .process import Console, Process, State, Stdio
 from .runc import DEFAULT_BINARY, RUNTIME_FILE, Runc, RuncError, default_root, resolve_binary
-from .ttrpc.server import DEFERRED, Call
-from .ttrpc.status import Code, TtrpcError
 
 SERVICE = "containerd.task.v2.Task"
 EMPTY = b""  # google.protobuf.Empty

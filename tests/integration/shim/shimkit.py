@@ -20,9 +20,9 @@ from google.protobuf import any_pb2
 from pyrunc_proto.containerd.runc.options import oci_pb2
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 from pyrunc_proto.containerd.services.ttrpc.events.v1 import events_pb2
-from pyrunc_shim.ttrpc.client import Client, connect
-from pyrunc_shim.ttrpc.server import Server
-from pyrunc_shim.ttrpc.status import TtrpcError
+from pyrunc_ttrpc.client import Client, connect
+from pyrunc_ttrpc.server import Server
+from pyrunc_ttrpc.status import TtrpcError
 
 REPO = Path(__file__).resolve().parents[3]
 SHIM = os.environ.get("SHIM") or str(REPO / ".venv" / "bin" / "containerd-shim-pyrunc-v2")

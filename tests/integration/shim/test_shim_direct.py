@@ -19,8 +19,8 @@ import pytest
 from google.protobuf import any_pb2
 from pyrunc_proto.containerd.events import task_pb2 as events
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
-from pyrunc_shim.ttrpc.client import Client, connect
-from pyrunc_shim.ttrpc.status import TtrpcError
+from pyrunc_ttrpc.client import Client, connect
+from pyrunc_ttrpc.status import TtrpcError
 
 from tests.integration.shim.shimkit import (
     ROOTFS,

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pyrunc_shim.ttrpc.status import TtrpcError
+from pyrunc_ttrpc.status import TtrpcError
 
 from tests.integration.shim.shimkit import (
     ROOTFS,

@@ -14,7 +14,7 @@ from pyrunc_shim.main import new_socket_address, parse_flags
 from pyrunc_shim.options import parse_options
 from pyrunc_shim.reaper import exit_code
 from pyrunc_shim.runc import default_root
-from pyrunc_shim.ttrpc.status import TtrpcError
+from pyrunc_ttrpc.status import TtrpcError
 
 
 def test_go_style_flags_as_containerd_passes_them():

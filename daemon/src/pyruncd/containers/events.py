@@ -16,7 +16,7 @@ from pathlib import Path
 from pyrunc_proto import wire
 from pyrunc_proto.containerd.events import task_pb2
 from pyrunc_proto.containerd.services.ttrpc.events.v1 import events_pb2
-from pyrunc_shim.ttrpc.frames import FrameError, FrameReader, FrameType, pack
+from pyrunc_ttrpc.frames import FrameError, FrameReader, FrameType, pack
 
 log = logging.getLogger("pyruncd")
 

@@ -18,9 +18,9 @@ from google.protobuf import any_pb2
 from pyrunc_proto.containerd.runc.options import oci_pb2
 from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 from pyrunc_proto.containerd.types import mount_pb2
-from pyrunc_shim.ttrpc.client import Client, connect
-from pyrunc_shim.ttrpc.frames import FrameError
-from pyrunc_shim.ttrpc.status import TtrpcError
+from pyrunc_ttrpc.client import Client, connect
+from pyrunc_ttrpc.frames import FrameError
+from pyrunc_ttrpc.status import TtrpcError
 
 from ..errors import PyruncdError
 

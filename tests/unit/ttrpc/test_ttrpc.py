@@ -3,14 +3,12 @@
 import os
 import socket
 import struct
-import threading
 
 import pytest
 from pyrunc_proto.containerd.ttrpc import request_pb2
-from pyrunc_shim.ttrpc import frames
-from pyrunc_shim.ttrpc.client import Client, connect
-from pyrunc_shim.ttrpc.server import DEFERRED, Server
-from pyrunc_shim.ttrpc.status import Code, TtrpcError
+from pyrunc_ttrpc import frames
+from pyrunc_ttrpc.client import Client, connect
+from pyrunc_ttrpc.status import Code, TtrpcError
 
 
 def test_header_is_ten_big_endian_bytes():
@@ -35,57 +33,8 @@ def test_oversized_frames_are_refused():
         frames.pack(1, frames.FrameType.REQUEST, b"x" * (frames.MAX_LENGTH + 1))
 
 
-@pytest.fixture
-def server(tmp_path):
-    """A server in a thread with echo, failing, metadata and deferred methods."""
-    path = str(tmp_path / "s.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen()
-    pending = []
-
-    def deferred(call):
-        pending.append(call)
-        return DEFERRED
-
-    def release(call):
-        for c in pending:
-            c.reply(b"late:" + c.payload)
-        pending.clear()
-        return b"released"
-
-    def fail(call):
-        raise TtrpcError(Code.NOT_FOUND, "no such thing")
-
-    def crash(call):
-        raise ValueError("bug")
-
-    handlers = {
-        ("t.S", "Echo"): lambda call: call.payload,
-        ("t.S", "Meta"): lambda call: call.metadata.get("k", "").encode(),
-        ("t.S", "Fail"): fail,
-        ("t.S", "Crash"): crash,
-        ("t.S", "Later"): deferred,
-        ("t.S", "Release"): release,
-        ("t.S", "Stop"): lambda call: b"",
-    }
-    srv = Server(listener, handlers)
-    stop = threading.Event()
-    wake_r, wake_w = os.pipe()
-    srv.add_reader(wake_r, lambda: os.read(wake_r, 1))
-    thread = threading.Thread(target=srv.serve, kwargs={"done": stop.is_set}, daemon=True)
-    thread.start()
-    yield path
-    stop.set()
-    os.write(wake_w, b"x")
-    thread.join(5)
-    listener.close()
-    os.close(wake_r)
-    os.close(wake_w)
-
-
 def test_unary_calls_errors_and_metadata(server):
-    client = Client(connect(server))
+    client = Client(connect(server.path))
     assert client.call("t.S", "Echo", b"hello") == b"hello"
     assert client.call("t.S", "Meta", b"", {"k": "v"}) == b"v"
     with pytest.raises(TtrpcError) as e:
@@ -101,7 +50,7 @@ def test_unary_calls_errors_and_metadata(server):
 
 
 def test_deferred_reply_arrives_after_later_calls_on_the_same_connection(server):
-    sock = connect(server)
+    sock = connect(server.path)
     for stream, method, payload in ((1, "Later", b"a"), (3, "Release", b"")):
         req = request_pb2.Request(service="t.S", method=method, payload=payload)
         sock.sendall(frames.pack(stream, frames.FrameType.REQUEST, req.SerializeToString()))
@@ -115,7 +64,7 @@ def test_deferred_reply_arrives_after_later_calls_on_the_same_connection(server)
 
 
 def test_connect_understands_containerd_address_forms(server, tmp_path):
-    Client(connect("unix://" + server)).close()
+    Client(connect("unix://" + server.path)).close()
     abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     name = f"pyrunc-shim-test-{os.getpid()}"
     abstract.bind("\0" + name)
@@ -124,3 +73,12 @@ def test_connect_understands_containerd_address_forms(server, tmp_path):
         connect("unix://@" + name).close()
     finally:
         abstract.close()
+
+
+def test_an_oversized_response_fails_that_call_and_the_server_goes_on(server):
+    client = Client(connect(server.path))
+    with pytest.raises(TtrpcError) as e:
+        client.call("t.S", "Huge", b"")
+    assert e.value.code == Code.RESOURCE_EXHAUSTED and "exceeds maximum message size" in e.value.message
+    assert client.call("t.S", "Echo", b"still here") == b"still here"
+    client.close()

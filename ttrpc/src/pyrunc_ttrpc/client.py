@@ -1,22 +1,23 @@
-"""A blocking ttrpc client for unary calls (the shim publishes events with it)."""
+"""A blocking ttrpc client for unary calls (the shim publishes events with it, pyruncd drives shims)."""
 
 import socket
 
-from pyrunc_proto import wire
-
 from .frames import FrameType, pack, read_frame
-from .status import Code, TtrpcError
+from .messages import decode_response, encode_request
+
+
+def unix_path(address: str) -> str:
+    """The socket path of "unix:///path", "/path" or an abstract "@name" / "unix://@name" address."""
+    path = address.removeprefix("unix://")
+    return "\0" + path[1:] if path.startswith("@") else path
 
 
 def connect(address: str, timeout: float = 5.0) -> socket.socket:
-    """Dial "unix:///path", "/path" or an abstract "@name" / "unix://@name" address."""
-    path = address.removeprefix("unix://")
-    if path.startswith("@"):
-        path = "\0" + path[1:]
+    """Dial a containerd address (see unix_path)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        sock.connect(path)
+        sock.connect(unix_path(address))
     except OSError:
         sock.close()
         raise
@@ -34,17 +35,11 @@ class Client:
              metadata: dict[str, str] | None = None) -> bytes:
         stream_id = self._next_stream
         self._next_stream += 2
-        req = wire.encode("ttrpc.Request", service=service, method=method, payload=payload,
-                          metadata=[{"key": k, "value": v} for k, v in (metadata or {}).items()])
-        self.sock.sendall(pack(stream_id, FrameType.REQUEST, req))
+        self.sock.sendall(pack(stream_id, FrameType.REQUEST, encode_request(service, method, payload, metadata)))
         while True:
             sid, ftype, _flags, data = read_frame(self.sock)
             if sid == stream_id and ftype == FrameType.RESPONSE:
-                break
-        resp = wire.decode("ttrpc.Response", data)
-        if resp.status is not None and resp.status.code != Code.OK:
-            raise TtrpcError(Code(resp.status.code), resp.status.message)
-        return resp.payload
+                return decode_response(data)
 
     def close(self) -> None:
         self.sock.close()

@@ -1,10 +1,13 @@
 """ttrpc framing: a 10-byte big-endian header (length, stream id, type, flags) then the payload."""
 
 import enum
+import socket
 import struct
 
 HEADER = struct.Struct(">IIBB")
 MAX_LENGTH = 4 << 20  # ttrpc refuses larger messages
+
+Frame = tuple[int, int, int, bytes]  # (stream id, type, flags, payload)
 
 
 class FrameType(enum.IntEnum):
@@ -23,20 +26,27 @@ def pack(stream_id: int, ftype: FrameType, payload: bytes, flags: int = 0) -> by
     return HEADER.pack(len(payload), stream_id, ftype, flags) + payload
 
 
+def unpack_header(header: bytes | bytearray) -> tuple[int, int, int, int]:
+    """(length, stream id, type, flags) of a frame's first HEADER.size bytes; a length over the
+    maximum is refused before anything waits for that many bytes."""
+    length, stream_id, ftype, flags = HEADER.unpack_from(header)
+    if length > MAX_LENGTH:
+        raise FrameError(f"frame length {length} exceeds the maximum of {MAX_LENGTH}")
+    return length, stream_id, ftype, flags
+
+
 class FrameReader:
     """Splits a byte stream into frames; feed it whatever recv() returned."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
 
-    def feed(self, data: bytes) -> list[tuple[int, int, int, bytes]]:
-        """Return the complete frames now available as (stream_id, type, flags, payload)."""
+    def feed(self, data: bytes) -> list[Frame]:
+        """Return the complete frames now available."""
         self._buf += data
         frames = []
         while len(self._buf) >= HEADER.size:
-            length, stream_id, ftype, flags = HEADER.unpack_from(self._buf)
-            if length > MAX_LENGTH:
-                raise FrameError(f"frame length {length} exceeds the maximum of {MAX_LENGTH}")
+            length, stream_id, ftype, flags = unpack_header(self._buf)
             end = HEADER.size + length
             if len(self._buf) < end:
                 break
@@ -45,16 +55,13 @@ class FrameReader:
         return frames
 
 
-def read_frame(sock) -> tuple[int, int, int, bytes]:
+def read_frame(sock: socket.socket) -> Frame:
     """Blocking read of one frame from a socket (used by the client)."""
-    header = _read_exact(sock, HEADER.size)
-    length, stream_id, ftype, flags = HEADER.unpack(header)
-    if length > MAX_LENGTH:
-        raise FrameError(f"frame length {length} exceeds the maximum of {MAX_LENGTH}")
+    length, stream_id, ftype, flags = unpack_header(_read_exact(sock, HEADER.size))
     return stream_id, ftype, flags, _read_exact(sock, length)
 
 
-def _read_exact(sock, n: int) -> bytes:
+def _read_exact(sock: socket.socket, n: int) -> bytes:
     buf = bytearray()
     while len(buf) < n:
         chunk = sock.recv(n - len(buf))
