@@ -7,6 +7,7 @@ import base64
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 
 def config_path() -> Path:
@@ -21,7 +22,8 @@ def normalize_server(server: str) -> str:
     return s
 
 
-def load() -> dict:
+def load() -> dict[str, Any]:
+    """The document (Any: JSON), {} when there is none."""
     try:
         doc = json.loads(config_path().read_text())
     except FileNotFoundError:
@@ -31,7 +33,7 @@ def load() -> dict:
     return doc if isinstance(doc, dict) else {}
 
 
-def save(doc: dict) -> None:
+def save(doc: dict[str, Any]) -> None:
     path = config_path()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -44,7 +46,7 @@ def save(doc: dict) -> None:
 
 def credentials() -> dict[str, tuple[str, str, str]]:
     """host -> (username, password, identity token); docker's config.json may hold identity tokens."""
-    out = {}
+    out: dict[str, tuple[str, str, str]] = {}
     for host, entry in (load().get("auths") or {}).items():
         user = pw = ""
         if entry.get("auth"):

@@ -1,28 +1,45 @@
 """pyctl: a docker-like CLI for pyruncd. argv -> the command function; nothing else."""
 
 import argparse
+import os
 import sys
 
-from .client import Client, CLIError, resolve_host, rpc_error, rpc_errors
-from .commands import archive, containers, images, networks, registry, stats, system, volumes
+from .api import Api, ApiError
+from .commands import (
+    archive,
+    copy,
+    create_run,
+    exec_attach,
+    images,
+    inspection,
+    lifecycle,
+    networks,
+    registry,
+    stats,
+    system,
+    volumes,
+)
+from .errors import CLIError
+
+DEFAULT_HOST = "unix:///run/pyruncd/pyruncd.sock"
 
 _CONTAINER_COMMANDS = [
-    (["run"], containers.add_run, "create and start a container"),
-    (["create"], containers.add_create, "create a container"),
-    (["start"], containers.add_start, "start containers"),
-    (["stop"], containers.add_stop, "stop containers (their stop signal, then SIGKILL)"),
-    (["kill"], containers.add_kill, "send a signal to containers"),
-    (["rm"], containers.add_rm, "remove containers"),
-    (["logs"], containers.add_logs, "show a container's output"),
-    (["wait"], containers.add_wait, "wait for containers to exit; print their exit codes"),
-    (["exec"], containers.add_exec, "run a command in a running container"),
-    (["attach"], containers.add_attach, "attach to a running container's input and output"),
-    (["restart"], containers.add_restart, "stop then start containers"),
-    (["pause"], containers.add_pause, "freeze every process of containers"),
-    (["unpause"], containers.add_unpause, "thaw paused containers"),
-    (["rename"], containers.add_rename, "rename a container"),
-    (["top"], containers.add_top, "show a container's processes"),
-    (["cp"], containers.add_cp, "copy files between a container and the local filesystem"),
+    (["run"], create_run.add_run, "create and start a container"),
+    (["create"], create_run.add_create, "create a container"),
+    (["start"], lifecycle.add_start, "start containers"),
+    (["stop"], lifecycle.add_stop, "stop containers (their stop signal, then SIGKILL)"),
+    (["kill"], lifecycle.add_kill, "send a signal to containers"),
+    (["rm"], lifecycle.add_rm, "remove containers"),
+    (["logs"], inspection.add_logs, "show a container's output"),
+    (["wait"], lifecycle.add_wait, "wait for containers to exit; print their exit codes"),
+    (["exec"], exec_attach.add_exec, "run a command in a running container"),
+    (["attach"], exec_attach.add_attach, "attach to a running container's input and output"),
+    (["restart"], lifecycle.add_restart, "stop then start containers"),
+    (["pause"], lifecycle.add_pause, "freeze every process of containers"),
+    (["unpause"], lifecycle.add_unpause, "thaw paused containers"),
+    (["rename"], lifecycle.add_rename, "rename a container"),
+    (["top"], inspection.add_top, "show a container's processes"),
+    (["cp"], copy.add_cp, "copy files between a container and the local filesystem"),
     (["port"], networks.add_port, "list a container's published ports"),
     (["update"], stats.add_update, "update the resources and restart policy of containers"),
     (["stats"], stats.add_stats, "show a live stream of containers' resource usage"),
@@ -60,10 +77,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if want("container"):
         container = sub.add_parser("container", help="manage containers")
         csub = container.add_subparsers(dest="container_command", metavar="COMMAND", required=True)
-        for names, add, text in _CONTAINER_COMMANDS + [(["ls", "list", "ps"], containers.add_ps, "list containers"),
-                                                       (["inspect"], lambda p: containers.add_inspect(p, "container"),
+        for names, add, text in _CONTAINER_COMMANDS + [(["ls", "list", "ps"], inspection.add_ps, "list containers"),
+                                                       (["inspect"], lambda p: inspection.add_inspect(p, "container"),
                                                         "show containers' details as JSON"),
-                                                       (["prune"], containers.add_prune, "remove stopped containers")]:
+                                                       (["prune"], lifecycle.add_prune, "remove stopped containers")]:
             add(csub.add_parser(names[0], aliases=names[1:], help=text, add_help=names[0] not in ("create", "run")))
 
     if want("volume"):
@@ -78,14 +95,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         ]:
             add(vsub.add_parser(names[0], aliases=names[1:], help=text))
 
-    for names, add, text in _CONTAINER_COMMANDS + [(["ps"], containers.add_ps, "list containers"),
-                                                   (["events"], containers.add_events, "stream container events")]:
+    for names, add, text in _CONTAINER_COMMANDS + [(["ps"], inspection.add_ps, "list containers"),
+                                                   (["events"], inspection.add_events, "stream container events")]:
         if want(names[0]):
             add(sub.add_parser(names[0], help=text, add_help=names[0] not in ("create", "run")))
 
     for name, add, text in [
         ("images", images.add_ls, "list images"),
-        ("inspect", containers.add_inspect, "show containers' or images' details as JSON"),
+        ("inspect", inspection.add_inspect, "show containers' or images' details as JSON"),
         ("history", images.add_history, "show an image's history"),
         ("tag", images.add_tag, "create a tag TARGET that refers to SOURCE"),
         ("rmi", images.add_rmi, "remove images"),
@@ -121,28 +138,44 @@ def _command(argv: list[str]) -> str | None:
     return None
 
 
+def resolve_host(flag: str | None) -> str:
+    """-H/--host, else $PYRUNCD_HOST, else the default socket."""
+    host = flag or os.environ.get("PYRUNCD_HOST") or DEFAULT_HOST
+    if not host.startswith("unix://") or host == "unix://":
+        raise CLIError(f"invalid host {host!r}: want unix:///path/to/pyruncd.sock")
+    return host
+
+
+def daemon_error(e: ApiError, host: str) -> str:
+    """Docker's wording: daemon errors as "Error response from daemon: ...", a dead socket as such."""
+    if e.cannot_connect():
+        return f"Cannot connect to the pyruncd daemon at {host}. Is the pyruncd daemon running?"
+    return f"Error response from daemon: {e.message}"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_command(argv)).parse_args(argv)
     host = ""
-    client = None
+    api = None
     try:
         host = resolve_host(args.host)
-        client = Client.connect(host)
-        return args.func(client, args)
+        api = Api(host.removeprefix("unix://"))
+        status: int = args.func(api, args)
+        return status
     except CLIError as e:
         sys.stderr.write(f"{e}\n")
         return e.status
-    except rpc_errors() as e:
-        sys.stderr.write(f"{rpc_error(e, host)}\n")
+    except ApiError as e:
+        sys.stderr.write(daemon_error(e, host) + "\n")
         return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 1
     finally:
-        if client is not None:
-            client.close()
+        if api is not None:
+            api.close()
 
 
 def run() -> None:

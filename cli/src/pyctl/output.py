@@ -1,10 +1,25 @@
 """Docker's output shapes: tabwriter tables, human sizes and times, JSON, per-layer progress."""
 
+from __future__ import annotations
+
 import json
 import sys
 
+from .api import ApiError
+from .errors import CLIError
 
-def table(headers: list[str], rows: list[list[str]], out=sys.stdout) -> None:
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime
+    import re
+    from collections.abc import Callable, Iterable
+    from typing import Any, TextIO
+
+    from pyrunc_proto.pyrunc.containers.v1.containers_pb2 import ExecOutput
+    from pyrunc_proto.pyrunc.images.v1.images_pb2 import Progress as ProgressMessage
+
+
+def table(headers: list[str], rows: list[list[str]], out: TextIO = sys.stdout) -> None:
     """Columns padded as docker's tabwriter does (3 spaces between columns)."""
     widths = [len(h) for h in headers]
     for r in rows:
@@ -35,7 +50,7 @@ def binary_size(n: float) -> str:
     return _scaled(n, 1024, _BINARY, 4)
 
 
-def parse_time(text: str):  # -> datetime.datetime | None (datetime is imported when needed: ~5 ms)
+def parse_time(text: str) -> datetime.datetime | None:  # datetime is imported when needed: ~5 ms
     import datetime
 
     if not text:
@@ -90,7 +105,7 @@ def since(text: str) -> str:
     return human_duration((datetime.datetime.now(datetime.UTC) - dt).total_seconds()) + " ago"
 
 
-def dump_json(obj, out=sys.stdout) -> None:
+def dump_json(obj: object, out: TextIO = sys.stdout) -> None:
     out.write(json.dumps(obj, indent=4) + "\n")
 
 
@@ -107,13 +122,13 @@ class Progress:
     Off a terminal only status changes are printed (no byte counts), as docker does.
     """
 
-    def __init__(self, out=sys.stdout):
+    def __init__(self, out: TextIO = sys.stdout) -> None:
         self.out = out
         self.tty = out.isatty()
         self.lines: list[str] = []  # ids, in the order first seen
         self.last: dict[str, str] = {}
 
-    def _render(self, p) -> str:
+    def _render(self, p: ProgressMessage) -> str:
         if p.status in _BAR_STATUSES and p.total > 0:
             width = 50
             filled = min(width, int(width * p.current / p.total))
@@ -121,7 +136,7 @@ class Progress:
             return f"{p.id}: {p.status} [{bar}]  {human_size(p.current)}/{human_size(p.total)}"
         return f"{p.id}: {p.status}"
 
-    def update(self, p) -> None:
+    def update(self, p: ProgressMessage) -> None:
         if not p.id:
             self.out.write(p.status + "\n")
             self.out.flush()
@@ -144,7 +159,7 @@ class Progress:
         self.out.flush()
 
 
-def relay(outputs) -> int | None:
+def relay(outputs: Iterable[ExecOutput]) -> int | None:
     """Write a process's output messages to our stdout/stderr as they come; its exit code, or None
     when the stream ended without one."""
     out, err = sys.stdout.buffer, sys.stderr.buffer
@@ -157,18 +172,16 @@ def relay(outputs) -> int | None:
     return None
 
 
-def each(names: list[str], call) -> int:
+def each(names: list[str], call: Callable[[str], object]) -> int:
     """docker's per-name commands (rm, start, ...): `call(name)` for every name, printing it when
     done and the daemon's error when not, and going on; the exit status is 1 if any failed."""
-    import grpc
-
     status = 0
     for name in names:
         try:
             call(name)
             sys.stdout.write(name + "\n")
-        except grpc.RpcError as e:
-            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+        except ApiError as e:
+            sys.stderr.write(f"Error response from daemon: {e.message}\n")
             status = 1
     return status
 
@@ -180,10 +193,8 @@ def confirm(warning: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-def listing(fmt: str, rows: list[dict], headers: list[str], keys: list[str]) -> None:
+def listing(fmt: str, rows: list[dict[str, str]], headers: list[str], keys: list[str]) -> None:
     """An ls command's rows: `--format json` one JSON object per line, no format a table of `keys`."""
-    from .client import CLIError
-
     if fmt == "json":
         for r in rows:
             sys.stdout.write(json.dumps(r) + "\n")
@@ -193,21 +204,19 @@ def listing(fmt: str, rows: list[dict], headers: list[str], keys: list[str]) -> 
         table(headers, [[r[k] for k in keys] for r in rows])
 
 
-def template(fmt: str, doc: dict) -> str:
-    """The {{.Field.Sub}} subset of Go templates, and {{json .Field}}."""
+def template(fmt: str, doc: dict[str, Any]) -> str:
+    """The {{.Field.Sub}} subset of Go templates, and {{json .Field}}. Any: a JSON document's values."""
     import re
 
-    from .client import CLIError
-
-    def field(path: str):
-        v = doc
+    def field(path: str) -> Any:
+        v: Any = doc
         for part in [p for p in path.split(".") if p]:
             if not isinstance(v, dict) or part not in v:
                 raise CLIError(f"template: {fmt}: can't evaluate field {part}")
             v = v[part]
         return v
 
-    def repl(m: re.Match) -> str:
+    def repl(m: re.Match[str]) -> str:
         expr = m.group(1).strip()
         if expr.startswith("json "):
             return json.dumps(field(expr[5:].strip()))
@@ -217,7 +226,7 @@ def template(fmt: str, doc: dict) -> str:
     return re.sub(r"\{\{\s*(.*?)\s*\}\}", repl, fmt)
 
 
-def inspect_docs(docs: list[dict], fmt: str) -> None:
+def inspect_docs(docs: list[dict[str, Any]], fmt: str) -> None:
     """An inspect command's documents: one line per document through `-f` if given, else a JSON array."""
     if fmt:
         for d in docs:

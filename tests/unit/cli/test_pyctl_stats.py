@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 from pyctl import output
-from pyctl.client import CLIError
 from pyctl.commands import stats
+from pyctl.errors import CLIError
 
 
 def test_sizes_as_go_units():

@@ -1,31 +1,37 @@
 """save and load: image tars to and from the daemon, streamed in chunks."""
 
+from __future__ import annotations
+
+import argparse
 import os
 import sys
 
-from ..client import CLIError
+from ..api import Api
+from ..errors import CLIError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import BinaryIO
 
 _CHUNK = 1 << 20
 
 
-def save(client, args) -> int:
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
+def save(api: Api, args: argparse.Namespace) -> int:
     if not args.output and sys.stdout.isatty():
         raise CLIError("Cowardly refusing to save to a terminal. Use the -o flag or redirect")
-    fmt = pb.SaveRequest.OCI_ARCHIVE if args.format == "oci" else pb.SaveRequest.DOCKER_ARCHIVE
-    chunks = client.images.Save(pb.SaveRequest(references=args.images, format=fmt))
+    chunks = api.images.save(args.images, oci=args.format == "oci")
     if not args.output:
         out = sys.stdout.buffer
-        for c in chunks:
-            out.write(c.data)
+        for data in chunks:
+            out.write(data)
         out.flush()
         return 0
     tmp = f"{args.output}.tmp-{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
-            for c in chunks:
-                f.write(c.data)
+            for data in chunks:
+                f.write(data)
         os.rename(tmp, args.output)
     finally:
         if os.path.exists(tmp):
@@ -33,7 +39,7 @@ def save(client, args) -> int:
     return 0
 
 
-def _directory_chunks(path: str):
+def _directory_chunks(path: str) -> Iterator[bytes]:
     """An OCI layout directory as a tar stream, made in a thread and handed over through a pipe."""
     import tarfile
     import threading
@@ -59,14 +65,13 @@ def _directory_chunks(path: str):
     t.join()
 
 
-def _file_chunks(f):
+def _file_chunks(f: BinaryIO) -> Iterator[bytes]:
     while chunk := f.read(_CHUNK):
         yield chunk
 
 
-def load(client, args) -> int:
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
+def load(api: Api, args: argparse.Namespace) -> int:
+    chunks: Iterator[bytes]
     if args.input and os.path.isdir(args.input):
         chunks = _directory_chunks(args.input)
     elif args.input:
@@ -79,14 +84,14 @@ def load(client, args) -> int:
         if sys.stdin.isatty():
             raise CLIError("requested load from stdin, but stdin is empty")
         chunks = _file_chunks(sys.stdin.buffer)
-    resp = client.images.Load(pb.LoadRequest(data=c) for c in chunks)
+    loaded = api.images.load(chunks)
     if not args.quiet:
-        for line in resp.loaded:
+        for line in loaded:
             sys.stdout.write(line + "\n")
     return 0
 
 
-def add_save(p) -> None:
+def add_save(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("-o", "--output", default="", help="write to a file instead of standard output")
     p.add_argument("--format", choices=["docker", "oci"], default="docker",
@@ -94,7 +99,7 @@ def add_save(p) -> None:
     p.set_defaults(func=save)
 
 
-def add_load(p) -> None:
+def add_load(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--input", default="", help="a tar (docker-archive or OCI layout) or an OCI layout directory")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=load)

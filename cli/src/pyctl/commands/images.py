@@ -1,10 +1,19 @@
 """images / image ls, inspect, history, tag, rmi, image prune."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import sys
 
 from .. import output
+from ..api import Api, ApiError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pyrunc_proto.pyrunc.images.v1.images_pb2 import Image
 
 
 def _ref_split(name: str) -> tuple[str, str]:
@@ -14,12 +23,9 @@ def _ref_split(name: str) -> tuple[str, str]:
     return repo, tag
 
 
-def images(client, args) -> int:
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
-    resp = client.images.List(pb.ListImagesRequest(references=[args.reference] if args.reference else []))
+def images(api: Api, args: argparse.Namespace) -> int:
     rows = []
-    for img in resp.images:
+    for img in api.images.ls([args.reference] if args.reference else []):
         digests = {d.split("@")[0]: d.split("@")[1] for d in img.repo_digests}
         names = [_ref_split(t) for t in img.repo_tags] or [("<none>", "<none>")]
         for repo, tag in names:
@@ -27,7 +33,7 @@ def images(client, args) -> int:
                          "Tag": tag, "Digest": digests.get(repo, "<none>"), "CreatedAt": img.created,
                          "CreatedSince": output.since(img.created), "Size": output.human_size(img.size)})
     if args.quiet:
-        seen = []
+        seen: list[str] = []
         for r in rows:
             if r["ID"] not in seen:
                 seen.append(r["ID"])
@@ -39,10 +45,10 @@ def images(client, args) -> int:
     return 0
 
 
-def inspect_doc(img) -> dict:
-    """An image as `docker image inspect` shows it."""
+def inspect_doc(img: Image) -> dict[str, Any]:
+    """An image as `docker image inspect` shows it (Any: a JSON document)."""
     config = json.loads(img.config_json) if img.config_json else {}
-    doc = {
+    doc: dict[str, Any] = {
         "Id": img.id,
         "RepoTags": list(img.repo_tags),
         "RepoDigests": list(img.repo_digests),
@@ -66,16 +72,13 @@ def inspect_doc(img) -> dict:
     return doc
 
 
-def inspect(client, args) -> int:
-    import grpc
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
+def inspect(api: Api, args: argparse.Namespace) -> int:
     docs, status = [], 0
     for name in args.names:
         try:
-            docs.append(inspect_doc(client.images.Get(pb.GetImageRequest(reference=name))))
-        except grpc.RpcError as e:
-            if e.code() != grpc.StatusCode.NOT_FOUND:
+            docs.append(inspect_doc(api.images.get(name)))
+        except ApiError as e:
+            if e.code != "NOT_FOUND":
                 raise
             sys.stderr.write(f"Error: No such image: {name}\n")
             status = 1
@@ -83,12 +86,9 @@ def inspect(client, args) -> int:
     return status
 
 
-def history(client, args) -> int:
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
-    resp = client.images.History(pb.GetImageRequest(reference=args.image))
+def history(api: Api, args: argparse.Namespace) -> int:
     rows = []
-    for h in resp.entries:
+    for h in api.images.history(args.image):
         created_by = h.created_by
         if not args.no_trunc and len(created_by) > 45:
             created_by = created_by[:44] + "…"
@@ -103,23 +103,18 @@ def history(client, args) -> int:
     return 0
 
 
-def tag(client, args) -> int:
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
-    client.images.Tag(pb.TagRequest(source=args.source, target=args.target))
+def tag(api: Api, args: argparse.Namespace) -> int:
+    api.images.tag(args.source, args.target)
     return 0
 
 
-def rmi(client, args) -> int:
-    import grpc
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
+def rmi(api: Api, args: argparse.Namespace) -> int:
     status = 0
     for name in args.images:
         try:
-            resp = client.images.Remove(pb.RemoveRequest(reference=name, force=args.force, no_prune=args.no_prune))
-        except grpc.RpcError as e:
-            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            resp = api.images.remove(name, force=args.force, no_prune=args.no_prune)
+        except ApiError as e:
+            sys.stderr.write(f"Error response from daemon: {e.message}\n")
             status = 1
             continue
         for u in resp.untagged:
@@ -129,13 +124,11 @@ def rmi(client, args) -> int:
     return status
 
 
-def prune(client, args) -> int:
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
+def prune(api: Api, args: argparse.Namespace) -> int:
     what = "all images without at least one container associated to them" if args.all else "all dangling images"
     if not args.force and not output.confirm(f"This will remove {what}."):
         return 0
-    resp = client.images.Prune(pb.PruneRequest(all=args.all))
+    resp = api.images.prune(all=args.all)
     if resp.untagged or resp.deleted:
         sys.stdout.write("Deleted Images:\n")
         for u in resp.untagged:
@@ -147,7 +140,7 @@ def prune(client, args) -> int:
     return 0
 
 
-def add_ls(p) -> None:
+def add_ls(p: argparse.ArgumentParser) -> None:
     p.add_argument("reference", nargs="?", help="only images of this repository[:tag]")
     p.add_argument("-a", "--all", action="store_true", help="show all images (the default here)")
     p.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
@@ -157,13 +150,13 @@ def add_ls(p) -> None:
     p.set_defaults(func=images)
 
 
-def add_inspect(p) -> None:
+def add_inspect(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="+", metavar="IMAGE")
     p.add_argument("-f", "--format", default="", help="a {{.Field}} template")
     p.set_defaults(func=inspect)
 
 
-def add_history(p) -> None:
+def add_history(p: argparse.ArgumentParser) -> None:
     p.add_argument("image")
     p.add_argument("-H", "--human", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--no-trunc", action="store_true")
@@ -171,20 +164,20 @@ def add_history(p) -> None:
     p.set_defaults(func=history)
 
 
-def add_tag(p) -> None:
+def add_tag(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
     p.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
     p.set_defaults(func=tag)
 
 
-def add_rmi(p) -> None:
+def add_rmi(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("-f", "--force", action="store_true", help="force removal of the image")
     p.add_argument("--no-prune", action="store_true", help="do not delete untagged parents")
     p.set_defaults(func=rmi)
 
 
-def add_prune(p) -> None:
+def add_prune(p: argparse.ArgumentParser) -> None:
     p.add_argument("-a", "--all", action="store_true", help="remove all unused images, not just dangling ones")
     p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     p.set_defaults(func=prune)

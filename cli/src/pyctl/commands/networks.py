@@ -1,25 +1,23 @@
 """Network commands: network create/ls/inspect/rm/connect/disconnect/prune, port; and run's network flags."""
 
+from __future__ import annotations
+
+import argparse
 import json
 import sys
 
 from .. import output
-from ..client import CLIError
+from ..api import Api, ApiError
+from ..errors import CLIError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..api.types import ContainerConfig
 
 
-def _pb():
-    from pyrunc_proto.pyrunc.networks.v1 import networks_pb2
-
-    return networks_pb2
-
-
-def _stub(client):
-    from pyrunc_proto.pyrunc.networks.v1 import networks_pb2_grpc
-
-    return networks_pb2_grpc.NetworksStub(client.channel)
-
-
-def add_run_flags(p) -> None:
+def add_run_flags(p: argparse.ArgumentParser) -> None:
     """The networking flags of create and run, as docker names them."""
     p.add_argument("--network", "--net", help="bridge (default), a network's name, host, none or container:NAME")
     p.add_argument("--network-alias", action="append", default=[], help="an alias on the network (repeatable)")
@@ -32,32 +30,25 @@ def add_run_flags(p) -> None:
     p.add_argument("-P", "--publish-all", action="store_true", help="publish every exposed port on a random port")
 
 
-def fill_config(cfg, args) -> None:
-    """run/create's network flags into a ContainerConfig."""
-    cfg.network_aliases.extend(args.network_alias)
-    cfg.ip = args.ip
-    cfg.dns.extend(args.dns)
-    cfg.dns_search.extend(args.dns_search)
-    cfg.add_hosts.extend(args.add_host)
-    cfg.publish.extend(args.publish)
-    cfg.publish_all = args.publish_all
+def config_fields(args: argparse.Namespace) -> ContainerConfig:
+    """The ContainerConfig fields of run/create's network flags (--network itself is one of run's)."""
+    return {"network_aliases": args.network_alias, "ip": args.ip, "dns": args.dns, "dns_search": args.dns_search,
+            "add_hosts": args.add_host, "publish": args.publish, "publish_all": args.publish_all}
 
 
 def _labels(items: list[str]) -> dict[str, str]:
     return dict((k, v) for k, _, v in (i.partition("=") for i in items))
 
 
-def create(client, args) -> int:
-    pb = _pb()
-    r = _stub(client).Create(pb.CreateRequest(name=args.name, driver=args.driver or "", subnet=args.subnet or "",
-                                              gateway=args.gateway or "", labels=_labels(args.label),
-                                              internal=args.internal))
-    sys.stdout.write(r.id + "\n")
+def create(api: Api, args: argparse.Namespace) -> int:
+    nid = api.networks.create(args.name, driver=args.driver or "", subnet=args.subnet or "",
+                              gateway=args.gateway or "", labels=_labels(args.label), internal=args.internal)
+    sys.stdout.write(nid + "\n")
     return 0
 
 
-def ls(client, args) -> int:
-    nets = _stub(client).List(_pb().ListRequest()).networks
+def ls(api: Api, args: argparse.Namespace) -> int:
+    nets = api.networks.ls()
     for f in args.filter:
         k, _, v = f.partition("=")
         if k not in ("name", "id", "driver"):
@@ -75,48 +66,45 @@ def ls(client, args) -> int:
     return 0
 
 
-def inspect(client, args) -> int:
-    import grpc
-
-    docs, status = [], 0
+def inspect(api: Api, args: argparse.Namespace) -> int:
+    docs: list[dict[str, Any]] = []  # Any: JSON documents
+    status = 0
     for name in args.networks:
         try:
-            docs.append(json.loads(_stub(client).Inspect(_pb().NetworkRef(id=name)).inspect_json))
-        except grpc.RpcError as e:
-            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            docs.append(json.loads(api.networks.inspect(name).inspect_json))
+        except ApiError as e:
+            sys.stderr.write(f"Error response from daemon: {e.message}\n")
             status = 1
     output.inspect_docs(docs, args.format)
     return status
 
 
-def rm(client, args) -> int:
-    return output.each(args.networks, lambda n: _stub(client).Remove(_pb().NetworkRef(id=n)))
+def rm(api: Api, args: argparse.Namespace) -> int:
+    return output.each(args.networks, api.networks.remove)
 
 
-def connect(client, args) -> int:
-    _stub(client).Connect(_pb().ConnectRequest(network=args.network, container=args.container, aliases=args.alias,
-                                               ip=args.ip))
+def connect(api: Api, args: argparse.Namespace) -> int:
+    api.networks.connect(args.network, args.container, aliases=args.alias, ip=args.ip)
     return 0
 
 
-def disconnect(client, args) -> int:
-    _stub(client).Disconnect(_pb().DisconnectRequest(network=args.network, container=args.container,
-                                                     force=args.force))
+def disconnect(api: Api, args: argparse.Namespace) -> int:
+    api.networks.disconnect(args.network, args.container, force=args.force)
     return 0
 
 
-def prune(client, args) -> int:
+def prune(api: Api, args: argparse.Namespace) -> int:
     if not args.force and not output.confirm("This will remove all custom networks not used by at least one container."):
         return 0
-    gone = _stub(client).Prune(_pb().PruneRequest()).deleted
+    gone = api.networks.prune()
     if gone:
         sys.stdout.write("Deleted Networks:\n" + "".join(n + "\n" for n in gone))
     return 0
 
 
-def port(client, args) -> int:
+def port(api: Api, args: argparse.Namespace) -> int:
     """docker port CONTAINER [PRIVATE_PORT[/PROTO]]"""
-    ports = _stub(client).Port(_pb().PortRequest(container=args.container)).ports
+    ports = api.networks.ports(args.container)
     if args.private:
         want = args.private if "/" in args.private else args.private + "/tcp"
         ports = [p for p in ports if p.container_port == want]
@@ -128,7 +116,7 @@ def port(client, args) -> int:
     return 0
 
 
-def add_network_commands(sub) -> None:
+def add_network_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`pyctl network ...`"""
     net = sub.add_parser("network", help="manage networks")
     nsub = net.add_subparsers(dest="network_command", metavar="COMMAND", required=True)
@@ -176,7 +164,7 @@ def add_network_commands(sub) -> None:
     p.set_defaults(func=prune)
 
 
-def add_port(p) -> None:
+def add_port(p: argparse.ArgumentParser) -> None:
     p.add_argument("container")
     p.add_argument("private", nargs="?", metavar="PRIVATE_PORT[/PROTO]")
     p.set_defaults(func=port)

@@ -1,36 +1,43 @@
 """pull, push, login, logout."""
 
+from __future__ import annotations
+
+import argparse
 import sys
 
 from .. import output
-from ..client import CLIError
+from ..api import Api
+from ..errors import CLIError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pyrunc_proto.pyrunc.images.v1.images_pb2 import Progress
+
+    from ..api.types import RegistryAuth
 
 
-def _auths():
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
+def _auths() -> dict[str, RegistryAuth]:
     from .. import config
 
     try:
         creds = config.credentials()
     except ValueError as e:
         raise CLIError(str(e)) from None
-    return {host: pb.RegistryAuth(username=u, password=p, identity_token=t) for host, (u, p, t) in creds.items()}
+    return {host: {"username": u, "password": p, "identity_token": t} for host, (u, p, t) in creds.items()}
 
 
-def _stream(events, quiet: bool) -> None:
+def _stream(events: Iterable[Progress], quiet: bool) -> None:
     progress = output.Progress()
     for ev in events:
         if not quiet:
             progress.update(ev)
 
 
-def pull(client, args) -> int:
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
-    events = client.images.Pull(pb.PullRequest(reference=args.name, platform=args.platform or "", auths=_auths()))
-    _stream(events, args.quiet)
-    img = client.images.Get(pb.GetImageRequest(reference=args.name))
+def pull(api: Api, args: argparse.Namespace) -> int:
+    _stream(api.images.pull(args.name, platform=args.platform or "", auths=_auths()), args.quiet)
+    img = api.images.get(args.name)
     name = args.name if ("@" in args.name or ":" in args.name.rsplit("/", 1)[-1]) else args.name + ":latest"
     sys.stdout.write((img.id if args.quiet else _full_name(name)) + "\n")
     return 0
@@ -44,17 +51,13 @@ def _full_name(name: str) -> str:
     return "docker.io/" + (name if "/" in name else "library/" + name)
 
 
-def push(client, args) -> int:
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
-
-    _stream(client.images.Push(pb.PushRequest(reference=args.name, auths=_auths())), args.quiet)
+def push(api: Api, args: argparse.Namespace) -> int:
+    _stream(api.images.push(args.name, auths=_auths()), args.quiet)
     return 0
 
 
-def login(client, args) -> int:
+def login(api: Api, args: argparse.Namespace) -> int:
     import getpass
-
-    from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
 
     from .. import config
 
@@ -79,15 +82,14 @@ def login(client, args) -> int:
         password = getpass.getpass("Password: ")
     if not username or not password:
         raise CLIError("Error: Non-null Username and Password Required")
-    resp = client.images.Login(pb.LoginRequest(server=server, auth=pb.RegistryAuth(username=username,
-                                                                                     password=password)))
+    status = api.images.login(server, {"username": username, "password": password})
     config.store(server, username, password)
     sys.stderr.write(f"WARNING! Your password will be stored unencrypted in {config.config_path()}.\n")
-    sys.stdout.write(resp.status + "\n")
+    sys.stdout.write(status + "\n")
     return 0
 
 
-def logout(client, args) -> int:
+def logout(api: Api, args: argparse.Namespace) -> int:
     from .. import config
 
     server = config.normalize_server(args.server or "")
@@ -98,20 +100,20 @@ def logout(client, args) -> int:
     return 0
 
 
-def add_pull(p) -> None:
+def add_pull(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME[:TAG|@DIGEST]")
     p.add_argument("--platform", default="", help="os/arch[/variant] to pull from a multi-platform image")
     p.add_argument("-q", "--quiet", action="store_true", help="suppress verbose output")
     p.set_defaults(func=pull)
 
 
-def add_push(p) -> None:
+def add_push(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME[:TAG]")
     p.add_argument("-q", "--quiet", action="store_true", help="suppress verbose output")
     p.set_defaults(func=push)
 
 
-def add_login(p) -> None:
+def add_login(p: argparse.ArgumentParser) -> None:
     p.add_argument("server", nargs="?", default="")
     p.add_argument("-u", "--username", default="")
     p.add_argument("-p", "--password", default="")
@@ -119,6 +121,6 @@ def add_login(p) -> None:
     p.set_defaults(func=login)
 
 
-def add_logout(p) -> None:
+def add_logout(p: argparse.ArgumentParser) -> None:
     p.add_argument("server", nargs="?", default="")
     p.set_defaults(func=logout)

@@ -4,14 +4,26 @@ Flags go to the daemon as typed (it parses and checks them); the one exception i
 --security-opt seccomp=PATH, whose file the client reads and sends as JSON, as docker's does.
 """
 
+from __future__ import annotations
+
+import argparse
 import sys
 import time
 
 from .. import output
-from ..client import CLIError
+from ..api import Api, ApiError
+from ..errors import CLIError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
+
+    from pyrunc_proto.pyrunc.containers.v1.containers_pb2 import ContainerStats
+
+    from ..api.types import ContainerConfig, ResourceUpdate
 
 
-def add_create_flags(p) -> None:
+def add_create_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-m", "--memory", default="", help="memory limit (512m, 1g)")
     p.add_argument("--memory-swap", default="", help="memory + swap limit; -1 for unlimited swap")
     p.add_argument("--cpus", default="", help="number of CPUs (1.5)")
@@ -50,25 +62,26 @@ def _security_opts(opts: list[str]) -> list[str]:
     return out
 
 
-def config_fields(args) -> dict:
+def config_fields(args: argparse.Namespace) -> ContainerConfig:
     """The ContainerConfig fields 40-59 from create/run's arguments."""
-    return dict(memory=args.memory, memory_swap=args.memory_swap, cpus=args.cpus, cpu_shares=args.cpu_shares,
-                cpuset_cpus=args.cpuset_cpus, pids_limit=args.pids_limit, ulimits=args.ulimit, cap_add=args.cap_add,
-                cap_drop=args.cap_drop, privileged=args.privileged, read_only=args.read_only,
-                security_opt=_security_opts(args.security_opt), devices=args.device, restart=args.restart,
-                health_cmd=args.health_cmd, health_interval=args.health_interval,
-                health_timeout=args.health_timeout, health_retries=args.health_retries,
-                health_start_period=args.health_start_period, no_healthcheck=args.no_healthcheck)
+    return {"memory": args.memory, "memory_swap": args.memory_swap, "cpus": args.cpus,
+            "cpu_shares": args.cpu_shares, "cpuset_cpus": args.cpuset_cpus, "pids_limit": args.pids_limit,
+            "ulimits": args.ulimit, "cap_add": args.cap_add, "cap_drop": args.cap_drop,
+            "privileged": args.privileged, "read_only": args.read_only,
+            "security_opt": _security_opts(args.security_opt), "devices": args.device, "restart": args.restart,
+            "health_cmd": args.health_cmd, "health_interval": args.health_interval,
+            "health_timeout": args.health_timeout, "health_retries": args.health_retries,
+            "health_start_period": args.health_start_period, "no_healthcheck": args.no_healthcheck}
 
 
-def check_run(args) -> None:
+def check_run(args: argparse.Namespace) -> None:
     """docker's client-side check, before anything is created."""
     if getattr(args, "rm", False) and args.restart and args.restart != "no":
         raise CLIError("Conflicting options: --restart and --rm", 125)
 
 
-def status_suffix(doc: dict) -> str:
-    """ps's " (healthy)" / " (health: starting)" from an inspect document."""
+def status_suffix(doc: dict[str, Any]) -> str:
+    """ps's " (healthy)" / " (health: starting)" from an inspect document (Any: JSON)."""
     health = (doc.get("State") or {}).get("Health")
     if not health:
         return ""
@@ -78,17 +91,16 @@ def status_suffix(doc: dict) -> str:
 # ---- update
 
 
-def update(client, args) -> int:
-    from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
-
-    fields = dict(memory=args.memory, memory_swap=args.memory_swap, cpus=args.cpus, cpu_shares=args.cpu_shares,
-                  cpuset_cpus=args.cpuset_cpus, pids_limit=args.pids_limit, restart=args.restart)
-    if not any(fields.values()):
+def update(api: Api, args: argparse.Namespace) -> int:
+    resources: ResourceUpdate = {"memory": args.memory, "memory_swap": args.memory_swap, "cpus": args.cpus,
+                                 "cpu_shares": args.cpu_shares, "cpuset_cpus": args.cpuset_cpus,
+                                 "pids_limit": args.pids_limit, "restart": args.restart}
+    if not any(resources.values()):
         raise CLIError("you must provide one or more flags when using this command")
-    return output.each(args.containers, lambda n: client.containers().Update(pb.UpdateRequest(id=n, **fields)))
+    return output.each(args.containers, lambda name: api.containers.update(name, resources))
 
 
-def add_update(p) -> None:
+def add_update(p: argparse.ArgumentParser) -> None:
     p.add_argument("-m", "--memory", default="", help="memory limit")
     p.add_argument("--memory-swap", default="", help="memory + swap limit; -1 for unlimited swap")
     p.add_argument("--cpus", default="", help="number of CPUs")
@@ -103,7 +115,7 @@ def add_update(p) -> None:
 # ---- stats
 
 
-def cpu_percent(prev, cur) -> float:
+def cpu_percent(prev: ContainerStats | None, cur: ContainerStats) -> float:
     """docker's calculateCPUPercentUnix: the container's share of the host's CPU time, times online CPUs."""
     if prev is None:
         return 0.0
@@ -114,7 +126,7 @@ def cpu_percent(prev, cur) -> float:
     return d_cpu / d_sys * (cur.online_cpus or 1) * 100.0
 
 
-def row(prev, cur, no_trunc: bool = False) -> dict[str, str]:
+def row(prev: ContainerStats | None, cur: ContainerStats, no_trunc: bool = False) -> dict[str, str]:
     mem_pct = cur.mem_usage / cur.mem_limit * 100 if cur.mem_limit else 0.0
     return {"ID": cur.id if no_trunc else cur.id[:12], "Name": cur.name, "CPUPerc": f"{cpu_percent(prev, cur):.2f}%",
             "MemUsage": f"{output.binary_size(cur.mem_usage)} / {output.binary_size(cur.mem_limit)}",
@@ -128,7 +140,7 @@ HEADERS = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I
 KEYS = ["ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs"]
 
 
-def _render(rows: list[dict[str, str]], fmt: str, out) -> None:
+def _render(rows: list[dict[str, str]], fmt: str, out: TextIO) -> None:
     import json
 
     if fmt == "json":
@@ -141,15 +153,12 @@ def _render(rows: list[dict[str, str]], fmt: str, out) -> None:
         output.table(HEADERS, [[r[k] for k in KEYS] for r in rows], out=out)
 
 
-def stats(client, args) -> int:
-    import grpc
-    from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
-
-    def sample():
+def stats(api: Api, args: argparse.Namespace) -> int:
+    def sample() -> dict[str, ContainerStats]:
         try:
-            return {s.id: s for s in client.containers().Stats(pb.StatsRequest(ids=args.containers)).stats}
-        except grpc.RpcError as e:
-            raise CLIError(f"Error response from daemon: {e.details()}") from None
+            return {s.id: s for s in api.containers.stats(args.containers)}
+        except ApiError as e:
+            raise CLIError(f"Error response from daemon: {e.message}") from None
 
     prev = sample()
     if args.no_stream:
@@ -166,7 +175,7 @@ def stats(client, args) -> int:
         prev = cur
 
 
-def add_stats(p) -> None:
+def add_stats(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-stream", action="store_true", help="print one sample and exit")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     p.add_argument("--format", default="", help="json, or a {{.Field}} template (.Name .CPUPerc .MemUsage ...)")

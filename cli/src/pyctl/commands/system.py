@@ -1,19 +1,18 @@
 """info and version. importlib.metadata and platform load only when asked: every pyctl run pays for its imports."""
 
+import argparse
 import sys
 
+from ..api import Api, ApiError
 
-def info(client, args) -> int:
+
+def info(api: Api, args: argparse.Namespace) -> int:
     import importlib.metadata
 
-    from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
-
-    i = client.system.Info(pb.InfoRequest())
     if args.format == "json":
-        from google.protobuf import json_format
-
-        sys.stdout.write(json_format.MessageToJson(i, always_print_fields_with_no_presence=True, indent=None) + "\n")
+        sys.stdout.write(api.system.info_json() + "\n")
         return 0
+    i = api.system.info()
     lines = [
         "Client:",
         f" Version:    {importlib.metadata.version('pyctl')}",
@@ -45,12 +44,9 @@ def info(client, args) -> int:
     return 0
 
 
-def version(client, args) -> int:
+def version(api: Api, args: argparse.Namespace) -> int:
     import importlib.metadata
     import platform
-
-    import grpc
-    from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
 
     sys.stdout.write("\n".join([
         "Client:",
@@ -61,8 +57,8 @@ def version(client, args) -> int:
         "",
     ]) + "\n")
     try:
-        v = client.system.Version(pb.VersionRequest())
-    except grpc.RpcError:
+        v = api.system.version()
+    except ApiError:
         sys.stdout.flush()
         raise
     sys.stdout.write("\n".join([
@@ -77,12 +73,12 @@ def version(client, args) -> int:
     return 0
 
 
-def add_info(p) -> None:
+def add_info(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--format", default="", help="json")
     p.set_defaults(func=info)
 
 
-def add_version(p) -> None:
+def add_version(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=version)
 
 

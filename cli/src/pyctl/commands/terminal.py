@@ -4,6 +4,8 @@ With a tty: raw mode on our terminal, its size sent first and on every SIGWINCH,
 ctrl-q detaching (the ctrl-p is held back until the next key shows it is not a detach).
 """
 
+from __future__ import annotations
+
 import os
 import queue
 import signal
@@ -11,6 +13,17 @@ import sys
 import threading
 
 from .. import output
+from ..api import Api, ApiError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import FrameType
+
+    from pyrunc_proto.pyrunc.containers.v1.containers_pb2 import ExecOutput
+
+    from ..api.grpcio import BidiStream
+    from ..api.types import AttachInput
 
 DETACH = (0x10, 0x11)  # ctrl-p ctrl-q
 
@@ -19,12 +32,12 @@ class _Detached(Exception):
     pass
 
 
-def _size(pb):
+def _size() -> AttachInput | None:
     try:
         cols, rows = os.get_terminal_size(sys.stdout.fileno())
     except OSError:
         return None
-    return pb.AttachInput(width=cols, height=rows)
+    return {"width": cols, "height": rows}
 
 
 def _filter_detach(data: bytes, held: list[bool]) -> tuple[bytes, bool]:
@@ -43,15 +56,13 @@ def _filter_detach(data: bytes, held: list[bool]) -> tuple[bytes, bool]:
     return bytes(out), False
 
 
-def attach(stub, pb, first, *, tty: bool, stdin: bool) -> int:
-    """Stream until the process exits (its exit code) or the user detaches (0)."""
-    import grpc
-
-    requests: queue.Queue = queue.Queue()
+def attach(api: Api, first: AttachInput, *, tty: bool, stdin: bool) -> int:
+    """The process `first` names: stream until it exits (its exit code) or the user detaches (0)."""
+    requests: queue.Queue[AttachInput | None] = queue.Queue()
     detached = threading.Event()
-    call = None
+    call: BidiStream[ExecOutput] | None = None
 
-    def gen():
+    def gen() -> Iterator[AttachInput]:
         yield first
         while (item := requests.get()) is not None:
             yield item
@@ -64,19 +75,19 @@ def attach(stub, pb, first, *, tty: bool, stdin: bool) -> int:
             except OSError:
                 data = b""
             if not data:
-                requests.put(pb.AttachInput(close_stdin=True))
+                requests.put({"close_stdin": True})
                 return
             if tty:
                 data, detach = _filter_detach(data, held)
                 if data:
-                    requests.put(pb.AttachInput(stdin=data))
+                    requests.put({"stdin": data})
                 if detach:
                     detached.set()
                     if call is not None:
                         call.cancel()
                     return
             else:
-                requests.put(pb.AttachInput(stdin=data))
+                requests.put({"stdin": data})
 
     saved = None
     old_winch = None
@@ -87,18 +98,23 @@ def attach(stub, pb, first, *, tty: bool, stdin: bool) -> int:
         saved = termios.tcgetattr(sys.stdin.fileno())
         ttymod.setraw(sys.stdin.fileno())
     if tty and sys.stdout.isatty():
-        if (r := _size(pb)) is not None:
-            requests.put(r)
-        old_winch = signal.signal(signal.SIGWINCH, lambda *_: (r := _size(pb)) is not None and requests.put(r))
+        if (size := _size()) is not None:
+            requests.put(size)
+
+        def resized(_signum: int, _frame: FrameType | None) -> None:
+            if (size := _size()) is not None:
+                requests.put(size)
+
+        old_winch = signal.signal(signal.SIGWINCH, resized)
     try:
-        call = stub.Attach(gen())
+        call = api.containers.attach(gen())
         if stdin:
             threading.Thread(target=read_stdin, daemon=True).start()
         try:
             if (code := output.relay(call)) is not None:
                 return code
-        except grpc.RpcError as e:
-            if detached.is_set() and e.code() == grpc.StatusCode.CANCELLED:
+        except ApiError as e:
+            if detached.is_set() and e.code == "CANCELLED":
                 return 0
             raise
         return 0 if detached.is_set() else 125

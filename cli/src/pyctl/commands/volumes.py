@@ -1,24 +1,20 @@
 """volume create, ls, inspect, rm, prune."""
 
+from __future__ import annotations
+
+import argparse
 import sys
 
 from .. import output
-from ..client import CLIError
+from ..api import Api, ApiError
+from ..errors import CLIError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyrunc_proto.pyrunc.volumes.v1.volumes_pb2 import Volume
 
 
-def _pb():
-    from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2
-
-    return volumes_pb2
-
-
-def _stub(client):
-    from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2_grpc
-
-    return volumes_pb2_grpc.VolumesStub(client.channel)
-
-
-def inspect_doc(v) -> dict:
+def inspect_doc(v: Volume) -> dict[str, object]:
     """A volume as `docker volume inspect` shows it."""
     return {"CreatedAt": v.created_at, "Driver": v.driver, "Labels": dict(v.labels) or None,
             "Mountpoint": v.mountpoint, "Name": v.name, "Options": None, "Scope": v.scope}
@@ -28,17 +24,16 @@ def _labels(items: list[str]) -> dict[str, str]:
     return dict((k, v) for k, _, v in (i.partition("=") for i in items))
 
 
-def create(client, args) -> int:
+def create(api: Api, args: argparse.Namespace) -> int:
     if args.name and args.name_flag and args.name != args.name_flag:
         raise CLIError("conflicting options: either specify --name or provide positional arg, not both")
-    v = _stub(client).Create(_pb().CreateVolumeRequest(name=args.name or args.name_flag or "", driver=args.driver,
-                                                       labels=_labels(args.label)))
+    v = api.volumes.create(args.name or args.name_flag or "", driver=args.driver, labels=_labels(args.label))
     sys.stdout.write(v.name + "\n")
     return 0
 
 
-def ls(client, args) -> int:
-    vols = _stub(client).List(_pb().ListVolumesRequest(filters=args.filter)).volumes
+def ls(api: Api, args: argparse.Namespace) -> int:
+    vols = api.volumes.ls(args.filter)
     if args.quiet:
         sys.stdout.write("".join(v.name + "\n" for v in vols))
     else:
@@ -48,38 +43,36 @@ def ls(client, args) -> int:
     return 0
 
 
-def inspect(client, args) -> int:
-    import grpc
-
+def inspect(api: Api, args: argparse.Namespace) -> int:
     docs, status = [], 0
     for name in args.names:
         try:
-            docs.append(inspect_doc(_stub(client).Inspect(_pb().VolumeRef(name=name))))
-        except grpc.RpcError as e:
-            if e.code() != grpc.StatusCode.NOT_FOUND:
+            docs.append(inspect_doc(api.volumes.inspect(name)))
+        except ApiError as e:
+            if e.code != "NOT_FOUND":
                 raise
-            sys.stderr.write(f"Error response from daemon: {e.details()}\n")
+            sys.stderr.write(f"Error response from daemon: {e.message}\n")
             status = 1
     output.inspect_docs(docs, args.format)
     return status
 
 
-def rm(client, args) -> int:
-    return output.each(args.names, lambda n: _stub(client).Remove(_pb().RemoveVolumeRequest(name=n, force=args.force)))
+def rm(api: Api, args: argparse.Namespace) -> int:
+    return output.each(args.names, lambda name: api.volumes.remove(name, force=args.force))
 
 
-def prune(client, args) -> int:
+def prune(api: Api, args: argparse.Namespace) -> int:
     which = "all local volumes" if args.all else "anonymous local volumes"
     if not args.force and not output.confirm(f"This will remove {which} not used by at least one container."):
         return 0
-    r = _stub(client).Prune(_pb().PruneVolumesRequest(all=args.all, filters=args.filter))
+    r = api.volumes.prune(all=args.all, filters=args.filter)
     if r.deleted:
         sys.stdout.write("Deleted Volumes:\n" + "".join(n + "\n" for n in r.deleted) + "\n")
     sys.stdout.write(f"Total reclaimed space: {output.human_size(r.space_reclaimed)}\n")
     return 0
 
 
-def add_create(p) -> None:
+def add_create(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", default="", metavar="VOLUME")
     p.add_argument("--name", dest="name_flag", default="", help="the volume's name")
     p.add_argument("-d", "--driver", default="local", help="volume driver name (local)")
@@ -87,26 +80,26 @@ def add_create(p) -> None:
     p.set_defaults(func=create)
 
 
-def add_ls(p) -> None:
+def add_ls(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="only display volume names")
     p.add_argument("-f", "--filter", action="append", default=[], help="dangling=, name=, label=, driver=")
     p.add_argument("--format", default="", help="json: one JSON object per line")
     p.set_defaults(func=ls)
 
 
-def add_inspect(p) -> None:
+def add_inspect(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--format", default="", help="a {{.Field}} template")
     p.add_argument("names", nargs="+", metavar="VOLUME")
     p.set_defaults(func=inspect)
 
 
-def add_rm(p) -> None:
+def add_rm(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--force", action="store_true", help="no error when a volume does not exist")
     p.add_argument("names", nargs="+", metavar="VOLUME")
     p.set_defaults(func=rm)
 
 
-def add_prune(p) -> None:
+def add_prune(p: argparse.ArgumentParser) -> None:
     p.add_argument("-a", "--all", action="store_true", help="remove all unused volumes, not just anonymous ones")
     p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="label=")

@@ -1,14 +1,15 @@
 """gRPC calls (unary and server streaming) over HTTP/2 on pyruncd's unix socket, without grpcio.
 
 `import grpc` alone costs pyctl ~70 ms and its channel more at start and exit, which is most
-of a `pyctl run --rm` of a short command. The commands on that path (run without -i/-t) use this
-client: one HTTP/2 connection (prior knowledge, no TLS), one call at a time on it, messages
+of a `pyctl run --rm` of a short command. The containers API (api/lite.py) uses this client
+for every call whose requests do not stream: one HTTP/2 connection (prior knowledge, no TLS), one call at a time on it, messages
 encoded by the caller. HPACK: requests are sent as literals (no table, no Huffman); responses
 are decoded in full (static and dynamic tables, Huffman), as RFC 7540 and RFC 7541 specify.
 """
 
 import socket
 import struct
+from collections.abc import Iterator
 
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
 END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY = 0x1, 0x1, 0x4, 0x8, 0x20
@@ -224,17 +225,22 @@ class Channel:
         self._max_frame = 16384
         self._received = 0  # DATA bytes since we last gave the window back
 
-    def _connect(self) -> None:
+    def _connect(self) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.connect(self.path)
         except OSError as e:
             sock.close()
             raise RpcError("UNAVAILABLE", f"failed to connect to all addresses: {e.strerror}") from None
-        self.sock = sock
         settings = struct.pack(">HIHI", _SETTINGS_ENABLE_PUSH, 0, _SETTINGS_INITIAL_WINDOW_SIZE, _MAX_WINDOW)
-        self.sock.sendall(_PREFACE + self._frame(SETTINGS, 0, 0, settings)
-                          + self._frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", _MAX_WINDOW - 65535)))
+        sock.sendall(_PREFACE + self._frame(SETTINGS, 0, 0, settings)
+                     + self._frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", _MAX_WINDOW - 65535)))
+        return sock
+
+    def _connected(self) -> socket.socket:
+        if self.sock is None:
+            self.sock = self._connect()
+        return self.sock
 
     @staticmethod
     def _frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
@@ -242,7 +248,7 @@ class Channel:
 
     def _read_exact(self, n: int) -> bytes:
         while len(self._buf) < n:
-            chunk = self.sock.recv(65536)
+            chunk = self._connected().recv(65536)
             if not chunk:
                 raise RpcError("UNAVAILABLE", "the daemon closed the connection")
             self._buf += chunk
@@ -268,11 +274,11 @@ class Channel:
                         self._peer_initial_window = value
                     elif ident == _SETTINGS_MAX_FRAME_SIZE:
                         self._max_frame = value
-                self.sock.sendall(self._frame(SETTINGS, ACK, 0, b""))
+                self._connected().sendall(self._frame(SETTINGS, ACK, 0, b""))
             return True
         if kind == PING:
             if not flags & ACK:
-                self.sock.sendall(self._frame(PING, ACK, 0, payload))
+                self._connected().sendall(self._frame(PING, ACK, 0, payload))
             return True
         if kind == WINDOW_UPDATE:
             increment = int.from_bytes(payload[:4], "big") & 0x7FFFFFFF
@@ -300,22 +306,21 @@ class Channel:
             chunk, view = view[:room], view[room:]
             self._send_window -= len(chunk)
             self._stream_send_window -= len(chunk)
-            self.sock.sendall(self._frame(DATA, 0 if view else END_STREAM, stream, bytes(chunk)))
+            self._connected().sendall(self._frame(DATA, 0 if view else END_STREAM, stream, bytes(chunk)))
             if not view:
                 return
 
-    def call(self, path: str, request: bytes):
+    def call(self, path: str, request: bytes) -> Iterator[bytes]:
         """Yield each response message of method `path` (/package.Service/Method); raise RpcError
         for a status other than OK."""
-        if self.sock is None:
-            self._connect()
+        self._connected()
         stream = self._next_stream
         self._next_stream += 2
         self._stream_send_window = self._peer_initial_window
         headers = encode_headers([(":method", "POST"), (":scheme", "http"), (":path", path),
                                   (":authority", "localhost"), ("content-type", "application/grpc"),
                                   ("te", "trailers")])
-        self.sock.sendall(self._frame(HEADERS, END_HEADERS, stream, headers))
+        self._connected().sendall(self._frame(HEADERS, END_HEADERS, stream, headers))
         self._send_data(stream, b"\x00" + struct.pack(">I", len(request)) + request)
         pending = bytearray()
         block = bytearray()
@@ -377,7 +382,7 @@ class Channel:
         self._received += n
         if self._received >= 1 << 30:
             increment = struct.pack(">I", self._received)
-            self.sock.sendall(self._frame(WINDOW_UPDATE, 0, 0, increment) + self._frame(WINDOW_UPDATE, 0, stream, increment))
+            self._connected().sendall(self._frame(WINDOW_UPDATE, 0, 0, increment) + self._frame(WINDOW_UPDATE, 0, stream, increment))
             self._received = 0
 
     def close(self) -> None:
