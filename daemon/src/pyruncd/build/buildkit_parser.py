@@ -21,6 +21,7 @@ from pyruncd.build.errors import DockerfileError, DockerfileParseError
 # then the delimiter, quoted (no expansion) or not.
 _HEREDOC_MARKER = re.compile(r"^(\d*)<<(-?)(.+)$")
 # Parser directives: `# name=value` lines at the very top (BuildKit's directive regexp).
+_KNOWN_DIRECTIVES = frozenset(("syntax", "escape", "check"))
 _DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
 
 
@@ -49,16 +50,14 @@ class RawNode:
 
 
 def read_directives(text: str) -> dict[str, str]:
-    """The parser directives at the top of a Dockerfile; the first other line (even a comment) ends them."""
+    """The parser directives at the top of a Dockerfile. Any other line, even a comment or an unknown
+    directive, ends them (the parser itself refuses a directive given twice)."""
     directives: dict[str, str] = {}
     for line in text.lstrip("\ufeff").splitlines():
         match = _DIRECTIVE.match(line.strip())
-        if match is None:
+        if match is None or match.group(1).lower() not in _KNOWN_DIRECTIVES:
             break
-        name = match.group(1).lower()
-        if name in directives:
-            break
-        directives[name] = match.group(2)
+        directives[match.group(1).lower()] = match.group(2)
     return directives
 
 

@@ -103,7 +103,6 @@ class StageScope:
         self._escape = escape
         self._args: dict[str, str] = {}
         self._env: dict[str, str] = dict(image_env or {})
-        self.declared: set[str] = set()
 
     @property
     def variables(self) -> dict[str, str]:
@@ -137,7 +136,6 @@ class StageScope:
     def _declare(self, arg: ins.Arg) -> SubstitutedInstruction:
         # a declaration without a default and without a --build-arg takes the global ARG's value
         for declaration in arg.declarations:
-            self.declared.add(declaration.name)
             if declaration.default is None and declaration.name not in self._build_args:
                 if declaration.name in self._global.values:
                     self._args[declaration.name] = self._global.values[declaration.name]

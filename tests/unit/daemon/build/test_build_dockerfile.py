@@ -71,9 +71,16 @@ def test_escape_directive_backtick():
     assert dockerfile.stages[0].instructions[0].argv == ("dir c:\\   /s",)
 
 
-def test_directives_end_at_the_first_comment_or_instruction():
-    dockerfile = parse_dockerfile("# a comment\n# escape=`\nFROM x\n")
+@pytest.mark.parametrize("first_line", ["# a comment", "# unknowndirective=value", "", "FROM y"])
+def test_directives_end_at_the_first_other_line(first_line):
+    dockerfile = parse_dockerfile(first_line + "\n# escape=`\nFROM x\n")
     assert dockerfile.escape == "\\"
+
+
+def test_directives_are_case_insensitive_and_not_repeated():
+    assert parse_dockerfile("#ESCAPE = `\nFROM x\n").escape == "`"
+    with pytest.raises(DockerfileParseError, match="line 1: only one syntax parser directive can be used"):
+        parse_dockerfile("# syntax=a\n# syntax=b\nFROM x\n")
 
 
 def test_invalid_escape_directive():
