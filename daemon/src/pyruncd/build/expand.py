@@ -1,10 +1,12 @@
 """Variable substitution in a Dockerfile word, with BuildKit's shell-lexer rules
 (frontend/dockerfile/shell/lex.go): `$VAR`, `${VAR}`, `${VAR:-x}`, `${VAR-x}`, `${VAR:+x}`, `${VAR+x}`,
-`${VAR:?msg}`, `${VAR?msg}`; single quotes are literal; in double quotes only `"`, `$` and the escape
+`${VAR:?msg}`, `${VAR?msg}`, `${VAR#pat}`, `${VAR##pat}`, `${VAR%pat}`, `${VAR%%pat}`, `${VAR/pat/x}`,
+`${VAR//pat/x}`; single quotes are literal; in double quotes only `"`, `$` and the escape
 character can be escaped; outside quotes the escape character makes the next character literal.
 Quotes are removed. The result is also split into words (after substitution, quotes keep spaces).
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -62,6 +64,7 @@ class _Lexer:
         self.env = env
         self.escape = escape
         self.process_quotes = process_quotes
+        self.raw_escapes = False  # keep escape characters: they escape `*` and `?` in ${VAR#pattern} and co.
         self.used: set[str] = set()
         self.unset: set[str] = set()
 
@@ -78,8 +81,15 @@ class _Lexer:
         (self.unset if value is None else self.used).add(name)
         return value
 
-    def until(self, stop: str) -> tuple[str, list[str]]:
+    def until(self, stop: str, *, raw_escapes: bool = False) -> tuple[str, list[str]]:
         """The text up to `stop` (consumed), or to the end when `stop` is empty."""
+        outer, self.raw_escapes = self.raw_escapes, raw_escapes
+        try:
+            return self._until(stop)
+        finally:
+            self.raw_escapes = outer
+
+    def _until(self, stop: str) -> tuple[str, list[str]]:
         result: list[str] = []
         words = _Words()
         while self.peek():
@@ -98,6 +108,9 @@ class _Lexer:
             else:
                 self.take()
                 if char == self.escape:
+                    if self.raw_escapes:
+                        words.add_raw(char)
+                        result.append(char)
                     char = self.take()
                     if not char:
                         break
@@ -133,6 +146,8 @@ class _Lexer:
                 continue
             self.take()
             if char == self.escape:
+                if self.raw_escapes:
+                    result.append(char)
                 if not self.peek():
                     continue
                 if self.peek() in ('"', "$", self.escape):
@@ -171,18 +186,17 @@ class _Lexer:
             raise SubstitutionError("syntax error: missing '}'")
         if modifier == "}":
             return self.lookup(name) or ""
+        if modifier in ("#", "%"):
+            return self.trimmed(name, modifier)
+        if modifier == "/":
+            return self.replaced(name)
         empty_is_unset = modifier == ":"
         if empty_is_unset:
             modifier += self.take()
         operation = modifier[-1:]
         if operation not in ("-", "+", "?"):
             raise SubstitutionError(f"unsupported modifier ({modifier}) in substitution")
-        try:
-            word, _ = self.until("}")
-        except SubstitutionError:
-            if not self.peek():
-                raise SubstitutionError("syntax error: missing '}'") from None
-            raise
+        word = self.closed_by("}", "syntax error: missing '}'")
         value = self.lookup(name)
         missing = value is None or (empty_is_unset and value == "")
         if operation == "-":
@@ -194,6 +208,64 @@ class _Lexer:
             raise SubstitutionError(f"{name}: {word or default}")
         return str(value)
 
+    def closed_by(self, stop: str, missing: str, *, raw_escapes: bool = False) -> str:
+        try:
+            word, _ = self.until(stop, raw_escapes=raw_escapes)
+        except SubstitutionError:
+            if not self.peek():
+                raise SubstitutionError(missing) from None
+            raise
+        return word
+
+    def trimmed(self, name: str, operation: str) -> str:
+        """${VAR#pattern} ${VAR##pattern}: the shortest or longest matching prefix removed;
+        ${VAR%pattern} ${VAR%%pattern}: the same for suffixes."""
+        pattern = self.closed_by("}", "syntax error: missing '}'", raw_escapes=True)
+        longest = pattern.startswith(operation)
+        if longest:
+            pattern = pattern[1:]
+        value = self.lookup(name) or ""
+        regexp = _shell_pattern(pattern, self.escape)
+        starts = range(len(value) + 1)
+        if operation == "#":
+            ends = reversed(starts) if longest else starts
+            end = next((end for end in ends if regexp.fullmatch(value, 0, end)), None)
+            return value if end is None else value[end:]
+        begins = starts if longest else reversed(starts)
+        begin = next((begin for begin in begins if regexp.fullmatch(value, begin)), None)
+        return value if begin is None else value[:begin]
+
+    def replaced(self, name: str) -> str:
+        """${VAR/pattern/replacement} (the first, longest match) and ${VAR//pattern/replacement} (all)."""
+        every = self.peek() == "/"
+        if every:
+            self.take()
+        pattern = self.closed_by("/", "syntax error: missing '/' in ${}", raw_escapes=True)
+        replacement = self.closed_by("}", "syntax error: missing '}'", raw_escapes=True)
+        value = self.lookup(name) or ""
+        regexp = _shell_pattern(pattern, self.escape, greedy=True)
+        return regexp.sub(lambda _: replacement, value, count=0 if every else 1)
+
+
+def _shell_pattern(pattern: str, escape: str, *, greedy: bool = False) -> re.Pattern[str]:
+    """A shell wildcard pattern (`*`, `?`, escape char) as a regexp, as BuildKit converts it."""
+    source, position = "", 0
+    while position < len(pattern):
+        char = pattern[position]
+        position += 1
+        if char == "*":
+            source += ".*" if greedy else ".*?"
+        elif char == "?":
+            source += "."
+        elif char == escape and position < len(pattern):
+            escaped = pattern[position]
+            position += 1
+            if escaped not in ("}", "/", "*", "?", escape):
+                raise SubstitutionError(f"invalid pattern ({pattern}) in substitution: invalid escape '\\{escaped}'")
+            source += re.escape(escaped)
+        else:
+            source += re.escape(char)
+    return re.compile(source, re.DOTALL)
 
 def substitute(
     word: str, env: Mapping[str, str], *, escape: str = "\\", process_quotes: bool = True

@@ -8,7 +8,7 @@ from pyruncd.build.errors import DockerfileParseError
 from pyruncd.build.expand import SubstitutionError, substitute
 from pyruncd.build.scope import PROXY_ARGS, StageScope, platform_args, resolve_global_scope
 
-ENV = {"A": "a", "EMPTY": "", "SPACED": "x y"}
+ENV = {"A": "a", "EMPTY": "", "SPACED": "x y", "PATH_": "/home/tux/book/book.tar.bz2", "STAR": "a*b"}
 
 
 @pytest.mark.parametrize(
@@ -42,6 +42,16 @@ ENV = {"A": "a", "EMPTY": "", "SPACED": "x y"}
         ("a$", "a$"),
         ("$1", ""),
         ("'a'\"b\"c", "abc"),
+        # the reference's pattern modifiers, on its example path
+        ("${PATH_#*/}", "home/tux/book/book.tar.bz2"),
+        ("${PATH_##*/}", "book.tar.bz2"),
+        ("${PATH_%.*}", "/home/tux/book/book.tar"),
+        ("${PATH_%%.*}", "/home/tux/book/book"),
+        ("${PATH_/tux/wilber}", "/home/wilber/book/book.tar.bz2"),
+        ("${PATH_//book/B}", "/home/tux/B/B.tar.bz2"),
+        ("${PATH_#nomatch}", "/home/tux/book/book.tar.bz2"),
+        ("${STAR#a\\*}", "b"),
+        ("${UNSET%x}", ""),
     ],
 )
 def test_substitution(word, text):
@@ -75,6 +85,8 @@ def test_heredoc_bodies_keep_quotes():
         ("${}", "syntax error: bad substitution"),
         ("${:x}", "syntax error: bad substitution"),
         ("${A:x}", "unsupported modifier \\(:x\\) in substitution"),
+        ("${A/x", "syntax error: missing '/' in"),
+        ("${A#\\q}", "invalid pattern \\(\\\\q\\) in substitution: invalid escape"),
         ("${UNSET:?must be set}", "UNSET: must be set"),
         ("${UNSET?}", "UNSET: is not allowed to be unset"),
         ("${EMPTY:?}", "EMPTY: is not allowed to be empty"),
