@@ -48,12 +48,16 @@ def _substituted(text: str, scope: GlobalScope, line: int) -> str:
         raise DockerfileParseError(line=line, message=str(error), instruction="FROM") from None
 
 
-def _stage_by_name(stages: tuple[Stage, ...], name: str) -> Stage | None:
+def stage_by_name(stages: tuple[Stage, ...], name: str) -> Stage | None:
+    """The stage `FROM name` or `RUN --mount=from=name` means (stage names are case-insensitive)."""
     return next((stage for stage in stages if stage.name == name.lower()), None)
 
 
-def _copy_source(stages: tuple[Stage, ...], copy: ins.Copy, reference: str) -> Stage | str:
-    """The stage, or else the image, that `COPY --from=reference` names."""
+def copy_source(stages: tuple[Stage, ...], copy: ins.Copy) -> Stage | str | None:
+    """The stage (by name or index), or else the image, that `COPY --from` names; None without --from."""
+    reference = copy.from_stage
+    if reference is None:
+        return None
     if substitute(reference, {}).text != reference:
         raise DockerfileParseError(
             line=copy.line,
@@ -65,7 +69,7 @@ def _copy_source(stages: tuple[Stage, ...], copy: ins.Copy, reference: str) -> S
         if int(reference) >= len(stages):
             raise DockerfileParseError(line=copy.line, message=f"invalid stage index {reference}", instruction="COPY")
         return stages[int(reference)]
-    return _stage_by_name(stages, reference) or reference
+    return stage_by_name(stages, reference) or reference
 
 
 def _dependencies(stages: tuple[Stage, ...], stage: Stage) -> tuple[set[int], set[str]]:
@@ -73,8 +77,10 @@ def _dependencies(stages: tuple[Stage, ...], stage: Stage) -> tuple[set[int], se
     images: set[str] = set()
     sources: list[Stage | str] = []
     for instruction in stage.instructions:
-        if isinstance(instruction, ins.Copy) and instruction.from_stage is not None:
-            sources.append(_copy_source(stages, instruction, instruction.from_stage))
+        if isinstance(instruction, ins.Copy):
+            source = copy_source(stages, instruction)
+            if source is not None:
+                sources.append(source)
         elif isinstance(instruction, ins.Run):
             for spec in instruction.mounts:
                 try:
@@ -82,7 +88,7 @@ def _dependencies(stages: tuple[Stage, ...], stage: Stage) -> tuple[set[int], se
                 except MountError as error:
                     raise DockerfileParseError(line=instruction.line, message=str(error), instruction="RUN") from None
                 if reference:
-                    sources.append(_stage_by_name(stages, reference) or reference)
+                    sources.append(stage_by_name(stages, reference) or reference)
     for source in sources:
         if isinstance(source, Stage):
             stage_indexes.add(source.index)
@@ -98,7 +104,7 @@ def _plan_stage(stages: tuple[Stage, ...], stage: Stage, scope: GlobalScope) -> 
             line=stage.base.line, message=f"base name ({stage.base.image}) should not be blank", instruction="FROM"
         )
     platform = stage.base.platform
-    base_stage = _stage_by_name(stages[: stage.index], base)
+    base_stage = stage_by_name(stages[: stage.index], base)
     stage_indexes, images = _dependencies(stages, stage)
     if base_stage is not None:
         stage_indexes.add(base_stage.index)
@@ -188,7 +194,7 @@ def plan_build(
     if target is None:
         target_index = len(stages) - 1
     else:
-        found = _stage_by_name(stages, target)
+        found = stage_by_name(stages, target)
         if found is None:
             raise DockerfileError(f'target stage "{target}" could not be found')
         target_index = found.index

@@ -5,7 +5,7 @@ import pytest
 from pyruncd.build.dockerfile import parse_dockerfile
 from pyruncd.build.errors import DockerfileError, DockerfileParseError
 from pyruncd.build.mounts import Mount, MountError, MountType, Sharing, mount_source_stage, parse_mount
-from pyruncd.build.stages import plan_build
+from pyruncd.build.stages import copy_source, plan_build
 
 MULTI = """ARG BASE=busybox
 ARG TAG
@@ -72,6 +72,14 @@ def test_copy_from_a_later_stage_and_cycles():
         plan("FROM a AS first\nCOPY --from=second / /\nFROM b AS second\nCOPY --from=first / /\n")
     with pytest.raises(DockerfileError, match="circular dependency detected on stage: self"):
         plan("FROM a AS self\nCOPY --from=self / /\n")
+
+
+def test_copy_source_names_a_stage_an_index_or_an_image():
+    dockerfile = parse_dockerfile("FROM a AS one\nFROM b\nCOPY --from=ONE / /\nCOPY --from=0 / /\n"
+                                  "COPY --from=alpine:3 / /\nCOPY x /\n")
+    first = dockerfile.stages[0]
+    sources = [copy_source(dockerfile.stages, copy) for copy in dockerfile.stages[1].instructions]
+    assert sources == [first, first, "alpine:3", None]
 
 
 def test_global_args_in_from_and_platform():
