@@ -128,6 +128,18 @@ def read_directory_context(
     """A directory as the docker CLI sends it: walked without following links, less what `ignore` leaves
     out (descending into an ignored directory only when an exclusion may re-include something in it)."""
     index = _Index(limits or ContextLimits())
+    skipped: dict[str, os.stat_result] = {}  # ignored directories walked for what exclusions re-include
+
+    def add(entry: ContextEntry) -> None:
+        # a re-included path brings its ignored parent directories along, as the docker CLI's tar does
+        missing, parent = [], _parent(entry.path)
+        while parent in skipped and parent not in index.entries:
+            missing.append(parent)
+            parent = _parent(parent)
+        for directory in reversed(missing):
+            index.add(_entry(directory, EntryKind.DIRECTORY, skipped[directory]))
+        index.add(entry)
+
     pending = [(Path(root), "")]
     while pending:
         directory, prefix = pending.pop()
@@ -139,16 +151,18 @@ def read_directory_context(
             ignored = ignore is not None and ignore.ignores(path)
             if stat.S_ISDIR(info.st_mode):
                 if not ignored:
-                    index.add(_entry(path, EntryKind.DIRECTORY, info))
-                if not ignored or (ignore is not None and ignore.may_keep_below(path)):
+                    add(_entry(path, EntryKind.DIRECTORY, info))
+                    pending.append((Path(child.path), path + "/"))
+                elif ignore is not None and ignore.may_keep_below(path):
+                    skipped[path] = info
                     pending.append((Path(child.path), path + "/"))
             elif ignored:
                 continue
             elif stat.S_ISREG(info.st_mode):
-                index.add(_entry(path, EntryKind.FILE, info, size=info.st_size))
+                add(_entry(path, EntryKind.FILE, info, size=info.st_size))
                 index.inodes[path] = (info.st_dev, info.st_ino)
             elif stat.S_ISLNK(info.st_mode):
-                index.add(_entry(path, EntryKind.SYMLINK, info, link_target=os.readlink(child.path)))
+                add(_entry(path, EntryKind.SYMLINK, info, link_target=os.readlink(child.path)))
     return BuildContext(Path(root), index.entries, index.inodes)
 
 

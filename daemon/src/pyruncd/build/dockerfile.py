@@ -257,6 +257,13 @@ def _healthcheck(node: RawNode) -> ins.Healthcheck:
     )
 
 
+def _expose(node: RawNode) -> ins.Expose:
+    _no_flags(node)
+    if not node.args:
+        raise _Invalid("EXPOSE requires at least one argument")
+    return ins.Expose(**_common(node), ports=node.args)
+
+
 def _shell(node: RawNode) -> ins.Shell:
     _no_flags(node)
     if not node.args:
@@ -274,7 +281,7 @@ _PARSERS: dict[str, Callable[[RawNode], ins.Instruction]] = {
     "LABEL": lambda node: ins.Label(**_common(node), labels=_pairs(node)),
     "ENV": lambda node: ins.Env(**_common(node), variables=_pairs(node)),
     "MAINTAINER": lambda node: ins.Maintainer(**_common(node), name=_exactly_one(node)),
-    "EXPOSE": lambda node: _expose(node),
+    "EXPOSE": _expose,
     "ADD": _add,
     "COPY": _copy,
     "VOLUME": _volume,
@@ -286,13 +293,6 @@ _PARSERS: dict[str, Callable[[RawNode], ins.Instruction]] = {
     "HEALTHCHECK": _healthcheck,
     "SHELL": _shell,
 }
-
-
-def _expose(node: RawNode) -> ins.Expose:
-    _no_flags(node)
-    if not node.args:
-        raise _Invalid("EXPOSE requires at least one argument")
-    return ins.Expose(**_common(node), ports=node.args)
 
 
 def parse_instruction(node: RawNode) -> ins.Instruction:

@@ -60,6 +60,13 @@ def test_directory_context_applies_dockerignore_and_keeps_the_dockerfile(tmp_pat
     assert sorted(context.entries) == [".dockerignore", "Dockerfile", "src", "src/main.py"]
 
 
+def test_reincluded_files_bring_their_ignored_parents(tmp_path):
+    root = make_tree(tmp_path / "ctx")
+    context = read_directory_context(root, ignore=IgnoreMatcher(["src", "!src/pkg/mod.py", "*.txt"]))
+    assert sorted(path for path in context.entries if path.split("/")[0] == "src") == ["src", "src/pkg", "src/pkg/mod.py"]
+    assert context.entry("src/pkg").kind is EntryKind.DIRECTORY and "a.txt" not in context
+
+
 def test_a_file_swapped_after_indexing_is_not_read(tmp_path):
     root = make_tree(tmp_path / "ctx")
     context = read_directory_context(root)
