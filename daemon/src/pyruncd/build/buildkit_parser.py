@@ -4,9 +4,9 @@ The package compiles BuildKit's parser (moby/buildkit frontend/dockerfile/parser
 it handles the escape directive, line continuations, comments, heredocs, flags and the JSON/shell form split
 exactly as BuildKit does. It has no type information, so this is the one module that touches it.
 
-What it does not give, the callers add: the parser directives themselves (`syntax_directive`,
-`escape_directive` here), whether a heredoc is chomped (`<<-`) or expanded (unquoted delimiter), and the
-line of a parse error (its exceptions carry only the message).
+What it does not give is added here: the parser directives themselves (`read_directives`), whether a
+heredoc is chomped (`<<-`) or expanded (unquoted delimiter), and the line of a parse error (its exceptions
+carry only the message).
 """
 
 import re
@@ -38,7 +38,7 @@ class RawHeredoc:
 class RawNode:
     """One instruction as BuildKit's parser sees it, before its arguments are interpreted."""
 
-    keyword: str  # upper case, as written (may be unknown: the caller decides)
+    keyword: str  # upper-cased; may be no instruction at all (the caller refuses it)
     trigger: str | None  # ONBUILD's instruction keyword, upper case
     json_form: bool
     original: str

@@ -285,8 +285,9 @@ class _TarStager:
 def read_tar_context(
     stream: BinaryIO, staging: Path, *, ignore: IgnoreMatcher | None = None, limits: ContextLimits | None = None
 ) -> BuildContext:
-    """A tar stream (plain or compressed) read once, its files written under `staging` (an empty directory
-    the caller owns and removes). `ignore` filters it as the daemon does for a context sent unfiltered."""
+    """A tar stream (plain or compressed) read once, its files written under `staging`: an empty directory
+    the caller owns, keeps private (0700: staged files keep no modes of their own) and removes. `ignore`
+    filters the context as the daemon does for one sent unfiltered."""
     stager = _TarStager(staging, limits or ContextLimits())
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as archive:
