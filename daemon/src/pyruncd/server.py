@@ -5,7 +5,9 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
@@ -28,6 +30,8 @@ from .services.volumes import VolumesService
 
 log = logging.getLogger("pyruncd")
 _MAX_MESSAGE = 16 << 20
+# the generated add_*Servicer_to_server functions (grpc's generator writes no annotations)
+_Register = Callable[[Any, grpc.aio.Server], None]
 
 
 def _claim_socket(path: Path) -> None:
@@ -79,11 +83,15 @@ async def serve(config: Config) -> None:
         daemon.images.collect_garbage()  # what loads and pulls cut off by a crash left
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])
-        images_pb2_grpc.add_ImagesServicer_to_server(ImagesService(daemon), server)
-        system_pb2_grpc.add_SystemServicer_to_server(SystemService(daemon, containers), server)
-        containers_pb2_grpc.add_ContainersServicer_to_server(ContainersService(containers), server)
-        volumes_pb2_grpc.add_VolumesServicer_to_server(VolumesService(daemon.volumes), server)
-        networks_pb2_grpc.add_NetworksServicer_to_server(NetworksService(daemon.networks), server)
+        services: list[tuple[_Register, object]] = [
+            (images_pb2_grpc.add_ImagesServicer_to_server, ImagesService(daemon)),
+            (system_pb2_grpc.add_SystemServicer_to_server, SystemService(daemon, containers)),
+            (containers_pb2_grpc.add_ContainersServicer_to_server, ContainersService(containers)),
+            (volumes_pb2_grpc.add_VolumesServicer_to_server, VolumesService(daemon.volumes)),
+            (networks_pb2_grpc.add_NetworksServicer_to_server, NetworksService(daemon.networks)),
+        ]
+        for register, servicer in services:
+            register(servicer, server)
         old_umask = os.umask(0o117)  # the socket is born 0660: no window with wider access
         try:
             server.add_insecure_port(f"unix:{path}")

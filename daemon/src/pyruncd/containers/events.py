@@ -35,12 +35,12 @@ def oom_container(payload: bytes) -> str:
 
 def handle(request: bytes, on_oom: Callable[[str], None]) -> bytes:
     """One ttrpc request: Forward answers Empty (after on_oom for a TaskOOM), anything else UNIMPLEMENTED."""
-    req = wire.decode("ttrpc.Request", request)
-    if (req.service, req.method) != (SERVICE, "Forward"):
-        status = {"code": 12, "message": f"{req.service}/{req.method} is not implemented"}
+    req = vars(wire.decode("ttrpc.Request", request))  # the wire module's messages are not typed
+    if (req["service"], req["method"]) != (SERVICE, "Forward"):
+        status = {"code": 12, "message": f"{req['service']}/{req['method']} is not implemented"}
         return wire.encode("ttrpc.Response", status=status)
     try:
-        cid = oom_container(req.payload)
+        cid = oom_container(req["payload"])
     except Exception:  # protobuf's DecodeError: one bad event, not the connection
         log.warning("undecodable shim event")
         cid = ""

@@ -7,6 +7,7 @@ policies/health.py's.
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import InvalidArgument
 
@@ -47,13 +48,13 @@ class Healthcheck:
     def argv(self) -> list[str]:
         return self.test[1:] if self.test[0] == "CMD" else ["/bin/sh", "-c", self.test[1]]
 
-    def inspect(self) -> dict:
+    def inspect(self) -> dict[str, Any]:
         """As docker's Config.Healthcheck: durations in nanoseconds."""
         return {"Test": self.test, "Interval": int(self.interval * 1e9), "Timeout": int(self.timeout * 1e9),
                 "StartPeriod": int(self.start_period * 1e9), "Retries": self.retries}
 
 
-def resolve(image_config: dict, *, cmd: str = "", interval: str = "", timeout: str = "", retries: str = "",
+def resolve(image_config: dict[str, Any], *, cmd: str = "", interval: str = "", timeout: str = "", retries: str = "",
             start_period: str = "", disabled: bool = False) -> Healthcheck | None:
     """The check a container runs: the image's, each flag given replacing its part; None for no check."""
     given = any((cmd, interval, timeout, retries, start_period))
@@ -121,7 +122,7 @@ class Health:
                 self.status = UNHEALTHY
         return self.status != before
 
-    def inspect(self) -> dict:
+    def inspect(self) -> dict[str, Any]:
         return {"Status": self.status, "FailingStreak": self.failing_streak,
                 "Log": [{"Start": r.start, "End": r.end, "ExitCode": r.exit_code, "Output": r.output}
                         for r in self.log]}

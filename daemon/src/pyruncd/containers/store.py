@@ -75,13 +75,13 @@ class Store:
         name = text.removeprefix("/")
         row = self.conn.execute("SELECT id FROM containers WHERE id=? OR name=?", (text, name)).fetchone()
         if row:
-            return row["id"]
+            return str(row["id"])
         if re.fullmatch(r"[0-9a-f]+", text):
             rows = self.conn.execute("SELECT id FROM containers WHERE id LIKE ?", (text + "%",)).fetchall()
             if len(rows) > 1:
                 raise Conflict(f"multiple IDs found with provided prefix: {text}")
             if rows:
-                return rows[0]["id"]
+                return str(rows[0]["id"])
         raise NotFound(f"No such container: {text}")
 
     def check_name(self, name: str) -> str:

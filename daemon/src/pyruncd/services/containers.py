@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
-import grpc
 from google.protobuf.message import Message
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc as pb_grpc
@@ -23,10 +22,9 @@ from ..containers.types import (
     ResourceFlags,
 )
 from ..volumes.mounts import MountFlags
-from .errors import rpc
+from .errors import Context, rpc
 
 _T = TypeVar("_T")
-Context = grpc.aio.ServicerContext[Any, Any]
 
 
 def from_message(cls: type[_T], msg: Message, **given: Any) -> _T:
@@ -39,9 +37,10 @@ def from_message(cls: type[_T], msg: Message, **given: Any) -> _T:
             values[f.name] = given[f.name]
         elif f.name in names:
             value = getattr(msg, f.name)
-            values[f.name] = value if isinstance(value, (str, bytes, bool, int, float)) else (
-                dict(value) if names[f.name].message_type is not None and names[f.name].message_type.GetOptions().map_entry
-                else list(value))
+            if isinstance(value, (str, bytes, bool, int, float)):
+                values[f.name] = value
+            else:  # a map field has keys, a repeated one does not
+                values[f.name] = dict(value) if hasattr(value, "keys") else list(value)
     return cls(**values)
 
 
@@ -63,7 +62,7 @@ def output_pb(item: Chunk | ProcessExit) -> pb.ExecOutput:
     return pb.ExecOutput(exited=True, exit_code=item.code)
 
 
-class ContainersService(pb_grpc.ContainersServicer):  # type: ignore[misc]  # generated, untyped
+class ContainersService(pb_grpc.ContainersServicer):
     def __init__(self, containers: Containers) -> None:
         self.c = containers
 

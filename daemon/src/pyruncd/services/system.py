@@ -5,9 +5,7 @@ import os
 import platform
 import socket
 from pathlib import Path
-from typing import Any
 
-import grpc
 from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
 from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc as pb_grpc
 
@@ -15,10 +13,9 @@ from ..containers.local import Containers
 from ..containers.types import Status
 from ..daemon import Daemon
 from ..images.manifest import host_platform
-from .errors import rpc
+from .errors import Context, rpc
 
 API_VERSION = "v1"
-Context = grpc.aio.ServicerContext[Any, Any]
 
 
 def _os_name() -> str:
@@ -47,7 +44,7 @@ def _version() -> str:
     return importlib.metadata.version("pyruncd")
 
 
-class SystemService(pb_grpc.SystemServicer):  # type: ignore[misc]  # generated, untyped
+class SystemService(pb_grpc.SystemServicer):
     def __init__(self, daemon: Daemon, containers: Containers) -> None:
         self.d = daemon
         self.containers = containers

@@ -7,6 +7,7 @@ in the background once it exits, never deleted from the shim while it runs.
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +27,10 @@ from ..types import Chunk, ExecOptions, ProcessExit, Record, Status
 KILLED_PROBE_GRACE = 10.0
 # (container id, exec id): called once the process runs, from then on stdin, resize and close reach it
 OnStart = Callable[[str, str], None]
+
+
+def _to_outlet(q: Outlet, stream: str, readers: list[FifoReader], data: bytes) -> None:
+    q.push((stream, data), readers)
 
 
 async def _process(ctx: Context, rec: Record, o: ExecOptions) -> dict[str, Any]:
@@ -65,7 +70,7 @@ async def exec(ctx: Context, text: str, o: ExecOptions,
             fifo = paths[stream] = d / f"exec-{eid}-{stream}"
             os.mkfifo(fifo, 0o600)
             fifos.append(fifo)
-            readers.append(FifoReader(fifo, lambda data, s=stream: q.push((s, data), readers)))
+            readers.append(FifoReader(fifo, functools.partial(_to_outlet, q, stream, readers)))
         if o.interactive:
             fifo = paths["stdin"] = d / f"exec-{eid}-stdin"
             os.mkfifo(fifo, 0o600)
@@ -94,14 +99,14 @@ async def exec(ctx: Context, text: str, o: ExecOptions,
             if not getter.done():
                 getter.cancel()
                 break
-            stream, data = getter.result()
-            yield Chunk(stream=stream, data=data)
+            item = getter.result()
+            assert item is not None  # the end marker is attach's; an exec's output ends with its process
+            yield Chunk(stream=item[0], data=item[1])
         q.release()
         for r in readers:
             r.drain()
-        while not q.empty():
-            stream, data = q.get_nowait()
-            yield Chunk(stream=stream, data=data)
+        while not q.empty() and (item := q.get_nowait()) is not None:
+            yield Chunk(stream=item[0], data=item[1])
         yield ProcessExit(code=(await wait).status)
     finally:
         if started and wait is not None and not wait.done():

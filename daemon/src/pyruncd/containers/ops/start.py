@@ -80,15 +80,17 @@ def open_output(ctx: Context, rec: Record, shim: ShimClient) -> Live:
     logf = LogFile(ctx.log_path(rec.id), ctx.log_config(rec))
     live = Live(shim=shim, log=logf)
 
-    def sink(stream: str, data: bytes) -> None:
-        logf.write(stream, data)
-        ctx.runtime.output(rec.id, live, stream, data)
+    def sink(stream: str) -> Callable[[bytes], None]:
+        def write(data: bytes) -> None:
+            logf.write(stream, data)
+            ctx.runtime.output(rec.id, live, stream, data)
+        return write
 
     for stream in ("stdout",) if rec.config.process.tty else ("stdout", "stderr"):
         fifo = d / stream
         if not fifo.exists():
             os.mkfifo(fifo, 0o600)
-        live.readers.append(FifoReader(fifo, lambda data, s=stream: sink(s, data)))
+        live.readers.append(FifoReader(fifo, sink(stream)))
     if rec.config.open_stdin:
         if not (d / "stdin").exists():
             os.mkfifo(d / "stdin", 0o600)
