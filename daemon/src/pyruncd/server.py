@@ -50,15 +50,16 @@ def _claim_socket(path: Path) -> None:
     raise Conflict(f"another daemon is listening on {path}")
 
 
-def containers_of(daemon: Daemon) -> tuple[Containers, EventSink]:
+def containers_of(daemon: Daemon) -> tuple[Containers, Shims, EventSink]:
     """The containers' local service over the real shims, and the socket those shims send events to."""
     root = Path(daemon.config.root)
     events_path = root / "shim-events.sock"
+    shims = Shims(root / "runtime", events_path)
     containers = Containers(
-        store=ContainerStore(daemon.conn), shims=Shims(root / "runtime", events_path), images=daemon.images,
-        snapshots=daemon.snapshots, networks=daemon.networks, volumes=daemon.volumes, root=root / "containers",
+        store=ContainerStore(daemon.conn), shims=shims, images=daemon.images, snapshots=daemon.snapshots,
+        networks=daemon.networks, volumes=daemon.volumes, root=root / "containers",
         cgroup_parent=daemon.config.cgroup_parent, log_defaults=daemon.config.log_opts)
-    return containers, EventSink(events_path, containers.oom_event)
+    return containers, shims, EventSink(events_path, containers.oom_event, shims.exit_event)
 
 
 async def _restore(daemon: Daemon, containers: Containers) -> None:
@@ -73,7 +74,7 @@ async def _restore(daemon: Daemon, containers: Containers) -> None:
 async def serve(config: Config) -> None:
     daemon = Daemon(config)
     path = config.socket_path
-    containers, events = containers_of(daemon)
+    containers, shims, events = containers_of(daemon)
     restoring = None
     try:
         await events.start()  # before any shim starts or reconnects: they send to it
@@ -117,5 +118,6 @@ async def serve(config: Config) -> None:
         await daemon.networks.settle()  # a network left idle by the last exit goes down before we do
         events.close()
         containers.close()  # containers keep running; their shims wait for the next pyruncd
+        shims.close()
         daemon.close()
     log.info("pyruncd stopped")

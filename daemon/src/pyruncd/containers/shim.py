@@ -4,18 +4,17 @@ real implementation of shimapi's protocols (Shims, ShimTask), given to the conta
 We reuse pyrunc_shim's blocking client (framing and status codes stay in one place) and
 encode the Task API with the generated google.protobuf classes. Every call dials its own
 connection, so a Wait blocked in one thread never holds up a Kill from another; ShimTask runs
-them in threads. The daemon learns of exits from Wait, which the shim answers at once for a
-process that exited while nobody was asking (restart safety); of OOM kills from events (events.py).
+them in threads. The daemon learns of exits and OOM kills from the shims' events (events.py, exits.py), and of an exit
+while nobody was listening (restart safety) from one State asked at each wait.
 """
 
-import asyncio
+import contextlib
 import json
 import os
 import shutil
 import signal as signals
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from pyrunc_shim.ttrpc.frames import FrameError
 from pyrunc_shim.ttrpc.status import TtrpcError
 
 from ..threads import in_thread
+from .exits import ExitWatch
 from .shimapi import ExecSpec, Exit, ShimError, ShimTimeout, ShimUnreachable, TaskSpec
 
 TASK = "containerd.task.v2.Task"
@@ -37,6 +37,7 @@ NAMESPACE = "pyruncd"
 PROCESS_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Process"
 RESOURCES_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources"
 RUNTIMES = {"pyrunc": "", "runc": "/usr/sbin/runc"}  # "" lets the shim pick pyrunc from its venv
+_STOPPED = 3  # containerd.v1.types.Status
 
 
 def shim_binary() -> str:
@@ -144,21 +145,28 @@ class Shim:
 
     def alive(self, timeout: float = 5) -> bool:
         try:
-            self._call("Connect", api.ConnectRequest(id=self.id), api.ConnectResponse.FromString, timeout=timeout)
+            self.pid(timeout)
             return True
         except (OSError, ShimError):
             return False
+
+    def pid(self, timeout: float = 5) -> int:
+        """The shim's own process."""
+        resp = self._answer("Connect", api.ConnectRequest(id=self.id), api.ConnectResponse.FromString, timeout)
+        return int(resp.shim_pid)
+
+    def exit(self, exec_id: str = "") -> Exit | None:
+        """The process's exit if it has exited (State, which answers at once, unlike Wait)."""
+        r = self._answer("State", api.StateRequest(id=self.id, exec_id=exec_id), api.StateResponse.FromString)
+        if r.status != _STOPPED:
+            return None
+        return Exit(status=r.exit_status, exited_at=r.exited_at.seconds + r.exited_at.nanos / 1e9)
 
     def create(self, req: api.CreateTaskRequest) -> int:
         return self._answer("Create", req, api.CreateTaskResponse.FromString, timeout=60).pid
 
     def start(self, exec_id: str = "") -> int:
         return self._answer("Start", api.StartRequest(id=self.id, exec_id=exec_id), api.StartResponse.FromString).pid
-
-    def wait(self, exec_id: str = "") -> Exit:
-        r = self._answer("Wait", api.WaitRequest(id=self.id, exec_id=exec_id), api.WaitResponse.FromString,
-                         timeout=None)
-        return Exit(status=r.exit_status, exited_at=r.exited_at.seconds + r.exited_at.nanos / 1e9)
 
     def kill(self, signal: int, all: bool = False, exec_id: str = "") -> None:
         self._call("Kill", api.KillRequest(id=self.id, exec_id=exec_id, signal=signal, all=all), None)
@@ -214,44 +222,14 @@ class Shim:
             _delete_dead(bundle, self.id)
 
 
-_T = TypeVar("_T")
-
-
-def _in_own_thread(fn: Callable[[], _T]) -> "asyncio.Future[_T]":
-    """Run a call that may block for as long as a container lives, without taking an executor slot."""
-    loop = asyncio.get_running_loop()
-    fut: asyncio.Future[_T] = loop.create_future()
-
-    def done(value: _T | None, error: BaseException | None) -> None:
-        if fut.done():
-            return
-        if error is not None:
-            fut.set_exception(error)
-        else:
-            fut.set_result(value)  # type: ignore[arg-type]  # None only alongside an error
-
-    def run() -> None:
-        value: _T | None = None
-        error: BaseException | None = None
-        try:
-            value = fn()
-        except BaseException as e:  # noqa: BLE001 - handed to the awaiting coroutine
-            error = e
-        try:
-            loop.call_soon_threadsafe(done, value, error)
-        except RuntimeError:
-            pass  # the loop closed: pyruncd is stopping and will Wait again when it comes back
-
-    threading.Thread(target=run, daemon=True, name="wait").start()
-    return fut
-
-
 class ShimTask:
-    """shimapi.ShimClient over the blocking Shim: each call in a worker thread, Wait in a thread of its own."""
+    """shimapi.ShimClient over the blocking Shim: each call in a worker thread; waits answered by events."""
 
-    def __init__(self, shim: Shim, runtime_root: Path) -> None:
+    def __init__(self, shim: Shim, runtime_root: Path, exits: ExitWatch) -> None:
         self._shim = shim
         self._runtime_root = runtime_root
+        self._exits = exits
+        self._pid = 0
 
     @property
     def id(self) -> str:
@@ -275,7 +253,23 @@ class ShimTask:
         return await in_thread(self._shim.start, exec_id)
 
     async def wait(self, exec_id: str = "") -> Exit:
-        return await _in_own_thread(lambda: self._shim.wait(exec_id))
+        # a shim that is slow to answer (stopped, overloaded) is asked again: only its death fails a wait
+        while not self._pid:
+            with contextlib.suppress(ShimTimeout):
+                self._pid = await in_thread(self._shim.pid)
+        exited = self._exits.expect(self.id, exec_id, self._pid)
+        try:
+            # registered first: an exit from now on comes as an event, one before is seen here
+            while True:
+                with contextlib.suppress(ShimTimeout):
+                    exit = await in_thread(self._shim.exit, exec_id)
+                    break
+        except BaseException:
+            exited.cancel()
+            raise
+        if exit is not None:
+            self._exits.exited(self.id, exec_id, exit)
+        return await exited
 
     async def kill(self, signal: int, all: bool = False, exec_id: str = "") -> None:
         await in_thread(self._shim.kill, signal, all, exec_id)
@@ -322,13 +316,21 @@ class Shims:
     def __init__(self, runtime_root: Path, events: Path) -> None:
         self._runtime_root = runtime_root
         self._events = events
+        self._exits = ExitWatch()
+
+    def exit_event(self, container_id: str, exec_id: str, exit: Exit) -> None:
+        """A /tasks/exit event (events.py)."""
+        self._exits.exited(container_id, exec_id, exit)
+
+    def close(self) -> None:
+        self._exits.close()
 
     async def start(self, bundle: Path, container_id: str) -> ShimTask:
         shim = await in_thread(_start, bundle, container_id, str(self._events))
-        return ShimTask(shim, self._runtime_root)
+        return ShimTask(shim, self._runtime_root, self._exits)
 
     def connect(self, container_id: str, address: str) -> ShimTask:
-        return ShimTask(Shim(container_id, address), self._runtime_root)
+        return ShimTask(Shim(container_id, address), self._runtime_root, self._exits)
 
     async def delete_dead(self, bundle: Path, container_id: str) -> Exit | None:
         return await in_thread(_delete_dead, bundle, container_id)
