@@ -5,6 +5,9 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import grpc
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
@@ -13,7 +16,10 @@ from pyrunc_proto.pyrunc.networks.v1 import networks_pb2_grpc
 from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc
 from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2_grpc
 
-from .containers.manager import Manager
+from .containers.events import EventSink
+from .containers.local import Containers
+from .containers.shim import Shims
+from .containers.store import Store as ContainerStore
 from .daemon import Config, Daemon
 from .errors import Conflict
 from .services.containers import ContainersService
@@ -24,9 +30,11 @@ from .services.volumes import VolumesService
 
 log = logging.getLogger("pyruncd")
 _MAX_MESSAGE = 16 << 20
+# the generated add_*Servicer_to_server functions (grpc's generator writes no annotations)
+_Register = Callable[[Any, grpc.aio.Server], None]
 
 
-def _claim_socket(path) -> None:
+def _claim_socket(path: Path) -> None:
     """Remove a stale socket; refuse one a live daemon answers on."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -42,10 +50,22 @@ def _claim_socket(path) -> None:
     raise Conflict(f"another daemon is listening on {path}")
 
 
-async def _restore(daemon: Daemon, manager: Manager) -> None:
+def containers_of(daemon: Daemon) -> tuple[Containers, Shims, EventSink]:
+    """The containers' local service over the real shims, and the socket those shims send events to."""
+    root = Path(daemon.config.root)
+    events_path = root / "shim-events.sock"
+    shims = Shims(root / "runtime", events_path)
+    containers = Containers(
+        store=ContainerStore(daemon.conn), shims=shims, images=daemon.images, snapshots=daemon.snapshots,
+        networks=daemon.networks, volumes=daemon.volumes, root=root / "containers",
+        cgroup_parent=daemon.config.cgroup_parent, log_defaults=daemon.config.log_opts)
+    return containers, shims, EventSink(events_path, containers.oom_event, shims.exit_event)
+
+
+async def _restore(daemon: Daemon, containers: Containers) -> None:
     try:
-        await manager.restore()
-        await daemon.networks.restore({r.id: r.pid for r in manager.records(False)})
+        await containers.restore()
+        await daemon.networks.restore({r.id: r.pid for r in containers.records(False)})
     except Exception:
         log.exception("restoring containers failed")
         raise
@@ -54,21 +74,25 @@ async def _restore(daemon: Daemon, manager: Manager) -> None:
 async def serve(config: Config) -> None:
     daemon = Daemon(config)
     path = config.socket_path
-    manager = Manager(daemon)
+    containers, shims, events = containers_of(daemon)
     restoring = None
     try:
-        await manager.events.start()  # before any shim starts or reconnects: they send to it
+        await events.start()  # before any shim starts or reconnects: they send to it
         _claim_socket(path)
         # before the API answers, so no load or pull races it; the containers' images are leased first
-        manager.hold_leases()
+        containers.hold_leases()
         daemon.images.collect_garbage()  # what loads and pulls cut off by a crash left
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])
-        images_pb2_grpc.add_ImagesServicer_to_server(ImagesService(daemon), server)
-        system_pb2_grpc.add_SystemServicer_to_server(SystemService(daemon), server)
-        containers_pb2_grpc.add_ContainersServicer_to_server(ContainersService(manager), server)
-        volumes_pb2_grpc.add_VolumesServicer_to_server(VolumesService(daemon.volumes), server)
-        networks_pb2_grpc.add_NetworksServicer_to_server(NetworksService(daemon.networks), server)
+        services: list[tuple[_Register, object]] = [
+            (images_pb2_grpc.add_ImagesServicer_to_server, ImagesService(daemon)),
+            (system_pb2_grpc.add_SystemServicer_to_server, SystemService(daemon, containers)),
+            (containers_pb2_grpc.add_ContainersServicer_to_server, ContainersService(containers)),
+            (volumes_pb2_grpc.add_VolumesServicer_to_server, VolumesService(daemon.volumes)),
+            (networks_pb2_grpc.add_NetworksServicer_to_server, NetworksService(daemon.networks)),
+        ]
+        for register, servicer in services:
+            register(servicer, server)
         old_umask = os.umask(0o117)  # the socket is born 0660: no window with wider access
         try:
             server.add_insecure_port(f"unix:{path}")
@@ -77,7 +101,7 @@ async def serve(config: Config) -> None:
             os.umask(old_umask)
         os.chmod(path, 0o660)
         # answer first, then take the containers back: a flooding or stuck one must not keep the API down
-        restoring = asyncio.ensure_future(_restore(daemon, manager))
+        restoring = asyncio.ensure_future(_restore(daemon, containers))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -92,6 +116,8 @@ async def serve(config: Config) -> None:
             restoring.cancel()
             await asyncio.gather(restoring, return_exceptions=True)
         await daemon.networks.settle()  # a network left idle by the last exit goes down before we do
-        manager.close()  # containers keep running; their shims wait for the next pyruncd
+        events.close()
+        containers.close()  # containers keep running; their shims wait for the next pyruncd
+        shims.close()
         daemon.close()
     log.info("pyruncd stopped")

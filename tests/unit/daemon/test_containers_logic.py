@@ -7,8 +7,7 @@ import json
 import pytest
 from pyctl.commands.terminal import _filter_detach
 from pyruncd.containers import logs, spec
-from pyruncd.containers.status import TRANSITIONS, Status
-from pyruncd.containers.store import Config, Record
+from pyruncd.containers.types import TRANSITIONS, Config, Record, Status
 from pyruncd.errors import Conflict, InvalidArgument
 
 IMAGE = {"config": {"Entrypoint": ["/entry"], "Cmd": ["default"], "Env": ["PATH=/bin", "A=image"],
@@ -65,8 +64,8 @@ def test_users_resolve_against_the_layers_top_first(tmp_path):
 
 
 def test_state_machine_refuses_what_docker_would():
-    cfg = Config(resolve(), spec.Settings("h"), [])
-    rec = Record("id", "n", "img", "sha256:x", "", cfg)
+    cfg = Config(process=resolve(), settings=spec.Settings("h"), chain_ids=[])
+    rec = Record(id="id", name="n", image="img", image_id="sha256:x", created="", config=cfg)
     rec.move(Status.RUNNING)
     rec.move(Status.PAUSED)
     with pytest.raises(Conflict):

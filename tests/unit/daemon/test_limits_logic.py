@@ -5,8 +5,9 @@ import json
 
 import pytest
 from pyruncd.containers import health, hostconfig, resources, restart
+from pyruncd.containers.policies import restart as restart_policy
 from pyruncd.containers.spec import Process, Settings
-from pyruncd.containers.store import Config
+from pyruncd.containers.types import Config, HostConfig, HostFlags
 from pyruncd.errors import InvalidArgument
 
 # ---- sizes, cpus, pids
@@ -185,7 +186,7 @@ def test_restart_decisions():
 
 
 def test_backoff_doubles_from_100ms_and_resets_after_a_long_run():
-    b = restart.next_backoff
+    b = restart_policy.next_backoff
     assert [b(0, 0), b(0.1, 1), b(0.2, 1), b(0.4, 1)] == [0.1, 0.2, 0.4, 0.8]
     assert b(40, 1) == 60 and b(60, 1) == 60
     assert b(6.4, 10) == 0.1
@@ -199,7 +200,7 @@ def test_restarts_schedule_cancel_and_stop():
             started.append(cid)
 
     async def main():
-        r = restart.Restarts(start)
+        r = restart_policy.Restarts(start)
         P = restart.RestartPolicy
         assert r.exited("a", P("always"), 0, 0, False, 0)
         assert r.restarting("a")
@@ -260,14 +261,14 @@ def test_health_state_machine():
 
 
 def test_host_config_round_trips_through_the_record_json():
-    flags = hostconfig.HostFlags(memory="64m", ulimits=["nofile=1:2"], devices=["/dev/null"], restart="on-failure:2",
+    flags = HostFlags(memory="64m", ulimits=["nofile=1:2"], devices=["/dev/null"], restart="on-failure:2",
                                  health_cmd="true", health_interval="1s", cap_drop=["ALL"])
     host = hostconfig.resolve(flags, {}, auto_remove=False, log_defaults={})
-    cfg = Config(Process(["true"], [], "/", ""), Settings("h"), [], host=host)
+    cfg = Config(process=Process(["true"], [], "/", ""), settings=Settings("h"), chain_ids=[], host=host)
     cfg.run.restart_count = 2
     back = Config.loads(cfg.dumps())
     assert back.host == host and back.run.restart_count == 2
     # records written before these fields existed load with the defaults
     old = json.loads(cfg.dumps())
     del old["host"], old["run"]
-    assert Config.loads(json.dumps(old)).host == hostconfig.HostConfig()
+    assert Config.loads(json.dumps(old)).host == HostConfig()

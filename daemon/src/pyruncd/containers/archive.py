@@ -19,6 +19,7 @@ import posixpath
 import stat
 import sys
 import tarfile
+from typing import BinaryIO
 
 _MAX_LINKS = 40  # as the kernel's MAXSYMLINKS
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -81,7 +82,7 @@ def _info(arcname: str, st: os.stat_result) -> tarfile.TarInfo:
     return info
 
 
-def _add(tar: tarfile.TarFile, dir_fd: int, name: str, arcname: str, seen: dict) -> None:
+def _add(tar: tarfile.TarFile, dir_fd: int, name: str, arcname: str, seen: dict[tuple[int, int], str]) -> None:
     st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     info = _info(arcname, st)
     mode = st.st_mode
@@ -119,7 +120,7 @@ def _add(tar: tarfile.TarFile, dir_fd: int, name: str, arcname: str, seen: dict)
     # sockets are skipped, as tar does
 
 
-def get(root_fd: int, path: str, out) -> None:
+def get(root_fd: int, path: str, out: BinaryIO) -> None:
     """A tar of PATH, its last component not followed (a symlink is copied as one), as docker does."""
     parts = _parts(path)
     try:
@@ -226,12 +227,13 @@ class _Extractor:
                 os.fchmod(fd, stat.S_IMODE(m.mode))  # after chown, which clears setuid bits
             finally:
                 os.close(fd)
-            self.dirs.append((parts, m.mtime))
+            self.dirs.append((parts, int(m.mtime)))
         elif m.isreg():
             fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
                          dir_fd=parent)
             with os.fdopen(fd, "wb") as out:
                 src = self.tar.extractfile(m)
+                assert src is not None  # a regular file's
                 while chunk := src.read(1 << 20):
                     out.write(chunk)
                 os.fchown(fd, m.uid, m.gid)
@@ -307,7 +309,7 @@ def _destination(root_fd: int, path: str) -> tuple[int, str | None]:
     return fd, parts[-1]
 
 
-def put(root_fd: int, path: str, src) -> None:
+def put(root_fd: int, path: str, src: BinaryIO) -> None:
     """As docker: into PATH when it is a directory, else as PATH (the archive's single top entry renamed)."""
     dest, rename = _destination(root_fd, path)
     try:

@@ -81,8 +81,9 @@ class FifoReader:
         self.fd = -1
 
 
-class Outlet(asyncio.Queue):
-    """One consumer's queue of output chunks (attach, exec). Past HIGH chunks it holds the readers that
+class Outlet(asyncio.Queue[tuple[str, bytes] | None]):
+    """One consumer's queue of output chunks (attach, exec): (stream, data), None when the process is
+    gone (attach). Past HIGH chunks it holds the readers that
     feed it until the consumer is down to LOW: a slow client slows the process, as docker attach does."""
 
     HIGH = 64   # chunks of at most READ_PER_WAKE: 1 MiB
@@ -92,14 +93,14 @@ class Outlet(asyncio.Queue):
         super().__init__()
         self._held: list[FifoReader] = []
 
-    def push(self, item, readers: Iterable[FifoReader]) -> None:
+    def push(self, item: tuple[str, bytes], readers: Iterable[FifoReader]) -> None:
         self.put_nowait(item)
         if self.qsize() >= self.HIGH and not self._held:
             self._held = list(readers)
             for r in self._held:
                 r.hold(self)
 
-    async def get(self):
+    async def get(self) -> tuple[str, bytes] | None:
         item = await super().get()
         if self._held and self.qsize() <= self.LOW:
             self.release()

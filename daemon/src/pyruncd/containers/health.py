@@ -1,19 +1,15 @@
-"""Health checks: the image's HEALTHCHECK merged with --health-* flags, probed as execs through the shim.
+"""Health checks: the image's HEALTHCHECK merged with --health-* flags, and the state a probe's result moves.
 
 State per running container (in memory, as docker keeps it; a restart begins again at "starting"):
-starting -> healthy | unhealthy, FailingStreak, and the last five probes' results.
+starting -> healthy | unhealthy, FailingStreak, and the last five probes' results. The probing is
+policies/health.py's.
 """
 
-import asyncio
-import logging
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..clock import rfc3339
 from ..errors import InvalidArgument
-
-log = logging.getLogger("pyruncd.containers")
 
 DEFAULT_INTERVAL = 30.0
 DEFAULT_TIMEOUT = 30.0
@@ -52,13 +48,13 @@ class Healthcheck:
     def argv(self) -> list[str]:
         return self.test[1:] if self.test[0] == "CMD" else ["/bin/sh", "-c", self.test[1]]
 
-    def inspect(self) -> dict:
+    def inspect(self) -> dict[str, Any]:
         """As docker's Config.Healthcheck: durations in nanoseconds."""
         return {"Test": self.test, "Interval": int(self.interval * 1e9), "Timeout": int(self.timeout * 1e9),
                 "StartPeriod": int(self.start_period * 1e9), "Retries": self.retries}
 
 
-def resolve(image_config: dict, *, cmd: str = "", interval: str = "", timeout: str = "", retries: str = "",
+def resolve(image_config: dict[str, Any], *, cmd: str = "", interval: str = "", timeout: str = "", retries: str = "",
             start_period: str = "", disabled: bool = False) -> Healthcheck | None:
     """The check a container runs: the image's, each flag given replacing its part; None for no check."""
     given = any((cmd, interval, timeout, retries, start_period))
@@ -126,70 +122,7 @@ class Health:
                 self.status = UNHEALTHY
         return self.status != before
 
-    def inspect(self) -> dict:
+    def inspect(self) -> dict[str, Any]:
         return {"Status": self.status, "FailingStreak": self.failing_streak,
                 "Log": [{"Start": r.start, "End": r.end, "ExitCode": r.exit_code, "Output": r.output}
                         for r in self.log]}
-
-
-# (argv, timeout) -> (exit code, output), or None when there was nothing to probe (paused, as docker
-# skips it); raises TimeoutError when the probe overran
-Probe = Callable[[list[str], float], Awaitable[tuple[int, str] | None]]
-
-
-class Monitors:
-    """One probing task per running container with a check; `on_change(cid, status)` tells of transitions."""
-
-    def __init__(self, probe: Callable[[str], Probe], on_change: Callable[[str, str], None]):
-        self._probe = probe
-        self._on_change = on_change
-        self._tasks: dict[str, asyncio.Task] = {}
-        self.state: dict[str, Health] = {}
-
-    def start(self, cid: str, check: Healthcheck | None) -> None:
-        self.stop(cid)
-        if check is None:
-            return
-        self.state[cid] = Health()
-        self._tasks[cid] = asyncio.ensure_future(self._run(cid, check))
-
-    def stop(self, cid: str) -> None:
-        """At exit: probing ends; the last state stays for inspect, as docker shows it."""
-        task = self._tasks.pop(cid, None)
-        if task is not None:
-            task.cancel()
-
-    def forget(self, cid: str) -> None:
-        self.stop(cid)
-        self.state.pop(cid, None)
-
-    async def _run(self, cid: str, check: Healthcheck) -> None:
-        loop = asyncio.get_running_loop()
-        began = loop.time()
-        probe = self._probe(cid)
-        while True:
-            await asyncio.sleep(check.interval)
-            start = rfc3339()
-            try:
-                result = await probe(check.argv(), check.timeout)
-                if result is None:
-                    continue
-                code, out = result
-            except TimeoutError:
-                code, out = -1, f"Health check exceeded timeout ({check.timeout:g}s)"
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 - a probe that could not run is a failed probe
-                code, out = -1, str(e)
-            health = self.state.get(cid)
-            if health is None:
-                return
-            r = Result(start, rfc3339(), code, out[-MAX_OUTPUT:])
-            if health.record(r, check.retries, loop.time() - began < check.start_period):
-                log.info("health status", extra={"id": cid, "status": health.status})
-                self._on_change(cid, health.status)
-
-    def close(self) -> None:
-        for t in self._tasks.values():
-            t.cancel()
-        self._tasks.clear()

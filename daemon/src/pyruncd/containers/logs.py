@@ -262,7 +262,7 @@ async def read(path: Path, max_file: int, live: LogFile | None, *, tail: int = -
             while (entries := await in_thread(cursor.read)) is not None:
                 for e in entries:
                     yield e
-        if live is None or cursor is None:
+        if live is None or cursor is None or ev is None:
             return
         cursor.skip, cursor.end = 0, None  # following: what is written from now on, in the current file (the last opened) first
         while True:
@@ -285,7 +285,7 @@ async def read(path: Path, max_file: int, live: LogFile | None, *, tail: int = -
                 return
             await ev.wait()
     finally:
-        if ev is not None:
+        if live is not None and ev is not None:
             live.unwatch(ev)
         for fd in fds:
             os.close(fd)

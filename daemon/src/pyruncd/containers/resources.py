@@ -11,6 +11,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidArgument
 from .seccomp import default_seccomp
@@ -101,12 +102,12 @@ class Resources:
         if self.cpu_shares < 0:
             raise InvalidArgument("invalid CPU shares: must be positive")
 
-    def to_oci(self) -> dict:
+    def to_oci(self) -> dict[str, Any]:
         """linux.resources without devices: what create writes and update sends."""
-        out: dict = {}
+        out: dict[str, Any] = {}
         if self.memory:
             out["memory"] = {"limit": self.memory, "swap": self.memory_swap or 2 * self.memory}
-        cpu: dict = {}
+        cpu: dict[str, Any] = {}
         if self.nano_cpus:
             cpu.update(period=CPU_PERIOD, quota=self.nano_cpus * CPU_PERIOD // 1_000_000_000)
         if self.cpu_shares:
@@ -170,7 +171,7 @@ class Security:
     ulimits: list[Ulimit] = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Security":
+    def from_dict(cls, d: dict[str, Any]) -> "Security":
         d = dict(d)
         d["devices"] = [Device(**x) for x in d.get("devices", [])]
         d["ulimits"] = [Ulimit(**x) for x in d.get("ulimits", [])]
@@ -278,12 +279,12 @@ def capabilities(defaults: list[str], s: Security) -> list[str]:
     return caps
 
 
-def _device_entry(host: str, container: str) -> dict:
+def _device_entry(host: str, container: str) -> dict[str, Any]:
     try:
         st = os.stat(host)
     except OSError as e:
         raise InvalidArgument(f'error gathering device information while adding custom device "{host}": '
-                              f"{e.strerror.lower()}") from None
+                              f"{(e.strerror or str(e)).lower()}") from None
     if stat.S_ISCHR(st.st_mode):
         kind = "c"
     elif stat.S_ISBLK(st.st_mode):
@@ -295,7 +296,7 @@ def _device_entry(host: str, container: str) -> dict:
             "fileMode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
 
 
-def _host_devices(top: Path = Path("/dev")) -> list[dict]:
+def _host_devices(top: Path = Path("/dev")) -> list[dict[str, Any]]:
     out = []
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = [d for d in dirnames if not (dirpath == str(top) and d in _SKIP_DEV)]
@@ -310,7 +311,7 @@ def _host_devices(top: Path = Path("/dev")) -> list[dict]:
     return out
 
 
-def oci_seccomp(profile: dict) -> dict:
+def oci_seccomp(profile: dict[str, Any]) -> dict[str, Any]:
     """A docker-format profile (--security-opt seccomp=PATH) as linux.seccomp: its archMap and its
     name/names spellings folded into the OCI fields."""
     archs = list(profile.get("architectures") or [])
@@ -328,7 +329,7 @@ def oci_seccomp(profile: dict) -> dict:
     return out
 
 
-def apply(doc: dict, r: Resources, s: Security) -> None:
+def apply(doc: dict[str, Any], r: Resources, s: Security) -> None:
     """Fold the limits and security settings into a config.json built with docker's defaults."""
     linux, process = doc["linux"], doc["process"]
     linux["resources"].update(r.to_oci())

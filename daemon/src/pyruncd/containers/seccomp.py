@@ -10,6 +10,7 @@ import functools
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 PROFILE = Path(__file__).with_name("seccomp_default.json")
 
@@ -24,7 +25,7 @@ def _kernel() -> tuple[int, int]:
     return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
 
 
-def _applies(rule: dict, arch: str, caps: set[str], kernel: tuple[int, int]) -> bool:
+def _applies(rule: dict[str, Any], arch: str, caps: set[str], kernel: tuple[int, int]) -> bool:
     inc, exc = rule.get("includes") or {}, rule.get("excludes") or {}
     if inc.get("arches") and arch not in inc["arches"]:
         return False
@@ -38,11 +39,12 @@ def _applies(rule: dict, arch: str, caps: set[str], kernel: tuple[int, int]) -> 
 
 
 @functools.cache
-def _profile() -> dict:
-    return json.loads(PROFILE.read_text())
+def _profile() -> dict[str, Any]:
+    profile: dict[str, Any] = json.loads(PROFILE.read_text())
+    return profile
 
 
-def default_seccomp(caps: tuple[str, ...]) -> dict | None:
+def default_seccomp(caps: tuple[str, ...]) -> dict[str, Any] | None:
     """The linux.seccomp object for this machine and capability set; None on an arch the profile lacks."""
     arch = _GOARCH.get(os.uname().machine)
     if arch is None:

@@ -3,8 +3,10 @@
 import os
 import signal as _signal
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidArgument
 from .seccomp import default_seccomp
@@ -42,7 +44,7 @@ class Settings:
     network: str = "none"
     runtime: str = "pyrunc"
     labels: dict[str, str] = field(default_factory=dict)
-    net: dict = field(default_factory=dict)  # networks.manager.Networks.validate's per-container settings
+    net: dict[str, Any] = field(default_factory=dict)  # networks.manager.Networks.validate's per-container settings
 
 
 def merge_env(base: list[str], extra: list[str]) -> list[str]:
@@ -56,7 +58,7 @@ def merge_env(base: list[str], extra: list[str]) -> list[str]:
     return list(out.values())
 
 
-def resolve_process(image_config: dict, *, cmd: list[str], entrypoint: list[str], entrypoint_set: bool,
+def resolve_process(image_config: dict[str, Any], *, cmd: list[str], entrypoint: list[str], entrypoint_set: bool,
                     env: list[str], workdir: str, user: str, tty: bool, hostname: str) -> Process:
     ic = image_config.get("config") or {}
     ep = list(entrypoint) if entrypoint_set else list(ic.get("Entrypoint") or [])
@@ -225,7 +227,7 @@ def _row_id(row: list[str], i: int, user: str) -> int | None:
     return n
 
 
-def resolve_user(user: str, lowers: list[Path], upper: Path) -> dict:
+def resolve_user(user: str, lowers: list[Path], upper: Path) -> dict[str, Any]:
     """user[:group] by name or number against the container's /etc/passwd and /etc/group, as docker does.
     No user at all is 0:0 even where the image has no passwd (FROM scratch, distroless), as in docker."""
     layers = [upper, *lowers]
@@ -261,14 +263,14 @@ def resolve_user(user: str, lowers: list[Path], upper: Path) -> dict:
                 raise InvalidArgument(f"unable to find group {group}: no matching entries in group file")
     extra = sorted({g for r in groups if len(r) >= 4 and username and username in r[3].split(",")
                     and (g := _row_id(r, 2, username)) is not None} - {gid})
-    out = {"uid": uid, "gid": gid}
+    out: dict[str, Any] = {"uid": uid, "gid": gid}
     if extra and not group:
         out["additionalGids"] = extra
     return out
 
 
-def build(proc: Process, settings: Settings, *, user: dict, etc: dict[str, Path], cgroups_path: str,
-          volumes: list[dict] = ()) -> dict:
+def build(proc: Process, settings: Settings, *, user: dict[str, Any], etc: dict[str, Path], cgroups_path: str,
+          volumes: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """`volumes`: the user's mounts (-v, --mount, --tmpfs), parents first; each replaces a default at its path."""
     caps = list(DEFAULT_CAPS)
     devices = [{"allow": False, "access": "rwm"}] + [
@@ -277,7 +279,7 @@ def build(proc: Process, settings: Settings, *, user: dict, etc: dict[str, Path]
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
     if settings.network != "host":
         namespaces.append({"type": "network"})
-    mounts = [
+    mounts: list[dict[str, Any]] = [
         {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755",
                                                                                 "size=65536k"]},

@@ -1,63 +1,11 @@
-"""Container records in meta.db, and name/id lookups as docker does them."""
+"""Container records in meta.db, and name/id lookups as docker does them: SQL only, lookups by key."""
 
-import json
 import random
 import re
 import sqlite3
-from dataclasses import asdict, dataclass, field
 
 from ..errors import Conflict, InvalidArgument, NotFound
-from ..volumes.mounts import MountPoint
-from .hostconfig import HostConfig, RunState
-from .spec import Process, Settings
-from .status import TRANSITIONS, Status
-
-
-@dataclass
-class Config:
-    """What the container is, fixed at create."""
-    process: Process
-    settings: Settings
-    chain_ids: list[str]          # the image's layer chain, top first
-    auto_remove: bool = False
-    open_stdin: bool = False
-    image_config: dict = field(default_factory=dict)
-    mounts: list[MountPoint] = field(default_factory=list)
-    host: HostConfig = field(default_factory=HostConfig)   # limits, security, restart, health
-    run: RunState = field(default_factory=RunState)        # restart count, OOM, stopped by hand
-
-    def dumps(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def loads(cls, text: str) -> "Config":
-        d = json.loads(text)
-        return cls(Process(**d["process"]), Settings(**d["settings"]), d["chain_ids"], d["auto_remove"],
-                   d["open_stdin"], d["image_config"], [MountPoint(**m) for m in d.get("mounts", [])],
-                   HostConfig.from_dict(d.get("host") or {}), RunState(**d.get("run", {})))
-
-
-@dataclass
-class Record:
-    id: str
-    name: str
-    image: str
-    image_id: str
-    created: str
-    config: Config
-    status: Status = Status.CREATED
-    pid: int = 0
-    exit_code: int = 0
-    started_at: str = ""
-    finished_at: str = ""
-    error: str = ""
-    shim_address: str = ""
-
-    def move(self, to: Status) -> None:
-        if to not in TRANSITIONS[self.status]:
-            raise Conflict(f"container {self.id[:12]} is {self.status}, cannot become {to}")
-        self.status = to
-
+from .types import Config, Record, Status
 
 _NAME = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _LEFT = ["admiring", "brave", "clever", "dazzling", "eager", "focused", "gallant", "happy", "jolly", "keen",
@@ -70,13 +18,31 @@ class Store:
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
 
-    def _record(self, row: sqlite3.Row) -> Record:
-        return Record(row["id"], row["name"], row["image"], row["image_id"], row["created"],
-                      Config.loads(row["config"]), Status(row["status"]), row["pid"], row["exit_code"],
-                      row["started_at"], row["finished_at"], row["error"], row["shim_address"])
+    @staticmethod
+    def _record(row: sqlite3.Row) -> Record:
+        return Record(id=row["id"], name=row["name"], image=row["image"], image_id=row["image_id"],
+                      created=row["created"], config=Config.loads(row["config"]), status=Status(row["status"]),
+                      pid=row["pid"], exit_code=row["exit_code"], started_at=row["started_at"],
+                      finished_at=row["finished_at"], error=row["error"], shim_address=row["shim_address"])
 
-    def all(self) -> list[Record]:
-        return [self._record(r) for r in self.conn.execute("SELECT * FROM containers ORDER BY created DESC")]
+    def get(self, container_id: str) -> Record | None:
+        row = self.conn.execute("SELECT * FROM containers WHERE id=?", (container_id,)).fetchone()
+        return self._record(row) if row else None
+
+    def find(self, *statuses: Status) -> list[Record]:
+        """Newest first; only those in `statuses` when any is given."""
+        if not statuses:
+            rows = self.conn.execute("SELECT * FROM containers ORDER BY created DESC")
+        else:
+            marks = ",".join("?" * len(statuses))
+            rows = self.conn.execute(f"SELECT * FROM containers WHERE status IN ({marks}) ORDER BY created DESC",
+                                     [str(s) for s in statuses])
+        return [self._record(r) for r in rows]
+
+    def counts(self) -> dict[Status, int]:
+        """How many containers are in each status (`pyctl info`)."""
+        rows = self.conn.execute("SELECT status, COUNT(*) FROM containers GROUP BY status").fetchall()
+        return {Status(status): n for status, n in rows}
 
     def insert(self, rec: Record) -> None:
         try:
@@ -109,13 +75,13 @@ class Store:
         name = text.removeprefix("/")
         row = self.conn.execute("SELECT id FROM containers WHERE id=? OR name=?", (text, name)).fetchone()
         if row:
-            return row["id"]
+            return str(row["id"])
         if re.fullmatch(r"[0-9a-f]+", text):
             rows = self.conn.execute("SELECT id FROM containers WHERE id LIKE ?", (text + "%",)).fetchall()
             if len(rows) > 1:
                 raise Conflict(f"multiple IDs found with provided prefix: {text}")
             if rows:
-                return rows[0]["id"]
+                return str(rows[0]["id"])
         raise NotFound(f"No such container: {text}")
 
     def check_name(self, name: str) -> str:

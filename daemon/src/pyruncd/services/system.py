@@ -9,9 +9,11 @@ from pathlib import Path
 from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
 from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc as pb_grpc
 
+from ..containers.local import Containers
+from ..containers.types import Status
 from ..daemon import Daemon
 from ..images.manifest import host_platform
-from .errors import rpc
+from .errors import Context, rpc
 
 API_VERSION = "v1"
 
@@ -43,16 +45,17 @@ def _version() -> str:
 
 
 class SystemService(pb_grpc.SystemServicer):
-    def __init__(self, daemon: Daemon):
+    def __init__(self, daemon: Daemon, containers: Containers) -> None:
         self.d = daemon
+        self.containers = containers
 
     @rpc
-    async def Info(self, request, context):
-        by_status = dict(self.d.conn.execute("SELECT status, COUNT(*) FROM containers GROUP BY status").fetchall())
+    async def Info(self, request: pb.InfoRequest, context: Context) -> pb.InfoResponse:
+        by_status = self.containers.counts()
         return pb.InfoResponse(
             images=self.d.images.count(), containers=sum(by_status.values()),
-            containers_running=by_status.get("running", 0), containers_paused=by_status.get("paused", 0),
-            containers_stopped=by_status.get("exited", 0) + by_status.get("created", 0),
+            containers_running=by_status.get(Status.RUNNING, 0), containers_paused=by_status.get(Status.PAUSED, 0),
+            containers_stopped=by_status.get(Status.EXITED, 0) + by_status.get(Status.CREATED, 0),
             server_version=_version(), storage_driver="overlayfs",
             root_dir=str(self.d.config.root), default_runtime="pyrunc", runtimes=["pyrunc", "runc"],
             kernel_version=platform.release(), operating_system=_os_name(), os_type="linux",
@@ -62,7 +65,7 @@ class SystemService(pb_grpc.SystemServicer):
             default_network="bridge")
 
     @rpc
-    async def Version(self, request, context):
+    async def Version(self, request: pb.VersionRequest, context: Context) -> pb.VersionResponse:
         return pb.VersionResponse(
             version=_version(), api_version=API_VERSION, python_version=platform.python_version(),
             os="linux", arch=host_platform().architecture, kernel_version=platform.release())
