@@ -50,6 +50,7 @@ PROGRAMS = {
     "setpriv": "util-linux",
     "sh": "dash",
     "skopeo": "skopeo",
+    "sleep": "coreutils",
     "true": "coreutils",
     "umount": "mount",
     "unshare": "util-linux",
