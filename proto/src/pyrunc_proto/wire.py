@@ -22,22 +22,26 @@ if TYPE_CHECKING:
 
     from .messages import google_protobuf_Any_Fields, google_protobuf_Timestamp_Fields
 
+    # a message's fields: {number: (name, kind, message type or '', repeated)}, as the tables have them
+    Fields = dict[int, tuple[str, str, str, bool]]
+    _SchemaBase = dict[str, Fields]
+else:
+    _SchemaBase = dict
+
 VARINT, I64, LEN, I32 = 0, 1, 2, 5
-_DEFAULTS: dict[str, object] = {"string": "", "bytes": b"", "bool": False, "message": None}
-_NAMES: dict[str, frozenset[str]] = {}
-# a field: (name, kind, message type or '', repeated), as the tables have it
-Fields = dict[int, tuple[str, str, str, bool]]
+_DEFAULTS: "dict[str, object]" = {"string": "", "bytes": b"", "bool": False, "message": None}
+_NAMES: "dict[str, frozenset[str]]" = {}
 
 
 class WireError(ValueError):
     """Bytes that do not parse as the expected message, or a field its type does not have."""
 
 
-class _Schema(dict[str, Fields]):
+class _Schema(_SchemaBase):
     """Message full name -> {field number: (name, kind, message type, repeated)}, from the table
     module of the type's API, loaded on first use: the shim never holds pyctl's tables."""
 
-    def __missing__(self, type_name: str) -> Fields:
+    def __missing__(self, type_name: str) -> "Fields":
         api = "pyrunc" if type_name.startswith("pyrunc.") else "containerd"
         self.update(__import__(f"{__package__}.{api}.tables", fromlist=["SCHEMA"]).SCHEMA)
         return dict.__getitem__(self, type_name)
@@ -72,7 +76,8 @@ class Message:
     absent ones), repeated fields as lists, maps as dicts; nested messages as Message or dict.
     messages.pyi declares a subclass per message with its fields, for the type checker."""
 
-    _type: str
+    if TYPE_CHECKING:
+        _type: str
 
     def __init__(self, type_name: str, **values: "Any") -> None:  # a field's value: as in _encode
         _check(type_name, values)
