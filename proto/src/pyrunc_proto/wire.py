@@ -9,22 +9,39 @@ reading; a field the tables do not know is an error when building (stale tables:
     data = encode("containerd.task.v2.CreateTaskResponse", pid=42)   # nested messages: dicts or Messages
     cfg = Message("pyrunc.containers.v1.ContainerConfig", image="busybox")
     cfg.cmd.extend(["true"]); data = cfg.SerializeToString()
+
+To the type checker, decode, encode and pack are the overloads in the generated messages.pyi,
+keyed by the message's full name: decode gives that message's class (its fields typed), encode
+and pack take its fields. A stub only, imported under TYPE_CHECKING: nothing more runs here.
 """
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    from .messages import google_protobuf_Any_Fields, google_protobuf_Timestamp_Fields
+
+    # a message's fields: {number: (name, kind, message type or '', repeated)}, as the tables have them
+    Fields = dict[int, tuple[str, str, str, bool]]
+    _SchemaBase = dict[str, Fields]
+else:
+    _SchemaBase = dict
+
 VARINT, I64, LEN, I32 = 0, 1, 2, 5
-_DEFAULTS = {"string": "", "bytes": b"", "bool": False, "message": None}
-_NAMES: dict[str, frozenset] = {}
+_DEFAULTS: "dict[str, object]" = {"string": "", "bytes": b"", "bool": False, "message": None}
+_NAMES: "dict[str, frozenset[str]]" = {}
 
 
 class WireError(ValueError):
     """Bytes that do not parse as the expected message, or a field its type does not have."""
 
 
-class _Schema(dict):
+class _Schema(_SchemaBase):
     """Message full name -> {field number: (name, kind, message type, repeated)}, from the table
     module of the type's API, loaded on first use: the shim never holds pyctl's tables."""
 
-    def __missing__(self, type_name: str) -> dict:
+    def __missing__(self, type_name: str) -> "Fields":
         api = "pyrunc" if type_name.startswith("pyrunc.") else "containerd"
         self.update(__import__(f"{__package__}.{api}.tables", fromlist=["SCHEMA"]).SCHEMA)
         return dict.__getitem__(self, type_name)
@@ -33,20 +50,20 @@ class _Schema(dict):
 SCHEMA = _Schema()
 
 
-def _names(type_name: str) -> frozenset:
+def _names(type_name: str) -> frozenset[str]:
     names = _NAMES.get(type_name)
     if names is None:
         names = _NAMES[type_name] = frozenset(spec[0] for spec in SCHEMA[type_name].values())
     return names
 
 
-def _check(type_name: str, names) -> None:
+def _check(type_name: str, names: "Iterable[str]") -> None:
     unknown = set(names) - _names(type_name) - {"_type"}
     if unknown:
         raise WireError(f"{type_name} has no field {sorted(unknown)[0]!r}")
 
 
-def _default(kind: str, repeated: bool):
+def _default(kind: str, repeated: bool) -> object:
     if kind == "map":
         return {}
     if repeated:
@@ -56,9 +73,13 @@ def _default(kind: str, repeated: bool):
 
 class Message:
     """A message as the generated classes have it: one attribute per field (proto3 defaults for
-    absent ones), repeated fields as lists, maps as dicts; nested messages as Message or dict."""
+    absent ones), repeated fields as lists, maps as dicts; nested messages as Message or dict.
+    messages.pyi declares a subclass per message with its fields, for the type checker."""
 
-    def __init__(self, type_name: str, **values) -> None:
+    if TYPE_CHECKING:
+        _type: str
+
+    def __init__(self, type_name: str, **values: "Any") -> None:  # a field's value: as in _encode
         _check(type_name, values)
         object.__setattr__(self, "_type", type_name)
         for name, kind, _, repeated in SCHEMA[type_name].values():
@@ -66,13 +87,13 @@ class Message:
             object.__setattr__(self, name, dict(value) if kind == "map" else list(value) if repeated else value)
 
     @classmethod
-    def _of(cls, type_name: str, values: dict) -> "Message":
+    def _of(cls, type_name: str, values: dict[str, object]) -> "Message":
         msg = object.__new__(cls)
         msg.__dict__["_type"] = type_name
         msg.__dict__.update(values)
         return msg
 
-    def __setattr__(self, name: str, value) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         _check(self._type, [name])
         object.__setattr__(self, name, value)
 
@@ -80,7 +101,7 @@ class Message:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if k != "_type")
         return f"{self._type}({fields})"
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Message) and self.__dict__ == other.__dict__
 
     def SerializeToString(self) -> bytes:
@@ -112,25 +133,36 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-def _convert(kind: str, raw):
+def _convert(kind: str, raw: int | bytes) -> object:
     if kind == "string":
         return bytes(raw).decode()
     if kind == "bytes":
         return bytes(raw)
     if kind == "bool":
         return bool(raw)
-    if kind in ("int32", "int64", "enum") and raw >= 1 << 63:
+    if kind in ("int32", "int64", "enum") and isinstance(raw, int) and raw >= 1 << 63:
         return raw - (1 << 64)
     return raw
 
 
-def decode(type_name: str, data: bytes) -> Message:
+def _decode_values(type_name: str, data: bytes) -> dict[str, object]:
+    """Field name -> value, every field of the message (proto3 defaults for absent ones)."""
     fields = SCHEMA[type_name]
-    values = {name: _default(kind, rep) for name, kind, _, rep in fields.values()}
+    values: dict[str, object] = {}
+    lists: dict[str, list[object]] = {}  # the repeated fields' lists and the maps' dicts, in values too
+    maps: dict[str, dict[object, object]] = {}
+    for name, kind, _, rep in fields.values():
+        if kind == "map":
+            values[name] = maps[name] = {}
+        elif rep:
+            values[name] = lists[name] = []
+        else:
+            values[name] = _DEFAULTS.get(kind, 0)
     pos, end = 0, len(data)
     while pos < end:
         key, pos = _read_varint(data, pos)
         number, wire_type = key >> 3, key & 7
+        raw: int | bytes
         if wire_type == VARINT:
             raw, pos = _read_varint(data, pos)
         elif wire_type == LEN:
@@ -149,37 +181,48 @@ def decode(type_name: str, data: bytes) -> Message:
         if spec is None:
             continue
         name, kind, sub, repeated = spec
-        if kind == "map":
-            entry = decode(sub, raw)
-            values[name][entry.key] = entry.value
-        elif kind == "message":
-            value = decode(sub, raw)
-            values[name].append(value) if repeated else values.__setitem__(name, value)
-        elif repeated and wire_type == LEN and kind not in ("string", "bytes"):
-            p, items = 0, values[name]  # packed, as proto3 writes them
+        if kind in ("map", "message"):
+            if not isinstance(raw, bytes):
+                raise WireError(f"{type_name}: field {number} is a message but not length-delimited")
+            if kind == "map":
+                entry = _decode_values(sub, raw)
+                maps[name][entry["key"]] = entry["value"]
+            elif repeated:
+                lists[name].append(_decode(sub, raw))
+            else:
+                values[name] = _decode(sub, raw)
+        elif repeated and isinstance(raw, bytes) and kind not in ("string", "bytes"):
+            p, items = 0, lists[name]  # packed, as proto3 writes them
             while p < len(raw):
                 n, p = _read_varint(raw, p)
                 items.append(_convert(kind, n))
         elif repeated:
-            values[name].append(_convert(kind, raw))
+            lists[name].append(_convert(kind, raw))
         else:
             values[name] = _convert(kind, raw)
-    return Message._of(type_name, values)
+    return values
 
 
-def _scalar(number: int, kind: str, value, always: bool = False) -> bytes:
+def _decode(type_name: str, data: bytes) -> Message:
+    return Message._of(type_name, _decode_values(type_name, data))
+
+
+# A field's value inside the encoder is Any: the table's kind says what it is, and callers were
+# checked against messages.pyi (encode's overloads) or hand over a Message.
+
+def _scalar(number: int, kind: str, value: "Any", always: bool = False) -> bytes:
     if kind in ("string", "bytes"):
         raw = value.encode() if kind == "string" else bytes(value)
         return _varint(number << 3 | LEN) + _varint(len(raw)) + raw if raw or always else b""
     return _varint(number << 3 | VARINT) + _varint(int(value)) if value or always else b""
 
 
-def _message(number: int, type_name: str, value: "Message | dict") -> bytes:
+def _message(number: int, type_name: str, value: "Message | Mapping[str, object]") -> bytes:
     body = _encode(type_name, value.__dict__ if isinstance(value, Message) else value)
     return _varint(number << 3 | LEN) + _varint(len(body)) + body
 
 
-def _encode(type_name: str, values: dict) -> bytes:
+def _encode(type_name: str, values: "Mapping[str, Any]") -> bytes:
     _check(type_name, values)
     out = bytearray()
     for number, (name, kind, sub, repeated) in SCHEMA[type_name].items():
@@ -207,18 +250,26 @@ def _encode(type_name: str, values: dict) -> bytes:
     return bytes(out)
 
 
-def encode(type_name: str, msg: "Message | dict | None" = None, **kwargs) -> bytes:
+def _encode_message(type_name: str, msg: "Message | Mapping[str, object] | None" = None, /,
+                    **kwargs: object) -> bytes:
     """Encode from a Message, a dict of field values, or keyword arguments."""
     values = dict(msg.__dict__ if isinstance(msg, Message) else msg or {})
     values.update(kwargs)
     return _encode(type_name, values)
 
 
-def timestamp(ns: int) -> dict:
+def timestamp(ns: int) -> "google_protobuf_Timestamp_Fields":
     """google.protobuf.Timestamp from nanoseconds since the epoch."""
     return {"seconds": ns // 1_000_000_000, "nanos": ns % 1_000_000_000}
 
 
-def pack(type_name: str, msg: "Message | dict | None" = None, **kwargs) -> dict:
+def _pack(type_name: str, msg: "Message | Mapping[str, object] | None" = None, /,
+          **kwargs: object) -> "google_protobuf_Any_Fields":
     """google.protobuf.Any with containerd's type URL: the bare full name."""
-    return {"type_url": type_name, "value": encode(type_name, msg, **kwargs)}
+    return {"type_url": type_name, "value": _encode_message(type_name, msg, **kwargs)}
+
+
+if TYPE_CHECKING:  # per message, keyed by its full name: messages.pyi
+    from .messages import decode as decode, encode as encode, pack as pack
+else:
+    decode, encode, pack = _decode, _encode_message, _pack

@@ -15,7 +15,7 @@ import ctypes
 import _prctl
 import prctl
 
-from .errors import ConfigError, PyruncError
+from .errors import ConfigError, PyruncError, reason
 
 # linux/capability.h, by number
 NAMES = (
@@ -80,7 +80,7 @@ def prepare(caps):
                 prctl.capbset_drop(n)
         prctl.set_keepcaps(True)
     except OSError as e:
-        raise PyruncError(f"unable to apply caps: bounding set: {e.strerror.lower()}") from None
+        raise PyruncError(f"unable to apply caps: bounding set: {reason(e)}") from None
 
 
 def finish(caps):
@@ -99,7 +99,7 @@ def finish(caps):
         prctl.set_keepcaps(False)
         _prctl.set_caps(*on, *off)
     except OSError as e:
-        raise PyruncError(f"unable to apply caps: {e.strerror.lower()}") from None
+        raise PyruncError(f"unable to apply caps: {reason(e)}") from None
     _ambient(_numbers(caps.ambient))
 
 

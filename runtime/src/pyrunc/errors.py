@@ -54,6 +54,11 @@ class ContainerProcessError(PyruncError):
         super().__init__(f"unable to start container process: {msg}")
 
 
+def reason(e: OSError) -> str:
+    """An OS error's text as Go's syscall errors read: strerror, in lower case."""
+    return (e.strerror or str(e)).lower()
+
+
 def _timestamp():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 

@@ -16,7 +16,7 @@ import signal
 import subprocess
 
 from . import jsonio
-from .errors import PyruncError
+from .errors import PyruncError, reason
 
 KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 # the spec has the remaining hooks run after one of these fails (the failure is only a warning)
@@ -55,7 +55,7 @@ def run_one(hook, data):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True,
                              process_group=0)
     except OSError as e:
-        return f"fork/exec {hook.path}: {os.strerror(e.errno).lower()}"
+        return f"fork/exec {hook.path}: {os.strerror(e.errno).lower() if e.errno else reason(e)}"
     try:
         out, errout = p.communicate(data, timeout=hook.timeout)
     except subprocess.TimeoutExpired:

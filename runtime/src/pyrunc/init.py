@@ -10,7 +10,7 @@ import os
 
 from . import launch, linux, mounts
 from . import process as proc_setup
-from .errors import PyruncError
+from .errors import PyruncError, reason
 
 
 class InitPlan:
@@ -143,8 +143,8 @@ def container_init(plan, ch):
         try:
             os.makedirs(proc.cwd, 0o755, exist_ok=True)  # runc creates a missing cwd
         except OSError as e:
-            reason = "not a directory" if e.errno == 17 else e.strerror.lower()  # EEXIST: a file is in the way
-            raise PyruncError(f"process.cwd: mkdir {proc.cwd}: {reason}") from None
+            why = "not a directory" if e.errno == 17 else reason(e)  # EEXIST: a file is in the way
+            raise PyruncError(f"process.cwd: mkdir {proc.cwd}: {why}") from None
     if spec.root.readonly:
         mounts.remount_readonly("/")
     mounts.set_root_propagation(lx.rootfs_propagation)
@@ -253,7 +253,7 @@ def _finalize(plan):
         os.chdir(proc.cwd)
     except OSError as e:
         raise PyruncError(f"process.cwd: chdir to cwd ({proc.cwd!r}) set in config.json failed: "
-                          f"{e.strerror.lower()}") from None
+                          f"{reason(e)}") from None
     env = proc_setup.env_with_home(proc.env, proc.user.uid)
     exe = proc_setup.find_executable(proc.args[0], env)
     proc_setup.close_extra_fds(3 + plan.preserve_fds + _listen_fds(env))
@@ -281,7 +281,7 @@ def _exec(plan, exe, env):
         from .errors import ContainerProcessError
 
         # runc's words (Go's os.PathError): "exec /bin/x: exec format error"
-        raise ContainerProcessError(f"exec {exe}: {e.strerror.lower()}") from None
+        raise ContainerProcessError(f"exec {exe}: {reason(e)}") from None
 
 
 def _report_exec_failure(fifo, exc):

@@ -22,7 +22,9 @@ class _ScanContext:
     parse_constant = _CONSTANTS.__getitem__
 
 
-_scan = _json.make_scanner(_ScanContext())
+# typeshed types the context as a make_scanner; any object with these attributes does (json.decoder's
+# own is a JSONDecoder)
+_scan = _json.make_scanner(_ScanContext())  # type: ignore[arg-type]
 _quote = _json.encode_basestring_ascii
 
 
@@ -50,7 +52,8 @@ def loads(data):
         # the C scanner builds its error from json.decoder, which the hot path does not import
         raise ValueError(_scan_error(s, i)) from None
     except ValueError as e:  # json.decoder was imported after all, or an integer of 4300+ digits
-        raise ValueError(_where(s, e.msg, e.pos) if hasattr(e, "pos") else "integer too large") from None
+        raise ValueError(_where(s, e.msg, e.pos) if hasattr(e, "msg") and hasattr(e, "pos")
+                         else "integer too large") from None
     end = _skip(s, end)
     if end != len(s):
         raise ValueError(_where(s, "Extra data", end))
@@ -79,7 +82,7 @@ def _scan_error(s, i):
 
 def dumps(obj, indent=None, compact=False):
     """json.dumps(obj), json.dumps(obj, indent=N) or, with compact, separators=(",", ":")."""
-    out = []
+    out: list[str] = []
     item_sep, key_sep = (",", ":") if compact else ("," if indent is not None else ", ", ": ")
     _encode(obj, out, " " * indent if indent is not None else None, 0, item_sep, key_sep)
     return "".join(out)
@@ -110,7 +113,7 @@ def _encode(o, out, indent, level, item_sep, key_sep):
             pre = "\n" + indent * (level + 1)
             sep, post = item_sep + pre, "\n" + indent * level
         out.append(opener + pre)
-        for i, item in enumerate(o.items() if is_dict else o):
+        for i, item in enumerate(o.items() if isinstance(o, dict) else o):
             if i:
                 out.append(sep)
             if is_dict:

@@ -179,7 +179,8 @@ def init_cgroup(ch, new_cgroupns):
         try:
             linux.unshare(linux.CLONE_NEWCGROUP)
         except OSError as e:
-            raise PyruncError(f"linux.namespaces: cannot create a cgroup namespace: {os.strerror(e.errno)}") from None
+            raise PyruncError(f"linux.namespaces: cannot create a cgroup namespace: "
+                              f"{os.strerror(e.errno) if e.errno else e}") from None
 
 
 def _write_id_maps(pid, id_maps):

@@ -46,13 +46,13 @@ class _Version(ctypes.Structure):
 
 
 _lib = None
-_load_error = None
+_load_error: "OSError | None" = None
 
 
 def lib():
     """The loaded library, typed; OSError if libseccomp is not installed."""
     if _lib is None:
-        raise _load_error
+        raise _load_error or OSError("libseccomp.so.2 is not loaded")
     return _lib
 
 

@@ -8,7 +8,7 @@ is what the issue forbids. The /proc and /sys paths are parameters, for the unit
 
 import os
 
-from .errors import ConfigError, PyruncError
+from .errors import ConfigError, PyruncError, reason
 
 APPARMOR_DISABLED = "apparmor profile specified but AppArmor is not enabled on this system"
 # runc's words (libcontainer/configs/validate)
@@ -73,7 +73,7 @@ def apply_exec_attrs(attrs):
             finally:
                 os.close(fd)
         except OSError as e:
-            raise PyruncError(f"cannot apply security label: write {path}: {e.strerror.lower()}") from None
+            raise PyruncError(f"cannot apply security label: write {path}: {reason(e)}") from None
 
 
 def mount_data(data, fstype, mount_label):

@@ -80,7 +80,7 @@ def validate_options(mounts):
 def secure_join(root, unsafe):
     """root + unsafe, resolving symlinks as if root were "/", so nothing escapes root."""
     parts = [p for p in unsafe.split("/") if p and p != "."]
-    resolved = []
+    resolved: list[str] = []
     hops = 0
     while parts:
         part = parts.pop(0)

@@ -4,7 +4,7 @@ import os
 import stat
 
 from . import errors
-from .errors import ConfigError, ContainerProcessError, PyruncError
+from .errors import ConfigError, ContainerProcessError, PyruncError, reason
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CAP_SYS_RESOURCE = 24
@@ -106,15 +106,15 @@ def find_executable(name, env):
         try:
             st = os.stat(name)
         except OSError as e:
-            raise ContainerProcessError(f'exec: "{name}": stat {name}: {e.strerror.lower()}') from None
+            raise ContainerProcessError(f'exec: "{name}": stat {name}: {reason(e)}') from None
         # what execve would refuse, refused now with runc's words (before create reports success)
         if not stat.S_ISREG(st.st_mode) or not os.access(name, os.X_OK):
             raise ContainerProcessError(f'exec: "{name}": permission denied')
         return name
     path = DEFAULT_PATH
-    for e in env:
-        if e.startswith("PATH="):
-            path = e[5:]
+    for entry in env:
+        if entry.startswith("PATH="):
+            path = entry[5:]
     for d in path.split(":"):
         candidate = os.path.join(d or ".", name)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):

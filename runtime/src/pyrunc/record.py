@@ -5,12 +5,26 @@ of config.json that was 15 ms of every pyrunc start (plus 8 ms importing
 dataclasses itself). A Record reads its fields from the class annotations
 once, in __init_subclass__, and shares one generic __init__. from_dict builds
 records from decoded JSON, naming the field path on error.
+
+For the type checker, Record is a dataclass_transform base (keyword-only fields, `field`
+their specifier), so constructors and fields are checked as a dataclass's would be; the
+bounded integer kinds are plain ints to it. None of that runs: pyrunc never imports typing.
 """
 
 import types
 
 from . import jsonio
 from .errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms of every start)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import ClassVar, TypeAlias, TypeVar, dataclass_transform, overload
+
+    T = TypeVar("T")
+else:
+    def dataclass_transform(**_):  # typing's, which only records its arguments for checkers
+        return lambda cls: cls
 
 _MISSING = object()
 
@@ -24,14 +38,22 @@ class Field:
         self.json = json
 
 
-def field(default=_MISSING, default_factory=None, json=None):
+if TYPE_CHECKING:  # what `field` gives, to the checker: the field's value
+    @overload
+    def field(*, default: T, json: str | None = None) -> T: ...
+    @overload
+    def field(*, default_factory: Callable[[], T], json: str | None = None) -> T: ...
+
+
+def field(*, default=_MISSING, default_factory=None, json=None):
     """A field's default (or default factory) and, where it is irregular, its JSON name."""
     return Field(default, default_factory, json)
 
 
+@dataclass_transform(kw_only_default=True, field_specifiers=(field,))
 class Record:
     # (name, type, Field) per annotated field, in declaration order; set per subclass
-    _fields = ()
+    _fields: "ClassVar[tuple[tuple[str, object, Field], ...]]" = ()
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -78,39 +100,45 @@ class Record:
 
 # --- integer kinds: annotations that bound a JSON integer ----------------------
 
-class Int64(int):
-    """Annotation only: a JSON integer within Go's int64, as runtime-spec types the field (plain int too)."""
-    bounds = (-(1 << 63), (1 << 63) - 1)
+INT64_BOUNDS = (-(1 << 63), (1 << 63) - 1)
+ID_BOUNDS = (0, (1 << 31) - 1)
 
+if TYPE_CHECKING:  # to the checker each is an int, as its values are (from_dict checks the bounds)
+    Int64: TypeAlias = int
+    UInt64: TypeAlias = int
+    UInt32: TypeAlias = int
+    UInt16: TypeAlias = int
+    Id: TypeAlias = int
+    MemoryBytes: TypeAlias = int
+    OomScoreAdj: TypeAlias = int
+else:
+    class Int64(int):
+        """Annotation only: a JSON integer within Go's int64, as runtime-spec types the field (plain int too)."""
+        bounds = INT64_BOUNDS
 
-class UInt64(int):
-    bounds = (0, (1 << 64) - 1)
+    class UInt64(int):
+        bounds = (0, (1 << 64) - 1)
 
+    class UInt32(int):
+        bounds = (0, (1 << 32) - 1)
 
-class UInt32(int):
-    bounds = (0, (1 << 32) - 1)
+    class UInt16(int):
+        bounds = (0, (1 << 16) - 1)
 
+    class Id(int):
+        """A uid or gid: the kernel's -1 means "unchanged", so runc allows only 0-2147483647."""
+        bounds = ID_BOUNDS
 
-class UInt16(int):
-    bounds = (0, (1 << 16) - 1)
+    class MemoryBytes(int):
+        """A memory limit in bytes; -1 is unlimited (cgroup v1 would wrap anything past int64 to 0)."""
+        bounds = (-1, (1 << 63) - 1)
 
-
-class Id(int):
-    """A uid or gid: the kernel's -1 means "unchanged", so runc allows only 0-2147483647."""
-    bounds = (0, (1 << 31) - 1)
-
-
-class MemoryBytes(int):
-    """A memory limit in bytes; -1 is unlimited (cgroup v1 would wrap anything past int64 to 0)."""
-    bounds = (-1, (1 << 63) - 1)
-
-
-class OomScoreAdj(int):
-    bounds = (-1000, 1000)
+    class OomScoreAdj(int):
+        bounds = (-1000, 1000)
 
 
 ID_RANGE = "uids and gids must be in range 0-2147483647"
-_INT_BOUNDS = {int: Int64.bounds}
+_INT_BOUNDS = {int: INT64_BOUNDS}
 
 
 # --- loading records from decoded JSON --------------------------------------------

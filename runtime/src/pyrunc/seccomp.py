@@ -72,7 +72,7 @@ def validate(sc):
 
 
 # id(section) -> (section, Program): what validate() compiled, for load() in the forked init
-_built = {}
+_built: "dict[int, tuple[object, object]]" = {}
 
 
 def check_names(sc):
@@ -264,7 +264,7 @@ _ENOSYS = 38
 
 def _largest_syscalls(p):
     """{audit arch: {"": largest number} or, on x86_64 with x32, {"64": n, "x32": m}}."""
-    out = {}
+    out: dict[int, dict[str, int]] = {}
     for arch in p.archs:
         token = L.resolve_arch(arch)
         numbers = [n for n in (L.resolve_syscall_arch(token, name) for name in p.names) if n >= 0]
@@ -287,7 +287,8 @@ def enosys_stub(p):
     if not largest:
         return b""
     # instructions with symbolic jump targets ("enosys", "filter", or a block label), resolved below
-    code, labels = [], {}
+    code: list[tuple[int, str | None, str | None, int | str]] = []  # (op, jump if true, if false, k)
+    labels: dict[str, int] = {}
     for i, (audit, maxima) in enumerate(largest.items()):
         labels[f"arch{i}"] = len(code)
         nxt = f"arch{i + 1}" if i + 1 < len(largest) else "filter"

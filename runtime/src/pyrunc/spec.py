@@ -21,15 +21,10 @@ from .record import (
     UInt32,
     UInt64,
     field,
-    from_dict,
 )
+from .record import from_dict as from_dict  # commands load sections through spec
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
-
-
-def _json(name, default=None, factory=None):
-    """A field whose JSON name is not the camelCase of its Python name."""
-    return field(default=default, default_factory=factory, json=name)
 
 
 # --- process ---------------------------------------------------------------
@@ -114,8 +109,8 @@ class Namespace(Record):
 
 
 class IDMapping(Record):
-    container_id: UInt32 = _json("containerID", 0)
-    host_id: UInt32 = _json("hostID", 0)
+    container_id: UInt32 = field(default=0, json="containerID")
+    host_id: UInt32 = field(default=0, json="hostID")
     size: UInt32 = 0
 
 
@@ -142,9 +137,9 @@ class Memory(Record):
     reservation: MemoryBytes | None = None
     swap: MemoryBytes | None = None
     kernel: MemoryBytes | None = None
-    kernel_tcp: MemoryBytes | None = _json("kernelTCP")
+    kernel_tcp: MemoryBytes | None = field(default=None, json="kernelTCP")
     swappiness: int | None = None  # -1 is "unset", as runc reads it
-    disable_oom_killer: bool | None = _json("disableOOMKiller")
+    disable_oom_killer: bool | None = field(default=None, json="disableOOMKiller")
     use_hierarchy: bool | None = None
     check_before_update: bool | None = None
 
@@ -184,8 +179,8 @@ class BlockIO(Record):
     weight_device: list[WeightDevice] = field(default_factory=list)
     throttle_read_bps_device: list[ThrottleDevice] = field(default_factory=list)
     throttle_write_bps_device: list[ThrottleDevice] = field(default_factory=list)
-    throttle_read_iops_device: list[ThrottleDevice] = _json("throttleReadIOPSDevice", factory=list)
-    throttle_write_iops_device: list[ThrottleDevice] = _json("throttleWriteIOPSDevice", factory=list)
+    throttle_read_iops_device: list[ThrottleDevice] = field(default_factory=list, json="throttleReadIOPSDevice")
+    throttle_write_iops_device: list[ThrottleDevice] = field(default_factory=list, json="throttleWriteIOPSDevice")
 
 
 class HugepageLimit(Record):
@@ -199,7 +194,7 @@ class NetworkPriority(Record):
 
 
 class Network(Record):
-    class_id: UInt32 | None = _json("classID")
+    class_id: UInt32 | None = field(default=None, json="classID")
     priorities: list[NetworkPriority] = field(default_factory=list)
 
 
@@ -208,7 +203,7 @@ class Resources(Record):
     memory: Memory | None = None
     cpu: CPU | None = None
     pids: Pids | None = None
-    block_io: BlockIO | None = _json("blockIO")
+    block_io: BlockIO | None = field(default=None, json="blockIO")
     hugepage_limits: list[HugepageLimit] = field(default_factory=list)
     network: Network | None = None
     unified: dict[str, str] = field(default_factory=dict)

@@ -13,6 +13,10 @@ import time
 from pyrunc_proto import wire
 from pyrunc_ttrpc.client import Client, connect
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    from pyrunc_proto.messages import google_protobuf_Any_Fields
+
 SERVICE = "containerd.services.events.ttrpc.v1.Events"
 NAMESPACE_HEADER = "containerd-namespace-ttrpc"
 TOPICS = {
@@ -30,11 +34,12 @@ ATTEMPTS = 3
 TIMEOUT = 5.0
 
 
-def envelope(namespace: str, event_type: str, **fields) -> bytes:
-    """A ForwardRequest; containerd's typeurl names proto events by their bare full name."""
-    env = {"timestamp": wire.timestamp(time.time_ns()), "namespace": namespace,
-           "topic": TOPICS[event_type], "event": wire.pack(event_type, **fields)}
-    return wire.encode("containerd.services.events.ttrpc.v1.ForwardRequest", envelope=env)
+def envelope(namespace: str, event: "google_protobuf_Any_Fields") -> bytes:
+    """A ForwardRequest of an event wire.pack made (containerd's typeurl names proto events by
+    their bare full name)."""
+    return wire.encode("containerd.services.events.ttrpc.v1.ForwardRequest", envelope={
+        "timestamp": wire.timestamp(time.time_ns()), "namespace": namespace, "topic": TOPICS[event["type_url"]],
+        "event": event})
 
 
 class Publisher:
@@ -45,12 +50,13 @@ class Publisher:
         self.containerd_address = containerd_address
         self._client: Client | None = None
 
-    def publish(self, event_type: str, **fields) -> None:
+    def publish(self, event: "google_protobuf_Any_Fields") -> None:
+        """event: one of TOPICS' messages, packed by the caller (wire.pack checks its fields)."""
         if not self.address:
             if self.publish_binary:
-                self._exec_publish(event_type, fields)
+                self._exec_publish(event)
             return
-        payload = envelope(self.namespace, event_type, **fields)
+        payload = envelope(self.namespace, event)
         for attempt in range(ATTEMPTS):
             try:
                 if self._client is None:
@@ -63,13 +69,13 @@ class Publisher:
             except Exception:
                 return  # containerd refused this event; retrying would not change its mind
 
-    def _exec_publish(self, event_type: str, fields: dict) -> None:
+    def _exec_publish(self, event: "google_protobuf_Any_Fields") -> None:
         from . import spawn
 
-        event = wire.encode("google.protobuf.Any", wire.pack(event_type, **fields))
         try:
             spawn.run([self.publish_binary, "--address", self.containerd_address, "publish",
-                       "--topic", TOPICS[event_type], "--namespace", self.namespace], input=event, capture=True)
+                       "--topic", TOPICS[event["type_url"]], "--namespace", self.namespace],
+                      input=wire.encode("google.protobuf.Any", event), capture=True)
         except OSError:
             pass  # no such binary: the event is lost, as with an unreachable containerd
 

@@ -17,6 +17,12 @@ import sys
 
 from . import __version__
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    import socket
+
+    from .options import RuntimeOptions
+
 SOCKET_DIR = "/run/pyrunc-shim"
 SIGKILL_EXIT = 128 + 9
 
@@ -62,7 +68,7 @@ def new_socket_address() -> str:
     return f"unix://{SOCKET_DIR}/{os.urandom(16).hex()}"
 
 
-def _listen(address: str):
+def _listen(address: str) -> "socket.socket":
     import socket
 
     path = address.removeprefix("unix://")
@@ -127,7 +133,7 @@ def _serve_input(options: bytes) -> bytes:
     return "\n".join([options.hex(), path] + [f"{k}={v}" for k, v in config.items()]).encode()
 
 
-def _read_serve_input(fd: int) -> tuple[bytes, dict] | None:
+def _read_serve_input(fd: int) -> "tuple[bytes, dict[str, RuntimeOptions]] | None":
     """None when `start` gave up (it closed the pipe without writing)."""
     data = b""
     while chunk := os.read(fd, 65536):
@@ -137,11 +143,17 @@ def _read_serve_input(fd: int) -> tuple[bytes, dict] | None:
         return None
     lines = data.decode().split("\n")
     options, path = bytes.fromhex(lines[0]), lines[1] if len(lines) > 1 else ""
-    config: dict = {}
+    if not path:
+        return options, {}
+    values = {}
     for line in lines[2:]:
         key, _, value = line.partition("=")
-        config[key] = value == "True" if key.startswith("no_") else value
-    return options, ({path: config} if path else {})
+        values[key] = value
+    # read_config_file's four fields, as _serve_input wrote them
+    config: RuntimeOptions = {"binary_name": values["binary_name"], "root": values["root"],
+                              "no_pivot_root": values["no_pivot_root"] == "True",
+                              "no_new_keyring": values["no_new_keyring"] == "True"}
+    return options, {path: config}
 
 
 def _detach_stdio(bundle: str) -> None:
@@ -157,7 +169,7 @@ def _detach_stdio(bundle: str) -> None:
     os.dup2(log, 2)
 
 
-def serve(flags: Flags, listener, handoff: int, bundle: str) -> None:
+def serve(flags: Flags, listener: "socket.socket", handoff: int, bundle: str) -> None:
     from pyrunc_ttrpc.server import Server
 
     from .events import Publisher

@@ -6,6 +6,12 @@ from pyrunc_ttrpc.status import Code, TtrpcError
 
 from . import spawn
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pyrunc_proto.messages import containerd_types_Mount
+
 # mount(2) takes its options in one page: longer ones are cut, and overlay then fails
 OPTIONS_MAX = os.sysconf("SC_PAGESIZE") - 1
 
@@ -28,7 +34,7 @@ def compact_lowerdirs(options: list[str]) -> tuple[str, list[str]]:
     return "", options
 
 
-def mount_rootfs(mounts, target: str) -> None:
+def mount_rootfs(mounts: "Sequence[containerd_types_Mount]", target: str) -> None:
     for m in mounts:
         workdir, options = compact_lowerdirs(list(m.options)) if m.type == "overlay" else ("", list(m.options))
         args = ["mount", "-t", m.type]

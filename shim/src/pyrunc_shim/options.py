@@ -3,8 +3,21 @@
 from pyrunc_proto import wire
 from pyrunc_ttrpc.status import Code, TtrpcError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    from typing import TypedDict
 
-def parse_options(data, config_cache: dict | None = None) -> dict:
+    from pyrunc_proto.messages import google_protobuf_Any
+
+    class RuntimeOptions(TypedDict, total=False):
+        binary_name: str
+        root: str
+        no_pivot_root: bool
+        no_new_keyring: bool
+
+
+def parse_options(data: "bytes | google_protobuf_Any | None",
+                  config_cache: "dict[str, RuntimeOptions] | None" = None) -> "RuntimeOptions":
     """The runtime options containerd passes (a decoded Any, or its bytes) -> the fields we honour.
 
     containerd.runc.v1.Options is what `ctr run --runc-binary X` sends, but ctr 1.6 only allows
@@ -30,7 +43,7 @@ def parse_options(data, config_cache: dict | None = None) -> dict:
     return {}
 
 
-def read_config_file(path: str) -> dict:
+def read_config_file(path: str) -> "RuntimeOptions":
     import tomllib
 
     try:

@@ -25,6 +25,16 @@ import time
 
 PTY_DIR = "/run/pyrunc-shim"  # console sockets: short paths (sun_path holds 108 bytes)
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pyrunc_ttrpc.server import Call
+
+    from .logger import BinaryLogger
+
+    StdioFds = tuple[int | None, int | None, int | None]  # the runtime's stdin, stdout, stderr; None: /dev/null
+
 
 class State(enum.Enum):
     """Values match containerd.v1.types.Status."""
@@ -62,13 +72,13 @@ def _copy(src: int, dst: int, close_dst: bool) -> None:
                 pass
 
 
-def _spawn(target, *args) -> _thread.LockType:
+def _spawn(target: "Callable[..., object]", *args: object) -> _thread.LockType:
     """Run target in a thread (the low-level module: threading costs the shim ~1 MB); the
     returned lock is released when target returns."""
     done = _thread.allocate_lock()
     done.acquire()
 
-    def body():
+    def body() -> None:
         try:
             target(*args)
         finally:
@@ -136,7 +146,8 @@ def _unread(fd: int) -> int:
     import fcntl
     import termios
 
-    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+    unread: int = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+    return unread
 
 
 class HeldOutput:
@@ -248,20 +259,20 @@ class Process:
         self.state = State.CREATED
         self.exit_status = 0
         self.exited_at_ns = 0
-        self.waiters: list = []  # Wait calls answered at exit
+        self.waiters: list[Call] = []  # Wait calls answered at exit
         self._stdin: SharedFd | None = None  # our end of the process's stdin pipe
         self._stdin_hold = -1  # our writer on the stdin FIFO, closed by CloseIO
         self._stdin_wake = -1  # written by CloseIO: the feeding thread copies what is left, then ends
         self._master: SharedFd | None = None  # the pty master
         self._child_fds: list[int] = []
         self._output_done: list[_thread.LockType] = []
-        self._output_fds: tuple = ()  # the FIFO end open_stdio gave for stdout
-        self._stderr_copy: tuple = ()  # (pipe's read end, stderr FIFO) until the runtime is done
+        self._output_fds: tuple[int, ...] = ()  # the FIFO end open_stdio gave for stdout
+        self._stderr_copy: tuple[int, int] | tuple[()] = ()  # (pipe's read end, stderr FIFO) until the runtime is done
         self._copies: list[_thread.LockType] = []  # stderr copies, released at the pipe's EOF
         self._held = HeldOutput()
-        self._logger = None  # the logging binary of a binary:// stdout, until Delete
+        self._logger: BinaryLogger | None = None  # the logging binary of a binary:// stdout, until Delete
 
-    def open_stdio(self, process_id: str, namespace: str) -> tuple:
+    def open_stdio(self, process_id: str, namespace: str) -> "StdioFds":
         """Descriptors for the runtime's (stdin, stdout, stderr); None means /dev/null. A
         binary:// stdout starts its logger (told process_id and namespace) and waits until it is
         ready, as containerd's runc shim does; it takes stderr too."""
@@ -271,28 +282,28 @@ class Process:
             self._logger = BinaryLogger(self.stdio.stdout, process_id, namespace)
         if self.stdio.terminal:
             return (None, None, None)
-        fds: list[int | None] = [None, None, None]
+        stdin = stdout = stderr = None
         if self.stdio.stdin:
             src, self._stdin_hold = _open_input(self.stdio.stdin)
             r, w = os.pipe2(os.O_CLOEXEC)
             self._stdin = SharedFd(w, users=2)  # the feeding thread and this process
-            fds[0] = r
+            stdin = r
             self._child_fds.append(r)
             wake_r, self._stdin_wake = os.pipe2(os.O_CLOEXEC)
             _spawn(self._feed, src, self._stdin, wake_r)
         if self._logger:
-            fds[1] = self._logger.stdout  # the logger's to close, at Delete
+            stdout = self._logger.stdout  # the logger's to close, at Delete
         elif self.stdio.stdout:
-            fds[1] = _open_output(self.stdio.stdout)
-            self._child_fds.append(fds[1])
-            self._output_fds = (fds[1],)
+            stdout = _open_output(self.stdio.stdout)
+            self._child_fds.append(stdout)
+            self._output_fds = (stdout,)
         if self._logger or self.stdio.stderr:
             # the process inherits the runtime's stderr, where the runtime writes its own errors:
             # through a pipe copied only once the process runs, they stay out of the process's output
-            r, fds[2] = os.pipe2(os.O_CLOEXEC)
-            self._child_fds.append(fds[2])
+            r, stderr = os.pipe2(os.O_CLOEXEC)
+            self._child_fds.append(stderr)
             self._stderr_copy = (r, os.dup(self._logger.stderr) if self._logger else _open_output(self.stdio.stderr))
-        return tuple(fds)
+        return stdin, stdout, stderr
 
     def close_child_stdio(self) -> None:
         """After the runtime has passed them on, the shim keeps only its hold on output FIFOs and

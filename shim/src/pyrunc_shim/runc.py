@@ -8,6 +8,10 @@ import os
 
 from . import spawn
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    from .process import StdioFds
+
 DEFAULT_BINARY = "pyrunc"
 DEFAULT_ROOT = "/run/containerd"
 RUNTIME_FILE = "runtime"  # in the bundle: the binary and root used, one a line, for `delete` after a crash
@@ -64,7 +68,7 @@ class Runc:
         self.root = root
         self.log = log  # <bundle>/log.json
 
-    def _run(self, what: str, args: list[str], stdio: tuple | None = None, input: bytes | None = None) -> bytes:
+    def _run(self, what: str, args: list[str], stdio: "StdioFds | None" = None, input: bytes | None = None) -> bytes:
         """stdio: the descriptors a new container process inherits (create, exec); other commands
         get their output captured (never for create/exec: the process would inherit the pipes)."""
         argv = [self.binary, "--root", self.root, "--log", self.log, "--log-format", "json", *args]
@@ -96,7 +100,7 @@ class Runc:
         return msg or "unknown error"
 
     def create(self, cid: str, bundle: str, pid_file: str, console_socket: str = "",
-               no_pivot: bool = False, no_new_keyring: bool = False, stdio=(None, None, None)) -> None:
+               no_pivot: bool = False, no_new_keyring: bool = False, stdio: "StdioFds" = (None, None, None)) -> None:
         args = ["create", "--bundle", bundle, "--pid-file", pid_file]
         if console_socket:
             args += ["--console-socket", console_socket]
@@ -110,7 +114,7 @@ class Runc:
         self._run("start", ["start", cid])
 
     def exec(self, cid: str, process_file: str, pid_file: str, console_socket: str = "",
-             stdio=(None, None, None)) -> None:
+             stdio: "StdioFds" = (None, None, None)) -> None:
         args = ["exec", "--process", process_file, "--detach", "--pid-file", pid_file]
         if console_socket:
             args += ["--console-socket", console_socket]

@@ -27,13 +27,15 @@ def run(args: list[str], stdin: int | None = None, stdout: int | None = None, st
     child_ends: list[int] = []
     feed = -1
     if input is not None:
-        fds[0], feed = os.pipe2(os.O_CLOEXEC)
-        child_ends.append(fds[0])
+        child_stdin, feed = os.pipe2(os.O_CLOEXEC)
+        fds[0] = child_stdin
+        child_ends.append(child_stdin)
     captured: dict[int, int] = {}  # our read end -> 1 or 2
     for i in (1, 2):
         if fds[i] is None and capture:
-            r, fds[i] = os.pipe2(os.O_CLOEXEC)
-            child_ends.append(fds[i])
+            r, child_end = os.pipe2(os.O_CLOEXEC)
+            fds[i] = child_end
+            child_ends.append(child_end)
             captured[r] = i
     actions = [(os.POSIX_SPAWN_DUP2, fd if fd is not None else null, i) for i, fd in enumerate(fds)]
     try:
@@ -47,7 +49,7 @@ def run(args: list[str], stdin: int | None = None, stdout: int | None = None, st
     finally:
         for fd in [null, *child_ends]:
             os.close(fd)
-    if feed >= 0:
+    if input is not None:  # feed is open
         try:
             os.write(feed, input)  # small (a resources JSON): fits in the pipe buffer
         except BrokenPipeError:

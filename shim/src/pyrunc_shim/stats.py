@@ -6,6 +6,17 @@ Read the way containerd's cgroups library does: cpuacct.stat is in clock ticks (
 
 import os
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from pyrunc_proto.messages import io_containerd_cgroups_v1_BlkIOEntry_Fields as BlkIOEntry
+    from pyrunc_proto.messages import io_containerd_cgroups_v1_BlkIOStat_Fields as BlkIOStat
+    from pyrunc_proto.messages import io_containerd_cgroups_v1_CPUUsage_Fields as CPUUsage
+    from pyrunc_proto.messages import io_containerd_cgroups_v1_MemoryEntry_Fields as MemoryEntry
+    from pyrunc_proto.messages import io_containerd_cgroups_v1_MemoryStat_Fields as MemoryStat
+    from pyrunc_proto.messages import io_containerd_cgroups_v1_Metrics_Fields as Metrics
+
 ROOT = "/sys/fs/cgroup"
 TICKS_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 # memory.stat key -> MemoryStat field, where they differ
@@ -46,7 +57,7 @@ def _pairs(text: str | None) -> dict[str, int]:
     return out
 
 
-def _memory_entry(d: str, prefix: str) -> dict | None:
+def _memory_entry(d: str, prefix: str) -> "MemoryEntry | None":
     if _read(d, prefix + "usage_in_bytes") is None:
         return None
     return {"limit": _uint(_read(d, prefix + "limit_in_bytes")), "usage": _uint(_read(d, prefix + "usage_in_bytes")),
@@ -64,7 +75,7 @@ BLKIO_THROTTLE = (("io_serviced_recursive", "throttle.io_serviced"),
                   ("io_service_bytes_recursive", "throttle.io_service_bytes"))
 
 
-def _device_name(major: int, minor: int, names: dict) -> str:
+def _device_name(major: int, minor: int, names: dict[tuple[int, int], str]) -> str:
     key = (major, minor)
     if key not in names:
         uevent = _read(f"/sys/dev/block/{major}:{minor}", "uevent") or ""
@@ -73,10 +84,10 @@ def _device_name(major: int, minor: int, names: dict) -> str:
     return names[key]
 
 
-def blkio(d: str) -> dict:
+def blkio(d: str) -> "BlkIOStat":
     """Lines "MAJ:MIN Op value" (and a device-less "Total value", skipped) per file."""
-    out: dict[str, list] = {}
-    names: dict = {}
+    out: dict[str, list[BlkIOEntry]] = {}
+    names: dict[tuple[int, int], str] = {}
     files = (BLKIO_CFQ if os.path.exists(os.path.join(d, "blkio.io_serviced_recursive")) else ()) + BLKIO_THROTTLE
     for field, name in files:
         for line in (_read(d, "blkio." + name) or "").splitlines():
@@ -86,38 +97,35 @@ def blkio(d: str) -> dict:
             major, _, minor = fields[0].partition(":")
             if not (major.isdigit() and minor.isdigit()):
                 continue
-            entry = {"device": _device_name(int(major), int(minor), names), "major": int(major),
-                     "minor": int(minor), "value": _uint(fields[-1])}
+            entry: BlkIOEntry = {"device": _device_name(int(major), int(minor), names), "major": int(major),
+                                 "minor": int(minor), "value": _uint(fields[-1])}
             if len(fields) == 3:
                 entry["op"] = fields[1]
             out.setdefault(field, []).append(entry)
-    return out
+    return out  # type: ignore[return-value]  # its keys are BlkIOStat's fields, from BLKIO_* (not literals)
 
 
-def metrics(paths: dict[str, str]) -> dict:
+def metrics(paths: dict[str, str]) -> "Metrics":
     """paths: cgroup_paths() of the task's init, taken while it ran (its cgroup outlives it until
     the runtime deletes the container, and so do its metrics)."""
-    out: dict = {}
+    out: Metrics = {}
     if "pids" in paths:
         d = paths["pids"]
         out["pids"] = {"current": _uint(_read(d, "pids.current")), "limit": _uint(_read(d, "pids.max"))}
     if "cpuacct" in paths:
         d = paths["cpuacct"]
         ticks = _pairs(_read(d, "cpuacct.stat"))
-        usage = {"total": _uint(_read(d, "cpuacct.usage")), "kernel": ticks.get("system", 0) * TICKS_NS,
-                 "user": ticks.get("user", 0) * TICKS_NS,
-                 "per_cpu": [int(v) for v in (_read(d, "cpuacct.usage_percpu") or "").split()]}
+        usage: CPUUsage = {"total": _uint(_read(d, "cpuacct.usage")), "kernel": ticks.get("system", 0) * TICKS_NS,
+                           "user": ticks.get("user", 0) * TICKS_NS,
+                           "per_cpu": [int(v) for v in (_read(d, "cpuacct.usage_percpu") or "").split()]}
         throttle = _pairs(_read(paths.get("cpu", d), "cpu.stat"))
         out["cpu"] = {"usage": usage, "throttling": {"periods": throttle.get("nr_periods", 0),
                                                      "throttled_periods": throttle.get("nr_throttled", 0),
                                                      "throttled_time": throttle.get("throttled_time", 0)}}
     if "memory" in paths:
         d = paths["memory"]
-        stat = _pairs(_read(d, "memory.stat"))
-        memory = {_memory_field(k): v for k, v in stat.items()}
-        memory = {k: v for k, v in memory.items() if k in MEMORY_FIELDS}
-        for field, prefix in (("usage", "memory."), ("swap", "memory.memsw."), ("kernel", "memory.kmem."),
-                              ("kernel_tcp", "memory.kmem.tcp.")):
+        memory = _memory_stat(_pairs(_read(d, "memory.stat")))
+        for field, prefix in MEMORY_ENTRIES:
             entry = _memory_entry(d, prefix)
             if entry is not None:
                 memory[field] = entry
@@ -128,6 +136,17 @@ def metrics(paths: dict[str, str]) -> dict:
     if "blkio" in paths:
         out["blkio"] = blkio(paths["blkio"])
     return out
+
+
+# MemoryStat's MemoryEntry fields -> the prefix of their files
+MEMORY_ENTRIES: "tuple[tuple[Literal['usage', 'swap', 'kernel', 'kernel_tcp'], str], ...]" = (
+    ("usage", "memory."), ("swap", "memory.memsw."), ("kernel", "memory.kmem."), ("kernel_tcp", "memory.kmem.tcp."))
+
+
+def _memory_stat(stat: dict[str, int]) -> "MemoryStat":
+    """memory.stat's counters under MemoryStat's names, those it has (MEMORY_FIELDS)."""
+    memory = {_memory_field(k): v for k, v in stat.items()}
+    return {k: v for k, v in memory.items() if k in MEMORY_FIELDS}  # type: ignore[return-value]  # (the table's names)
 
 
 def _memory_field(key: str) -> str:

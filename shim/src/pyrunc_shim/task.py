@@ -14,13 +14,22 @@ from .options import parse_options
 from .process import Console, Process, State, Stdio
 from .runc import DEFAULT_BINARY, RUNTIME_FILE, Runc, RuncError, default_root, resolve_binary
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pyrunc_proto.messages import containerd_v1_types_ProcessInfo_Fields
+    from pyrunc_ttrpc.server import Handler
+
+    from .oom import OOMWatch, OOMWatchV2
+    from .options import RuntimeOptions
+    from .process import StdioFds
+
 SERVICE = "containerd.task.v2.Task"
 EMPTY = b""  # google.protobuf.Empty
-API = "containerd.task.v2."
-EVENTS = "containerd.events."
 
 
-def make_runc(bundle: str, namespace: str, options: dict) -> Runc:
+def make_runc(bundle: str, namespace: str, options: "RuntimeOptions") -> Runc:
     binary = resolve_binary(options.get("binary_name") or DEFAULT_BINARY, sys.argv[0])
     root = default_root(binary, options.get("root", ""), namespace)
     return Runc(binary=binary, root=root, log=os.path.join(bundle, "log.json"))
@@ -28,7 +37,7 @@ def make_runc(bundle: str, namespace: str, options: dict) -> Runc:
 
 class TaskService:
     def __init__(self, container_id: str, namespace: str, publisher: Publisher,
-                 start_options: bytes = b"", config_cache: dict | None = None) -> None:
+                 start_options: bytes = b"", config_cache: "dict[str, RuntimeOptions] | None" = None) -> None:
         self.id = container_id
         self.namespace = namespace
         self.publisher = publisher
@@ -40,13 +49,13 @@ class TaskService:
         self.execs: dict[str, Process] = {}
         self.rootfs_mounted = False
         self.shutdown_requested = False
-        self.oom = None
+        self.oom: OOMWatch | OOMWatchV2 | None = None
         self.cgroups: dict[str, str] = {}  # the init's cgroup directories, recorded at Start, for Stats
         # set by the server loop: watch a descriptor / stop watching it
-        self.add_reader = lambda fd, callback: None
-        self.remove_reader = lambda fd: None
+        self.add_reader: Callable[[int, Callable[[], None]], None] = lambda fd, callback: None
+        self.remove_reader: Callable[[int], None] = lambda fd: None
 
-    def handlers(self) -> dict:
+    def handlers(self) -> "dict[tuple[str, str], Handler]":
         names = ["State", "Create", "Start", "Delete", "Pids", "Pause", "Resume", "Checkpoint",
                  "Kill", "Exec", "ResizePty", "CloseIO", "Update", "Wait", "Stats", "Connect", "Shutdown"]
         return {(SERVICE, n): getattr(self, n.lower()) for n in names}
@@ -63,6 +72,11 @@ class TaskService:
             raise TtrpcError(Code.NOT_FOUND, f"process {exec_id!r} of container {cid!r} not found")
         return p
 
+    def _runtime(self) -> Runc:
+        """The runtime CLI, which Create sets before the init process: every caller has found a process."""
+        assert self.runc is not None
+        return self.runc
+
     @staticmethod
     def _runtime_error(e: RuncError) -> TtrpcError:
         return TtrpcError(Code.UNKNOWN, str(e))
@@ -76,9 +90,9 @@ class TaskService:
                 if p is self.init:
                     self._on_oom()  # a kill not yet reported: its TaskOOM goes before the exit and Wait
                 self._stopped(p, status)
-                self.publisher.publish(EVENTS + "TaskExit", container_id=self.id, id=p.exec_id or self.id,
-                                       pid=p.pid, exit_status=p.exit_status,
-                                       exited_at=wire.timestamp(p.exited_at_ns))
+                self.publisher.publish(wire.pack(
+                    "containerd.events.TaskExit", container_id=self.id, id=p.exec_id or self.id, pid=p.pid,
+                    exit_status=p.exit_status, exited_at=wire.timestamp(p.exited_at_ns)))
 
     def _stopped(self, p: Process, status: int) -> None:
         p.set_exited(status)
@@ -106,7 +120,7 @@ class TaskService:
             return
         oom, watching = self.oom.read()
         if oom:
-            self.publisher.publish(EVENTS + "TaskOOM", container_id=self.id)
+            self.publisher.publish(wire.pack("containerd.events.TaskOOM", container_id=self.id))
         if not watching:
             self.remove_reader(self.oom.fd)
             self.oom.close()
@@ -115,7 +129,7 @@ class TaskService:
     # ----- RPCs
 
     def create(self, call: Call) -> bytes:
-        req = wire.decode(API + "CreateTaskRequest", call.payload)
+        req = wire.decode("containerd.task.v2.CreateTaskRequest", call.payload)
         if self.init is not None:
             raise TtrpcError(Code.ALREADY_EXISTS, f"container {req.id!r} already exists")
         if req.checkpoint:
@@ -123,11 +137,11 @@ class TaskService:
         options = parse_options(req.options or self.start_options, self.config_cache)
         self.id, self.bundle = req.id, req.bundle
         try:
-            self.runc = make_runc(req.bundle, self.namespace, options)
+            runc = self.runc = make_runc(req.bundle, self.namespace, options)
         except RuncError as e:
             raise TtrpcError(Code.NOT_FOUND, str(e)) from e
         with open(os.path.join(req.bundle, RUNTIME_FILE), "w") as f:
-            f.write(f"{self.runc.binary}\n{self.runc.root}\n")
+            f.write(f"{runc.binary}\n{runc.root}\n")
         rootfs = os.path.join(req.bundle, "rootfs")
         if req.rootfs:
             os.makedirs(rootfs, exist_ok=True)
@@ -135,7 +149,7 @@ class TaskService:
             self.rootfs_mounted = True
         p = Process("", Stdio(req.stdin, req.stdout, req.stderr, req.terminal))
         try:
-            self._run_process(p, lambda stdio, sock, pid_file: self.runc.create(
+            self._run_process(p, lambda stdio, sock, pid_file: runc.create(
                 req.id, req.bundle, pid_file, sock, options.get("no_pivot_root", False),
                 options.get("no_new_keyring", False), stdio), "init.pid")
         except BaseException:
@@ -144,13 +158,13 @@ class TaskService:
                 self.rootfs_mounted = False
             raise
         self.init = p
-        self.publisher.publish(EVENTS + "TaskCreate", container_id=req.id, bundle=req.bundle, rootfs=req.rootfs,
-                               io={"stdin": req.stdin, "stdout": req.stdout, "stderr": req.stderr,
-                                   "terminal": req.terminal},
-                               checkpoint=req.checkpoint, pid=p.pid)
-        return wire.encode(API + "CreateTaskResponse", pid=p.pid)
+        self.publisher.publish(wire.pack(
+            "containerd.events.TaskCreate", container_id=req.id, bundle=req.bundle, rootfs=req.rootfs,
+            io={"stdin": req.stdin, "stdout": req.stdout, "stderr": req.stderr, "terminal": req.terminal},
+            checkpoint=req.checkpoint, pid=p.pid))
+        return wire.encode("containerd.task.v2.CreateTaskResponse", pid=p.pid)
 
-    def _run_process(self, p: Process, run, pid_name: str) -> None:
+    def _run_process(self, p: Process, run: "Callable[[StdioFds, str, str], None]", pid_name: str) -> None:
         """Run `runc create` or `runc exec` with the process's stdio or console; record its pid."""
         console = Console() if p.stdio.terminal else None
         pid_file = os.path.join(self.bundle, pid_name)
@@ -175,27 +189,28 @@ class TaskService:
                 p.drop_output()  # a logger that will get no output
 
     def start(self, call: Call) -> bytes:
-        req = wire.decode(API + "StartRequest", call.payload)
+        req = wire.decode("containerd.task.v2.StartRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if p.state != State.CREATED:
             raise TtrpcError(Code.UNKNOWN, f"cannot start a {p.state.name.lower()} process")
         if p is self.init:
             try:
-                self.runc.start(self.id)
+                self._runtime().start(self.id)
             except RuncError as e:
                 raise self._runtime_error(e) from e
             p.state = State.RUNNING
             self._watch_oom(p.pid)
             self._record_cgroups(p.pid)
-            self.publisher.publish(EVENTS + "TaskStart", container_id=self.id, pid=p.pid)
+            self.publisher.publish(wire.pack("containerd.events.TaskStart", container_id=self.id, pid=p.pid))
         else:
-            if self.init.state != State.RUNNING:
-                raise TtrpcError(Code.UNKNOWN, f"cannot exec in a {self.init.state.name.lower()} state")
+            init = self._process(self.id, "")
+            if init.state != State.RUNNING:
+                raise TtrpcError(Code.UNKNOWN, f"cannot exec in a {init.state.name.lower()} state")
             spec_file = os.path.join(self.bundle, f"exec-{req.exec_id}.json")
             with open(spec_file, "wb") as f:
                 f.write(p.spec)
             try:
-                self._run_process(p, lambda stdio, sock, pid_file: self.runc.exec(
+                self._run_process(p, lambda stdio, sock, pid_file: self._runtime().exec(
                     self.id, spec_file, pid_file, sock, stdio), f"exec-{req.exec_id}.pid")
             except TtrpcError as e:
                 # it never ran: stopped with the runtime's exit status, so Wait answers and Delete
@@ -205,23 +220,23 @@ class TaskService:
             finally:
                 os.unlink(spec_file)
             p.state = State.RUNNING
-            self.publisher.publish(EVENTS + "TaskExecStarted", container_id=self.id, exec_id=req.exec_id,
-                                   pid=p.pid)
-        return wire.encode(API + "StartResponse", pid=p.pid)
+            self.publisher.publish(wire.pack("containerd.events.TaskExecStarted", container_id=self.id,
+                                             exec_id=req.exec_id, pid=p.pid))
+        return wire.encode("containerd.task.v2.StartResponse", pid=p.pid)
 
     def delete(self, call: Call) -> bytes:
-        req = wire.decode(API + "DeleteRequest", call.payload)
+        req = wire.decode("containerd.task.v2.DeleteRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if p.state in (State.RUNNING, State.PAUSED):
             raise TtrpcError(Code.UNKNOWN, f"cannot delete a {p.state.name.lower()} process")
         exited_at = wire.timestamp(p.exited_at_ns) if p.exited else None
-        resp = wire.encode(API + "DeleteResponse", pid=p.pid, exit_status=p.exit_status, exited_at=exited_at)
+        resp = wire.encode("containerd.task.v2.DeleteResponse", pid=p.pid, exit_status=p.exit_status, exited_at=exited_at)
         p.drop_output()
         if p is not self.init:
             del self.execs[req.exec_id]
             return resp
         try:
-            self.runc.delete(self.id, force=p.state == State.CREATED)
+            self._runtime().delete(self.id, force=p.state == State.CREATED)
         except RuncError as e:
             if "does not exist" not in str(e) and "not found" not in str(e):
                 raise self._runtime_error(e) from e
@@ -229,77 +244,77 @@ class TaskService:
             unmount_rootfs(os.path.join(self.bundle, "rootfs"))
             self.rootfs_mounted = False
         os.unlink(os.path.join(self.bundle, RUNTIME_FILE))  # tells `delete` there is nothing left to do
-        self.publisher.publish(EVENTS + "TaskDelete", container_id=self.id, pid=p.pid,
-                               exit_status=p.exit_status, exited_at=exited_at, id=self.id)
-        for e in self.execs.values():
-            e.drop_output()
+        self.publisher.publish(wire.pack("containerd.events.TaskDelete", container_id=self.id, pid=p.pid,
+                                         exit_status=p.exit_status, exited_at=exited_at, id=self.id))
+        for exec_process in self.execs.values():
+            exec_process.drop_output()
         self.init = None
         self.cgroups = {}
         self.execs.clear()
         return resp
 
     def state(self, call: Call) -> bytes:
-        req = wire.decode(API + "StateRequest", call.payload)
+        req = wire.decode("containerd.task.v2.StateRequest", call.payload)
         p = self._process(req.id, req.exec_id)
-        return wire.encode(API + "StateResponse", id=p.exec_id or self.id, bundle=self.bundle, pid=p.pid,
+        return wire.encode("containerd.task.v2.StateResponse", id=p.exec_id or self.id, bundle=self.bundle, pid=p.pid,
                            status=p.state.value, stdin=p.stdio.stdin, stdout=p.stdio.stdout,
                            stderr=p.stdio.stderr, terminal=p.stdio.terminal, exit_status=p.exit_status,
                            exited_at=wire.timestamp(p.exited_at_ns) if p.exited else None,
                            exec_id=p.exec_id)
 
     def pids(self, call: Call) -> bytes:
-        req = wire.decode(API + "PidsRequest", call.payload)
+        req = wire.decode("containerd.task.v2.PidsRequest", call.payload)
         self._process(req.id, "")
         try:
-            pids = self.runc.ps(self.id)
+            pids = self._runtime().ps(self.id)
         except RuncError as e:
             raise self._runtime_error(e) from e
         by_pid = {p.pid: p.exec_id for p in self.execs.values()}
         processes = []
         for pid in pids:
-            info = {"pid": pid}
+            info: containerd_v1_types_ProcessInfo_Fields = {"pid": pid}
             if pid in by_pid:  # exec processes carry their exec id, as containerd's runc shim does
                 info["info"] = wire.pack("containerd.runc.v1.ProcessDetails", exec_id=by_pid[pid])
             processes.append(info)
-        return wire.encode(API + "PidsResponse", processes=processes)
+        return wire.encode("containerd.task.v2.PidsResponse", processes=processes)
 
     def pause(self, call: Call) -> bytes:
-        req = wire.decode(API + "PauseRequest", call.payload)
+        req = wire.decode("containerd.task.v2.PauseRequest", call.payload)
         p = self._process(req.id, "")
         if p.state != State.RUNNING:
             raise TtrpcError(Code.UNKNOWN, f"cannot pause a {p.state.name.lower()} container")
         try:
-            self.runc.pause(self.id)
+            self._runtime().pause(self.id)
         except RuncError as e:
             raise self._runtime_error(e) from e
         p.state = State.PAUSED
-        self.publisher.publish(EVENTS + "TaskPaused", container_id=self.id)
+        self.publisher.publish(wire.pack("containerd.events.TaskPaused", container_id=self.id))
         return EMPTY
 
     def resume(self, call: Call) -> bytes:
-        req = wire.decode(API + "ResumeRequest", call.payload)
+        req = wire.decode("containerd.task.v2.ResumeRequest", call.payload)
         p = self._process(req.id, "")
         if p.state != State.PAUSED:
             raise TtrpcError(Code.UNKNOWN, f"cannot resume a {p.state.name.lower()} container")
         try:
-            self.runc.resume(self.id)
+            self._runtime().resume(self.id)
         except RuncError as e:
             raise self._runtime_error(e) from e
         p.state = State.RUNNING
-        self.publisher.publish(EVENTS + "TaskResumed", container_id=self.id)
+        self.publisher.publish(wire.pack("containerd.events.TaskResumed", container_id=self.id))
         return EMPTY
 
     def checkpoint(self, call: Call) -> bytes:
         raise TtrpcError(Code.UNIMPLEMENTED, "checkpoint is not implemented")
 
     def kill(self, call: Call) -> bytes:
-        req = wire.decode(API + "KillRequest", call.payload)
+        req = wire.decode("containerd.task.v2.KillRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if p is self.init:
             if p.exited and not req.all:
                 raise TtrpcError(Code.NOT_FOUND, "process already finished")
             try:
-                self.runc.kill(self.id, req.signal, req.all)
+                self._runtime().kill(self.id, req.signal, req.all)
             except RuncError as e:
                 if p.exited or "not running" in str(e) or "stopped" in str(e):
                     raise TtrpcError(Code.NOT_FOUND, "process already finished") from e
@@ -316,7 +331,7 @@ class TaskService:
         return EMPTY
 
     def exec(self, call: Call) -> bytes:
-        req = wire.decode(API + "ExecProcessRequest", call.payload)
+        req = wire.decode("containerd.task.v2.ExecProcessRequest", call.payload)
         init = self._process(req.id, "")
         if req.exec_id in self.execs:
             raise TtrpcError(Code.ALREADY_EXISTS, f"exec {req.exec_id!r} already exists")
@@ -325,11 +340,12 @@ class TaskService:
         # the spec is an OCI process as JSON: containerd's typeurl packs non-proto types that way
         self.execs[req.exec_id] = Process(req.exec_id, Stdio(req.stdin, req.stdout, req.stderr, req.terminal),
                                           spec=req.spec.value if req.spec else b"")
-        self.publisher.publish(EVENTS + "TaskExecAdded", container_id=self.id, exec_id=req.exec_id)
+        self.publisher.publish(wire.pack("containerd.events.TaskExecAdded", container_id=self.id,
+                                         exec_id=req.exec_id))
         return EMPTY
 
     def resizepty(self, call: Call) -> bytes:
-        req = wire.decode(API + "ResizePtyRequest", call.payload)
+        req = wire.decode("containerd.task.v2.ResizePtyRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         try:
             p.resize(req.width, req.height)
@@ -338,28 +354,28 @@ class TaskService:
         return EMPTY
 
     def closeio(self, call: Call) -> bytes:
-        req = wire.decode(API + "CloseIORequest", call.payload)
+        req = wire.decode("containerd.task.v2.CloseIORequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if req.stdin:
             p.close_stdin()
         return EMPTY
 
     def update(self, call: Call) -> bytes:
-        req = wire.decode(API + "UpdateTaskRequest", call.payload)
+        req = wire.decode("containerd.task.v2.UpdateTaskRequest", call.payload)
         self._process(req.id, "")
         try:
-            self.runc.update(self.id, req.resources.value if req.resources else b"{}")  # LinuxResources JSON
+            self._runtime().update(self.id, req.resources.value if req.resources else b"{}")  # LinuxResources JSON
         except RuncError as e:
             raise self._runtime_error(e) from e
         return EMPTY
 
     @staticmethod
     def _wait_response(p: Process) -> bytes:
-        return wire.encode(API + "WaitResponse", exit_status=p.exit_status,
+        return wire.encode("containerd.task.v2.WaitResponse", exit_status=p.exit_status,
                            exited_at=wire.timestamp(p.exited_at_ns))
 
-    def wait(self, call: Call):
-        req = wire.decode(API + "WaitRequest", call.payload)
+    def wait(self, call: Call) -> object:  # the response, or DEFERRED
+        req = wire.decode("containerd.task.v2.WaitRequest", call.payload)
         p = self._process(req.id, req.exec_id)
         if p.exited:
             return self._wait_response(p)
@@ -369,21 +385,21 @@ class TaskService:
     def stats(self, call: Call) -> bytes:
         from .stats import metrics
 
-        req = wire.decode(API + "StatsRequest", call.payload)
+        req = wire.decode("containerd.task.v2.StatsRequest", call.payload)
         p = self._process(req.id, "")
         if not self.cgroups and not p.exited:
             self._record_cgroups(p.pid)  # created, not started yet
         if not self.cgroups:
             raise TtrpcError(Code.NOT_FOUND, f"container {req.id!r}: no cgroup to read")
         data = metrics(self.cgroups)
-        return wire.encode(API + "StatsResponse", stats=wire.pack("io.containerd.cgroups.v1.Metrics", data))
+        return wire.encode("containerd.task.v2.StatsResponse", stats=wire.pack("io.containerd.cgroups.v1.Metrics", data))
 
     def connect(self, call: Call) -> bytes:
-        return wire.encode(API + "ConnectResponse", shim_pid=os.getpid(),
+        return wire.encode("containerd.task.v2.ConnectResponse", shim_pid=os.getpid(),
                            task_pid=self.init.pid if self.init else 0, version=__version__)
 
     def shutdown(self, call: Call) -> bytes:
-        req = wire.decode(API + "ShutdownRequest", call.payload)
+        req = wire.decode("containerd.task.v2.ShutdownRequest", call.payload)
         if self.init is None or req.now:
             self.shutdown_requested = True
         return EMPTY

@@ -13,7 +13,7 @@ from pyruncd.containers import events
 
 def forward(event_type: str, **fields) -> bytes:
     return wire.encode("ttrpc.Request", service=SERVICE, method="Forward",
-                       payload=envelope("pyruncd", event_type, **fields))
+                       payload=envelope("pyruncd", wire.pack(event_type, **fields)))
 
 
 def test_a_task_oom_names_its_container_and_other_events_are_ignored():
@@ -48,9 +48,9 @@ def test_the_shims_publisher_reaches_the_sink_over_its_socket(tmp_path):
         try:
             def shim() -> None:
                 p = Publisher(str(sink.path), "pyruncd")
-                p.publish("containerd.events.TaskOOM", container_id="abc")
+                p.publish(wire.pack("containerd.events.TaskOOM", container_id="abc"))
                 recorded.append(list(seen))
-                p.publish("containerd.events.TaskExit", container_id="abc", id="abc", pid=1, exit_status=137)
+                p.publish(wire.pack("containerd.events.TaskExit", container_id="abc", id="abc", pid=1, exit_status=137))
                 p.close()
 
             recorded: list[list[str]] = []

@@ -93,6 +93,16 @@ def test_unknown_fields_are_skipped_and_bad_input_is_refused():
         wire.encode("containerd.task.v2.StartRequest", bogus=1)
     with pytest.raises(wire.WireError, match="no field 'no_such_field'"):
         wire.Message("pyrunc.containers.v1.ContainerConfig", no_such_field=1)
+    with pytest.raises(wire.WireError, match="not length-delimited"):  # rootfs (3), a message, as a varint
+        wire.decode("containerd.task.v2.CreateTaskRequest", b"\x18\x01")
+
+
+def test_the_message_types_are_for_the_type_checker_only():
+    """messages.pyi is a stub with no module behind it: wire's typing costs nothing at run time."""
+    assert (REPO / "proto" / "src" / "pyrunc_proto" / "messages.pyi").is_file()
+    with pytest.raises(ModuleNotFoundError):
+        import pyrunc_proto.messages  # noqa: F401
+    assert (wire.decode, wire.encode, wire.pack) == (wire._decode, wire._encode_message, wire._pack)
 
 
 def test_pb2_style_messages_maps_and_signed_ints_match_protobuf():

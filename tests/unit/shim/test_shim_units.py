@@ -5,6 +5,7 @@ import signal
 
 import pytest
 from google.protobuf import any_pb2
+from pyrunc_proto import wire
 from pyrunc_proto.containerd.events import task_pb2 as events
 from pyrunc_proto.containerd.runc.options import oci_pb2
 from pyrunc_proto.containerd.runtimeoptions.v1 import api_pb2
@@ -73,7 +74,7 @@ def test_each_runtime_binary_gets_its_own_root_per_namespace():
 
 
 def test_event_envelope_uses_containerd_type_urls_and_topics():
-    data = envelope("ns", "containerd.events.TaskExit", container_id="c1", id="c1", pid=42, exit_status=3)
+    data = envelope("ns", wire.pack("containerd.events.TaskExit", container_id="c1", id="c1", pid=42, exit_status=3))
     env = events_pb2.ForwardRequest.FromString(data).envelope
     assert (env.namespace, env.topic, env.event.type_url) == ("ns", "/tasks/exit", "containerd.events.TaskExit")
     assert events.TaskExit.FromString(env.event.value).exit_status == 3

@@ -52,13 +52,13 @@ def exited(payload: bytes) -> tuple[str, str, Exit] | None:
 def handle(request: bytes, on_oom: Callable[[str], None], on_exit: OnExit | None = None) -> bytes:
     """One ttrpc request: Forward answers Empty (after on_oom for a TaskOOM, on_exit for a TaskExit),
     anything else UNIMPLEMENTED."""
-    req = vars(wire.decode("ttrpc.Request", request))  # the wire module's messages are not typed
-    if (req["service"], req["method"]) != (SERVICE, "Forward"):
-        status = {"code": 12, "message": f"{req['service']}/{req['method']} is not implemented"}
-        return wire.encode("ttrpc.Response", status=status)
+    req = wire.decode("ttrpc.Request", request)
+    if (req.service, req.method) != (SERVICE, "Forward"):
+        return wire.encode("ttrpc.Response",
+                           status={"code": 12, "message": f"{req.service}/{req.method} is not implemented"})
     try:
-        cid = oom_container(req["payload"])
-        exit = exited(req["payload"]) if on_exit is not None else None
+        cid = oom_container(req.payload)
+        exit = exited(req.payload) if on_exit is not None else None
     except Exception:  # protobuf's DecodeError: one bad event, not the connection
         log.warning("undecodable shim event")
         cid, exit = "", None

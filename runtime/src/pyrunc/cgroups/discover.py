@@ -43,7 +43,7 @@ def _unescape(s):
 
 def parse_mountinfo(text):
     """The Layout described by a mountinfo text (split out so tests can feed their own)."""
-    v1 = {}
+    v1: dict[str, tuple[str, str]] = {}  # controller -> (mountpoint, root)
     unified = None
     unified_root = "/"
     for line in text.splitlines():

@@ -103,6 +103,7 @@ def _bpf(cmd, attr):
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     buf = ctypes.create_string_buffer(attr, len(attr))
+    assert _SYS_BPF is not None  # attach() refused the architecture before
     ret = libc.syscall(ctypes.c_long(_SYS_BPF), ctypes.c_long(cmd), buf, ctypes.c_long(len(attr)))
     if ret < 0:
         err = ctypes.get_errno()

@@ -43,7 +43,7 @@ def read_int(directory, name, default=0):
 
 def read_keyed(directory, name):
     """A "key value" per line file (memory.stat, cpu.stat, memory.events ...) as {key: int}."""
-    out = {}
+    out: dict[str, int] = {}
     try:
         text = read(directory, name)
     except OSError:
@@ -59,7 +59,7 @@ def read_keyed(directory, name):
 
 def procs_recursive(directory):
     """Every pid in directory and below (cgroup.procs of each)."""
-    pids = []
+    pids: list[int] = []
     for top, _dirs, files in os.walk(directory):
         if "cgroup.procs" not in files:
             continue
@@ -100,7 +100,7 @@ def remove_tree(directory, timeout=2.0):
 
 def parse_cpu_list(text):
     """ "0-2,4" -> [0, 1, 2, 4] (cpuset files)."""
-    out = []
+    out: list[int] = []
     for part in text.split(","):
         part = part.strip()
         if not part:

@@ -45,7 +45,7 @@ def _mount_v2(dest, cg, flags):
 
 def _mount_v1(dest, cg, cgroupns, flags):
     linux.mount("tmpfs", dest, "tmpfs", flags & ~linux.MS_RDONLY, "mode=755")
-    hierarchies = {}  # mountpoint -> controllers on it, in the order of cg.paths
+    hierarchies: dict[str, list[str]] = {}  # mountpoint -> controllers on it, in the order of cg.paths
     lay = layout()
     for ctrl in cg.paths:
         mnt = lay.v1[ctrl][0] if ctrl in lay.v1 else os.path.dirname(cg.paths[ctrl])

@@ -4,7 +4,7 @@ import errno
 import os
 import time
 
-from ..errors import PyruncError
+from ..errors import PyruncError, reason
 from . import fs
 from .base import Cgroup, warn
 
@@ -50,7 +50,7 @@ class V1Cgroup(Cgroup):
             if self.unified:
                 os.makedirs(self.unified, exist_ok=True)
         except OSError as e:
-            raise PyruncError(f"unable to create cgroup: mkdir {e.filename}: {e.strerror.lower()}") from None
+            raise PyruncError(f"unable to create cgroup: mkdir {e.filename}: {reason(e)}") from None
 
     def add(self, pid):
         for d in self._dirs():

@@ -4,7 +4,7 @@ import os
 import select
 import time
 
-from ..errors import PyruncError
+from ..errors import PyruncError, reason
 from . import fs
 from .base import Cgroup, warn
 
@@ -112,7 +112,7 @@ class V2Cgroup(Cgroup):
         try:
             os.makedirs(self.path, exist_ok=True)
         except OSError as e:
-            raise PyruncError(f"unable to create cgroup: mkdir {e.filename}: {e.strerror.lower()}") from None
+            raise PyruncError(f"unable to create cgroup: mkdir {e.filename}: {reason(e)}") from None
         enable_controllers(self.mount, self.path)
 
     def add(self, pid):
@@ -327,7 +327,8 @@ class V2Cgroup(Cgroup):
             text = fs.read(self.path, "io.stat")
         except OSError:
             return {}
-        served_bytes, served = [], []
+        served_bytes: list[dict[str, object]] = []
+        served: list[dict[str, object]] = []
         for line in text.splitlines():
             dev, *pairs = line.split()
             major, _, minor = dev.partition(":")

@@ -4,7 +4,7 @@ import os
 
 from .. import launch
 from ..container import EXEC_FIFO, Container, timestamp_now, validate_id
-from ..errors import ConfigError, PyruncError
+from ..errors import ConfigError, PyruncError, reason
 
 
 def create(ctx, args, bundle=None, console_socket=None, pid_file=None, no_pivot=False, no_new_keyring=False,
@@ -28,7 +28,7 @@ def load_bundle(bundle):
     try:
         os.chdir(bundle)
     except OSError as e:
-        raise PyruncError(f"chdir {bundle}: {e.strerror.lower()}") from None
+        raise PyruncError(f"chdir {bundle}: {reason(e)}") from None
     try:
         with open("config.json", "rb") as f:
             raw = f.read()
@@ -83,7 +83,7 @@ def _check_joined_namespaces(spec):
         try:
             theirs = os.stat(ns.path)
         except OSError as e:
-            raise ConfigError(f"linux.namespaces[{i}].path: open {ns.path}: {e.strerror.lower()}") from None
+            raise ConfigError(f"linux.namespaces[{i}].path: open {ns.path}: {reason(e)}") from None
         ours = os.stat(f"/proc/self/ns/{NAMESPACE_PROC_NAMES[ns.type]}")
         if (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino):
             spec_mod.refuse_shared_namespace(spec, ns.type)

@@ -144,13 +144,13 @@ def process_from_args(base, argv, cwd, env, tty, user, additional_gids, caps, no
 
 
 def _id(text, flag, given):
-    from ..record import ID_RANGE, Id
+    from ..record import ID_BOUNDS, ID_RANGE
 
     try:
         value = int(text)
     except ValueError:
         raise UsageError(f"{flag}: expected numeric ids, got {given!r}") from None
-    if not Id.bounds[0] <= value <= Id.bounds[1]:
+    if not ID_BOUNDS[0] <= value <= ID_BOUNDS[1]:
         raise UsageError(f"{flag}: {ID_RANGE}, got {given!r}")
     return value
 

@@ -6,7 +6,7 @@ import _signal
 import os
 
 from ..container import Container, wait_gone
-from ..errors import UNKNOWN_SIGNAL, PyruncError
+from ..errors import UNKNOWN_SIGNAL, PyruncError, reason
 
 
 def parse_signal(text):
@@ -33,7 +33,7 @@ def kill(ctx, args, all=False):
             try:
                 os.kill(c.pid, sig)
             except OSError as e:
-                raise PyruncError(f"unable to signal init: {e.strerror.lower()}") from None
+                raise PyruncError(f"unable to signal init: {reason(e)}") from None
     finally:
         c.unlock()
 

@@ -12,7 +12,7 @@ import os
 import sys
 
 from ..container import Container
-from ..errors import PyruncError
+from ..errors import PyruncError, reason
 
 # go-units RAMInBytes: binary multiples, "k", "kb", "kib" (any case) all mean 1024
 _RAM_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
@@ -92,7 +92,7 @@ def _read_resources(where):
             with open(where, "rb") as f:
                 raw = f.read()
     except OSError as e:
-        raise PyruncError(f"open {where}: {e.strerror.lower()}") from None
+        raise PyruncError(f"open {where}: {reason(e)}") from None
     try:
         obj = json.loads(raw)
     except ValueError as e:
