@@ -85,7 +85,7 @@ async def serve(config: Config) -> None:
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])
         services: list[tuple[_Register, object]] = [
-            (images_pb2_grpc.add_ImagesServicer_to_server, ImagesService(daemon)),
+            (images_pb2_grpc.add_ImagesServicer_to_server, ImagesService(daemon, containers.using_image)),
             (system_pb2_grpc.add_SystemServicer_to_server, SystemService(daemon, containers)),
             (containers_pb2_grpc.add_ContainersServicer_to_server, ContainersService(containers)),
             (volumes_pb2_grpc.add_VolumesServicer_to_server, VolumesService(daemon.volumes)),

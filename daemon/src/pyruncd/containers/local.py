@@ -111,6 +111,10 @@ class Containers:
     def counts(self) -> dict[Status, int]:
         return self._ctx.store.counts()
 
+    def using_image(self, image_id: str) -> list[str]:
+        """The containers made from this image: images' remove and prune keep it for them."""
+        return self._ctx.store.using_image(image_id)
+
     async def stats(self, names: list[str]) -> list[tuple[Record, stats.Sample]]:
         return await stats_op.sample(self._ctx, names)
 

@@ -9,7 +9,6 @@ from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
 from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc as pb_grpc
 
 from .. import reference
-from ..containers.store import Store as ContainerStore
 from ..daemon import Daemon
 from ..errors import InvalidArgument
 from ..images.listing import list_images
@@ -62,16 +61,15 @@ async def _stream_events(run: Callable[[Emit], Awaitable[object]]) -> AsyncItera
 
 
 class ImagesService(pb_grpc.ImagesServicer):
-    def __init__(self, daemon: Daemon):
+    def __init__(self, daemon: Daemon, using_image: Callable[[str], list[str]]):
+        """`using_image`: the ids of the containers made from an image (the containers' service)."""
         self.d = daemon
         self.store = daemon.images
+        self._using_image = using_image
 
     @property
     def insecure(self) -> set[str]:
         return set(self.d.config.insecure_registries)
-
-    def _using_image(self, image_id: str) -> list[str]:
-        return ContainerStore(self.d.conn).using_image(image_id)
 
     def _image(self, rec: ImageRecord) -> pb.Image:
         return image_pb(rec, self.d.content.read(rec.id))
