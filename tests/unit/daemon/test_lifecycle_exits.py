@@ -16,7 +16,7 @@ CID = "c" * 64
 
 def forward(event_type: str, **fields) -> bytes:
     return wire.encode("ttrpc.Request", service=SERVICE, method="Forward",
-                       payload=envelope("pyruncd", event_type, **fields))
+                       payload=envelope("pyruncd", wire.pack(event_type, **fields)))
 
 
 def test_a_task_exit_names_the_process_the_init_by_no_exec_id():
