@@ -7,6 +7,7 @@ import sys
 from .api import Api, ApiError
 from .commands import (
     archive,
+    compose,
     copy,
     create_run,
     exec_attach,
@@ -119,6 +120,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             add(sub.add_parser(name, help=text))
     if want("network"):
         networks.add_network_commands(sub)
+    if want("compose"):
+        compose.add_compose(sub.add_parser("compose", help="define and run multi-container applications"))
     if only is not None and only not in sub.choices:  # not a command: argparse's error lists them all
         return build_parser()
     return p

@@ -53,5 +53,9 @@ class Api:
 
         return SystemApi(self._connection)
 
+    def another(self) -> Api:
+        """An Api on connections of its own, for calls from another thread; the caller closes it."""
+        return Api(self._connection.socket_path)
+
     def close(self) -> None:
         self._connection.close()

@@ -1,0 +1,93 @@
+"""What the compose sub-commands share: the project from the global flags, the services named."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..compose.errors import ComposeError
+from ..compose.project import Options, load
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..api import Api
+    from ..api.types import RegistryAuth
+    from ..compose.model import Project
+
+
+def project_of(args: argparse.Namespace, *, explicit: list[str] | None = None) -> Project:
+    """The project of -f/-p/--project-directory/--env-file/--profile; services named on the command line
+    are enabled whatever their profiles (as docker compose does)."""
+    opts = Options(files=args.files, project_name=args.project_name, project_directory=args.project_directory,
+                   env_files=args.env_files, profiles=list(args.profiles))
+    project = load(opts)
+    wanted = [s for s in (explicit or []) if s in project.disabled]
+    if wanted:
+        opts.profiles = opts.profiles + [p for s in wanted for p in project.disabled[s].profiles]
+        project = load(opts)
+    return project
+
+
+def check_services(project: Project, names: list[str]) -> list[str]:
+    """The named services (all enabled ones when none is named); an unknown name is an error."""
+    for name in names:
+        if name not in project.all_services():
+            raise ComposeError(f"no such service: {name}")
+    return names or list(project.services)
+
+
+def parse_scale(items: list[str], project: Project) -> dict[str, int]:
+    out = {}
+    for item in items:
+        name, eq, n = item.partition("=")
+        if not eq or not n.isdigit():
+            raise ComposeError(f'invalid --scale "{item}": want SERVICE=N')
+        if name not in project.all_services():
+            raise ComposeError(f"no such service: {name}")
+        out[name] = int(n)
+    return out
+
+
+def registry_auths() -> dict[str, RegistryAuth]:
+    from .. import config
+
+    try:
+        creds = config.credentials()
+    except ValueError as e:
+        raise ComposeError(str(e)) from None
+    return {host: {"username": u, "password": p, "identity_token": t} for host, (u, p, t) in creds.items()}
+
+
+def no_build(service: str) -> ComposeError:
+    return ComposeError(f'service "{service}" needs a build: pyctl compose cannot build images yet (the daemon has '
+                        "no build API in this version); build the image elsewhere and give the service an image")
+
+
+def ensure_images(api: Api, project: Project, services: list[str], *, pull_always: bool = False) -> None:
+    """Pull the images the services need and the daemon lacks (pull_policy: missing, always, never, build)."""
+    from ..api import ApiError
+    from ..compose.convert import image_name
+    from ..compose.progress import event
+
+    for name in services:
+        svc = project.all_services()[name]
+        policy = svc.config.get("pull_policy", "missing")
+        image = image_name(project, svc)
+        if policy == "build":
+            raise no_build(name)
+        try:
+            api.images.get(image)
+            present = True
+        except ApiError as e:
+            if e.code != "NOT_FOUND":
+                raise
+            present = False
+        if present and not (pull_always or policy == "always"):
+            continue
+        if "build" in svc.config and not svc.image:
+            raise no_build(name)
+        if policy == "never":
+            raise ComposeError(f"image {image} not found and pull_policy is never", f"services.{name}")
+        event(name, "", "Pulling")
+        for _ in api.images.pull(image, platform=svc.config.get("platform", ""), auths=registry_auths()):
+            pass
+        event(name, "", "Pulled")
