@@ -33,8 +33,9 @@ def config_hash(config: dict[str, Any]) -> str:
     """sha256 of the service's resolved config as canonical JSON, replicas left out (as compose-go's
     ServiceHash leaves out scale, build and pull policy)."""
     kept = {k: v for k, v in config.items() if k not in _UNHASHED}
-    if "deploy" in kept:
-        kept["deploy"] = {k: v for k, v in kept["deploy"].items() if k != "replicas"}
+    deploy = {k: v for k, v in kept.pop("deploy", {}).items() if k != "replicas"}
+    if deploy:
+        kept["deploy"] = deploy
     return hashlib.sha256(json.dumps(kept, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
