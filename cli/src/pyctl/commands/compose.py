@@ -68,8 +68,8 @@ def _logs(p: argparse.ArgumentParser) -> None:
 
 def _config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--services", dest="list_services", action="store_true", help="print the service names, one per line")
-    p.add_argument("--volumes", action="store_true", help="print the volume names, one per line")
-    p.add_argument("--profiles", action="store_true", help="print the profile names, one per line")
+    p.add_argument("--volumes", dest="list_volumes", action="store_true", help="print the volume names, one per line")
+    p.add_argument("--profiles", dest="list_profiles", action="store_true", help="print the profile names, one per line")
     p.add_argument("-q", "--quiet", action="store_true", help="only validate the configuration")
     p.add_argument("--format", default="yaml", choices=["yaml", "json"])
 
@@ -167,11 +167,14 @@ _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], str, 
 
 
 def add_compose(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-f", "--file", dest="files", action="append", default=[], help="compose configuration files")
-    p.add_argument("-p", "--project-name", default="", help="project name")
-    p.add_argument("--project-directory", default="", help="alternate working directory (default: the first file's)")
-    p.add_argument("--env-file", dest="env_files", action="append", default=[], help="alternate environment files")
-    p.add_argument("--profile", dest="profiles", action="append", default=[], help="profiles to enable")
+    # dests prefixed: the sub-commands have flags of the same names (config --profiles, run --env-file...)
+    p.add_argument("-f", "--file", dest="compose_files", action="append", default=[], help="compose configuration files")
+    p.add_argument("-p", "--project-name", dest="compose_project_name", default="", help="project name")
+    p.add_argument("--project-directory", dest="compose_project_directory", default="",
+                   help="alternate working directory (default: the first file's)")
+    p.add_argument("--env-file", dest="compose_env_files", action="append", default=[],
+                   help="alternate environment files")
+    p.add_argument("--profile", dest="compose_profiles", action="append", default=[], help="profiles to enable")
     sub = p.add_subparsers(dest="compose_command", metavar="COMMAND", required=True)
     for name, text, add, module, function in _COMMANDS:
         c = sub.add_parser(name, help=text)

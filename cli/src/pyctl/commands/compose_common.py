@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 def project_of(args: argparse.Namespace, *, explicit: list[str] | None = None) -> Project:
     """The project of -f/-p/--project-directory/--env-file/--profile; services named on the command line
     are enabled whatever their profiles (as docker compose does)."""
-    opts = Options(files=args.files, project_name=args.project_name, project_directory=args.project_directory,
-                   env_files=args.env_files, profiles=list(args.profiles))
+    opts = Options(files=args.compose_files, project_name=args.compose_project_name,
+                   project_directory=args.compose_project_directory, env_files=args.compose_env_files,
+                   profiles=list(args.compose_profiles))
     project = load(opts)
     wanted = [s for s in (explicit or []) if s in project.disabled]
     if wanted:

@@ -98,9 +98,9 @@ def config(api: Api, args: argparse.Namespace) -> int:
         return 0
     if args.list_services:
         sys.stdout.write("".join(f"{s}\n" for s in project.services))
-    elif args.volumes:
+    elif args.list_volumes:
         sys.stdout.write("".join(f"{v}\n" for v in project.volumes))
-    elif args.profiles:
+    elif args.list_profiles:
         names = sorted({p for s in project.all_services().values() for p in s.profiles})
         sys.stdout.write("".join(f"{p}\n" for p in names))
     elif args.format == "json":
