@@ -93,8 +93,9 @@ def compose(d, cwd, *args, check=True, timeout=180):
     return r
 
 
-def ps(d, cwd, *args):
-    return [json.loads(line) for line in compose(d, cwd, "ps", "--format", "json", *args).stdout.splitlines()]
+def ps(d, cwd, *args, project=""):
+    flags = ["-p", project] if project else []
+    return [json.loads(line) for line in compose(d, cwd, *flags, "ps", "--format", "json", *args).stdout.splitlines()]
 
 
 def logs_of(d, cwd, service, want, timeout=20.0):
@@ -179,9 +180,7 @@ def test_down_leaves_what_the_project_did_not_make(daemon, tmp_path):
     d.pyctl("run", "-d", "--name", "bystander", "busybox", "sleep", "30")
     try:
         compose(d, tmp_path, "-p", "solo", "up", "-d")
-        names = [json.loads(line)["Name"] for line in
-                 compose(d, tmp_path, "-p", "solo", "ps", "--format", "json").stdout.splitlines()]
-        assert names == ["solo-one-1"]
+        assert [c["Name"] for c in ps(d, tmp_path, project="solo")] == ["solo-one-1"]
         compose(d, tmp_path, "-p", "solo", "down", "-v", "-t", "0")
         assert d.pyctl("ps", "--format", "json").stdout.count("bystander") == 1
         assert "keepme" in d.pyctl("volume", "ls", "-q").stdout.split()
@@ -199,3 +198,32 @@ def test_a_wrong_file_is_one_line_and_a_failure(daemon, tmp_path):
     assert r.stderr == f'{tmp_path}/compose.yaml: services.web.ports[0]: invalid port "abc"\n'
     r = compose(daemon, tmp_path, "up", "-d", check=False)
     assert r.returncode != 0 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_attached_up_prefixes_output_and_aborts_with_the_exit_code(daemon, tmp_path):
+    (tmp_path / "token.txt").write_text("s3cret\n")
+    (tmp_path / "compose.yaml").write_text(textwrap.dedent(f"""
+        services:
+          job:
+            image: busybox
+            command: ["sh", "-c", "cat /run/secrets/token; sleep 0.5; exit 3"]
+            secrets: [token]
+          side:
+            image: busybox
+            command: ["sh", "-c", "echo side-up; {LOOP}"]
+            read_only: true
+            tmpfs: [/scratch]
+        secrets:
+          token: {{file: ./token.txt}}
+    """))
+    try:
+        r = compose(daemon, tmp_path, "-p", "att", "up", "--abort-on-container-exit", check=False)
+        assert r.returncode == 3, r.stderr
+        lines = r.stdout.splitlines()
+        assert "job-1   | s3cret" in lines and "side-1  | side-up" in lines, r.stdout
+        assert "job-1 exited with code 3" in lines
+        assert " Container att-side-1  Stopped" in r.stderr.splitlines()
+        assert {c["State"] for c in ps(daemon, tmp_path, "-a", project="att")} == {"exited"}
+    finally:
+        compose(daemon, tmp_path, "-p", "att", "down", check=False)
+    nothing_left(daemon)

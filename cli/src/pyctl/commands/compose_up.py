@@ -63,6 +63,9 @@ def create(api: Api, args: argparse.Namespace) -> int:
 def up(api: Api, args: argparse.Namespace) -> int:
     if args.detach and args.abort_on_container_exit:
         raise ComposeError('"-d" and "--abort-on-container-exit" are incompatible')
+    import time
+
+    since = f"{time.time():.6f}"  # what the containers say from now on, as an attached docker compose up shows
     project, made = _converge(api, args, start=not args.no_start)
     if args.no_start:
         return 0
@@ -76,10 +79,11 @@ def up(api: Api, args: argparse.Namespace) -> int:
         return 0
     if args.detach:
         return 0
-    return _attached(api, project, made, args)
+    return _attached(api, project, made, args, since)
 
 
-def _attached(api: Api, project: Project, made: dict[str, list[tuple[str, str]]], args: argparse.Namespace) -> int:
+def _attached(api: Api, project: Project, made: dict[str, list[tuple[str, str]]], args: argparse.Namespace,
+              since: str) -> int:
     """Follow every container's output until all have exited (or, with --abort-on-container-exit, one has);
     Ctrl+C stops them all, as docker compose does."""
     import queue
@@ -92,7 +96,7 @@ def _attached(api: Api, project: Project, made: dict[str, list[tuple[str, str]]]
     sys.stderr.write(f"Attaching to {', '.join(short.values())}\n")
     done: queue.Queue[tuple[str, str]] = queue.Queue()
     for cid, _name in containers:
-        follow(api, printer, cid, short[cid], tail=0, since="", done=done)
+        follow(api, printer, cid, short[cid], tail=-1, since=since, done=done)
     status = 0
     try:
         for _ in containers:
