@@ -173,7 +173,7 @@ def test_tutorial_app(daemon, app):
     nothing_left(d)
 
 
-def test_down_leaves_what_the_project_did_not_make(daemon, tmp_path):
+def test_down_leaves_what_the_project_did_not_make(daemon, tmp_path, tmp_path_factory):
     d = daemon
     (tmp_path / "compose.yaml").write_text("services: {one: {image: busybox, command: [sleep, '30']}}\n")
     d.pyctl("volume", "create", "keepme")
@@ -181,7 +181,9 @@ def test_down_leaves_what_the_project_did_not_make(daemon, tmp_path):
     try:
         compose(d, tmp_path, "-p", "solo", "up", "-d")
         assert [c["Name"] for c in ps(d, tmp_path, project="solo")] == ["solo-one-1"]
-        compose(d, tmp_path, "-p", "solo", "down", "-v", "-t", "0")
+        elsewhere = tmp_path_factory.mktemp("elsewhere")  # no compose file there or above: -p and the labels
+        assert [c["Name"] for c in ps(d, elsewhere, project="solo")] == ["solo-one-1"]
+        compose(d, elsewhere, "-p", "solo", "down", "-v", "-t", "0")
         assert d.pyctl("ps", "--format", "json").stdout.count("bystander") == 1
         assert "keepme" in d.pyctl("volume", "ls", "-q").stdout.split()
     finally:

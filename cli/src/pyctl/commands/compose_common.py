@@ -28,6 +28,20 @@ def project_of(args: argparse.Namespace, *, explicit: list[str] | None = None) -
     return project
 
 
+def project_or_name(args: argparse.Namespace) -> tuple[Project, bool]:
+    """The project, or with -p and no file found an empty one of that name (down and ps work from labels
+    alone, as docker compose's do); the flag says whether the model was read."""
+    try:
+        return project_of(args), True
+    except ComposeError as e:
+        if not args.compose_project_name or not str(e).startswith("no configuration file provided"):
+            raise
+    from ..compose.project import build, normalize_name
+
+    name = normalize_name(args.compose_project_name)
+    return build({}, name=name, working_dir="", config_files=[], env={}, profiles=[]), False
+
+
 def check_services(project: Project, names: list[str]) -> list[str]:
     """The named services (all enabled ones when none is named); an unknown name is an error."""
     for name in names:

@@ -10,7 +10,7 @@ from ..compose import engine, state
 from ..compose.errors import ComposeError
 from ..compose.progress import event
 from ..compose.reconcile import dependency_order, orphans, plan
-from .compose_common import check_services, ensure_images, no_build, parse_scale, project_of
+from .compose_common import check_services, ensure_images, no_build, parse_scale, project_of, project_or_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -130,17 +130,17 @@ def _exit_code(api: Api, cid: str) -> int:
 
 
 def down(api: Api, args: argparse.Namespace) -> int:
-    project = project_of(args)
+    project, from_file = project_or_name(args)
     found = state.containers(api, project.name, oneoff=None)
     order = {name: n for n, name in enumerate(dependency_order(project, list(project.all_services())))}
-    mine = [e for _, e in found if e.service in order or e.oneoff]
+    mine = [e for _, e in found if e.service in order or e.oneoff or not from_file]
     mine.sort(key=lambda e: (-order.get(e.service, len(order)), e.number))
     for e in mine:
         if e.status in ("running", "paused", "restarting"):
             engine.stop(api, project, e, args.timeout)
     for e in mine:
         engine.remove(api, project, e, volumes=True, stop_first=False)
-    left = orphans(project, [e for _, e in found])
+    left = orphans(project, [e for _, e in found]) if from_file else []
     if left and args.remove_orphans:
         for e in left:
             engine.remove(api, project, e, volumes=True)

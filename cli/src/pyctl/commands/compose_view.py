@@ -11,7 +11,7 @@ from ..api import Api
 from ..compose import labels, state
 from ..compose.errors import ComposeError
 from . import networks
-from .compose_common import check_services, project_of
+from .compose_common import check_services, project_of, project_or_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _row(c: Container, e: Existing, project: str) -> dict[str, Any]:
 
 
 def ps(api: Api, args: argparse.Namespace) -> int:
-    project = project_of(args)
+    project, _ = project_or_name(args)
     if args.list_services:
         sys.stdout.write("".join(f"{s}\n" for s in project.services))
         return 0
