@@ -112,13 +112,15 @@ def _attached(api: Api, project: Project, made: dict[str, list[tuple[str, str]]]
     except KeyboardInterrupt:
         sys.stderr.write("Gracefully stopping... (press Ctrl+C again to force)\n")
         status = 130
-    for cid, name in reversed(containers):
+    def stop(own: Api, pair: tuple[str, str]) -> None:
         try:
-            event("Container", name, "Stopping")
-            api.containers.stop(cid, args.timeout)
-            event("Container", name, "Stopped")
+            event("Container", pair[1], "Stopping")
+            own.containers.stop(pair[0], args.timeout)
+            event("Container", pair[1], "Stopped")
         except ApiError:
             pass
+
+    engine.in_parallel(api, containers, stop)
     return status
 
 
@@ -134,12 +136,11 @@ def down(api: Api, args: argparse.Namespace) -> int:
     found = state.containers(api, project.name, oneoff=None)
     order = {name: n for n, name in enumerate(dependency_order(project, list(project.all_services())))}
     mine = [e for _, e in found if e.service in order or e.oneoff or not from_file]
-    mine.sort(key=lambda e: (-order.get(e.service, len(order)), e.number))
-    for e in mine:
-        if e.status in ("running", "paused", "restarting"):
-            engine.stop(api, project, e, args.timeout)
-    for e in mine:
-        engine.remove(api, project, e, volumes=True, stop_first=False)
+    running = ("running", "paused", "restarting")
+    for level in engine.stop_levels(project, mine):
+        engine.in_parallel(api, [e for e in level if e.status in running],
+                           lambda own, e: engine.stop(own, project, e, args.timeout))
+    engine.in_parallel(api, mine, lambda own, e: engine.remove(own, project, e, volumes=True, stop_first=False))
     left = orphans(project, [e for _, e in found]) if from_file else []
     if left and args.remove_orphans:
         for e in left:

@@ -14,11 +14,14 @@ from .progress import event
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
+    from typing import Any, TypeVar
 
     from ..api import Api
     from .model import Project, Service
     from .reconcile import Existing, ServicePlan
+
+    T = TypeVar("T")
 
 _POLL = 0.2
 
@@ -201,3 +204,43 @@ def project_networks(api: Api, project: Project) -> list[str]:
 
 def project_volumes(api: Api, project: Project) -> list[str]:
     return [v.name for v in api.volumes.ls([]) if v.labels.get(labels.PROJECT) == project.name]
+
+
+def in_parallel(api: Api, items: list[T], call: Callable[[Api, T], object]) -> None:
+    """`call(api, item)` for every item at once, each thread on connections of its own (a connection
+    carries one call at a time); the first error is raised once all are done."""
+    if len(items) <= 1:
+        for item in items:
+            call(api, item)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(item: T) -> None:
+        own = api.another()
+        try:
+            call(own, item)
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+        futures = [pool.submit(run, item) for item in items]
+    for f in futures:
+        f.result()
+
+
+def stop_levels(project: Project, containers: list[Existing]) -> list[list[Existing]]:
+    """The containers in the order they may stop: those no other service depends on first, each level's
+    together (docker compose stops dependents before what they depend on)."""
+    services = project.all_services()
+    level: dict[str, int] = {}
+
+    def depth(name: str, seen: tuple[str, ...] = ()) -> int:
+        if name not in level:
+            users = [s.name for s in services.values() if name in s.depends_on and s.name not in seen]
+            level[name] = 1 + max((depth(u, (*seen, name)) for u in users), default=-1)
+        return level[name]
+
+    out: dict[int, list[Existing]] = {}
+    for c in containers:
+        out.setdefault(depth(c.service) if c.service in services else 0, []).append(c)
+    return [out[k] for k in sorted(out)]

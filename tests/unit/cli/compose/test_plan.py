@@ -136,3 +136,18 @@ def test_pyctl_run_imports_neither_yaml_nor_compose():
             "print(sorted(m for m in sys.modules if m == 'yaml' or m.startswith('pyctl.compose')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_stop_levels_put_dependents_first(tmp_path):
+    from pyctl.compose.engine import stop_levels
+
+    p = project(tmp_path, {"compose.yaml": """
+        services:
+          web: {image: busybox, depends_on: [api]}
+          worker: {image: busybox, depends_on: [db]}
+          api: {image: busybox, depends_on: [db]}
+          db: {image: busybox}
+    """})
+    existing = [_c("db", 1, ""), _c("api", 1, ""), _c("api", 2, ""), _c("web", 1, ""), _c("worker", 1, ""), _c("gone", 1, "")]
+    assert [sorted(c.name for c in level) for level in stop_levels(p, existing)] == [
+        ["p-gone-1", "p-web-1", "p-worker-1"], ["p-api-1", "p-api-2"], ["p-db-1"]]
