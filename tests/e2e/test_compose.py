@@ -138,8 +138,8 @@ def test_tutorial_app(daemon, app):
         with urllib.request.urlopen(f"http://{host}/", timeout=10) as resp:
             assert resp.read() == b"hello from dotenv\n"
         # the second network is not the first: the client cannot resolve the store
-        r = compose(d, app, "exec", "-T", "client", "wget", "-q", "-T", "2", "-O", "-", "http://store:7000/", check=False)
-        assert r.returncode != 0
+        r = compose(d, app, "exec", "-T", "client", "wget", "-q", "-O", "-", "http://store:7000/", check=False)
+        assert r.returncode != 0 and "bad address 'store:7000'" in r.stderr, r.stderr
         r = compose(d, app, "exec", "-T", "-e", "X=1", "web", "sh", "-c", "echo $MODE$X")
         assert r.stdout == "first1\n"
         r = compose(d, app, "run", "--rm", "--no-deps", "client", "wget", "-q", "-O", "-", "http://web/")
@@ -229,3 +229,41 @@ def test_attached_up_prefixes_output_and_aborts_with_the_exit_code(daemon, tmp_p
     finally:
         compose(daemon, tmp_path, "-p", "att", "down", check=False)
     nothing_left(daemon)
+
+
+def test_a_service_on_two_networks_is_attached_to_both(daemon, tmp_path):
+    srv = 'mkdir -p /s && echo {0} > /s/index.html && httpd -f -p 80 -h /s'
+    (tmp_path / "compose.yaml").write_text(textwrap.dedent(f"""
+        services:
+          fa:
+            image: busybox
+            command: ["sh", "-c", "{srv.format('front')}"]
+            networks: [front]
+          ba:
+            image: busybox
+            command: ["sh", "-c", "{srv.format('back')}"]
+            networks: [back]
+          both:
+            image: busybox
+            command: ["sh", "-c", "{LOOP}"]
+            networks:
+              front: {{}}
+              back: {{aliases: [middle]}}
+        networks: {{front: {{}}, back: {{}}}}
+    """))
+    try:
+        compose(daemon, tmp_path, "-p", "two", "up", "-d")
+        nets = json.loads(daemon.pyctl("inspect", "two-both-1").stdout)[0]["NetworkSettings"]["Networks"]
+        assert sorted(nets) == ["two_back", "two_front"]
+        assert nets["two_back"]["Aliases"] == ["both", "middle"]
+        back_ip = json.loads(daemon.pyctl("inspect", "two-ba-1").stdout)[0]["NetworkSettings"]["Networks"]["two_back"]
+        r = compose(daemon, tmp_path, "-p", "two", "exec", "-T", "both", "sh", "-c",
+                    f"wget -q -O - http://fa/ && wget -q -O - http://{back_ip['IPAddress']}/")
+        assert r.stdout == "front\nback\n"  # the first network by name, the second by address
+        r = compose(daemon, tmp_path, "-p", "two", "exec", "-T", "both", "wget", "-q", "-O", "-", "http://ba/", check=False)
+        if r.stdout != "back\n":
+            pytest.xfail("a container on two networks resolves names on its first only: the daemon's fix is "
+                         "issue 16 item 4 (another branch)")
+    finally:
+        compose(daemon, tmp_path, "-p", "two", "down", check=False)
+        nothing_left(daemon)
