@@ -89,9 +89,10 @@ def key_values(value: object, where: str, *, sep: str = "=", allow_bare: bool = 
     if isinstance(value, dict):
         out: dict[str, str | None] = {}
         for k, v in mapping(value, where).items():
-            out[k] = None if v is None else string(v, f"{where}.{k}")
             if isinstance(v, bool):
                 out[k] = "true" if v else "false"
+            else:
+                out[k] = None if v is None else string(v, f"{where}.{k}")
         return out
     out = {}
     for n, item in enumerate(string_list(value, where)):

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from yaml import SafeLoader
+
 MAX_FILE = 4 << 20  # a compose file past 4 MiB is a mistake, not an application
 NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 OVERRIDES = ("compose.override.yaml", "compose.override.yml", "docker-compose.override.yaml",
@@ -43,8 +45,31 @@ def discover(start: str) -> list[str]:
         here = parent
 
 
+def _loader() -> type[SafeLoader]:
+    """PyYAML's safe loader with YAML 1.2's scalars, as docker compose's go-yaml reads them: `22:22` is a
+    string (not 1.1's base-60 1342), `yes`/`on` are strings, so is `0755`; only true/false are booleans."""
+    import re
+    from typing import cast
+
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    dropped = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+    resolvers = {k: [(tag, rx) for tag, rx in v if tag not in dropped] for k, v in base.yaml_implicit_resolvers.items()}
+    # the C loader when PyYAML has libyaml (its parser; resolving stays PyYAML's, so the resolvers apply)
+    loader = cast("type[SafeLoader]", type("ComposeLoader", (base,), {"yaml_implicit_resolvers": resolvers}))
+    loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                 list("tTfF"))
+    loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0x[0-9a-fA-F]+)$"),
+                                 list("-+0123456789"))
+    loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+        r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
+    return loader
+
+
 def read_yaml(path: str) -> dict[str, Any]:
-    """One file's top-level mapping: yaml.safe_load only, at most MAX_FILE bytes."""
+    """One file's top-level mapping: PyYAML's safe loader only (no tags constructed), at most MAX_FILE bytes."""
     import yaml
 
     try:
@@ -55,7 +80,7 @@ def read_yaml(path: str) -> dict[str, Any]:
     if len(data) > MAX_FILE:
         raise ComposeError(f"{path}: larger than {MAX_FILE} bytes")
     try:
-        tree = yaml.safe_load(data)
+        tree = yaml.load(data, Loader=_loader())  # noqa: S506 - a SafeLoader subclass: YAML 1.2 scalars only
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
@@ -90,6 +115,11 @@ class Files:
         for k in raw:
             if k not in _TOP and not str(k).startswith("x-"):
                 raise ComposeError(f"additional property '{k}' is not allowed", path)
+        if "version" in raw:
+            import sys
+
+            sys.stderr.write(f"WARN[0000] {path}: the attribute `version` is obsolete, it will be ignored, please "
+                             "remove it to avoid potential confusion\n")
         tree = check.mapping(interpolate({k: v for k, v in raw.items() if not str(k).startswith("x-")}, self.env), path)
         try:
             out = read_top(tree, base_dir)

@@ -162,3 +162,9 @@ def test_default_network_and_names(tmp_path):
     assert p.networks["back"].subnet == "10.9.0.0/24" and p.networks["back"].internal
     assert {k: v.name for k, v in p.volumes.items()} == {"data": "app_data", "outside": "outside"}
     assert p.services["db"].networks[0].aliases == ["database"]
+
+
+def test_version_is_obsolete_and_ignored(tmp_path, capsys):
+    p = project(tmp_path, {"compose.yaml": "version: '3.8'\nservices: {a: {image: busybox}}"})
+    assert list(p.services) == ["a"]
+    assert "the attribute `version` is obsolete, it will be ignored" in capsys.readouterr().err

@@ -62,7 +62,7 @@ CASES = [
     ("- a list", "top-level object must be a mapping, not a list"),
     ("services: {web: {image: busybox, ports: ['${P:?set P}']}}",
      "error while interpolating services.web.ports[0]: required variable P is missing a value: set P"),
-    ("services:\n  web: {image: busybox\n", "yaml: line 3: expected ',' or '}', but got '<stream end>'"),
+    ("services:\n  web: {image: busybox\n", "yaml: line 3: did not find expected ',' or '}'"),
 ]
 
 
@@ -89,3 +89,16 @@ def test_too_big_a_file_is_refused_unread(tmp_path):
 def test_yaml_tags_are_not_constructed(tmp_path):
     with pytest.raises(ComposeError, match="yaml"):
         project(tmp_path, {"compose.yaml": "services: !!python/object/apply:os.system ['true']"})
+
+
+def test_scalars_are_read_as_yaml_1_2_as_docker_compose_reads_them(tmp_path):
+    p = project(tmp_path, {"compose.yaml": """
+        services:
+          web:
+            image: busybox
+            ports: [22:22]
+            environment: {A: yes, B: on, C: 0755, D: true, E: 1.5}
+    """})
+    web = p.services["web"].config
+    assert web["ports"] == [{"mode": "ingress", "target": 22, "published": "22", "protocol": "tcp"}]
+    assert web["environment"] == {"A": "yes", "B": "on", "C": "0755", "D": "true", "E": "1.5"}
