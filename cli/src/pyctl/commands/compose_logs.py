@@ -41,10 +41,14 @@ class Printer:
 
 
 def dump(api: Api, printer: Printer, containers: list[tuple[str, str]], *, tail: int, since: str) -> None:
-    """Each container's output so far, one after the other."""
+    """The containers' output so far, interleaved by time as docker compose shows it."""
+    entries = []
     for cid, name in containers:
-        for e in api.containers.logs(cid, follow=False, tail=tail, since=since):
-            printer.line(name, e.data, e.time)
+        entries += [(e.time, n, name, e.data) for n, e in
+                    enumerate(api.containers.logs(cid, follow=False, tail=tail, since=since))]
+    entries.sort(key=lambda entry: (entry[0], entry[1]))  # RFC 3339 in UTC with fixed digits sorts as text
+    for time, _n, name, data in entries:
+        printer.line(name, data, time)
 
 
 def follow(api: Api, printer: Printer, cid: str, name: str, *, tail: int, since: str,
