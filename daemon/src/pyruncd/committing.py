@@ -45,7 +45,7 @@ def _ports(spec: str) -> list[str]:
 
 
 def _argv(config: RunConfig, inst: ins.CommandLine) -> list[str]:
-    if inst.shell_form:
+    if inst.shell_form and inst.argv:
         return [*(config.shell or ["/bin/sh", "-c"]), inst.argv[0]]
     return list(inst.argv)
 

@@ -5,7 +5,7 @@ Docker walks the upper dir in lexical order (moby's archive.OverlayChanges): a w
 image's layers hold its path, else an addition (A). A directory equal to the one below (size, mode,
 mtime) is left out, but an addition or deletion reports its parent directory as changed first.
 Docker keeps the files it mounts over (/etc/hosts) in a layer of their own; ours are in the upper dir,
-so those `placeholders` are left out, and their directory is compared without its mtime. The
+so those `placeholders` are left out, and so is their directory when it holds nothing else. The
 upper dir is the container's: it is walked on descriptors, never following a symlink; the image's
 layers are looked up as overlay would, a layer at a time, top first.
 """
@@ -75,12 +75,18 @@ class _Differ:
             if stat.S_ISDIR(st.st_mode):
                 fd = os.open(name, _DIR_FLAGS, dir_fd=dfd)
                 try:
+                    if path in self.placeholder_dirs and self._only_placeholders(fd, path):
+                        continue  # copied up only to hold them
                     self.entry(path, sub, st, is_opaque(fd))
                     self.walk(fd, sub)
                 finally:
                     os.close(fd)
             else:
                 self.entry(path, sub, st, False)
+
+    def _only_placeholders(self, fd: int, path: str) -> bool:
+        return all(is_placeholder(f"{path}/{n}", os.stat(n, dir_fd=fd, follow_symlinks=False), self.placeholders)
+                   for n in os.listdir(fd))
 
     def entry(self, path: str, parts: list[str], st: os.stat_result, opaque: bool) -> None:
         if is_placeholder(path, st, self.placeholders):
@@ -92,8 +98,7 @@ class _Differ:
             kind = "A"
         else:
             if (stat.S_ISDIR(st.st_mode) and stat.S_ISDIR(below.st_mode) and st.st_size == below.st_size
-                    and st.st_mode == below.st_mode and (path in self.placeholder_dirs
-                                                         or _same_time(st.st_mtime_ns, below.st_mtime_ns))):
+                    and st.st_mode == below.st_mode and _same_time(st.st_mtime_ns, below.st_mtime_ns)):
                 return
             kind = "C"
         if stat.S_ISDIR(st.st_mode):

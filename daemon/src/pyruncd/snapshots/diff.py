@@ -126,6 +126,8 @@ class _Walker:
             elif stat.S_ISDIR(st.st_mode):
                 fd = os.open(name, _DIR_FLAGS, dir_fd=dfd)
                 try:
+                    if self._only_placeholders(fd, path):
+                        continue  # copied up only to hold them
                     ti = self._info(path, os.fstat(fd))
                     ti.type = tarfile.DIRTYPE
                     self._xattrs(ti, fd)
@@ -155,6 +157,12 @@ class _Walker:
                 else:
                     continue  # sockets are not archived (docker skips them too)
                 self._add(ti)
+
+    def _only_placeholders(self, fd: int, path: str) -> bool:
+        names = os.listdir(fd) if any(p.startswith(path + "/") for p in self.placeholders) else []
+        return bool(names) and all(
+            is_placeholder(f"{path}/{n}", os.stat(n, dir_fd=fd, follow_symlinks=False), self.placeholders)
+            for n in names)
 
     def _file(self, dfd: int, name: str, path: str, st: os.stat_result) -> None:
         key = (st.st_dev, st.st_ino)
@@ -195,7 +203,8 @@ def write_layer_tar(upper: str | os.PathLike[str], out: IO[bytes], *, clamp_mtim
                     overlay_form: bool = True, placeholders: frozenset[str] = frozenset()) -> TarStats:
     """Write the layer tar of the changes in `upper` to `out` (streamed). Without `overlay_form`, the
     tar of a plain tree (`export` of a mounted rootfs): no entry is read as a whiteout or opaque marker.
-    `placeholders` ("etc/hosts"): left out when they are empty files, made only to mount over."""
+    `placeholders` ("etc/hosts"): left out when they are empty files, made only to mount over, and so is
+    a directory that holds nothing else (the upper dir has it only for them)."""
     fd = os.open(upper, _DIR_FLAGS)
     try:
         with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, encoding="utf-8",
