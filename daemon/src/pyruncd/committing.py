@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from . import reference
 from .build import instructions as ins
 from .build.dockerfile import parse_trigger
+from .build.substitute import substitute_instruction
 from .errors import InvalidArgument
 from .images.commit import Healthcheck, HistoryEntry, RunConfig, commit_changes, now
 from .images.store import ImageStore
@@ -90,7 +91,8 @@ def _apply(config: RunConfig, inst: ins.Instruction, cmd_set: bool) -> RunConfig
 
 
 def apply_changes(config: RunConfig, changes: Sequence[str]) -> RunConfig:
-    """`config` with each of `changes` (one Dockerfile instruction each) applied in order."""
+    """`config` with each of `changes` (one Dockerfile instruction each) applied in order, with `$VAR`s
+    substituted from its Env as docker's commit does."""
     parsed = []
     for text in changes:
         if not text.strip():
@@ -101,7 +103,9 @@ def apply_changes(config: RunConfig, changes: Sequence[str]) -> RunConfig:
         parsed.append(inst)
     cmd_set = any(isinstance(i, ins.Cmd) for i in parsed)
     for inst in parsed:
-        config = _apply(config, inst, cmd_set)
+        # quotes removed and variables substituted where a Dockerfile's would be, from the Env so far
+        env = {key: value for key, _, value in (e.partition("=") for e in config.env)}
+        config = _apply(config, substitute_instruction(inst, env).instruction, cmd_set)
     return config
 
 

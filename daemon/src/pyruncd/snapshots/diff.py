@@ -121,7 +121,7 @@ class _Walker:
             path = prefix + name
             if self.overlay_form and is_whiteout(st):
                 ti = self._info(prefix + WHITEOUT_PREFIX + name, st)
-                ti.mode = 0o644  # docker writes whiteouts as empty regular files
+                ti.mode = 0o600  # as docker writes them: empty regular files
                 self._add(ti)
             elif stat.S_ISDIR(st.st_mode):
                 fd = os.open(name, _DIR_FLAGS, dir_fd=dfd)
@@ -133,8 +133,9 @@ class _Walker:
                     self._xattrs(ti, fd)
                     self._add(ti)
                     if self.overlay_form and is_opaque(fd):
+                        # as docker writes it: the directory's permissions, owner and time
                         marker = self._info(path + "/" + OPAQUE, st)
-                        marker.mode = 0o644
+                        marker.mode &= 0o777
                         self._add(marker)
                     self.walk_dir(fd, path + "/")
                 finally:
