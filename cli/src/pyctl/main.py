@@ -7,6 +7,7 @@ import sys
 from .api import Api, ApiError
 from .commands import (
     archive,
+    build,
     copy,
     create_run,
     exec_attach,
@@ -62,6 +63,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         isub = image.add_subparsers(dest="image_command", metavar="COMMAND", required=True)
         for names, add, text in [
             (["ls", "list"], images.add_ls, "list images"),
+            (["build"], build.add_build, "build an image from a Dockerfile"),
             (["inspect"], images.add_inspect, "show an image's details as JSON"),
             (["history"], images.add_history, "show an image's history"),
             (["tag"], images.add_tag, "create a tag TARGET that refers to SOURCE"),
@@ -102,6 +104,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     for name, add, text in [
         ("images", images.add_ls, "list images"),
+        ("build", build.add_build, "build an image from a Dockerfile"),
         ("inspect", inspection.add_inspect, "show containers' or images' details as JSON"),
         ("history", images.add_history, "show an image's history"),
         ("tag", images.add_tag, "create a tag TARGET that refers to SOURCE"),

@@ -10,18 +10,26 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from pyrunc_proto.pyrunc.build.v1 import build_pb2_grpc
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
 from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc
 from pyrunc_proto.pyrunc.networks.v1 import networks_pb2_grpc
 from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc
 from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2_grpc
 
+from . import reference
+from .build.cache import BuildCache
+from .build.executor import Builder
 from .containers.events import EventSink
 from .containers.local import Containers
 from .containers.shim import Shims
 from .containers.store import Store as ContainerStore
 from .daemon import Config, Daemon
 from .errors import Conflict
+from .images.manifest import host_platform
+from .images.pull import pull
+from .images.store import ImageRecord
+from .services.build import BuildService
 from .services.containers import ContainersService
 from .services.images import ImagesService
 from .services.networks import NetworksService
@@ -62,6 +70,17 @@ def containers_of(daemon: Daemon) -> tuple[Containers, Shims, EventSink]:
     return containers, shims, EventSink(events_path, containers.oom_event, shims.exit_event)
 
 
+def builder_of(daemon: Daemon, containers: Containers) -> Builder:
+    """The build executor: RUN steps through the containers, a base image that is missing pulled."""
+
+    async def pull_base(name: str) -> ImageRecord:
+        return await pull(daemon.images, reference.parse(name), host_platform(), None,
+                          set(daemon.config.insecure_registries), lambda event: None)
+
+    return Builder(images=daemon.images, runner=containers, cache=BuildCache(daemon.conn), tmp=daemon.tmp,
+                   pull=pull_base)
+
+
 async def _restore(daemon: Daemon, containers: Containers) -> None:
     try:
         await containers.restore()
@@ -90,6 +109,7 @@ async def serve(config: Config) -> None:
             (containers_pb2_grpc.add_ContainersServicer_to_server, ContainersService(containers)),
             (volumes_pb2_grpc.add_VolumesServicer_to_server, VolumesService(daemon.volumes)),
             (networks_pb2_grpc.add_NetworksServicer_to_server, NetworksService(daemon.networks)),
+            (build_pb2_grpc.add_BuildServicer_to_server, BuildService(builder_of(daemon, containers))),
         ]
         for register, servicer in services:
             register(servicer, server)
