@@ -7,15 +7,17 @@ builder (DOCKER_BUILDKIT=0).
 import io
 import json
 import os
+import signal
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.harness.busybox_daemon import busybox_daemon, inspect
+from tests.harness.busybox_daemon import busybox_daemon, inspect, wait_for
 from tests.harness.dockerd import Dockerd
 from tests.harness.dockerd import available as dockerd_available
+from tests.harness.pyruncd import VENV_BIN
 
 REPO = Path(__file__).resolve().parents[2]
 BUSYBOX_TAR = REPO / "spec-fixtures" / "out" / "busybox.tar"
@@ -192,6 +194,25 @@ def test_a_failing_run_stops_the_build_in_dockers_words(d, tmp_path):
     assert result.stderr.strip() == "The command '/bin/sh -c echo failing && exit 3' returned a non-zero code: 3"
     assert "failing\n" in result.stdout and "never" not in result.stdout
     assert d.pyctl("inspect", "failed", check=False).returncode != 0
+
+
+def test_ctrl_c_of_the_client_cancels_the_build_and_leaves_nothing(d, tmp_path):
+    path = context(tmp_path, "FROM busybox\nRUN echo started && sleep 60\n")
+    client = subprocess.Popen([str(VENV_BIN / "pyctl"), "build", "-t", "interrupted", str(path)], env=d.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = ""
+        while "started" not in seen:
+            line = client.stdout.readline()
+            assert line, client.stderr.read()
+            seen += line
+        client.send_signal(signal.SIGINT)
+        assert client.wait(30) == 130
+    finally:
+        client.kill()
+        client.wait()
+    wait_for(lambda: d.pyctl("ps", "-aq").stdout.split() == [] and not list((d.root / "tmp").iterdir()))
+    assert d.pyctl("inspect", "interrupted", check=False).returncode != 0
 
 
 def test_parse_errors_come_before_any_step(d, tmp_path):
