@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import reference
+from ..errors import NotFound
 from ..fsutil import private_dir
 from ..images.store import ImageRecord, ImageStore
 from . import instructions as ins
@@ -67,7 +68,7 @@ async def _local_or_pulled(builder: Builder, options: BuildOptions, name: str) -
     if not options.pull:
         try:
             return builder.images.lookup(name)
-        except Exception:  # noqa: BLE001 - not here (or not a name we know): the registry decides
+        except NotFound:
             pass
     return await builder.pull(name)
 

@@ -104,7 +104,7 @@ class StageBuilder:
         self.config = StageConfig(run=RunConfig())
 
     def _start(self, instruction: ins.Instruction) -> None:
-        self.s.emit(StepStarted(text=f"Step {self.step}/{self.total} : {instruction.original}"))
+        self.s.emit(StepStarted(text=f"Step {self.step}/{self.total} : {instruction.original.rstrip()}"))
         self.step += 1
 
     async def _base(self, planned: PlannedStage) -> None:
