@@ -187,6 +187,19 @@ RUN cat /v /src.txt > /both
     d.pyctl("rmi", "cached")
 
 
+def test_builder_prune_forgets_the_cache_and_keeps_tagged_images(d, tmp_path):
+    path = context(tmp_path, "FROM busybox\nENV PRUNED=1\nRUN echo x > /x\n")
+    result = build(d, path, "-t", "kept")
+    base, env_step, built = [line.split()[1] for line in result.stdout.splitlines()
+                             if line.startswith(" ---> ") and " " not in line.removeprefix(" ---> ")]
+    result = d.pyctl("builder", "prune", "-f")
+    assert "Deleted build cache objects:" in result.stdout and "Total reclaimed space:" in result.stdout
+    images = set(d.pyctl("images", "-q").stdout.split())
+    assert {base, built} <= images and env_step not in images
+    assert " ---> Using cache" not in build(d, path, "-t", "kept").stdout
+    d.pyctl("rmi", "kept")
+
+
 def test_a_failing_run_stops_the_build_in_dockers_words(d, tmp_path):
     path = context(tmp_path, "FROM busybox\nRUN echo before\nRUN echo failing && exit 3\nRUN echo never\n")
     result = build(d, path, "-t", "failed", check=False)

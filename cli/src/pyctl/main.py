@@ -85,6 +85,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                                                        (["prune"], lifecycle.add_prune, "remove stopped containers")]:
             add(csub.add_parser(names[0], aliases=names[1:], help=text, add_help=names[0] not in ("create", "run")))
 
+    if want("builder"):
+        builder = sub.add_parser("builder", help="manage builds")
+        bsub = builder.add_subparsers(dest="builder_command", metavar="COMMAND", required=True)
+        build.add_build(bsub.add_parser("build", help="build an image from a Dockerfile"))
+        build.add_prune(bsub.add_parser("prune", help="remove the build cache"))
+
     if want("volume"):
         volume = sub.add_parser("volume", help="manage volumes")
         vsub = volume.add_subparsers(dest="volume_command", metavar="COMMAND", required=True)

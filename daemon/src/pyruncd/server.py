@@ -109,7 +109,8 @@ async def serve(config: Config) -> None:
             (containers_pb2_grpc.add_ContainersServicer_to_server, ContainersService(containers)),
             (volumes_pb2_grpc.add_VolumesServicer_to_server, VolumesService(daemon.volumes)),
             (networks_pb2_grpc.add_NetworksServicer_to_server, NetworksService(daemon.networks)),
-            (build_pb2_grpc.add_BuildServicer_to_server, BuildService(builder_of(daemon, containers))),
+            (build_pb2_grpc.add_BuildServicer_to_server, BuildService(builder_of(daemon, containers),
+                                                                       containers.using_image)),
         ]
         for register, servicer in services:
             register(servicer, server)

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Iterator
 from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
 
 from .connection import Connection
-from .grpcio import BidiStream
+from .grpcio import BidiStream, unary
 
 _SERVICE = "/pyrunc.build.v1.Build/"
 
@@ -24,3 +24,7 @@ class BuildApi:
                 yield pb.BuildRequest(context=chunk)
 
         return BidiStream(self._connection.grpc(), _SERVICE + "Build", requests(), pb.BuildProgress)
+
+    def prune(self) -> pb.PruneResponse:
+        """Forget the build cache; the step images only it kept go."""
+        return unary(self._connection.grpc(), _SERVICE + "Prune", pb.PruneRequest(), pb.PruneResponse)

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 
+from .. import output
 from ..api import Api
 from ..errors import CLIError
 
@@ -168,6 +169,25 @@ def build(api: Api, args: argparse.Namespace) -> int:
         with open(args.iidfile, "w") as f:
             f.write(image_id)
     return 0
+
+
+def prune(api: Api, args: argparse.Namespace) -> int:
+    if not args.force and not output.confirm("This will remove all dangling build cache."):
+        return 0
+    reply = api.build.prune()
+    if reply.deleted:
+        sys.stdout.write("Deleted build cache objects:\n")
+        for image_id in reply.deleted:
+            sys.stdout.write(f"{image_id}\n")
+        sys.stdout.write("\n")
+    sys.stdout.write(f"Total reclaimed space: {output.human_size(reply.space_reclaimed)}\n")
+    return 0
+
+
+def add_prune(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-a", "--all", action="store_true", help="all build cache (there is no other kind here)")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.set_defaults(func=prune)
 
 
 def add_build(p: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..clock import rfc3339
+from ..db import Transaction
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +41,13 @@ class BuildCache:
         """The image id a step with this key made, if that image is still there."""
         row = self.conn.execute("SELECT image_id FROM build_cache WHERE key=?", (key.digest(),)).fetchone()
         return None if row is None else str(row[0])
+
+    def clear(self) -> list[str]:
+        """Forget every entry; the image ids they named."""
+        with Transaction(self.conn) as c:
+            ids = [str(row[0]) for row in c.execute("SELECT image_id FROM build_cache")]
+            c.execute("DELETE FROM build_cache")
+        return ids
 
     def put(self, key: StepKey, image_id: str) -> None:
         self.conn.execute("INSERT INTO build_cache(key, image_id, created) VALUES (?,?,?) ON CONFLICT(key) DO UPDATE"

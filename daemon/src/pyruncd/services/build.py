@@ -16,7 +16,9 @@ from pyrunc_proto.pyrunc.build.v1 import build_pb2_grpc as pb_grpc
 from ..build import progress as events
 from ..build.errors import StepFailed
 from ..build.executor import Builder, build
+from ..build.prune import prune_build_cache
 from ..errors import InvalidArgument, PyruncdError
+from ..images.store import UsingImage
 from .errors import Context, rpc
 
 
@@ -50,8 +52,16 @@ async def _context_chunks(requests: AsyncIterator[pb.BuildRequest]) -> AsyncIter
 
 
 class BuildService(pb_grpc.BuildServicer):
-    def __init__(self, builder: Builder) -> None:
+    def __init__(self, builder: Builder, using_image: UsingImage) -> None:
+        """`using_image`: the ids of the containers made from an image (the containers' service)."""
         self.builder = builder
+        self._using_image = using_image
+
+    @rpc
+    async def Prune(self, request: pb.PruneRequest, context: Context) -> pb.PruneResponse:
+        result = prune_build_cache(self.builder.images, self.builder.cache, self._using_image)
+        return pb.PruneResponse(entries=result.entries, deleted=result.deleted,
+                                space_reclaimed=result.space_reclaimed)
 
     @rpc
     async def Build(self, request_iterator: AsyncIterator[pb.BuildRequest],

@@ -75,3 +75,17 @@ class Failure(_message.Message):
     message: str
     code: int
     def __init__(self, message: _Optional[str] = ..., code: _Optional[int] = ...) -> None: ...
+
+class PruneRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PruneResponse(_message.Message):
+    __slots__ = ("entries", "deleted", "space_reclaimed")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    SPACE_RECLAIMED_FIELD_NUMBER: _ClassVar[int]
+    entries: int
+    deleted: _containers.RepeatedScalarFieldContainer[str]
+    space_reclaimed: int
+    def __init__(self, entries: _Optional[int] = ..., deleted: _Optional[_Iterable[str]] = ..., space_reclaimed: _Optional[int] = ...) -> None: ...

@@ -39,12 +39,23 @@ class BuildStub:
                 request_serializer=pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.BuildRequest.SerializeToString,
                 response_deserializer=pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.BuildProgress.FromString,
                 _registered_method=True)
+        self.Prune = channel.unary_unary(
+                '/pyrunc.build.v1.Build/Prune',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.PruneRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.PruneResponse.FromString,
+                _registered_method=True)
 
 
 class BuildServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Build(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Prune(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -57,6 +68,11 @@ def add_BuildServicer_to_server(servicer, server):
                     servicer.Build,
                     request_deserializer=pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.BuildRequest.FromString,
                     response_serializer=pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.BuildProgress.SerializeToString,
+            ),
+            'Prune': grpc.unary_unary_rpc_method_handler(
+                    servicer.Prune,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.PruneRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.PruneResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +102,33 @@ class Build:
             '/pyrunc.build.v1.Build/Build',
             pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.BuildRequest.SerializeToString,
             pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.BuildProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Prune(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.build.v1.Build/Prune',
+            pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.PruneRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_build_dot_v1_dot_build__pb2.PruneResponse.FromString,
             options,
             channel_credentials,
             insecure,
