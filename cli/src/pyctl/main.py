@@ -8,6 +8,7 @@ from .api import Api, ApiError
 from .commands import (
     archive,
     build,
+    commit,
     copy,
     create_run,
     exec_attach,
@@ -44,6 +45,9 @@ _CONTAINER_COMMANDS = [
     (["port"], networks.add_port, "list a container's published ports"),
     (["update"], stats.add_update, "update the resources and restart policy of containers"),
     (["stats"], stats.add_stats, "show a live stream of containers' resource usage"),
+    (["commit"], commit.add_commit, "create a new image from a container's changes"),
+    (["diff"], commit.add_diff, "inspect changes to files or directories on a container's filesystem"),
+    (["export"], commit.add_export, "export a container's filesystem as a tar archive"),
 ]
 
 
@@ -73,6 +77,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             (["push"], registry.add_push, "upload an image to a registry"),
             (["save"], archive.add_save, "save images to a tar archive"),
             (["load"], archive.add_load, "load images from a tar archive or OCI layout"),
+            (["import"], commit.add_import, "import the contents from a tarball to create a filesystem image"),
         ]:
             add(isub.add_parser(names[0], aliases=names[1:], help=text))
 
@@ -119,6 +124,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         ("push", registry.add_push, "upload an image to a registry"),
         ("save", archive.add_save, "save images to a tar archive"),
         ("load", archive.add_load, "load images from a tar archive or OCI layout"),
+        ("import", commit.add_import, "import the contents from a tarball to create a filesystem image"),
         ("login", registry.add_login, "log in to a registry"),
         ("logout", registry.add_logout, "log out from a registry"),
         ("info", system.add_info, "display system-wide information"),

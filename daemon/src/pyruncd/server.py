@@ -106,7 +106,7 @@ async def serve(config: Config) -> None:
         services: list[tuple[_Register, object]] = [
             (images_pb2_grpc.add_ImagesServicer_to_server, ImagesService(daemon, containers.using_image)),
             (system_pb2_grpc.add_SystemServicer_to_server, SystemService(daemon, containers)),
-            (containers_pb2_grpc.add_ContainersServicer_to_server, ContainersService(containers)),
+            (containers_pb2_grpc.add_ContainersServicer_to_server, ContainersService(containers, daemon.images)),
             (volumes_pb2_grpc.add_VolumesServicer_to_server, VolumesService(daemon.volumes)),
             (networks_pb2_grpc.add_NetworksServicer_to_server, NetworksService(daemon.networks)),
             (build_pb2_grpc.add_BuildServicer_to_server, BuildService(builder_of(daemon, containers),

@@ -69,3 +69,12 @@ class ImagesApi:
         """The registry's status line, once it accepted the credentials."""
         request = pb.LoginRequest(server=server, auth=pb.RegistryAuth(**auth))
         return unary(self._connection.grpc(), _SERVICE + "Login", request, pb.LoginResponse).status
+
+    def import_(self, archive: Iterable[bytes], *, reference: str, message: str, changes: list[str]) -> str:
+        """The id of the one-layer image made of the tar `archive` yields."""
+        def requests() -> Iterator[pb.ImportRequest]:
+            yield pb.ImportRequest(reference=reference, message=message, changes=changes)
+            for data in archive:
+                yield pb.ImportRequest(data=data)
+
+        return client_stream(self._connection.grpc(), _SERVICE + "Import", requests(), pb.ImportResponse).image_id

@@ -8,15 +8,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..fsutil import private_dir
+from ..snapshots.changes import Change
 from . import stats
 from .context import Context, Images, Networks, Snapshots, Volumes
 from .logs import Entry
 from .ops import (
     attach,
     build_step,
+    commit,
     cp,
     create,
+    diff,
     exec,
+    export,
     inspect,
     kill,
     logs,
@@ -167,6 +171,17 @@ class Containers:
 
     async def copy_to(self, text: str, path: str, chunks: AsyncIterator[bytes]) -> None:
         await cp.copy_to(self._ctx, text, path, chunks)
+
+    # ---- its files as images and tars
+
+    async def commit(self, text: str, make: commit.MakeImage, pause: bool = True) -> str:
+        return await commit.commit(self._ctx, text, make, pause)
+
+    async def diff(self, text: str) -> list[Change]:
+        return await diff.diff(self._ctx, text)
+
+    def export(self, text: str) -> AsyncIterator[bytes]:
+        return export.export(self._ctx, text)
 
     # ---- the daemon's start and stop
 

@@ -2,17 +2,21 @@
 
 The layers' blobs and snapshots are made first (snapshots/diff.py's `write_layer`, then the snapshot
 store's `unpack` or `adopt`); this writes the OCI image config and manifest into the content store and
-records the image. Nothing here reads a clock: the same inputs, `created` included, give the same id.
+records the image. Only `now` reads a clock: the same inputs, `created` included, give the same id.
 """
 
+import dataclasses
+import datetime
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument, NotFound
 from ..reference import Reference
-from ..snapshots.diff import LayerBlob
+from ..snapshots.diff import LayerBlob, write_layer
+from ..threads import in_thread
 from .manifest import (
     MAX_LAYERS,
     OCI_CONFIG,
@@ -139,6 +143,7 @@ class NewImage:
     config: RunConfig = field(default_factory=RunConfig)
     created: str                        # RFC 3339; the image's `created`
     author: str = ""
+    comment: str = ""                   # the config's own (docker's commit -m and import -m set it)
     tags: Sequence[Reference] = ()
 
 
@@ -160,6 +165,8 @@ def image_config(new: NewImage, parent: ImageConfig | None) -> bytes:
     doc: dict[str, Any] = {"architecture": plat.architecture}
     if new.author:
         doc["author"] = new.author
+    if new.comment:
+        doc["comment"] = new.comment
     doc["config"] = new.config.to_json()
     doc["created"] = new.created
     doc["history"] = history + [h.to_json() for h in new.history]
@@ -195,3 +202,32 @@ def commit_image(store: ImageStore, new: NewImage, lease: Lease) -> ImageRecord:
     manifest_bytes = json.dumps(manifest_doc, separators=(",", ":")).encode()
     manifest_digest = store.content.write(manifest_bytes, hold=lease.add)
     return store.add(manifest_digest, Manifest.parse(manifest_bytes, OCI_MANIFEST), config, tags=new.tags)
+
+
+async def commit_changes(store: ImageStore, upper: Path, *, parent: ImageRecord | None, config: RunConfig,
+                         history: HistoryEntry, author: str = "", tags: Sequence[Reference] = (),
+                         placeholders: frozenset[str] = frozenset()) -> ImageRecord:
+    """A new image of `parent` plus the changes in the directory `upper` (a container's upper dir, left in
+    place: it is read, then unpacked anew as the layer's snapshot), as `docker commit` makes one.
+
+    No changes at all give no layer, only `history` as an empty_layer entry, as docker records it.
+    `placeholders`: as snapshots.diff.write_layer's."""
+    with store.leases.hold() as lease:
+        layer = await in_thread(lambda: write_layer(upper, store.content, hold=lease.add, placeholders=placeholders))
+        layers = [] if layer.empty else [layer]
+        if layers:
+            parent_chain = parent.top_chain_id if parent is not None else ""
+            chain = chain_ids([*(x.diff_id for x in (parent.layers if parent else [])), layer.diff_id])[-1]
+            lease.add(chain)
+            await store.snapshots.unpack(chain, parent_chain, layer.diff_id, store.content.path(layer.digest))
+        else:
+            history = dataclasses.replace(history, empty_layer=True)
+        new = NewImage(parent=parent, layers=layers, history=[history], config=config, created=history.created,
+                       author=author, comment=history.comment, tags=tags)
+        return commit_image(store, new, lease)
+
+
+def now() -> str:
+    """The time as docker writes it in image configs: RFC 3339 in UTC, nanoseconds, Z."""
+    t = datetime.datetime.now(datetime.UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond * 1000:09d}Z"

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
 from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc as pb_grpc
 
-from .. import reference
+from .. import committing, reference
 from ..daemon import Daemon
 from ..errors import InvalidArgument
+from ..images.commit import RunConfig, now
+from ..images.import_ import import_tar
 from ..images.listing import list_images
 from ..images.load import load
 from ..images.manifest import host_platform, parse_platform
@@ -141,3 +143,23 @@ class ImagesService(pb_grpc.ImagesServicer):
     async def Login(self, request: pb.LoginRequest, context: Context) -> pb.LoginResponse:
         await login(request.server, _credentials(request.auth), self.insecure)
         return pb.LoginResponse(status="Login Succeeded")
+
+    @rpc
+    async def Import(self, request_iterator: AsyncIterator[pb.ImportRequest], context: Context) -> pb.ImportResponse:
+        requests = request_iterator.__aiter__()
+        try:
+            first = await requests.__anext__()
+        except StopAsyncIteration:
+            raise InvalidArgument("import: no request") from None
+        config = committing.apply_changes(RunConfig(), list(first.changes))
+        tags = committing.tags_of(first.reference)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield first.data
+            async for r in requests:
+                yield r.data
+
+        rec = await import_tar(self.store, chunks(), self.d.tmp, config=config, created=now(),
+                               comment=first.message or "Imported from -", tags=tags)
+        log.info("imported", extra={"image": rec.id})
+        return pb.ImportResponse(image_id=rec.id)

@@ -19,7 +19,7 @@ import hashlib
 import os
 import stat
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, cast
 
@@ -44,6 +44,13 @@ class LayerBlob:
     size: int         # the blob's size: what the manifest's descriptor says
     media_type: str   # OCI_LAYER or OCI_LAYER_GZIP
     files_size: int   # bytes of regular file content: the snapshot's size
+    empty: bool = False  # no entries: docker records no layer for it, only an empty_layer history entry
+
+
+@dataclass(frozen=True, kw_only=True)
+class TarStats:
+    files_size: int   # bytes of regular file content
+    entries: int
 
 
 def _getxattr(fd: int, name: str) -> bytes | None:
@@ -77,20 +84,16 @@ class _BoundedFile:
         return data
 
 
-@dataclass(frozen=True)
-class Change:
-    """One entry of a directory of changes, for `docker diff`: A(dded), C(hanged) or D(eleted)."""
-
-    kind: str
-    path: str  # absolute inside the container, as docker prints it
-
-
 class _Walker:
-    def __init__(self, tf: tarfile.TarFile, clamp_mtime: int | None):
+    def __init__(self, tf: tarfile.TarFile, clamp_mtime: int | None, overlay_form: bool,
+                 placeholders: frozenset[str]):
         self.tf = tf
+        self.placeholders = placeholders
         self.clamp = clamp_mtime
+        self.overlay_form = overlay_form
         self.links: dict[tuple[int, int], str] = {}
         self.files_size = 0
+        self.entries = 0
 
     def _info(self, name: str, st: os.stat_result) -> tarfile.TarInfo:
         ti = tarfile.TarInfo(name)
@@ -116,26 +119,30 @@ class _Walker:
         for name in names:
             st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
             path = prefix + name
-            if is_whiteout(st):
+            if self.overlay_form and is_whiteout(st):
                 ti = self._info(prefix + WHITEOUT_PREFIX + name, st)
-                ti.mode = 0o644  # docker writes whiteouts as empty regular files
+                ti.mode = 0o600  # as docker writes them: empty regular files
                 self._add(ti)
             elif stat.S_ISDIR(st.st_mode):
                 fd = os.open(name, _DIR_FLAGS, dir_fd=dfd)
                 try:
+                    if self._only_placeholders(fd, path):
+                        continue  # copied up only to hold them
                     ti = self._info(path, os.fstat(fd))
                     ti.type = tarfile.DIRTYPE
                     self._xattrs(ti, fd)
                     self._add(ti)
-                    if is_opaque(fd):
+                    if self.overlay_form and is_opaque(fd):
+                        # as docker writes it: the directory's permissions, owner and time
                         marker = self._info(path + "/" + OPAQUE, st)
-                        marker.mode = 0o644
+                        marker.mode &= 0o777
                         self._add(marker)
                     self.walk_dir(fd, path + "/")
                 finally:
                     os.close(fd)
             elif stat.S_ISREG(st.st_mode):
-                self._file(dfd, name, path, st)
+                if not is_placeholder(path, st, self.placeholders):
+                    self._file(dfd, name, path, st)
             elif stat.S_ISLNK(st.st_mode):
                 ti = self._info(path, st)
                 ti.type = tarfile.SYMTYPE
@@ -151,6 +158,12 @@ class _Walker:
                 else:
                     continue  # sockets are not archived (docker skips them too)
                 self._add(ti)
+
+    def _only_placeholders(self, fd: int, path: str) -> bool:
+        names = os.listdir(fd) if any(p.startswith(path + "/") for p in self.placeholders) else []
+        return bool(names) and all(
+            is_placeholder(f"{path}/{n}", os.stat(n, dir_fd=fd, follow_symlinks=False), self.placeholders)
+            for n in names)
 
     def _file(self, dfd: int, name: str, path: str, st: os.stat_result) -> None:
         key = (st.st_dev, st.st_ino)
@@ -172,23 +185,34 @@ class _Walker:
             if fst.st_nlink > 1:
                 self.links[(fst.st_dev, fst.st_ino)] = path
             self.files_size += fst.st_size
+            self.entries += 1
             self.tf.addfile(ti, cast(IO[bytes], _BoundedFile(fd, fst.st_size)))
         finally:
             os.close(fd)
 
     def _add(self, ti: tarfile.TarInfo) -> None:
+        self.entries += 1
         self.tf.addfile(ti)
 
 
-def write_layer_tar(upper: str | os.PathLike[str], out: IO[bytes], *, clamp_mtime: int | None = None) -> int:
-    """Write the layer tar of the changes in `upper` to `out` (streamed); returns the bytes of file content."""
+def is_placeholder(path: str, st: os.stat_result, placeholders: frozenset[str]) -> bool:
+    """An empty file made only to mount over (a container's /etc/hosts): no change of the container's."""
+    return path in placeholders and stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
+def write_layer_tar(upper: str | os.PathLike[str], out: IO[bytes], *, clamp_mtime: int | None = None,
+                    overlay_form: bool = True, placeholders: frozenset[str] = frozenset()) -> TarStats:
+    """Write the layer tar of the changes in `upper` to `out` (streamed). Without `overlay_form`, the
+    tar of a plain tree (`export` of a mounted rootfs): no entry is read as a whiteout or opaque marker.
+    `placeholders` ("etc/hosts"): left out when they are empty files, made only to mount over, and so is
+    a directory that holds nothing else (the upper dir has it only for them)."""
     fd = os.open(upper, _DIR_FLAGS)
     try:
         with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, encoding="utf-8",
                           errors="surrogateescape") as tf:
-            walker = _Walker(tf, clamp_mtime)
+            walker = _Walker(tf, clamp_mtime, overlay_form, placeholders)
             walker.walk_dir(fd, "")
-        return walker.files_size
+        return TarStats(files_size=walker.files_size, entries=walker.entries)
     finally:
         os.close(fd)
 
@@ -210,61 +234,32 @@ class _Tee:
 
 
 def write_layer(upper: str | os.PathLike[str], content: ContentStore, *, compress: bool = False,
-                clamp_mtime: int | None = None, hold: Callable[[str], None] | None = None) -> LayerBlob:
+                clamp_mtime: int | None = None, hold: Callable[[str], None] | None = None,
+                placeholders: frozenset[str] = frozenset()) -> LayerBlob:
     """The changes in `upper` as a layer blob in the content store (blocking: run it in a thread).
 
     `compress` gives gzip (what registries hold; docker's classic builder pushes gzip), else the plain tar
-    whose digest is its diff id. `hold(digest)` is a lease's add, called before the blob appears."""
+    whose digest is its diff id. `hold(digest)` is a lease's add, called before the blob appears.
+    `placeholders`: as write_layer_tar's."""
     with content.writer(hold=hold) as w:
-        diff_id, files_size = _write_through(upper, w, compress, clamp_mtime)
+        diff_id, stats = _write_through(upper, w, compress, clamp_mtime, placeholders)
         digest = w.commit()
         return LayerBlob(diff_id=diff_id, digest=digest, size=w.written,
-                         media_type=OCI_LAYER_GZIP if compress else OCI_LAYER, files_size=files_size)
+                         media_type=OCI_LAYER_GZIP if compress else OCI_LAYER, files_size=stats.files_size,
+                         empty=stats.entries == 0)
 
 
 def _write_through(upper: str | os.PathLike[str], w: BlobWriter, compress: bool,
-                   clamp_mtime: int | None) -> tuple[str, int]:
+                   clamp_mtime: int | None, placeholders: frozenset[str]) -> tuple[str, TarStats]:
     if not compress:
         tee = _Tee(w.write)
-        files_size = write_layer_tar(upper, cast(IO[bytes], tee), clamp_mtime=clamp_mtime)
-        return "sha256:" + tee.hash.hexdigest(), files_size
+        stats = write_layer_tar(upper, cast(IO[bytes], tee), clamp_mtime=clamp_mtime, placeholders=placeholders)
+        return "sha256:" + tee.hash.hexdigest(), stats
     # mtime=0 and no file name in the gzip header: the same tar gives the same blob
     with gzip.GzipFile(fileobj=cast(IO[bytes], _Tee(w.write)), mode="wb", compresslevel=6, mtime=0) as gz:
         tee = _Tee(gz.write)
-        files_size = write_layer_tar(upper, cast(IO[bytes], tee), clamp_mtime=clamp_mtime)
-    return "sha256:" + tee.hash.hexdigest(), files_size
-
-
-def changes(upper: str | os.PathLike[str], lower_has: Callable[[str], bool]) -> Iterator[Change]:
-    """`docker diff`'s lines for the changes in `upper`, in its order (a path's line before its children's).
-
-    `lower_has(path)` says whether the image's layers hold `path` (absolute): an entry of the upper dir
-    is then a change (C), else an addition (A); a whiteout is a deletion (D). A directory the upper dir
-    holds only because something below it changed is a change too, as docker reports it."""
-    fd = os.open(upper, _DIR_FLAGS)
-    try:
-        yield from _changes(fd, "/", lower_has)
-    finally:
-        os.close(fd)
-
-
-def _changes(dfd: int, prefix: str, lower_has: Callable[[str], bool]) -> Iterator[Change]:
-    for name in sorted(os.listdir(dfd), key=os.fsencode):
-        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-        path = prefix + name
-        if is_whiteout(st):
-            yield Change("D", path)
-            continue
-        added = not lower_has(path)
-        yield Change("A" if added else "C", path)
-        if stat.S_ISDIR(st.st_mode):
-            fd = os.open(name, _DIR_FLAGS, dir_fd=dfd)
-            try:
-                # below an added or opaque directory, nothing is in the image
-                hidden = added or is_opaque(fd)
-                yield from _changes(fd, path + "/", (lambda p: False) if hidden else lower_has)
-            finally:
-                os.close(fd)
+        stats = write_layer_tar(upper, cast(IO[bytes], tee), clamp_mtime=clamp_mtime, placeholders=placeholders)
+    return "sha256:" + tee.hash.hexdigest(), stats
 
 
 def prepare_adoption(upper: str | os.PathLike[str]) -> None:
