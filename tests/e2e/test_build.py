@@ -228,6 +228,26 @@ def test_ctrl_c_of_the_client_cancels_the_build_and_leaves_nothing(d, tmp_path):
     assert d.pyctl("inspect", "interrupted", check=False).returncode != 0
 
 
+def test_a_daemon_killed_mid_build_leaves_nothing_after_its_restart(tmp_path):
+    path = context(tmp_path, "FROM busybox\nRUN echo started && sleep 60\n")
+    with busybox_daemon() as killed:
+        snapshots = sorted(os.listdir(killed.root / "snapshots"))
+        client = subprocess.Popen([str(VENV_BIN / "pyctl"), "build", str(path)], env=killed.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            while "started" not in client.stdout.readline():
+                assert client.poll() is None
+            killed.proc.kill()
+            killed.proc.wait()
+        finally:
+            client.kill()
+            client.wait()
+        killed.start()
+        wait_for(lambda: killed.pyctl("ps", "-aq").stdout.split() == [], timeout=30)
+        assert sorted(os.listdir(killed.root / "snapshots")) == snapshots
+        assert list((killed.root / "tmp").iterdir()) == []
+
+
 def test_parse_errors_come_before_any_step(d, tmp_path):
     path = context(tmp_path, "FROM busybox\nFOO bar\n")
     result = build(d, path, check=False)

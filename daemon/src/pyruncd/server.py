@@ -20,6 +20,7 @@ from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2_grpc
 from . import reference
 from .build.cache import BuildCache
 from .build.executor import Builder
+from .build.leftovers import remove_step_containers, step_containers
 from .containers.events import EventSink
 from .containers.local import Containers
 from .containers.shim import Shims
@@ -81,9 +82,10 @@ def builder_of(daemon: Daemon, containers: Containers) -> Builder:
                    pull=pull_base)
 
 
-async def _restore(daemon: Daemon, containers: Containers) -> None:
+async def _restore(daemon: Daemon, containers: Containers, cut_off_steps: list[str]) -> None:
     try:
         await containers.restore()
+        await remove_step_containers(cut_off_steps, lambda cid: containers.remove(cid, force=True, volumes=True))
         await daemon.networks.restore({r.id: r.pid for r in containers.records(False)})
     except Exception:
         log.exception("restoring containers failed")
@@ -100,6 +102,7 @@ async def serve(config: Config) -> None:
         _claim_socket(path)
         # before the API answers, so no load or pull races it; the containers' images are leased first
         containers.hold_leases()
+        cut_off_steps = step_containers(containers.records(True))  # before any build of this daemon starts
         daemon.images.collect_garbage()  # what loads and pulls cut off by a crash left
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])
@@ -122,7 +125,7 @@ async def serve(config: Config) -> None:
             os.umask(old_umask)
         os.chmod(path, 0o660)
         # answer first, then take the containers back: a flooding or stuck one must not keep the API down
-        restoring = asyncio.ensure_future(_restore(daemon, containers))
+        restoring = asyncio.ensure_future(_restore(daemon, containers, cut_off_steps))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

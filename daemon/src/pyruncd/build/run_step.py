@@ -17,6 +17,7 @@ from ..containers.types import Chunk, CreateOptions
 from . import instructions as ins
 from .config_steps import StageConfig, command_argv
 from .errors import StepFailed
+from .leftovers import STEP_LABEL
 from .progress import Emit, StepOutput, StepStatus
 
 Changes = TypeVar("Changes")
@@ -65,7 +66,7 @@ async def run_step(runner: StepRunner, *, image_id: str, config: StageConfig, ru
                    environment: Mapping[str, str], network: str, emit: Emit,
                    take_changes: Callable[[Path], Awaitable[Changes]]) -> Changes:
     argv = run_argv(config, run)
-    options = CreateOptions(image=image_id, cmd=argv, entrypoint=[], entrypoint_set=True,
+    options = CreateOptions(image=image_id, cmd=argv, entrypoint=[], entrypoint_set=True, labels={STEP_LABEL: ""},
                             env=[f"{key}={value}" for key, value in environment.items()],
                             network=run.network if run.network not in (None, "default") else network)
 
