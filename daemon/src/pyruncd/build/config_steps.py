@@ -164,7 +164,7 @@ def apply_config_instruction(config: StageConfig, instruction: ins.Instruction) 
             return replace(config, run=replace(run, healthcheck=check)), nop(config, "HEALTHCHECK " + shown)
         case ins.Shell(argv=argv):
             new = replace(config, run=replace(run, shell=list(argv)))
-            return new, nop(config, "SHELL [" + " ".join(argv) + "]")
+            return new, nop(new, "SHELL [" + " ".join(argv) + "]")  # shown under the new shell, as docker's
         case ins.Onbuild(trigger=trigger):
             triggers = [*run.on_build, trigger]
             return replace(config, run=replace(run, on_build=triggers)), nop(config, "ONBUILD " + trigger)

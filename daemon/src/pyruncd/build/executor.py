@@ -24,7 +24,7 @@ from .cache import BuildCache
 from .context import ContextLimits
 from .dockerfile import Dockerfile, parse_dockerfile
 from .errors import DockerfileError
-from .progress import BuildOptions, BuildWarning, Built, Emit, Tagged
+from .progress import BuildOptions, BuildWarning, Built, Emit, StepStarted, Tagged
 from .receive import dockerfile_text, receive_context, without_ignored
 from .run_step import StepRunner
 from .stage import ImageSource, StageBuilder, StageRun
@@ -55,9 +55,10 @@ def _with_labels(dockerfile: Dockerfile, target: int, labels: Mapping[str, str])
     return dataclasses.replace(dockerfile, stages=stages)
 
 
-def _numbering(plan: BuildPlan) -> tuple[dict[int, int], int]:
-    """Each planned stage's first step number (its FROM), in Dockerfile order, and the number of steps."""
-    first, step = {}, 1
+def _numbering(dockerfile: Dockerfile, plan: BuildPlan) -> tuple[dict[int, int], int]:
+    """Each planned stage's first step number (its FROM), in Dockerfile order, and the number of steps:
+    the global ARGs count first, as the classic builder counts them."""
+    first, step = {}, 1 + len(dockerfile.global_args)
     for planned in plan.stages:
         first[planned.stage.index] = step
         step += 1 + len(planned.stage.instructions)
@@ -73,8 +74,10 @@ async def _local_or_pulled(builder: Builder, options: BuildOptions, name: str) -
     return await builder.pull(name)
 
 
-async def _build_stages(shared: StageRun, plan: BuildPlan) -> ImageRecord | None:
-    first, total = _numbering(plan)
+async def _build_stages(shared: StageRun, dockerfile: Dockerfile, plan: BuildPlan) -> ImageRecord | None:
+    first, total = _numbering(dockerfile, plan)
+    for step, arg in enumerate(dockerfile.global_args, start=1):
+        shared.emit(StepStarted(text=f"Step {step}/{total} : {arg.original.rstrip()}"))
     loop = asyncio.get_running_loop()
     shared.built.update({planned.stage.index: loop.create_future() for planned in plan.stages})
 
@@ -120,7 +123,7 @@ async def build(builder: Builder, options: BuildOptions, chunks: AsyncIterator[b
                               global_scope=plan.scope, escape=dockerfile.escape,
                               image_source=lambda name: _local_or_pulled(builder, options, name),
                               work=work, emit=emit, built={})
-            image = await _build_stages(shared, plan)
+            image = await _build_stages(shared, dockerfile, plan)
             if image is None:
                 raise DockerfileError("the build made no image: FROM scratch needs at least one step")
             for warning in plan.warnings:

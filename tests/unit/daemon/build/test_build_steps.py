@@ -48,7 +48,7 @@ def test_created_by_is_the_classic_builders():
         "/bin/sh -c #(nop)  STOPSIGNAL SIGKILL",
         '/bin/sh -c #(nop)  CMD ["/bin/sh" "-c" "echo hi"]',
         '/bin/sh -c #(nop)  ENTRYPOINT ["/bin/sh"]',
-        "/bin/sh -c #(nop)  SHELL [/bin/bash -c]",
+        "/bin/bash -c #(nop)  SHELL [/bin/bash -c]",
         "/bin/bash -c #(nop)  ARG V=1 W",
         "/bin/bash -c #(nop)  ONBUILD RUN true",
         '/bin/bash -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "true"] "30s" "0s" "0s" \'\\x03\'}',
