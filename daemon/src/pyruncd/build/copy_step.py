@@ -278,3 +278,18 @@ def make_directories(root: Path, path: str) -> None:
         os.close(RootWriter(root_fd, Owner(uid=0, gid=0), None).directory(path))
     finally:
         os.close(root_fd)
+
+
+def is_file_in_root(root: Path, path: str) -> bool:
+    """Whether `path` (resolved in the root file system at `root`) is a regular file."""
+    root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fd = open_in_root(root_fd, _parts(path))
+    except OSError:
+        return False
+    finally:
+        os.close(root_fd)
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)

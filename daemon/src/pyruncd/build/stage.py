@@ -24,7 +24,7 @@ from . import instructions as ins
 from .cache import BuildCache, StepKey
 from .config_steps import StageConfig, apply_config_instruction, nop_one_word
 from .context import BuildContext, EntryKind, read_directory_context
-from .copy_step import copy_sources, make_directories
+from .copy_step import copy_sources, is_file_in_root, make_directories
 from .dockerfile import Stage
 from .layers import commit_step, lowers_of, writable_rootfs
 from .progress import BuildOptions, Emit, StepStarted, StepStatus
@@ -137,9 +137,11 @@ class StageBuilder:
         elif isinstance(instruction, ins.FileTransfer):
             transfer = instruction
             origin = await self._origin(transfer)
-            sources = await _to_completion(lambda: self._describe_sources(transfer, origin))
+            source_lowers = [] if origin.context else lowers_of(self.s.images, origin.image)
+            sources = await _to_completion(lambda: self._describe_sources(transfer, origin, source_lowers))
             kind = "ADD" if isinstance(transfer, ins.Add) else "COPY"
-            created_by = nop_one_word(self.config, f"{kind} {sources} in {transfer.destination} ")
+            chown = f"--chown={transfer.chown}" if transfer.chown else ""  # glued to the hash, as docker's
+            created_by = nop_one_word(self.config, f"{kind} {chown}{sources} in {transfer.destination} ")
             inline = [[heredoc.name, heredoc.body()] for heredoc in transfer.inline_sources]
             key = StepKey(parent=parent, instruction=created_by, sources=sources,
                           build_args={"chown": transfer.chown or "", "chmod": transfer.chmod or "",
@@ -202,10 +204,10 @@ class StageBuilder:
             return Origin(image=await self.s.built[found.index])
         return Origin(image=await self.s.image_source(reference))
 
-    def _describe_sources(self, transfer: ins.FileTransfer, origin: Origin) -> str:
+    def _describe_sources(self, transfer: ins.FileTransfer, origin: Origin, source_lowers: list[Path]) -> str:
         """The sources' part of the key and of `created_by`, as docker shows it: file:<hex>, dir:<hex> or
         multi:<hex>. From the context: their content (sources.source_digest). From an image: that image
-        (its id covers its content) and the paths named."""
+        (its id covers its content) and the paths named. Blocking (a thread: it reads and mounts)."""
         many = len(transfer.sources) + len(transfer.inline_sources) != 1
         if origin.context:
             resolved = resolve_sources(self.s.context, transfer.sources)
@@ -215,7 +217,10 @@ class StageBuilder:
             return f"{'multi' if many or len(resolved) > 1 else single}:{digest}"
         image = origin.image.id if origin.image else "scratch"
         digest = hashlib.sha256(json.dumps([image, transfer.sources]).encode()).hexdigest()
-        return f"{'multi' if many else 'dir'}:{digest}"
+        if many:
+            return f"multi:{digest}"
+        with writable_rootfs(source_lowers, self._scratch()) as (root, _upper):
+            return f"{'file' if is_file_in_root(root, transfer.sources[0]) else 'dir'}:{digest}"
 
     async def _copy(self, transfer: ins.FileTransfer, origin: Origin, created_by: str) -> ImageRecord:
         work, source_work = self._scratch(), self._scratch()
