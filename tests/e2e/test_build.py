@@ -44,6 +44,7 @@ def no_leftovers(d):
 
 
 def context(tmp_path: Path, dockerfile: str, **files: str) -> Path:
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "Dockerfile").write_text(dockerfile)
     for name, text in files.items():
         path = tmp_path / name.replace("__", "/")
@@ -137,6 +138,15 @@ def test_add_extracts_a_local_tar(d, tmp_path):
     assert run(d, "added", "cat", "/opt/inside/file.txt") == "hi\n"
     assert run(d, "added", "ls", "/kept") == "archive.tar.gz\n"
     d.pyctl("rmi", "added")
+
+
+def test_onbuild_triggers_run_in_the_child_build_and_are_not_passed_on(d, tmp_path):
+    build(d, context(tmp_path / "parent", "FROM busybox\nONBUILD COPY f /f\nONBUILD ENV T=1\n"), "-t", "parent")
+    result = build(d, context(tmp_path / "child", "FROM parent\nCMD cat /f\n", f="from the child\n"), "-t", "child")
+    assert "# Executing 2 build triggers" in result.stdout
+    assert run(d, "child") == "from the child\n"
+    assert "T=1" in config(d, "child")["Env"] and not config(d, "child").get("OnBuild")
+    d.pyctl("rmi", "child", "parent")
 
 
 def test_multi_stage_with_target_builds_only_what_it_needs(d, tmp_path):

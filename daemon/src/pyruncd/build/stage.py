@@ -25,7 +25,7 @@ from .cache import BuildCache, StepKey
 from .config_steps import StageConfig, apply_config_instruction, nop_one_word
 from .context import BuildContext, EntryKind, read_directory_context
 from .copy_step import copy_sources, is_file_in_root, make_directories
-from .dockerfile import Stage
+from .dockerfile import Stage, parse_dockerfile
 from .layers import commit_step, lowers_of, writable_rootfs
 from .progress import BuildOptions, Emit, StepStarted, StepStatus
 from .run_step import StepRunner, run_argv, run_created_by, run_step
@@ -122,10 +122,23 @@ class StageBuilder:
         await self._base(planned)
         scope = StageScope(global_scope=self.s.global_scope, build_args=self.s.options.build_args,
                            image_env=_env(self.config), escape=self.s.escape)
+        await self._triggers(scope)
         for instruction in self.stage.instructions:
             self._start(instruction)
             await self._step(scope.apply(instruction).instruction, scope)
         return self.image
+
+    async def _triggers(self, scope: StageScope) -> None:
+        """The base image's ONBUILD triggers, run first as docker does; they are not passed on."""
+        triggers = self.config.run.on_build
+        if not triggers:
+            return
+        self.config = dataclasses.replace(self.config, run=dataclasses.replace(self.config.run, on_build=[]))
+        plural = "s" if len(triggers) > 1 else ""
+        self.s.emit(StepStatus(text=f"# Executing {len(triggers)} build trigger{plural}"))
+        for trigger in triggers:
+            instruction = parse_dockerfile(f"FROM scratch\n{trigger}\n").stages[0].instructions[0]
+            await self._step(scope.apply(instruction).instruction, scope)
 
     async def _step(self, instruction: ins.Instruction, scope: StageScope) -> None:
         parent = self.image.id if self.image else ""
