@@ -81,16 +81,21 @@ def test_commit_without_changes_records_an_empty_layer(d):
 
 def test_commit_pauses_a_running_container_and_leaves_it_running_and_export_reads_it(d):
     c = name()
-    d.pyctl("run", "-d", "--name", c, "busybox", "sh", "-c", "echo hi > /running; sleep 1000")
+    d.pyctl("run", "-d", "--name", c, "-v", "/data", "busybox", "sh", "-c",
+            "echo v > /data/in-volume; echo hi > /running; sleep 1000")
     try:
         for pause in ("true", "false"):
             image = f"{name()}:live"
             d.pyctl("commit", f"--pause={pause}", c, image)
             assert inspect(d, c)["State"]["Status"] == "running"
             assert d.pyctl("run", "--rm", image, "cat", "/running").stdout == "hi\n"
+            # docker's too: the volume's path, not its content, with the volume in the config
+            assert inspect(d, image)["Config"]["Volumes"] == {"/data": {}}
             d.pyctl("rmi", image)
         with tarfile.open(fileobj=io.BytesIO(d.pyctl("export", c, input=b"").stdout)) as tf:
             assert tf.extractfile("running").read() == b"hi\n"
+            assert "data" in tf.getnames() and "data/in-volume" not in tf.getnames()
+            assert not any(n.startswith(("proc/", "sys/")) for n in tf.getnames())
     finally:
         d.pyctl("rm", "-f", c)
 

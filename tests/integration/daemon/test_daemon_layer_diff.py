@@ -260,3 +260,36 @@ def _parent_image(daemon: Daemon, blob: str):
 def _base_blob(daemon: Daemon, digest: str) -> LayerBlob:
     return LayerBlob(diff_id=BASE.diff_id, digest=digest, size=daemon.content.size(digest),
                      media_type=OCI_LAYER_GZIP, files_size=0)
+
+
+@pytest.mark.parametrize("make, entries, diff", [
+    # only the files made to mount over: no change, an empty layer
+    (lambda m: None, [], []),
+    (lambda m: (m / "etc/new").write_bytes(b"n"), ["etc", "etc/new"], [("C", "/etc"), ("A", "/etc/new")]),
+    # an opaque directory hides what was below, placeholders or not
+    (lambda m: (subprocess.run(["rm", "-rf", str(m / "etc")], check=True), (m / "etc").mkdir()),
+     ["etc", "etc/.wh..wh..opq"], [("D", "/etc")]),
+])
+def test_mount_placeholders_are_no_change(daemon, tmp_path, make, entries, diff):
+    base = _base_snapshot(daemon)
+    lower = daemon.snapshots.get(base).fs
+    ov = Overlay(tmp_path, [lower])
+    with ov as merged:
+        make(merged)
+        for name in ("resolv.conf", "hostname"):
+            (merged / "etc" / name).touch()
+        expected = {k: v for k, v in _tree(merged).items() if k not in ("etc/resolv.conf", "etc/hostname")}
+    placeholders = frozenset({"etc/resolv.conf", "etc/hostname"})
+    assert [(c.kind, c.path) for c in changes(ov.upper, [lower], frozenset("/" + p for p in placeholders))] == diff
+    layer = write_layer(ov.upper, daemon.content, placeholders=placeholders)
+    assert [m[0] for m in _members(daemon.content.read(layer.digest))] == entries
+    assert layer.empty == (entries == [])
+    chain = chain_ids([BASE.diff_id, layer.diff_id])[1]
+    snap, _ = asyncio.run(daemon.snapshots.adopt(chain, base, layer.diff_id, ov.upper, layer.files_size,
+                                                 daemon.content.path(layer.digest), placeholders))
+    assert write_layer(snap.fs, daemon.content).diff_id == layer.diff_id
+    (tmp_path / "view").mkdir()
+    with Overlay(tmp_path / "view", [snap.fs, lower]) as merged:
+        tree = _tree(merged)
+    # the directory the placeholders were in is the image's again (its mtime aside, which copy-up changed)
+    assert {k: v for k, v in tree.items() if k != "etc"} == {k: v for k, v in expected.items() if k != "etc"}

@@ -18,13 +18,18 @@ if TYPE_CHECKING:
 _CHUNK = 1 << 20
 
 
-def _bool(text: str) -> bool:
-    """Go's strconv.ParseBool, as docker's --pause=false takes it."""
-    if text in ("1", "t", "T", "true", "TRUE", "True"):
-        return True
-    if text in ("0", "f", "F", "false", "FALSE", "False"):
-        return False
-    raise argparse.ArgumentTypeError(f"invalid boolean value {text!r}")
+# Go's strconv.ParseBool words: docker's boolean flags take them after "=" only (`-p c1` is -p and c1)
+_TRUE = ("1", "t", "T", "true", "TRUE", "True")
+_FALSE = ("0", "f", "F", "false", "FALSE", "False")
+
+
+def _add_bool_flag(p: argparse.ArgumentParser, short: str, long: str, dest: str, default: bool, text: str) -> None:
+    """A flag that never takes the next word as its value, and takes `--flag=false` as pflag does: each
+    `--flag=WORD` is an option of its own (argparse matches a whole argument before splitting it at "=")."""
+    p.add_argument(short, long, dest=dest, action="store_const", const=True, default=default, help=text)
+    for value, words in ((True, _TRUE), (False, _FALSE)):
+        p.add_argument(*(f"{flag}={w}" for flag in (short, long) for w in words), dest=dest,
+                       action="store_const", const=value, help=argparse.SUPPRESS)
 
 
 def commit(api: Api, args: argparse.Namespace) -> int:
@@ -90,8 +95,7 @@ def add_commit(p: argparse.ArgumentParser) -> None:
     p.add_argument("-a", "--author", default="", help='author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
     p.add_argument("-c", "--change", action="append", default=[], help="apply a Dockerfile instruction to the image")
     p.add_argument("-m", "--message", default="", help="commit message")
-    p.add_argument("-p", "--pause", type=_bool, nargs="?", const=True, default=True,
-                   help="pause the container during commit (default true)")
+    _add_bool_flag(p, "-p", "--pause", "pause", True, "pause the container during commit (default true)")
     p.set_defaults(func=commit)
 
 

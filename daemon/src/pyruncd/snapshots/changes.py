@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .diff import is_opaque, is_placeholder, is_whiteout
+from .diff import is_opaque, is_placeholder, is_whiteout, only_placeholders
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 OPAQUE_XATTR = "trusted.overlay.opaque"
@@ -63,7 +63,6 @@ class _Differ:
     def __init__(self, lowers: Sequence[Path], placeholders: frozenset[str]):
         self.lowers = lowers
         self.placeholders = placeholders
-        self.placeholder_dirs = {os.path.dirname(p) for p in placeholders}
         self.out: list[Change] = []
         self.changed_dirs: set[str] = set()
 
@@ -75,7 +74,7 @@ class _Differ:
             if stat.S_ISDIR(st.st_mode):
                 fd = os.open(name, _DIR_FLAGS, dir_fd=dfd)
                 try:
-                    if path in self.placeholder_dirs and self._only_placeholders(fd, path):
+                    if only_placeholders(fd, path, self.placeholders):
                         continue  # copied up only to hold them
                     self.entry(path, sub, st, is_opaque(fd))
                     self.walk(fd, sub)
@@ -83,10 +82,6 @@ class _Differ:
                     os.close(fd)
             else:
                 self.entry(path, sub, st, False)
-
-    def _only_placeholders(self, fd: int, path: str) -> bool:
-        return all(is_placeholder(f"{path}/{n}", os.stat(n, dir_fd=fd, follow_symlinks=False), self.placeholders)
-                   for n in os.listdir(fd))
 
     def entry(self, path: str, parts: list[str], st: os.stat_result, opaque: bool) -> None:
         if is_placeholder(path, st, self.placeholders):

@@ -126,7 +126,7 @@ class _Walker:
             elif stat.S_ISDIR(st.st_mode):
                 fd = os.open(name, _DIR_FLAGS, dir_fd=dfd)
                 try:
-                    if self._only_placeholders(fd, path):
+                    if only_placeholders(fd, path, self.placeholders):
                         continue  # copied up only to hold them
                     ti = self._info(path, os.fstat(fd))
                     ti.type = tarfile.DIRTYPE
@@ -158,12 +158,6 @@ class _Walker:
                 else:
                     continue  # sockets are not archived (docker skips them too)
                 self._add(ti)
-
-    def _only_placeholders(self, fd: int, path: str) -> bool:
-        names = os.listdir(fd) if any(p.startswith(path + "/") for p in self.placeholders) else []
-        return bool(names) and all(
-            is_placeholder(f"{path}/{n}", os.stat(n, dir_fd=fd, follow_symlinks=False), self.placeholders)
-            for n in names)
 
     def _file(self, dfd: int, name: str, path: str, st: os.stat_result) -> None:
         key = (st.st_dev, st.st_ino)
@@ -198,6 +192,16 @@ class _Walker:
 def is_placeholder(path: str, st: os.stat_result, placeholders: frozenset[str]) -> bool:
     """An empty file made only to mount over (a container's /etc/hosts): no change of the container's."""
     return path in placeholders and stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
+def only_placeholders(fd: int, path: str, placeholders: frozenset[str]) -> bool:
+    """The directory open at `fd` holds placeholders and nothing else, and hides nothing (not opaque): the
+    upper dir has it only for them."""
+    if not any(p.startswith(path + "/") for p in placeholders) or is_opaque(fd):
+        return False
+    names = os.listdir(fd)
+    return bool(names) and all(
+        is_placeholder(f"{path}/{n}", os.stat(n, dir_fd=fd, follow_symlinks=False), placeholders) for n in names)
 
 
 def write_layer_tar(upper: str | os.PathLike[str], out: IO[bytes], *, clamp_mtime: int | None = None,
@@ -262,26 +266,30 @@ def _write_through(upper: str | os.PathLike[str], w: BlobWriter, compress: bool,
     return "sha256:" + tee.hash.hexdigest(), stats
 
 
-def prepare_adoption(upper: str | os.PathLike[str]) -> None:
+def prepare_adoption(upper: str | os.PathLike[str], placeholders: frozenset[str] = frozenset()) -> None:
     """Make a directory of changes (unmounted) what `Snapshotter.unpack` makes of its layer tar, so it can
     become a snapshot in place: the xattrs the tar would not carry dropped (overlay's own could redirect
     or hide lower content once it is a lower layer), opaque markers as trusted.overlay.opaque=y, device
-    nodes other than whiteouts refused as unpacking refuses them, the root 0755 and root's."""
+    nodes other than whiteouts refused as unpacking refuses them, the root 0755 and root's, and the
+    `placeholders` write_layer left out removed (with their directory, when it holds nothing else)."""
     fd = os.open(upper, _DIR_FLAGS)
     try:
         os.fchown(fd, 0, 0)
         os.fchmod(fd, 0o755)
         for x in os.listxattr(fd):
             os.removexattr(fd, x)
-        _prepare_dir(fd, "")
+        _prepare_dir(fd, "", placeholders)
     finally:
         os.close(fd)
 
 
-def _prepare_dir(dfd: int, prefix: str) -> None:
+def _prepare_dir(dfd: int, prefix: str, placeholders: frozenset[str]) -> None:
     for name in sorted(os.listdir(dfd), key=os.fsencode):
         st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
         if is_whiteout(st):
+            continue
+        if is_placeholder(prefix + name, st, placeholders):
+            os.unlink(name, dir_fd=dfd)
             continue
         if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
             raise UnsafeLayer(f"refusing {prefix + name!r}: device node")
@@ -297,9 +305,13 @@ def _prepare_dir(dfd: int, prefix: str) -> None:
             try:
                 if opaque:
                     os.setxattr(fd, OPAQUE_XATTRS[0], b"y")
-                _prepare_dir(fd, prefix + name + "/")
+                path = prefix + name
+                emptied = only_placeholders(fd, path, placeholders)  # write_layer leaves it out too
+                _prepare_dir(fd, path + "/", placeholders)
             finally:
                 os.close(fd)
+            if emptied:
+                os.rmdir(name, dir_fd=dfd)
 
 
 def _getxattr_at(path: str, name: str) -> bytes | None:

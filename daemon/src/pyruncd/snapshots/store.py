@@ -96,12 +96,15 @@ class Snapshotter:
             return made, True
 
     async def adopt(self, chain_id: str, parent: str, diff_id: str, upper: Path, size: int,
-                    blob: Path) -> tuple[Snapshot, bool]:
+                    blob: Path, placeholders: frozenset[str] = frozenset()) -> tuple[Snapshot, bool]:
         """The snapshot of `chain_id`, made by moving `upper` into place rather than unpacking `blob`.
 
         `upper` is a directory of changes (an unmounted overlay upper dir) whose layer tar is `blob`; the
         caller gives it up: it is moved, or left as it was if the snapshot exists already. On another file
-        system than the snapshots, `blob` is unpacked instead. True if the snapshot was made now."""
+        system than the snapshots, `blob` is unpacked instead. True if the snapshot was made now.
+        `placeholders`: the ones write_layer was given for `blob`.
+
+        If the upper dir is refused (a device node), it is left half prepared: the caller discards it."""
         if os.stat(upper).st_dev != os.stat(self.tmp).st_dev:
             return await self.unpack(chain_id, parent, diff_id, blob)
         lock = self._locks.setdefault(chain_id, asyncio.Lock())
@@ -111,7 +114,7 @@ class Snapshotter:
                 return existing, False
             work = Path(tempfile.mkdtemp(dir=self.tmp, prefix="adopt-"))
             try:
-                await in_thread(prepare_adoption, upper)
+                await in_thread(prepare_adoption, upper, placeholders)
                 os.rename(upper, work / "fs")
                 self._record(work, chain_id, parent, diff_id, size)
             finally:

@@ -37,6 +37,10 @@ def container_config(rec: Record) -> dict[str, Any]:
     added = {f"HOSTNAME={s.hostname}", *(["TERM=xterm"] if p.tty else [])}
     config = {**image, "Env": [e for e in p.env if e not in added], "Entrypoint": entrypoint, "Cmd": cmd or None,
               "User": p.user, "Labels": {**(image.get("Labels") or {}), **s.labels}}
+    # `-v /path` volumes are the container's config in docker (Config.Volumes), named ones its host's
+    anonymous = [m.destination for m in rec.config.mounts if m.type == "volume" and m.anonymous]
+    if anonymous:
+        config["Volumes"] = {**(image.get("Volumes") or {}), **{v: {} for v in anonymous}}
     if p.cwd != "/" or image.get("WorkingDir"):
         config["WorkingDir"] = p.cwd
     if p.stop_signal != "SIGTERM" or image.get("StopSignal"):
