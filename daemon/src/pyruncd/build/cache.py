@@ -24,11 +24,12 @@ from ..db import Transaction
 class StepKey:
     parent: str  # the image id the step starts from; "" for scratch
     instruction: str  # the substituted instruction, as `created_by` shows it
-    build_args: Mapping[str, str] = field(default_factory=dict)
+    # the rest that decides the result: a RUN's environment (its build args), COPY's flags and WORKDIR, ...
+    inputs: Mapping[str, str] = field(default_factory=dict)
     sources: str = ""  # COPY/ADD: the sources' digest, or the --from image's id with the paths
 
     def digest(self) -> str:
-        text = json.dumps([self.parent, self.instruction, sorted(self.build_args.items()), self.sources],
+        text = json.dumps([self.parent, self.instruction, sorted(self.inputs.items()), self.sources],
                           separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 

@@ -145,7 +145,7 @@ class StageBuilder:
         if isinstance(instruction, ins.Run):
             run = instruction
             created_by = run_created_by(run_argv(self.config, run), scope.arg_values)
-            key = StepKey(parent=parent, instruction=created_by, build_args=scope.run_environment())
+            key = StepKey(parent=parent, instruction=created_by, inputs=scope.run_environment())
             await self._cached_or(key, lambda: self._run(run, scope, created_by))
         elif isinstance(instruction, ins.FileTransfer):
             transfer = instruction
@@ -157,12 +157,12 @@ class StageBuilder:
             created_by = nop_one_word(self.config, f"{kind} {chown}{sources} in {transfer.destination} ")
             inline = [[heredoc.name, heredoc.body()] for heredoc in transfer.inline_sources]
             key = StepKey(parent=parent, instruction=created_by, sources=sources,
-                          build_args={"chown": transfer.chown or "", "chmod": transfer.chmod or "",
+                          inputs={"chown": transfer.chown or "", "chmod": transfer.chmod or "",
                                       "workdir": self.config.run.working_dir, "inline": json.dumps(inline)})
             await self._cached_or(key, lambda: self._copy(transfer, origin, created_by))
         else:
             config, created_by = apply_config_instruction(self.config, instruction)
-            key = StepKey(parent=parent, instruction=created_by, build_args={"cmd_set": str(self.config.cmd_set)})
+            key = StepKey(parent=parent, instruction=created_by, inputs={"cmd_set": str(self.config.cmd_set)})
             self.config = config
             if isinstance(instruction, ins.Workdir):
                 await self._cached_or(key, lambda: self._workdir(created_by))

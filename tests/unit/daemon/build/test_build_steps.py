@@ -89,13 +89,13 @@ def test_run_argv_and_created_by():
 
 
 def test_cache_keys_change_with_each_input():
-    base = StepKey(parent="sha256:1", instruction="RUN x", build_args={"A": "1"}, sources="")
-    variants = [StepKey(parent="sha256:2", instruction="RUN x", build_args={"A": "1"}),
-                StepKey(parent="sha256:1", instruction="RUN y", build_args={"A": "1"}),
-                StepKey(parent="sha256:1", instruction="RUN x", build_args={"A": "2"}),
-                StepKey(parent="sha256:1", instruction="RUN x", build_args={"A": "1"}, sources="file:ab")]
+    base = StepKey(parent="sha256:1", instruction="RUN x", inputs={"A": "1"}, sources="")
+    variants = [StepKey(parent="sha256:2", instruction="RUN x", inputs={"A": "1"}),
+                StepKey(parent="sha256:1", instruction="RUN y", inputs={"A": "1"}),
+                StepKey(parent="sha256:1", instruction="RUN x", inputs={"A": "2"}),
+                StepKey(parent="sha256:1", instruction="RUN x", inputs={"A": "1"}, sources="file:ab")]
     assert len({base.digest(), *(v.digest() for v in variants)}) == 5
-    assert StepKey(parent="sha256:1", instruction="RUN x", build_args={"A": "1"}).digest() == base.digest()
+    assert StepKey(parent="sha256:1", instruction="RUN x", inputs={"A": "1"}).digest() == base.digest()
 
 
 def test_the_runtimes_mountpoints_stay_out_of_the_layer(tmp_path):
