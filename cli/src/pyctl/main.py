@@ -7,6 +7,7 @@ import sys
 from .api import Api, ApiError
 from .commands import (
     archive,
+    build,
     commit,
     copy,
     create_run,
@@ -66,6 +67,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         isub = image.add_subparsers(dest="image_command", metavar="COMMAND", required=True)
         for names, add, text in [
             (["ls", "list"], images.add_ls, "list images"),
+            (["build"], build.add_build, "build an image from a Dockerfile"),
             (["inspect"], images.add_inspect, "show an image's details as JSON"),
             (["history"], images.add_history, "show an image's history"),
             (["tag"], images.add_tag, "create a tag TARGET that refers to SOURCE"),
@@ -88,6 +90,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                                                        (["prune"], lifecycle.add_prune, "remove stopped containers")]:
             add(csub.add_parser(names[0], aliases=names[1:], help=text, add_help=names[0] not in ("create", "run")))
 
+    if want("builder"):
+        builder = sub.add_parser("builder", help="manage builds")
+        bsub = builder.add_subparsers(dest="builder_command", metavar="COMMAND", required=True)
+        build.add_build(bsub.add_parser("build", help="build an image from a Dockerfile"))
+        build.add_prune(bsub.add_parser("prune", help="remove the build cache"))
+
     if want("volume"):
         volume = sub.add_parser("volume", help="manage volumes")
         vsub = volume.add_subparsers(dest="volume_command", metavar="COMMAND", required=True)
@@ -107,6 +115,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     for name, add, text in [
         ("images", images.add_ls, "list images"),
+        ("build", build.add_build, "build an image from a Dockerfile"),
         ("inspect", inspection.add_inspect, "show containers' or images' details as JSON"),
         ("history", images.add_history, "show an image's history"),
         ("tag", images.add_tag, "create a tag TARGET that refers to SOURCE"),

@@ -3,9 +3,9 @@ holds, each method one operation of ops/. It builds the runtime, the policies su
 and the context the operations share; the shims (shimapi.ShimFactory) and the other packages are given.
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..fsutil import private_dir
 from ..snapshots.changes import Change
@@ -14,6 +14,7 @@ from .context import Context, Images, Networks, Snapshots, Volumes
 from .logs import Entry
 from .ops import (
     attach,
+    build_step,
     commit,
     cp,
     create,
@@ -41,6 +42,8 @@ from .runtime import Oom, Runtime
 from .shimapi import ShimFactory
 from .store import Store
 from .types import Chunk, CreateOptions, Event, ExecOptions, ProcessExit, Record, ResourceFlags, Status
+
+Changes = TypeVar("Changes")
 
 
 class Containers:
@@ -138,6 +141,11 @@ class Containers:
                 yield await q.get()
         finally:
             self.runtime.unwatch(q)
+
+    async def build_step(self, o: CreateOptions, *, on_start: Callable[[str], None], output: Callable[[Chunk], None],
+                         take_changes: Callable[[Path], Awaitable[Changes]]) -> tuple[int, Changes | None]:
+        """A build's RUN: a container for the while (see ops/build_step.py)."""
+        return await build_step.build_step(self._ctx, o, on_start=on_start, output=output, take_changes=take_changes)
 
     # ---- processes' input and output
 
