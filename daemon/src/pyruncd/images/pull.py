@@ -57,9 +57,11 @@ async def _manifest(reg: RegistryClient, repo: str, ref: str, expected: str = ""
 async def pull(store: ImageStore, ref: Reference, platform: Platform, creds: Credentials | None,
                insecure: set[str], emit: Emit, parallel: int = 3) -> ImageRecord:
     content = store.content
-    emit(Event("", f"{ref.tag or ref.digest}: Pulling from {ref.familiar_repository}"))
     async with RegistryClient(ref.domain, creds, insecure) as reg:
         data, mt, top_digest = await _manifest(reg, ref.path, ref.digest or ref.tag, ref.digest)
+        # as docker: once the registry has answered (a pull it refuses prints nothing before the
+        # error), and naming the repository's path only ("library/busybox", "me/app")
+        emit(Event("", f"{ref.tag or ref.digest}: Pulling from {ref.path}"))
         with store.leases.hold() as lease:
             extra = []
             if mt in INDEX_TYPES:
