@@ -49,8 +49,10 @@ class ImagesApi:
         request = pb.PullRequest(reference=reference, platform=platform, auths=_auths(auths))
         return server_stream(self._connection.grpc(), _SERVICE + "Pull", request, pb.Progress)
 
-    def push(self, reference: str, *, auths: Mapping[str, RegistryAuth]) -> Iterator[pb.Progress]:
-        request = pb.PushRequest(reference=reference, auths=_auths(auths))
+    def push(self, reference: str, *, all_tags: bool = False,
+             auths: Mapping[str, RegistryAuth]) -> Iterator[pb.Progress]:
+        """Its progress; with `all_tags`, `reference` is a repository and each of its local tags is pushed."""
+        request = pb.PushRequest(reference=reference, auths=_auths(auths), all_tags=all_tags)
         return server_stream(self._connection.grpc(), _SERVICE + "Push", request, pb.Progress)
 
     def load(self, archive: Iterable[bytes]) -> list[str]:

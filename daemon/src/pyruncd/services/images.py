@@ -18,7 +18,7 @@ from ..images.load import load
 from ..images.manifest import host_platform, parse_platform
 from ..images.prune import prune
 from ..images.pull import Emit, Event, pull
-from ..images.push import push
+from ..images.push import push, push_all_tags
 from ..images.remove import remove
 from ..images.save import save
 from ..images.store import ImageRecord
@@ -119,12 +119,20 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Push(self, request: pb.PushRequest, context: Context) -> AsyncIterator[pb.Progress]:
-        ref = reference.parse(request.reference)
+        ref = reference.parse(request.reference, default_tag="" if request.all_tags else "latest")
         if ref.digest:
             raise InvalidArgument(f"cannot push a digest reference: {request.reference!r}")
+        if request.all_tags and ref.tag:
+            raise InvalidArgument("tag can't be used with --all-tags/-a")
         creds = _creds(request.auths, ref.domain)
-        log.info("push", extra={"reference": str(ref)})
-        async for p in _stream_events(lambda emit: push(self.store, ref, creds, self.insecure, emit)):
+        log.info("push", extra={"reference": str(ref), "all_tags": request.all_tags})
+
+        def run(emit: Emit) -> Awaitable[object]:
+            if request.all_tags:
+                return push_all_tags(self.store, ref, creds, self.insecure, emit)
+            return push(self.store, ref, creds, self.insecure, emit)
+
+        async for p in _stream_events(run):
             yield p
 
     @rpc
