@@ -1,7 +1,8 @@
 """pyctl compose end to end, shaped like the tutorials' app: a web server and a client finding it by service
 name, content from a one-shot init on a named volume (service_completed_successfully), a health-gated
 depends_on, a second network only some services are on, an override file found beside compose.yaml,
-a profile, --scale, a published port, recreation of only what changed, and `down -v` leaving nothing.
+a profile, --scale, a published port, recreation of only what changed, and `down -v` leaving nothing;
+then attached up, down with -p alone, a service on two networks, and build through the daemon's build API.
 
 No service is on two networks: name resolution there is being fixed in the daemon (issue 16 item 4)."""
 
@@ -267,3 +268,34 @@ def test_a_service_on_two_networks_is_attached_to_both(daemon, tmp_path):
     finally:
         compose(daemon, tmp_path, "-p", "two", "down", check=False)
         nothing_left(daemon)
+
+
+def test_build_then_up_build_and_down_rmi_local(daemon, tmp_path):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile.dev").write_text(
+        'FROM busybox\nARG GREETING\nRUN echo "built with $GREETING" > /greeting\nCMD ["cat", "/greeting"]\n')
+    (tmp_path / "compose.yaml").write_text(textwrap.dedent("""
+        services:
+          hello:
+            build:
+              context: ./app
+              dockerfile: Dockerfile.dev
+              args: {GREETING: "${GREETING:-nothing}"}
+    """))
+    env_run = dict(daemon.env, GREETING="args")
+    try:
+        r = subprocess.run([str(VENV_BIN / "pyctl"), "compose", "-p", "bld", "build"], cwd=tmp_path, env=env_run,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert " Service hello  Built" in r.stderr.splitlines()
+        daemon.pyctl("image", "inspect", "bld-hello")  # tagged PROJECT-SERVICE, as docker compose names it
+        r = compose(daemon, tmp_path, "-p", "bld", "run", "--rm", "hello")
+        assert r.stdout == "built with args\n"
+        r = compose(daemon, tmp_path, "-p", "bld", "up", "--build", "--abort-on-container-exit")
+        assert " Service hello  Built" in r.stderr.splitlines()
+        assert "hello-1  | built with nothing" in r.stdout.splitlines()  # GREETING unset this time: rebuilt
+    finally:
+        r = compose(daemon, tmp_path, "-p", "bld", "down", "--rmi", "local", check=False)
+    assert " Image bld-hello  Removed" in r.stderr.splitlines(), r.stderr
+    assert daemon.pyctl("image", "inspect", "bld-hello", check=False).returncode != 0
+    nothing_left(daemon)

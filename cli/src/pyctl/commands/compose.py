@@ -99,6 +99,13 @@ def _run(p: argparse.ArgumentParser) -> None:
     p.add_argument("cmd", nargs=argparse.REMAINDER)
 
 
+def _build(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-cache", action="store_true", help="do not use the cache")
+    p.add_argument("--pull", action="store_true", help="always pull the base images")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not show the builder's output")
+    _services(p)
+
+
 def _timeout(p: argparse.ArgumentParser) -> None:
     p.add_argument("-t", "--timeout", type=int, help="seconds to wait before killing")
     _services(p)
@@ -162,7 +169,7 @@ _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], str, 
     ("unpause", "unpause services", _services, "compose_ops", "unpause"),
     ("pull", "pull service images", _services, "compose_ops", "pull"),
     ("push", "push service images", _services, "compose_ops", "push"),
-    ("build", "build or rebuild services", _services, "compose_ops", "build"),
+    ("build", "build or rebuild services", _build, "compose_ops", "build"),
 ]
 
 

@@ -72,23 +72,23 @@ def registry_auths() -> dict[str, RegistryAuth]:
     return {host: {"username": u, "password": p, "identity_token": t} for host, (u, p, t) in creds.items()}
 
 
-def no_build(service: str) -> ComposeError:
-    return ComposeError(f'service "{service}" needs a build: pyctl compose cannot build images yet (the daemon has '
-                        "no build API in this version); build the image elsewhere and give the service an image")
-
-
-def ensure_images(api: Api, project: Project, services: list[str], *, pull_always: bool = False) -> None:
-    """Pull the images the services need and the daemon lacks (pull_policy: missing, always, never, build)."""
+def ensure_images(api: Api, project: Project, services: list[str], *, build: bool = False) -> None:
+    """Build or pull the images the services need: with `build` (up --build) every service that has a build
+    section is built; otherwise as pull_policy says (missing, always, never, build), a missing image being
+    built when the service has a build section, pulled when not."""
     from ..api import ApiError
     from ..compose.convert import image_name
     from ..compose.progress import event
+    from .compose_build import build_service
 
     for name in services:
         svc = project.all_services()[name]
         policy = svc.config.get("pull_policy", "missing")
         image = image_name(project, svc)
-        if policy == "build":
-            raise no_build(name)
+        buildable = "build" in svc.config
+        if buildable and (build or policy == "build"):
+            build_service(api, project, svc)
+            continue
         try:
             api.images.get(image)
             present = True
@@ -96,10 +96,11 @@ def ensure_images(api: Api, project: Project, services: list[str], *, pull_alway
             if e.code != "NOT_FOUND":
                 raise
             present = False
-        if present and not (pull_always or policy == "always"):
+        if present and policy != "always":
             continue
-        if "build" in svc.config and not svc.image:
-            raise no_build(name)
+        if buildable and not present:
+            build_service(api, project, svc)
+            continue
         if policy == "never":
             raise ComposeError(f"image {image} not found and pull_policy is never", f"services.{name}")
         event(name, "", "Pulling")

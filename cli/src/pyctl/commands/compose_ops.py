@@ -11,7 +11,7 @@ from ..compose import engine, state
 from ..compose.errors import ComposeError
 from ..compose.progress import event
 from ..compose.reconcile import dependency_order, plan
-from .compose_common import check_services, ensure_images, no_build, project_of, registry_auths
+from .compose_common import check_services, ensure_images, project_of, registry_auths
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -218,8 +218,11 @@ def push(api: Api, args: argparse.Namespace) -> int:
 
 
 def build(api: Api, args: argparse.Namespace) -> int:
-    project = project_of(args)
+    from .compose_build import build_service
+
+    project = project_of(args, explicit=args.services)
     for name in check_services(project, args.services):
-        if "build" in project.all_services()[name].config:
-            raise no_build(name)
+        svc = project.all_services()[name]
+        if "build" in svc.config:
+            build_service(api, project, svc, no_cache=args.no_cache, pull=args.pull, quiet=args.quiet)
     return 0

@@ -10,7 +10,7 @@ from ..compose import engine, state
 from ..compose.errors import ComposeError
 from ..compose.progress import event
 from ..compose.reconcile import dependency_order, orphans, plan
-from .compose_common import check_services, ensure_images, no_build, parse_scale, project_of, project_or_name
+from .compose_common import check_services, ensure_images, parse_scale, project_of, project_or_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,11 +36,7 @@ def _converge(api: Api, args: argparse.Namespace, *, start: bool) -> tuple[Proje
     project = project_of(args, explicit=args.services)
     services = check_services(project, args.services)
     order = dependency_order(project, services, with_deps=not args.no_deps)
-    if args.build:
-        for name in order:
-            if "build" in project.all_services()[name].config:
-                raise no_build(name)
-    ensure_images(api, project, order)
+    ensure_images(api, project, order, build=args.build)
     existing = [e for _, e in state.containers(api, project.name)]
     _orphans(api, project, existing, args.remove_orphans)
     engine.ensure_networks(api, project)
