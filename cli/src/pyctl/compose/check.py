@@ -10,9 +10,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_TYPES = {str: "a string", int: "an integer", bool: "a boolean", dict: "a mapping", list: "a list"}
-
-
 def kind(value: object) -> str:
     if value is None:
         return "null"

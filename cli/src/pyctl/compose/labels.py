@@ -37,7 +37,3 @@ def config_hash(config: dict[str, Any]) -> str:
     if deploy:
         kept["deploy"] = deploy
     return hashlib.sha256(json.dumps(kept, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def project_filter(project: str) -> str:
-    return f"{PROJECT}={project}"
