@@ -39,18 +39,34 @@ class Kernel:
         if n.id in self._dns:
             return
         try:
-            self._dns[n.id] = await dns.serve(n.gateway, self.dns_port, lambda name: self._lookup(n.id, name),
+            self._dns[n.id] = await dns.serve(n.gateway, self.dns_port,
+                                              lambda name, client: self._lookup(n.id, name, client),
                                               lambda client: self._upstreams(n, client))
         except OSError as e:
             log.warning("DNS responder not started", extra={"network": n.name, "error": str(e)})
 
-    def _lookup(self, network_id: str, name: str) -> list[str] | None:
-        ips = []
-        for e in self.store.endpoints(network_id=network_id):
-            row = self.store.container(e.container_id) if e.veth else None
-            if row is not None and name in {row["name"].lower(), row["id"][:12], *(a.lower() for a in e.aliases)}:
-                ips.append(e.ip)
-        return ips or None
+    def _lookup(self, network_id: str, name: str, client: str) -> list[str] | None:
+        """As docker's resolver in each container: names on every user network the asking container is on,
+        the network asked through first; names on networks it is not on are not ours to answer."""
+        for nid in self._networks_of(network_id, client):
+            ips = []
+            for e in self.store.endpoints(network_id=nid):
+                row = self.store.container(e.container_id) if e.veth else None
+                if row is not None and name in {row["name"].lower(), row["id"][:12], *(a.lower() for a in e.aliases)}:
+                    ips.append(e.ip)
+            if ips:
+                return ips
+        return None
+
+    def _networks_of(self, network_id: str, client: str) -> list[str]:
+        """The user networks of the container at `client` on `network_id`, that one first."""
+        asker = next((e.container_id for e in self.store.endpoints(network_id=network_id)
+                      if e.ip == client and e.veth), None)
+        if asker is None:
+            return [network_id]
+        others = sorted((e for e in self.store.endpoints(container_id=asker)
+                         if e.veth and e.network_id != network_id), key=lambda e: e.idx)
+        return [network_id] + [e.network_id for e in others if self.store.network(e.network_id).name != "bridge"]
 
     def _upstreams(self, n: Network, client: str) -> list[str]:
         from .dns import host_nameservers
