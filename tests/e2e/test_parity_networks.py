@@ -3,6 +3,8 @@
 
 The daemon and the per-test clean-up are test_networks.py's (its fixtures, imported)."""
 
+import json
+
 from tests.e2e import test_networks as base
 from tests.e2e.test_networks import httpd, uniq
 
@@ -25,3 +27,19 @@ def test_a_container_on_two_networks_resolves_names_on_both_and_no_other(d):
     assert r.returncode != 0, r.stdout
     r = d.pyctl("run", "--rm", "--network", one, "busybox", "nslookup", a)
     assert r.returncode == 0
+
+
+def test_connect_of_a_default_bridge_container_switches_it_to_the_embedded_resolver(d):
+    net, a, c = uniq("net"), uniq("a"), uniq("c")
+    d.pyctl("network", "create", net)
+    httpd(d, a, "--network", net)
+    d.pyctl("run", "-d", "--name", c, "busybox", "sleep", "60")
+    before = d.pyctl("exec", c, "cat", "/etc/resolv.conf").stdout
+    d.pyctl("network", "connect", net, c)
+    gw = json.loads(d.pyctl("network", "inspect", net).stdout)[0]["IPAM"]["Config"][0]["Gateway"]
+    resolv = d.pyctl("exec", c, "cat", "/etc/resolv.conf").stdout
+    assert resolv.splitlines()[0] == f"nameserver {gw}" and "options ndots:0" in resolv
+    assert d.pyctl("exec", c, "wget", "-qO-", f"http://{a}/").stdout.strip() == a
+    # once off its last user network, it asks what the default bridge's containers ask again
+    d.pyctl("network", "disconnect", net, c)
+    assert d.pyctl("exec", c, "cat", "/etc/resolv.conf").stdout == before

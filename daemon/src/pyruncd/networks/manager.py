@@ -239,6 +239,7 @@ class Networks:
                     self.store.delete_endpoint(cid, n.id)
                     raise
                 await self.kernel.sync()
+            self._point_resolver(cid)
 
     async def disconnect(self, network: str, container: str, force: bool = False) -> None:
         n = self.get(network)
@@ -256,6 +257,22 @@ class Networks:
                 await in_thread(links.detach, e.veth)
             self.store.delete_endpoint(cid, n.id)
             await self.kernel.sync()
+            self._point_resolver(cid)
+
+    def _point_resolver(self, cid: str) -> None:
+        """After a connect or disconnect, as docker's embedded resolver: a container on a user network asks
+        the responder of its first one (which answers for all its networks); else it asks what the default
+        bridge's containers ask. /etc/resolv.conf is bound into the container: rewritten in place."""
+        row = self.store.container(cid)
+        path = self.containers_root / cid / "etc" / "resolv.conf"
+        if row is None or not path.exists():
+            return
+        settings = json.loads(row["config"])["settings"]
+        nets = [self.store.network(e.network_id) for e in self.store.endpoints(container_id=cid)]
+        n = next((x for x in nets if x.name != "bridge"), None) or self.get("bridge")
+        text = etc.resolv_conf(n, settings.get("net", {}))
+        if path.read_text() != text:
+            path.write_text(text)
 
     # ---- daemon start and stop
 
