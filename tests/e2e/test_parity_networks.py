@@ -4,6 +4,8 @@
 The daemon and the per-test clean-up are test_networks.py's (its fixtures, imported)."""
 
 import json
+import os
+from pathlib import Path
 
 from tests.e2e import test_networks as base
 from tests.e2e.test_networks import httpd, uniq
@@ -43,3 +45,24 @@ def test_connect_of_a_default_bridge_container_switches_it_to_the_embedded_resol
     # once off its last user network, it asks what the default bridge's containers ask again
     d.pyctl("network", "disconnect", net, c)
     assert d.pyctl("exec", c, "cat", "/etc/resolv.conf").stdout == before
+
+
+def test_network_create_opt_names_the_bridge_sets_the_mtu_and_shows_every_option(d):
+    net, a, bridge = uniq("net"), uniq("a"), f"pb{os.urandom(3).hex()}"
+    d.pyctl("network", "create", "-o", f"com.docker.network.bridge.name={bridge}",
+            "--opt", "com.docker.network.driver.mtu=1400", "-o", "com.docker.network.bridge.enable_icc=true", net)
+    doc = json.loads(d.pyctl("network", "inspect", net).stdout)[0]
+    assert doc["Options"] == {"com.docker.network.bridge.name": bridge, "com.docker.network.driver.mtu": "1400",
+                              "com.docker.network.bridge.enable_icc": "true"}
+    d.pyctl("run", "-d", "--name", a, "--network", net, "busybox", "sleep", "60")
+    assert d.pyctl("exec", a, "cat", "/sys/class/net/eth0/mtu").stdout.strip() == "1400"
+    assert Path(f"/sys/class/net/{bridge}/mtu").read_text().strip() == "1400"
+    # what dockerd's bridge driver cannot parse is refused in its words
+    r = d.pyctl("network", "create", "-o", "com.docker.network.driver.mtu=abc", uniq("bad"), check=False)
+    assert r.returncode == 1 and "failed to parse com.docker.network.driver.mtu value: abc" in r.stderr
+    r = d.pyctl("network", "create", "-o", f"com.docker.network.bridge.name={bridge}", uniq("bad"), check=False)
+    assert r.returncode == 1 and "networks have same bridge name" in r.stderr
+    # the default: no options shown, as docker's user networks
+    plain = uniq("plain")
+    d.pyctl("network", "create", plain)
+    assert json.loads(d.pyctl("network", "inspect", plain).stdout)[0]["Options"] == {}

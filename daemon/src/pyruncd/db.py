@@ -129,6 +129,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (container_id, proto, container_port, host_ip, host_port)
     );
     """,
+    # a network's driver options (`network create -o`), as given
+    """
+    ALTER TABLE networks ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 
 

@@ -42,7 +42,8 @@ def _labels(items: list[str]) -> dict[str, str]:
 
 def create(api: Api, args: argparse.Namespace) -> int:
     nid = api.networks.create(args.name, driver=args.driver or "", subnet=args.subnet or "",
-                              gateway=args.gateway or "", labels=_labels(args.label), internal=args.internal)
+                              gateway=args.gateway or "", labels=_labels(args.label), internal=args.internal,
+                              options=_labels(args.opt))
     sys.stdout.write(nid + "\n")
     return 0
 
@@ -127,6 +128,8 @@ def add_network_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument("--gateway", help="gateway of the subnet")
     p.add_argument("--internal", action="store_true", help="no access to the outside")
     p.add_argument("--label", action="append", default=[], help="set a label (KEY=VALUE)")
+    p.add_argument("-o", "--opt", action="append", default=[],
+                   help="set a driver option (KEY=VALUE): com.docker.network.bridge.name, ...driver.mtu, ...")
     p.add_argument("name")
     p.set_defaults(func=create)
 

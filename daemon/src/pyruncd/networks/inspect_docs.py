@@ -3,7 +3,7 @@
 from typing import Any
 
 from .container import Container
-from .store import Network, NetworkStore
+from .store import BRIDGE_NAME, Network, NetworkStore
 
 
 def network_doc(store: NetworkStore, n: Network) -> dict[str, Any]:
@@ -19,7 +19,8 @@ def network_doc(store: NetworkStore, n: Network) -> dict[str, Any]:
             "EnableIPv6": False, "IPAM": {"Driver": "default", "Options": None, "Config": config},
             "Internal": n.internal, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
             "ConfigOnly": False, "Containers": containers,
-            "Options": {"com.docker.network.bridge.name": n.bridge} if n.bridge else {}, "Labels": n.labels}
+            "Options": n.options or ({BRIDGE_NAME: n.bridge} if n.predefined and n.bridge else {}),
+            "Labels": n.labels}
 
 
 def container_parts(store: NetworkStore, rec: Container) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -28,7 +28,7 @@ class Kernel:
     async def bring_up(self, n: Network) -> None:
         if n.id in self._up:
             return
-        await in_thread(links.ensure_bridge, n.bridge, n.gateway, n.prefixlen)
+        await in_thread(links.ensure_bridge, n.bridge, n.gateway, n.prefixlen, n.mtu)
         self._up[n.id] = n.bridge
         if n.name != "bridge":  # as docker: names resolve on user networks only
             await self._start_dns(n)
@@ -90,7 +90,8 @@ class Kernel:
             by_container = {e.container_id: e for e in self.store.endpoints() if e.veth and e.idx == 0}
             dnats = [nft.Dnat(b.proto, b.host_ip, b.host_port, by_container[b.container_id].ip, b.container_port)
                      for b in self.store.bindings() if b.container_id in by_container]
-            bridges = [nft.BridgeNat(nets[i].bridge, nets[i].subnet, nets[i].internal) for i in sorted(active)]
+            bridges = [nft.BridgeNat(nets[i].bridge, nets[i].subnet, nets[i].internal, nets[i].masquerade)
+                       for i in sorted(active)]
             script = nft.render(self.nft_table, bridges, dnats)
             if not self._forwarding:
                 await in_thread(ipforward.claim, self.nft_table)

@@ -21,12 +21,12 @@ from typing import Any
 from ..clock import rfc3339
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..threads import in_thread
-from . import endpoints, etc, inspect_docs, ipam, links, options
+from . import bridge_options, endpoints, etc, inspect_docs, ipam, links, options
 from .container import Container, NetworkFlags
 from .kernel import Kernel
 from .predefined import ensure_predefined
 from .publish import bind_ports
-from .store import PREDEFINED, Binding, Network, NetworkStore
+from .store import BRIDGE_NAME, PREDEFINED, Binding, Network, NetworkStore
 
 log = logging.getLogger("pyruncd.networks")
 
@@ -76,7 +76,8 @@ class Networks:
         return self.store.resolve(text)
 
     def create(self, name: str, driver: str = "", subnet: str = "", gateway: str = "",
-               labels: dict[str, str] | None = None, internal: bool = False) -> Network:
+               labels: dict[str, str] | None = None, internal: bool = False,
+               driver_options: dict[str, str] | None = None) -> Network:
         driver = driver or "bridge"
         if driver != "bridge":
             raise NotFound(f'plugin "{driver}" not found')
@@ -84,6 +85,8 @@ class Networks:
             raise InvalidArgument("network name: empty")
         if name in PREDEFINED:
             raise Conflict(f"network with name {name} already exists")
+        opts = dict(driver_options or {})
+        bridge_options.check(opts, [n for n in self.store.networks() if n.bridge], name)
         ours = [ipaddress.IPv4Network(n.subnet) for n in self.store.networks() if n.subnet]
         if subnet:
             net, gw = ipam.parse_subnet(subnet, gateway)
@@ -95,7 +98,8 @@ class Networks:
             net = ipam.free_subnet(self.pools, ours + ipam.host_routes())
             gw = net.network_address + 1
         nid = os.urandom(32).hex()
-        n = Network(nid, name, "bridge", str(net), str(gw), "br-" + nid[:12], internal, dict(labels or {}), rfc3339())
+        n = Network(nid, name, "bridge", str(net), str(gw), opts.get(BRIDGE_NAME) or "br-" + nid[:12], internal,
+                    dict(labels or {}), rfc3339(), opts)
         self.store.insert(n)
         log.info("network created", extra={"network": name, "subnet": n.subnet})
         return n
