@@ -102,10 +102,12 @@ def inspect(api: Api, args: argparse.Namespace) -> int:
     """Containers first, then images, as `docker inspect` looks them up."""
     from .images import inspect_doc
 
-    docs, status = [], 0
+    docs, kinds, status = [], [], 0
     for name in args.names:
         doc = inspect_container(api, name) if args.type in ("", "container") else None
+        kind = "container"
         if doc is None and args.type in ("", "image"):
+            kind = "image"
             try:
                 doc = inspect_doc(api.images.get(name))
             except ApiError as e:
@@ -117,13 +119,15 @@ def inspect(api: Api, args: argparse.Namespace) -> int:
             status = 1
             continue
         docs.append(doc)
-    output.inspect_docs(docs, args.format)
+        kinds.append(kind)
+    output.inspect_docs(docs, args.format, kinds)
     return status
 
 
 def top(api: Api, args: argparse.Namespace) -> int:
     r = api.containers.top(args.container, args.ps_args)
-    output.table(list(r.titles), [list(p.fields) + [""] * (len(r.titles) - len(p.fields)) for p in r.processes])
+    output.table(list(r.titles), [list(p.fields) + [""] * (len(r.titles) - len(p.fields)) for p in r.processes],
+                 minwidth=20)
     return 0
 
 
@@ -147,7 +151,7 @@ def add_ps(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="only show container IDs")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     p.add_argument("-f", "--filter", action="append", default=[], help="name=, status=, id=, label=")
-    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.add_argument("--format", default="", help="json (one JSON object per line), table or a Go template")
     p.set_defaults(func=ps)
 
 
@@ -161,7 +165,7 @@ def add_logs(p: argparse.ArgumentParser) -> None:
 
 
 def add_inspect(p: argparse.ArgumentParser, type_: str = "") -> None:
-    p.add_argument("-f", "--format", default="", help="a {{.Field}} template")
+    p.add_argument("-f", "--format", default="", help="a Go template ({{.State.Running}}, {{json .Config}}, {{range ...}})")
     if not type_:
         p.add_argument("--type", default="", choices=["", "container", "image"])
     else:

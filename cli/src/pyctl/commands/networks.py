@@ -55,15 +55,18 @@ def ls(api: Api, args: argparse.Namespace) -> int:
         if k not in ("name", "id", "driver"):
             raise CLIError(f"invalid filter {f!r}: want name=, id= or driver=")
         nets = [n for n in nets if (v in n.name if k == "name" else n.id.startswith(v) if k == "id" else n.driver == v)]
+    nets = sorted(nets, key=lambda n: n.name)  # as docker: by name, whatever the format
     if args.quiet:
         sys.stdout.write("".join((n.id if args.no_trunc else n.id[:12]) + "\n" for n in nets))
         return 0
-    if args.format == "json":
-        for n in nets:
-            sys.stdout.write(json.dumps({"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": n.scope}) + "\n")
-        return 0
-    output.table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
-                 [[n.id if args.no_trunc else n.id[:12], n.name, n.driver, n.scope] for n in sorted(nets, key=lambda n: n.name)])
+    rows = []
+    for n in nets:
+        doc = json.loads(n.inspect_json) if n.inspect_json else {}
+        rows.append({"ID": n.id if args.no_trunc else n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": n.scope,
+                     "IPv6": str(doc.get("EnableIPv6", False)).lower(), "Internal": str(doc.get("Internal", False)).lower(),
+                     "Labels": ",".join(f"{k}={v}" for k, v in sorted((doc.get("Labels") or {}).items())),
+                     "CreatedAt": n.created})
+    output.listing(args.format, rows, ["NETWORK ID", "NAME", "DRIVER", "SCOPE"], ["ID", "Name", "Driver", "Scope"])
     return 0
 
 
@@ -76,7 +79,7 @@ def inspect(api: Api, args: argparse.Namespace) -> int:
         except ApiError as e:
             sys.stderr.write(f"Error response from daemon: {e.message}\n")
             status = 1
-    output.inspect_docs(docs, args.format)
+    output.inspect_docs(docs, args.format, ["network"] * len(docs))
     return status
 
 
@@ -137,7 +140,7 @@ def add_network_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument("-q", "--quiet", action="store_true", help="only show network IDs")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     p.add_argument("-f", "--filter", action="append", default=[], help="name=, id=, driver=")
-    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.add_argument("--format", default="", help="json (one JSON object per line), table or a Go template")
     p.set_defaults(func=ls)
 
     p = nsub.add_parser("inspect", help="show networks' details as JSON")
