@@ -978,6 +978,7 @@ class pyrunc_containers_v1_Event(Message):
     action: str
     id: str
     attributes: dict[str, str]
+    time_nano: int
 
 class pyrunc_containers_v1_Event_Fields(TypedDict, total=False):
     time: str
@@ -985,12 +986,17 @@ class pyrunc_containers_v1_Event_Fields(TypedDict, total=False):
     action: str
     id: str
     attributes: Mapping[str, str]
+    time_nano: int
 
 class pyrunc_containers_v1_EventsRequest(Message):
-    ...
+    since: str
+    until: str
+    filters: list[str]
 
 class pyrunc_containers_v1_EventsRequest_Fields(TypedDict, total=False):
-    ...
+    since: str
+    until: str
+    filters: list[str] | tuple[str, ...]
 
 class pyrunc_containers_v1_ExecOutput(Message):
     stream: str

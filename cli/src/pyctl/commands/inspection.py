@@ -132,13 +132,25 @@ def top(api: Api, args: argparse.Namespace) -> int:
 
 
 def events(api: Api, args: argparse.Namespace) -> int:
-    for e in api.containers.events():
+    """docker's `events`: one line per event, or --format (a Go template over docker's message, or json)."""
+    from .eventtime import timestamp
+
+    stream = api.containers.events(since=timestamp(args.since), until=timestamp(args.until), filters=args.filter)
+    for e in stream:
+        message = {"status": e.action if e.type in ("container", "image") else "", "id": e.id,
+                   "from": e.attributes.get("image", ""), "Type": e.type, "Action": e.action,
+                   "Actor": {"ID": e.id, "Attributes": dict(e.attributes)}, "scope": "local",
+                   "time": e.time_nano // 1_000_000_000, "timeNano": e.time_nano}
+        if e.type not in ("container", "image"):
+            del message["status"], message["id"], message["from"]
         if args.format == "json":
-            sys.stdout.write(json.dumps({"Type": e.type, "Action": e.action, "id": e.id, "time": e.time,
-                                         "Actor": {"ID": e.id, "Attributes": dict(e.attributes)}}) + "\n")
+            sys.stdout.write(json.dumps(message) + "\n")
+        elif args.format:
+            sys.stdout.write(output.template(args.format, message) + "\n")
         else:
             attrs = ", ".join(f"{k}={v}" for k, v in sorted(e.attributes.items()))
-            sys.stdout.write(f"{e.time} {e.type} {e.action} {e.id} ({attrs})\n")
+            sys.stdout.write(f"{e.time} {e.type} {e.action} {e.id} ({attrs})\n" if attrs else
+                             f"{e.time} {e.type} {e.action} {e.id}\n")
         sys.stdout.flush()
     return 0
 
@@ -181,5 +193,9 @@ def add_top(p: argparse.ArgumentParser) -> None:
 
 
 def add_events(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.add_argument("-f", "--filter", action="append", default=[],
+                   help="type=, event=, container=, network=, volume=, image=, label= (repeatable)")
+    p.add_argument("--since", default="", help="show the kept events from then (a timestamp or a duration: 10m)")
+    p.add_argument("--until", default="", help="stream until then (a timestamp or a duration)")
+    p.add_argument("--format", default="", help="json, or a Go template ({{.Type}} {{.Action}} {{.Actor.ID}})")
     p.set_defaults(func=events)

@@ -185,15 +185,6 @@ class Record:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Event:
-    """What `pyctl events` shows."""
-    time: str
-    action: str
-    id: str
-    attributes: dict[str, str]
-
-
-@dataclass(frozen=True, kw_only=True)
 class Chunk:
     """Output of an attached or exec'd process."""
     stream: str  # stdout | stderr

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..clock import rfc3339
 from ..errors import Conflict, InvalidArgument, NotFound
+from ..events import EventBus
 from ..threads import in_thread
 from . import bridge_options, endpoints, etc, inspect_docs, ipam, links, options
 from .container import Container, NetworkFlags
@@ -52,10 +53,12 @@ def join_netns(doc: dict[str, Any], path: str) -> None:
 
 class Networks:
     def __init__(self, conn: sqlite3.Connection, root: Path, config: NetConfig,
-                 resolve_container: Callable[[str], str]):
+                 resolve_container: Callable[[str], str], events: EventBus | None = None):
         """`resolve_container`: a container's name, id or id prefix -> its id (the containers store's
-        resolve, injected so that networks does not import containers, which imports networks)."""
+        resolve, injected so that networks does not import containers, which imports networks).
+        `events`: the daemon's event stream (create, connect, disconnect, destroy, prune)."""
         self.store = NetworkStore(conn)
+        self.events = events or EventBus()
         self.resolve_container = resolve_container
         self.containers_root = root / "containers"
         self.cfg = config
@@ -102,7 +105,11 @@ class Networks:
                     dict(labels or {}), rfc3339(), opts)
         self.store.insert(n)
         log.info("network created", extra={"network": name, "subnet": n.subnet})
+        self._event("create", n)
         return n
+
+    def _event(self, action: str, n: Network, **attrs: str) -> None:
+        self.events.emit("network", action, n.id, **attrs, name=n.name, type=n.driver)
 
     def remove(self, text: str) -> Network:
         n = self.get(text)
@@ -112,6 +119,7 @@ class Networks:
             raise Conflict(f"error while removing network: network {n.name} id {n.id} has active endpoints")
         self.store.delete(n.id)
         log.info("network removed", extra={"network": n.name})
+        self._event("destroy", n)
         return n
 
     def prune(self) -> list[str]:
@@ -119,7 +127,9 @@ class Networks:
         for n in self.store.networks():
             if not n.predefined and not self.store.endpoints(network_id=n.id):
                 self.store.delete(n.id)
+                self._event("destroy", n)
                 gone.append(n.name)
+        self.events.emit("network", "prune", "", reclaimed="0")
         return gone
 
     def inspect_doc(self, n: Network) -> dict[str, Any]:
@@ -183,6 +193,8 @@ class Networks:
             except BaseException:
                 await endpoints.unplug_all(self.store, self.kernel, rec.id)
                 raise
+        for e in eps:
+            self._event("connect", self.store.network(e.network_id), container=rec.id)
 
     async def detach(self, cid: str) -> None:
         """At exit: the endpoints and ports are released at once; the kernel follows in the background
@@ -195,6 +207,7 @@ class Networks:
             self._stale.append(e.veth)
             e.veth = ""
             self.store.set_veth(e)
+            self._event("disconnect", self.store.network(e.network_id), container=cid)
         self.store.delete_bindings(cid)
         self._dirty = True
         if self._settling is None or self._settling.done():
@@ -243,6 +256,7 @@ class Networks:
                     self.store.delete_endpoint(cid, n.id)
                     raise
                 await self.kernel.sync()
+                self._event("connect", n, container=cid)
             self._point_resolver(cid)
 
     async def disconnect(self, network: str, container: str, force: bool = False) -> None:
@@ -259,6 +273,7 @@ class Networks:
                 raise Conflict(f"container {cid} is not connected to network {n.name}")
             if e.veth:
                 await in_thread(links.detach, e.veth)
+                self._event("disconnect", n, container=cid)
             self.store.delete_endpoint(cid, n.id)
             await self.kernel.sync()
             self._point_resolver(cid)

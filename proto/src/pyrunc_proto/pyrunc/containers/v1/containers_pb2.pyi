@@ -331,11 +331,17 @@ class PruneResponse(_message.Message):
     def __init__(self, deleted: _Optional[_Iterable[str]] = ..., space_reclaimed: _Optional[int] = ...) -> None: ...
 
 class EventsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("since", "until", "filters")
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    since: str
+    until: str
+    filters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, since: _Optional[str] = ..., until: _Optional[str] = ..., filters: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("time", "type", "action", "id", "attributes")
+    __slots__ = ("time", "type", "action", "id", "attributes", "time_nano")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -348,12 +354,14 @@ class Event(_message.Message):
     ACTION_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    TIME_NANO_FIELD_NUMBER: _ClassVar[int]
     time: str
     type: str
     action: str
     id: str
     attributes: _containers.ScalarMap[str, str]
-    def __init__(self, time: _Optional[str] = ..., type: _Optional[str] = ..., action: _Optional[str] = ..., id: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    time_nano: int
+    def __init__(self, time: _Optional[str] = ..., type: _Optional[str] = ..., action: _Optional[str] = ..., id: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., time_nano: _Optional[int] = ...) -> None: ...
 
 class CopyFromRequest(_message.Message):
     __slots__ = ("id", "path")
