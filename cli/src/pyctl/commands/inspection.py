@@ -141,8 +141,8 @@ def events(api: Api, args: argparse.Namespace) -> int:
                    "from": e.attributes.get("image", ""), "Type": e.type, "Action": e.action,
                    "Actor": {"ID": e.id, "Attributes": dict(e.attributes)}, "scope": "local",
                    "time": e.time_nano // 1_000_000_000, "timeNano": e.time_nano}
-        if e.type not in ("container", "image"):
-            del message["status"], message["id"], message["from"]
+        if e.type not in ("container", "image"):  # (dockerd omits id too; kept: scripts read it)
+            del message["status"], message["from"]
         if args.format == "json":
             sys.stdout.write(json.dumps(message) + "\n")
         elif args.format:
