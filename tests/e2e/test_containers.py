@@ -58,7 +58,7 @@ def test_run_errors_are_docker_statuses(d):
     r = d.pyctl("run", "--rm", "busybox", "no-such-command", check=False)
     assert r.returncode == 127, r.stderr
     assert d.pyctl("ps", "-aq").stdout == ""
-    r = d.pyctl("run", "--rm", "no-such-image", "true", check=False)
+    r = d.pyctl("run", "--rm", "--pull", "never", "no-such-image", "true", check=False)  # else it is pulled
     assert r.returncode == 125 and "No such image" in r.stderr or "not found" in r.stderr.lower(), r.stderr
     r = d.pyctl("run", "--rm", "--network", "no-such-net", "busybox", "true", check=False)
     assert r.returncode == 125 and "network no-such-net not found" in r.stderr

@@ -6,6 +6,7 @@ names this test's unique token or temp dir.
 """
 
 import os
+import time
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 
@@ -48,9 +49,16 @@ def processes_naming(*needles):
     return found
 
 
-def leaks(token, tmpdir):
-    """Everything left that names token or tmpdir, as readable lines (empty if clean)."""
+def leaks(token, tmpdir, settle=5.0):
+    """Everything left that names token or tmpdir, as readable lines (empty if clean). A shim answers
+    Shutdown before it exits, so a process gets `settle` seconds to be gone (it takes longer on a loaded
+    machine); mounts and cgroups are looked at after that."""
+    deadline = time.monotonic() + settle
+    procs = processes_naming(token, str(tmpdir))
+    while procs and time.monotonic() < deadline:
+        time.sleep(0.05)
+        procs = processes_naming(token, str(tmpdir))
     out = [f"mount: {m}" for m in mounts_naming(token, str(tmpdir))]
     out += [f"cgroup: {d}" for d in cgroup_dirs_naming(token)]
-    out += [f"process: {p}" for p in processes_naming(token, str(tmpdir))]
+    out += [f"process: {p}" for p in procs]
     return out

@@ -7,6 +7,8 @@ import sys
 from .api import Api, ApiError
 from .commands import (
     archive,
+    build,
+    commit,
     copy,
     create_run,
     exec_attach,
@@ -43,6 +45,9 @@ _CONTAINER_COMMANDS = [
     (["port"], networks.add_port, "list a container's published ports"),
     (["update"], stats.add_update, "update the resources and restart policy of containers"),
     (["stats"], stats.add_stats, "show a live stream of containers' resource usage"),
+    (["commit"], commit.add_commit, "create a new image from a container's changes"),
+    (["diff"], commit.add_diff, "inspect changes to files or directories on a container's filesystem"),
+    (["export"], commit.add_export, "export a container's filesystem as a tar archive"),
 ]
 
 
@@ -62,6 +67,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         isub = image.add_subparsers(dest="image_command", metavar="COMMAND", required=True)
         for names, add, text in [
             (["ls", "list"], images.add_ls, "list images"),
+            (["build"], build.add_build, "build an image from a Dockerfile"),
             (["inspect"], images.add_inspect, "show an image's details as JSON"),
             (["history"], images.add_history, "show an image's history"),
             (["tag"], images.add_tag, "create a tag TARGET that refers to SOURCE"),
@@ -71,6 +77,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             (["push"], registry.add_push, "upload an image to a registry"),
             (["save"], archive.add_save, "save images to a tar archive"),
             (["load"], archive.add_load, "load images from a tar archive or OCI layout"),
+            (["import"], commit.add_import, "import the contents from a tarball to create a filesystem image"),
         ]:
             add(isub.add_parser(names[0], aliases=names[1:], help=text))
 
@@ -82,6 +89,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                                                         "show containers' details as JSON"),
                                                        (["prune"], lifecycle.add_prune, "remove stopped containers")]:
             add(csub.add_parser(names[0], aliases=names[1:], help=text, add_help=names[0] not in ("create", "run")))
+
+    if want("builder"):
+        builder = sub.add_parser("builder", help="manage builds")
+        bsub = builder.add_subparsers(dest="builder_command", metavar="COMMAND", required=True)
+        build.add_build(bsub.add_parser("build", help="build an image from a Dockerfile"))
+        build.add_prune(bsub.add_parser("prune", help="remove the build cache"))
 
     if want("volume"):
         volume = sub.add_parser("volume", help="manage volumes")
@@ -102,6 +115,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     for name, add, text in [
         ("images", images.add_ls, "list images"),
+        ("build", build.add_build, "build an image from a Dockerfile"),
         ("inspect", inspection.add_inspect, "show containers' or images' details as JSON"),
         ("history", images.add_history, "show an image's history"),
         ("tag", images.add_tag, "create a tag TARGET that refers to SOURCE"),
@@ -110,6 +124,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         ("push", registry.add_push, "upload an image to a registry"),
         ("save", archive.add_save, "save images to a tar archive"),
         ("load", archive.add_load, "load images from a tar archive or OCI layout"),
+        ("import", commit.add_import, "import the contents from a tarball to create a filesystem image"),
         ("login", registry.add_login, "log in to a registry"),
         ("logout", registry.add_logout, "log out from a registry"),
         ("info", system.add_info, "display system-wide information"),

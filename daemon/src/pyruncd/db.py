@@ -129,7 +129,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (container_id, proto, container_port, host_ip, host_port)
     );
     """,
-    # a network's driver options (`network create -o`), as given
+    # 5: the build cache: a step's key (its parent image, instruction, build args, sources) -> the image it made
+    """
+    CREATE TABLE build_cache (
+        key TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        created TEXT NOT NULL
+    );
+    CREATE INDEX build_cache_image ON build_cache(image_id);
+    """,
+    # 6: a network's driver options (`network create -o`), as given
     """
     ALTER TABLE networks ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
     """,

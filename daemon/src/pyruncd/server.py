@@ -10,18 +10,27 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from pyrunc_proto.pyrunc.build.v1 import build_pb2_grpc
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
 from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc
 from pyrunc_proto.pyrunc.networks.v1 import networks_pb2_grpc
 from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc
 from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2_grpc
 
+from . import reference
+from .build.cache import BuildCache
+from .build.executor import Builder
+from .build.leftovers import remove_step_containers, step_containers
 from .containers.events import EventSink
 from .containers.local import Containers
 from .containers.shim import Shims
 from .containers.store import Store as ContainerStore
 from .daemon import Config, Daemon
 from .errors import Conflict
+from .images.manifest import host_platform
+from .images.pull import pull
+from .images.store import ImageRecord
+from .services.build import BuildService
 from .services.containers import ContainersService
 from .services.images import ImagesService
 from .services.networks import NetworksService
@@ -62,9 +71,21 @@ def containers_of(daemon: Daemon) -> tuple[Containers, Shims, EventSink]:
     return containers, shims, EventSink(events_path, containers.oom_event, shims.exit_event)
 
 
-async def _restore(daemon: Daemon, containers: Containers) -> None:
+def builder_of(daemon: Daemon, containers: Containers) -> Builder:
+    """The build executor: RUN steps through the containers, a base image that is missing pulled."""
+
+    async def pull_base(name: str) -> ImageRecord:
+        return await pull(daemon.images, reference.parse(name), host_platform(), None,
+                          set(daemon.config.insecure_registries), lambda event: None)
+
+    return Builder(images=daemon.images, runner=containers, cache=BuildCache(daemon.conn), tmp=daemon.tmp,
+                   pull=pull_base)
+
+
+async def _restore(daemon: Daemon, containers: Containers, cut_off_steps: list[str]) -> None:
     try:
         await containers.restore()
+        await remove_step_containers(cut_off_steps, lambda cid: containers.remove(cid, force=True, volumes=True))
         await daemon.networks.restore({r.id: r.pid for r in containers.records(False)})
     except Exception:
         log.exception("restoring containers failed")
@@ -81,15 +102,18 @@ async def serve(config: Config) -> None:
         _claim_socket(path)
         # before the API answers, so no load or pull races it; the containers' images are leased first
         containers.hold_leases()
+        cut_off_steps = step_containers(containers.records(True))  # before any build of this daemon starts
         daemon.images.collect_garbage()  # what loads and pulls cut off by a crash left
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                                           ("grpc.max_send_message_length", _MAX_MESSAGE)])
         services: list[tuple[_Register, object]] = [
             (images_pb2_grpc.add_ImagesServicer_to_server, ImagesService(daemon, containers.using_image)),
             (system_pb2_grpc.add_SystemServicer_to_server, SystemService(daemon, containers)),
-            (containers_pb2_grpc.add_ContainersServicer_to_server, ContainersService(containers)),
+            (containers_pb2_grpc.add_ContainersServicer_to_server, ContainersService(containers, daemon.images)),
             (volumes_pb2_grpc.add_VolumesServicer_to_server, VolumesService(daemon.volumes)),
             (networks_pb2_grpc.add_NetworksServicer_to_server, NetworksService(daemon.networks)),
+            (build_pb2_grpc.add_BuildServicer_to_server, BuildService(builder_of(daemon, containers),
+                                                                       containers.using_image)),
         ]
         for register, servicer in services:
             register(servicer, server)
@@ -101,7 +125,7 @@ async def serve(config: Config) -> None:
             os.umask(old_umask)
         os.chmod(path, 0o660)
         # answer first, then take the containers back: a flooding or stuck one must not keep the API down
-        restoring = asyncio.ensure_future(_restore(daemon, containers))
+        restoring = asyncio.ensure_future(_restore(daemon, containers, cut_off_steps))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

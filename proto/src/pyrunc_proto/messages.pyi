@@ -766,11 +766,41 @@ class pyrunc_containers_v1_AttachInput_Fields(TypedDict, total=False):
     height: int
     close_stdin: bool
 
+class pyrunc_containers_v1_Change(Message):
+    kind: str
+    path: str
+
+class pyrunc_containers_v1_Change_Fields(TypedDict, total=False):
+    kind: str
+    path: str
+
 class pyrunc_containers_v1_Chunk(Message):
     data: bytes
 
 class pyrunc_containers_v1_Chunk_Fields(TypedDict, total=False):
     data: bytes
+
+class pyrunc_containers_v1_CommitRequest(Message):
+    id: str
+    reference: str
+    author: str
+    message: str
+    changes: list[str]
+    pause: bool
+
+class pyrunc_containers_v1_CommitRequest_Fields(TypedDict, total=False):
+    id: str
+    reference: str
+    author: str
+    message: str
+    changes: list[str] | tuple[str, ...]
+    pause: bool
+
+class pyrunc_containers_v1_CommitResponse(Message):
+    image_id: str
+
+class pyrunc_containers_v1_CommitResponse_Fields(TypedDict, total=False):
+    image_id: str
 
 class pyrunc_containers_v1_Container(Message):
     id: str
@@ -965,6 +995,12 @@ class pyrunc_containers_v1_CreateResponse(Message):
 class pyrunc_containers_v1_CreateResponse_Fields(TypedDict, total=False):
     id: str
     warnings: list[str] | tuple[str, ...]
+
+class pyrunc_containers_v1_DiffResponse(Message):
+    changes: list[pyrunc_containers_v1_Change]
+
+class pyrunc_containers_v1_DiffResponse_Fields(TypedDict, total=False):
+    changes: Sequence[pyrunc_containers_v1_Change_Fields | pyrunc_containers_v1_Change]
 
 class pyrunc_containers_v1_Empty(Message):
     ...
@@ -1359,7 +1395,13 @@ def decode(type_name: Literal['io.containerd.cgroups.v1.Throttle'], data: bytes,
 @overload
 def decode(type_name: Literal['pyrunc.containers.v1.AttachInput'], data: bytes, /) -> pyrunc_containers_v1_AttachInput: ...
 @overload
+def decode(type_name: Literal['pyrunc.containers.v1.Change'], data: bytes, /) -> pyrunc_containers_v1_Change: ...
+@overload
 def decode(type_name: Literal['pyrunc.containers.v1.Chunk'], data: bytes, /) -> pyrunc_containers_v1_Chunk: ...
+@overload
+def decode(type_name: Literal['pyrunc.containers.v1.CommitRequest'], data: bytes, /) -> pyrunc_containers_v1_CommitRequest: ...
+@overload
+def decode(type_name: Literal['pyrunc.containers.v1.CommitResponse'], data: bytes, /) -> pyrunc_containers_v1_CommitResponse: ...
 @overload
 def decode(type_name: Literal['pyrunc.containers.v1.Container'], data: bytes, /) -> pyrunc_containers_v1_Container: ...
 @overload
@@ -1376,6 +1418,8 @@ def decode(type_name: Literal['pyrunc.containers.v1.CopyToChunk'], data: bytes, 
 def decode(type_name: Literal['pyrunc.containers.v1.CreateRequest'], data: bytes, /) -> pyrunc_containers_v1_CreateRequest: ...
 @overload
 def decode(type_name: Literal['pyrunc.containers.v1.CreateResponse'], data: bytes, /) -> pyrunc_containers_v1_CreateResponse: ...
+@overload
+def decode(type_name: Literal['pyrunc.containers.v1.DiffResponse'], data: bytes, /) -> pyrunc_containers_v1_DiffResponse: ...
 @overload
 def decode(type_name: Literal['pyrunc.containers.v1.Empty'], data: bytes, /) -> pyrunc_containers_v1_Empty: ...
 @overload
@@ -1627,8 +1671,17 @@ def encode(type_name: Literal['io.containerd.cgroups.v1.Throttle'], msg: io_cont
 def encode(type_name: Literal['pyrunc.containers.v1.AttachInput'], msg: pyrunc_containers_v1_AttachInput | pyrunc_containers_v1_AttachInput_Fields | None = None, /,
            **fields: Unpack[pyrunc_containers_v1_AttachInput_Fields]) -> bytes: ...
 @overload
+def encode(type_name: Literal['pyrunc.containers.v1.Change'], msg: pyrunc_containers_v1_Change | pyrunc_containers_v1_Change_Fields | None = None, /,
+           **fields: Unpack[pyrunc_containers_v1_Change_Fields]) -> bytes: ...
+@overload
 def encode(type_name: Literal['pyrunc.containers.v1.Chunk'], msg: pyrunc_containers_v1_Chunk | pyrunc_containers_v1_Chunk_Fields | None = None, /,
            **fields: Unpack[pyrunc_containers_v1_Chunk_Fields]) -> bytes: ...
+@overload
+def encode(type_name: Literal['pyrunc.containers.v1.CommitRequest'], msg: pyrunc_containers_v1_CommitRequest | pyrunc_containers_v1_CommitRequest_Fields | None = None, /,
+           **fields: Unpack[pyrunc_containers_v1_CommitRequest_Fields]) -> bytes: ...
+@overload
+def encode(type_name: Literal['pyrunc.containers.v1.CommitResponse'], msg: pyrunc_containers_v1_CommitResponse | pyrunc_containers_v1_CommitResponse_Fields | None = None, /,
+           **fields: Unpack[pyrunc_containers_v1_CommitResponse_Fields]) -> bytes: ...
 @overload
 def encode(type_name: Literal['pyrunc.containers.v1.Container'], msg: pyrunc_containers_v1_Container | pyrunc_containers_v1_Container_Fields | None = None, /,
            **fields: Unpack[pyrunc_containers_v1_Container_Fields]) -> bytes: ...
@@ -1653,6 +1706,9 @@ def encode(type_name: Literal['pyrunc.containers.v1.CreateRequest'], msg: pyrunc
 @overload
 def encode(type_name: Literal['pyrunc.containers.v1.CreateResponse'], msg: pyrunc_containers_v1_CreateResponse | pyrunc_containers_v1_CreateResponse_Fields | None = None, /,
            **fields: Unpack[pyrunc_containers_v1_CreateResponse_Fields]) -> bytes: ...
+@overload
+def encode(type_name: Literal['pyrunc.containers.v1.DiffResponse'], msg: pyrunc_containers_v1_DiffResponse | pyrunc_containers_v1_DiffResponse_Fields | None = None, /,
+           **fields: Unpack[pyrunc_containers_v1_DiffResponse_Fields]) -> bytes: ...
 @overload
 def encode(type_name: Literal['pyrunc.containers.v1.Empty'], msg: pyrunc_containers_v1_Empty | pyrunc_containers_v1_Empty_Fields | None = None, /,
            **fields: Unpack[pyrunc_containers_v1_Empty_Fields]) -> bytes: ...
@@ -1930,8 +1986,17 @@ def pack(type_name: Literal['io.containerd.cgroups.v1.Throttle'], msg: io_contai
 def pack(type_name: Literal['pyrunc.containers.v1.AttachInput'], msg: pyrunc_containers_v1_AttachInput | pyrunc_containers_v1_AttachInput_Fields | None = None, /,
          **fields: Unpack[pyrunc_containers_v1_AttachInput_Fields]) -> google_protobuf_Any_Fields: ...
 @overload
+def pack(type_name: Literal['pyrunc.containers.v1.Change'], msg: pyrunc_containers_v1_Change | pyrunc_containers_v1_Change_Fields | None = None, /,
+         **fields: Unpack[pyrunc_containers_v1_Change_Fields]) -> google_protobuf_Any_Fields: ...
+@overload
 def pack(type_name: Literal['pyrunc.containers.v1.Chunk'], msg: pyrunc_containers_v1_Chunk | pyrunc_containers_v1_Chunk_Fields | None = None, /,
          **fields: Unpack[pyrunc_containers_v1_Chunk_Fields]) -> google_protobuf_Any_Fields: ...
+@overload
+def pack(type_name: Literal['pyrunc.containers.v1.CommitRequest'], msg: pyrunc_containers_v1_CommitRequest | pyrunc_containers_v1_CommitRequest_Fields | None = None, /,
+         **fields: Unpack[pyrunc_containers_v1_CommitRequest_Fields]) -> google_protobuf_Any_Fields: ...
+@overload
+def pack(type_name: Literal['pyrunc.containers.v1.CommitResponse'], msg: pyrunc_containers_v1_CommitResponse | pyrunc_containers_v1_CommitResponse_Fields | None = None, /,
+         **fields: Unpack[pyrunc_containers_v1_CommitResponse_Fields]) -> google_protobuf_Any_Fields: ...
 @overload
 def pack(type_name: Literal['pyrunc.containers.v1.Container'], msg: pyrunc_containers_v1_Container | pyrunc_containers_v1_Container_Fields | None = None, /,
          **fields: Unpack[pyrunc_containers_v1_Container_Fields]) -> google_protobuf_Any_Fields: ...
@@ -1956,6 +2021,9 @@ def pack(type_name: Literal['pyrunc.containers.v1.CreateRequest'], msg: pyrunc_c
 @overload
 def pack(type_name: Literal['pyrunc.containers.v1.CreateResponse'], msg: pyrunc_containers_v1_CreateResponse | pyrunc_containers_v1_CreateResponse_Fields | None = None, /,
          **fields: Unpack[pyrunc_containers_v1_CreateResponse_Fields]) -> google_protobuf_Any_Fields: ...
+@overload
+def pack(type_name: Literal['pyrunc.containers.v1.DiffResponse'], msg: pyrunc_containers_v1_DiffResponse | pyrunc_containers_v1_DiffResponse_Fields | None = None, /,
+         **fields: Unpack[pyrunc_containers_v1_DiffResponse_Fields]) -> google_protobuf_Any_Fields: ...
 @overload
 def pack(type_name: Literal['pyrunc.containers.v1.Empty'], msg: pyrunc_containers_v1_Empty | pyrunc_containers_v1_Empty_Fields | None = None, /,
          **fields: Unpack[pyrunc_containers_v1_Empty_Fields]) -> google_protobuf_Any_Fields: ...

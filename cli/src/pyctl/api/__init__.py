@@ -2,7 +2,7 @@
 
 The containers service goes over the HTTP/2 client (api/h2grpc.py, api/lite.py): no grpcio or
 google.protobuf to import, which would be most of a short `pyctl run`. Calls that stream requests
-(attach, copy_to, load) and the services without wire tables (images, networks, volumes, system)
+(attach, copy_to, load, build) and the services without wire tables (images, build, networks, volumes, system)
 go over grpcio, imported on their first call. Commands never see either.
 """
 
@@ -14,6 +14,7 @@ from .errors import ApiError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from .build import BuildApi
     from .images import ImagesApi
     from .networks import NetworksApi
     from .system import SystemApi
@@ -28,6 +29,12 @@ class Api:
     def __init__(self, socket_path: str) -> None:
         self._connection = Connection(socket_path)
         self.containers = ContainersApi(self._connection)
+
+    @property
+    def build(self) -> BuildApi:
+        from .build import BuildApi
+
+        return BuildApi(self._connection)
 
     @property
     def images(self) -> ImagesApi:

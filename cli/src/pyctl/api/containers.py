@@ -146,3 +146,18 @@ class ContainersApi:
         """One sample of each container's usage (every running one when `ids` is empty)."""
         reply: pb.StatsResponse = self._call("Stats", "StatsRequest", ids=ids)
         return list(reply.stats)
+
+    def commit(self, id: str, *, reference: str, author: str, message: str, changes: list[str], pause: bool) -> str:
+        """The new image's id (sha256:...): the container's changes over its image."""
+        reply: pb.CommitResponse = self._call("Commit", "CommitRequest", id=id, reference=reference, author=author,
+                                              message=message, changes=changes, pause=pause)
+        return reply.image_id
+
+    def diff(self, id: str) -> list[pb.Change]:
+        """The container's changes to its image's files: kind A, C or D and the path, in docker's order."""
+        reply: pb.DiffResponse = self._call("Diff", "ContainerRef", id=id)
+        return list(reply.changes)
+
+    def export(self, id: str) -> Iterator[bytes]:
+        """A tar of the container's files, in chunks."""
+        return (chunk.data for chunk in self._stream("Export", "ContainerRef", id=id))

@@ -49,8 +49,10 @@ class ImagesApi:
         request = pb.PullRequest(reference=reference, platform=platform, auths=_auths(auths))
         return server_stream(self._connection.grpc(), _SERVICE + "Pull", request, pb.Progress)
 
-    def push(self, reference: str, *, auths: Mapping[str, RegistryAuth]) -> Iterator[pb.Progress]:
-        request = pb.PushRequest(reference=reference, auths=_auths(auths))
+    def push(self, reference: str, *, all_tags: bool = False,
+             auths: Mapping[str, RegistryAuth]) -> Iterator[pb.Progress]:
+        """Its progress; with `all_tags`, `reference` is a repository and each of its local tags is pushed."""
+        request = pb.PushRequest(reference=reference, auths=_auths(auths), all_tags=all_tags)
         return server_stream(self._connection.grpc(), _SERVICE + "Push", request, pb.Progress)
 
     def load(self, archive: Iterable[bytes]) -> list[str]:
@@ -69,3 +71,12 @@ class ImagesApi:
         """The registry's status line, once it accepted the credentials."""
         request = pb.LoginRequest(server=server, auth=pb.RegistryAuth(**auth))
         return unary(self._connection.grpc(), _SERVICE + "Login", request, pb.LoginResponse).status
+
+    def import_(self, archive: Iterable[bytes], *, reference: str, message: str, changes: list[str]) -> str:
+        """The id of the one-layer image made of the tar `archive` yields."""
+        def requests() -> Iterator[pb.ImportRequest]:
+            yield pb.ImportRequest(reference=reference, message=message, changes=changes)
+            for data in archive:
+                yield pb.ImportRequest(data=data)
+
+        return client_stream(self._connection.grpc(), _SERVICE + "Import", requests(), pb.ImportResponse).image_id

@@ -88,10 +88,49 @@ def _create(api: Api, args: argparse.Namespace) -> str:
     if args.entrypoint is not None:
         config["entrypoint_set"] = True
         config["entrypoint"] = [args.entrypoint] if args.entrypoint else []
+    if args.pull not in PULL_POLICIES:
+        raise CLIError(f"pyctl: invalid pull option: '{args.pull}': must be one of \"always\", \"missing\" "
+                       'or "never"', DAEMON_ERROR)
+    if args.pull == "always":
+        _pull(api, args.image)
+    try:
+        return api.containers.create(config)
+    except ApiError as e:
+        if args.pull != "missing" or not _image_missing(e, args.image):
+            raise CLIError(f"pyctl: Error response from daemon: {e.message}", DAEMON_ERROR) from None
+    # as the docker CLI: the create said the image is missing, so pull it and create again (stdout
+    # is kept for the container's id, so all of this goes to stderr)
+    from .registry import familiar
+
+    sys.stderr.write(f"Unable to find image '{familiar(args.image)}' locally\n")
+    _pull(api, args.image)
     try:
         return api.containers.create(config)
     except ApiError as e:
         raise CLIError(f"pyctl: Error response from daemon: {e.message}", DAEMON_ERROR) from None
+
+
+PULL_POLICIES = ("missing", "always", "never")
+
+
+def _image_missing(e: ApiError, image: str) -> bool:
+    """Whether a create failed for want of its image, and that image is a name a pull could fetch
+    (not an image id, as docker)."""
+    hexpart = image.removeprefix("sha256:")
+    is_id = len(hexpart) == 64 and all(c in "0123456789abcdef" for c in hexpart)
+    return e.code == "NOT_FOUND" and e.message.startswith("No such image:") and not is_id
+
+
+def _pull(api: Api, image: str) -> None:
+    """Pull for run or create, its progress on stderr; failures in docker run's words."""
+    from . import registry
+
+    try:
+        registry.pull_image(api, image if registry.named(image) else image + ":latest", out=sys.stderr)
+    except ApiError as e:
+        raise CLIError(f"pyctl: Error response from daemon: {e.message}", DAEMON_ERROR) from None
+    except CLIError as e:
+        raise CLIError(f"pyctl: {e}", DAEMON_ERROR) from None
 
 
 def create(api: Api, args: argparse.Namespace) -> int:
@@ -181,6 +220,8 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tmpfs", action="append", default=[], help="a tmpfs at PATH[:OPTIONS]")
     p.add_argument("--volumes-from", action="append", default=[], help="CONTAINER[:ro|rw]: its mounts too")
     limits.add_create_flags(p)
+    p.add_argument("--pull", default="missing", help="pull the image before creating: missing (when it is not "
+                   "local), always, never")
     p.add_argument("--log-opt", action="append", default=[],
                    help="json-file log option KEY=VALUE: max-size (10m), max-file (3); default: the daemon's")
     p.add_argument("image")

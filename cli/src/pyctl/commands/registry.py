@@ -6,12 +6,13 @@ import argparse
 import sys
 
 from .. import output
-from ..api import Api
+from ..api import Api, ApiError
 from ..errors import CLIError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from typing import TextIO
 
     from pyrunc_proto.pyrunc.images.v1.images_pb2 import Progress
 
@@ -28,17 +29,54 @@ def _auths() -> dict[str, RegistryAuth]:
     return {host: {"username": u, "password": p, "identity_token": t} for host, (u, p, t) in creds.items()}
 
 
-def _stream(events: Iterable[Progress], quiet: bool) -> None:
-    progress = output.Progress()
-    for ev in events:
-        if not quiet:
-            progress.update(ev)
+def _stream(events: Iterable[Progress], progress: output.Progress | None) -> None:
+    """Show the progress (none when quiet). As dockerd answers an error before any output as a failed
+    request and one after as a line of the stream, the first is the daemon's (ApiError) and the
+    second is shown as the stream's own words (CLIError)."""
+    started = False
+    try:
+        for ev in events:
+            started = True
+            if progress is not None:
+                progress.update(ev)
+    except ApiError as e:
+        if not started or e.cannot_connect():
+            raise
+        raise CLIError(e.message) from None
+
+
+def named(name: str) -> bool:
+    """Whether a reference names a tag or a digest (docker's !IsNameOnly)."""
+    return "@" in name or ":" in name.rsplit("/", 1)[-1]
+
+
+def familiar(name: str) -> str:
+    """docker's short form of a reference, with :latest when it names neither tag nor digest:
+    busybox, docker.io/library/busybox -> busybox:latest."""
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        if first not in ("docker.io", "index.docker.io"):
+            return name if named(name) else name + ":latest"
+        name = rest
+    if name.startswith("library/") and name.count("/") == 1:
+        name = name.removeprefix("library/")
+    return name if named(name) else name + ":latest"
+
+
+def pull_image(api: Api, name: str, *, platform: str = "", out: TextIO | None = None) -> None:
+    """Pull `name` with docker's progress on `out` (None: quiet). ApiError if the daemon refused the
+    pull, CLIError with the stream's words if it failed once started."""
+    _stream(api.images.pull(name, platform=platform, auths=_auths()), None if out is None else output.Progress(out))
 
 
 def pull(api: Api, args: argparse.Namespace) -> int:
-    _stream(api.images.pull(args.name, platform=args.platform or "", auths=_auths()), args.quiet)
-    img = api.images.get(args.name)
-    name = args.name if ("@" in args.name or ":" in args.name.rsplit("/", 1)[-1]) else args.name + ":latest"
+    name = args.name
+    if not named(name):
+        name += ":latest"
+        if not args.quiet:
+            sys.stdout.write("Using default tag: latest\n")
+    pull_image(api, name, platform=args.platform or "", out=None if args.quiet else sys.stdout)
+    img = api.images.get(name)
     sys.stdout.write((img.id if args.quiet else _full_name(name)) + "\n")
     return 0
 
@@ -52,7 +90,16 @@ def _full_name(name: str) -> str:
 
 
 def push(api: Api, args: argparse.Namespace) -> int:
-    _stream(api.images.push(args.name, auths=_auths()), args.quiet)
+    name = args.name
+    if args.all_tags and named(name):
+        raise CLIError("tag can't be used with --all-tags/-a")
+    if not args.all_tags and not named(name):
+        name += ":latest"
+        if not args.quiet:
+            sys.stdout.write("Using default tag: latest\n")
+    _stream(api.images.push(name, all_tags=args.all_tags, auths=_auths()), None if args.quiet else output.Progress())
+    if args.quiet:
+        sys.stdout.write(_full_name(name) + "\n")
     return 0
 
 
@@ -109,6 +156,7 @@ def add_pull(p: argparse.ArgumentParser) -> None:
 
 def add_push(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME[:TAG]")
+    p.add_argument("-a", "--all-tags", action="store_true", help="push all tags of the repository")
     p.add_argument("-q", "--quiet", action="store_true", help="suppress verbose output")
     p.set_defaults(func=push)
 

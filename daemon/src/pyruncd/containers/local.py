@@ -3,20 +3,25 @@ holds, each method one operation of ops/. It builds the runtime, the policies su
 and the context the operations share; the shims (shimapi.ShimFactory) and the other packages are given.
 """
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..events import Event, EventBus
 from ..fsutil import private_dir
+from ..snapshots.changes import Change
 from . import stats
 from .context import Context, Images, Networks, Snapshots, Volumes
 from .logs import Entry
 from .ops import (
     attach,
+    build_step,
+    commit,
     cp,
     create,
+    diff,
     exec,
+    export,
     inspect,
     kill,
     logs,
@@ -38,6 +43,8 @@ from .runtime import Oom, Runtime
 from .shimapi import ShimFactory
 from .store import Store
 from .types import Chunk, CreateOptions, ExecOptions, ProcessExit, Record, ResourceFlags, Status
+
+Changes = TypeVar("Changes")
 
 
 class Containers:
@@ -132,6 +139,11 @@ class Containers:
         """The daemon's event stream (events.py), whose container events the runtime announces."""
         return self.runtime.events.stream(since=since, until=until, filters=filters)
 
+    async def build_step(self, o: CreateOptions, *, on_start: Callable[[str], None], output: Callable[[Chunk], None],
+                         take_changes: Callable[[Path], Awaitable[Changes]]) -> tuple[int, Changes | None]:
+        """A build's RUN: a container for the while (see ops/build_step.py)."""
+        return await build_step.build_step(self._ctx, o, on_start=on_start, output=output, take_changes=take_changes)
+
     # ---- processes' input and output
 
     def exec(self, text: str, o: ExecOptions,
@@ -156,6 +168,17 @@ class Containers:
 
     async def copy_to(self, text: str, path: str, chunks: AsyncIterator[bytes]) -> None:
         await cp.copy_to(self._ctx, text, path, chunks)
+
+    # ---- its files as images and tars
+
+    async def commit(self, text: str, make: commit.MakeImage, pause: bool = True) -> str:
+        return await commit.commit(self._ctx, text, make, pause)
+
+    async def diff(self, text: str) -> list[Change]:
+        return await diff.diff(self._ctx, text)
+
+    def export(self, text: str) -> AsyncIterator[bytes]:
+        return export.export(self._ctx, text)
 
     # ---- the daemon's start and stop
 

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import DigestMismatch, InvalidArgument
+from ..errors import DigestMismatch, InvalidArgument, NotFound
 from ..reference import Reference
 from ..registry.auth import Credentials
 from ..registry.client import RegistryClient
@@ -54,12 +54,22 @@ async def _manifest(reg: RegistryClient, repo: str, ref: str, expected: str = ""
     return data, media_type_of(load_json(data, f"manifest {ref}"), declared), digest
 
 
+def _recorded(store: ImageStore, image_id: str) -> bool:
+    try:
+        store.get(image_id)
+    except NotFound:
+        return False
+    return True
+
+
 async def pull(store: ImageStore, ref: Reference, platform: Platform, creds: Credentials | None,
                insecure: set[str], emit: Emit, parallel: int = 3) -> ImageRecord:
     content = store.content
-    emit(Event("", f"{ref.tag or ref.digest}: Pulling from {ref.familiar_repository}"))
     async with RegistryClient(ref.domain, creds, insecure) as reg:
         data, mt, top_digest = await _manifest(reg, ref.path, ref.digest or ref.tag, ref.digest)
+        # as docker: once the registry has answered (a pull it refuses prints nothing before the
+        # error), and naming the repository's path only ("library/busybox", "me/app")
+        emit(Event("", f"{ref.tag or ref.digest}: Pulling from {ref.path}"))
         with store.leases.hold() as lease:
             extra = []
             if mt in INDEX_TYPES:
@@ -103,8 +113,10 @@ async def pull(store: ImageStore, ref: Reference, platform: Platform, creds: Cre
 
             present = [content.has(d.digest) and store.snapshots.get(c) is not None
                        for d, c in zip(manifest.layers, chains, strict=True)]
-            for layer, done in zip(manifest.layers, present, strict=True):
-                emit(Event(short(layer.digest), "Already exists" if done else "Pulling fs layer"))
+            # as docker: an image already here whole shows no layers at all
+            if not (all(present) and _recorded(store, cfg.digest)):
+                for layer, done in zip(manifest.layers, present, strict=True):
+                    emit(Event(short(layer.digest), "Already exists" if done else "Pulling fs layer"))
             tasks = [asyncio.ensure_future(download(i)) for i in range(len(manifest.layers))]
             try:
                 parent = ""

@@ -202,7 +202,8 @@ class ImageStore:
                 return rows[0][0], None
             if len(rows) > 1:
                 raise Conflict(f"image id prefix {text!r} is ambiguous: {len(rows)} images match")
-        raise NotFound(f"No such image: {text}")
+        # docker's words name the reference as it would look it up: busybox is busybox:latest
+        raise NotFound(f"No such image: {ref.familiar if ref is not None else text}")
 
     def tagged(self, ref: Reference) -> str | None:
         """The image id `ref` names exactly (tag or repo digest), if any."""

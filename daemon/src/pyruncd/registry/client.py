@@ -1,11 +1,14 @@
 """OCI distribution client for one registry host (manifests and blobs, pull and push).
 
-Plain HTTP is used only for hosts on 127.0.0.0/8 (and ::1, localhost) or listed as insecure,
-and even then HTTPS is tried first, as docker does.
+Plain HTTP is used only for hosts on 127.0.0.0/8 (and ::1, localhost) or listed as insecure
+(HOST:PORT, or a CIDR the host's address is in), and even then HTTPS is tried first, as docker
+does. A registry that is not insecure and answers HTTPS in plain HTTP is refused in docker's words.
 """
 
 import asyncio
+import contextlib
 import ipaddress
+import ssl
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Collection
 from pathlib import Path
@@ -28,6 +31,8 @@ _ACCEPT_MANIFESTS = ", ".join([
 
 
 def is_insecure(host: str, insecure: Collection[str]) -> bool:
+    """Whether `host` may be reached without TLS verification or over plain HTTP: loopback (docker's
+    default 127.0.0.0/8), a HOST:PORT listed, or an address in a CIDR listed (--insecure-registry 10.0.0.0/8)."""
     if host in insecure:
         return True
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
@@ -35,9 +40,45 @@ def is_insecure(host: str, insecure: Collection[str]) -> bool:
     if name == "localhost":
         return True
     try:
-        return ipaddress.ip_address(name).is_loopback
+        address = ipaddress.ip_address(name)
     except ValueError:
         return False
+    return address.is_loopback or any(address in network for network in _networks(insecure))
+
+
+def _networks(insecure: Collection[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    out = []
+    for entry in insecure:
+        if "/" in entry:
+            with contextlib.suppress(ValueError):
+                out.append(ipaddress.ip_network(entry, strict=False))
+    return out
+
+
+def _tls_failed(e: BaseException) -> bool:
+    """Whether an httpx error came from the TLS handshake (httpx and httpcore each wrap ssl's error)."""
+    cause: BaseException | None = e
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def familiar_name(host: str, repo: str) -> str:
+    """A repository as docker prints it: busybox for docker.io/library/busybox."""
+    if host != "docker.io":
+        return f"{host}/{repo}"
+    return repo.removeprefix("library/")
+
+
+def _registry_message(resp: httpx.Response) -> str:
+    """The first error message of a registry's JSON error body, if any."""
+    try:
+        errors = resp.json().get("errors") or []
+        return str(errors[0].get("message", "")) if errors else ""
+    except (ValueError, AttributeError, IndexError):
+        return ""
 
 
 def _registry_error(resp: httpx.Response, what: str) -> str:
@@ -83,9 +124,20 @@ class RegistryClient:
                 self._base = f"https://{self.api_host}"
             except httpx.HTTPError as e:
                 if not self.insecure:
+                    if _tls_failed(e) and await self._speaks_plain_http():
+                        raise Unreachable(f'Get "https://{self.api_host}/v2/": '
+                                          "http: server gave HTTP response to HTTPS client") from None
                     raise Unreachable(f"registry {self.host} unreachable: {e or type(e).__name__}") from None
                 self._base = f"http://{self.api_host}"
             return self._base
+
+    async def _speaks_plain_http(self) -> bool:
+        """Whether the host answers plain HTTP: why a TLS handshake with it failed, as Go's client tells."""
+        try:
+            await self.http.get(f"http://{self.api_host}/v2/")
+        except httpx.HTTPError:
+            return False
+        return True
 
     # ---- requests with auth
 
@@ -159,7 +211,9 @@ class RegistryClient:
         resp = await self.request("GET", f"/v2/{repo}/manifests/{ref}", [f"repository:{repo}:pull"],
                                   {"Accept": _ACCEPT_MANIFESTS})
         if resp.status_code == 404:
-            raise NotFound(f"manifest for {self.host}/{repo}:{ref} not found: manifest unknown")
+            at = "@" if ref.startswith("sha256:") else ":"
+            raise NotFound(f"manifest for {familiar_name(self.host, repo)}{at}{ref} not found: manifest unknown: "
+                           f"{_registry_message(resp) or 'manifest unknown'}")
         if resp.status_code != 200:
             raise RegistryError(_registry_error(resp, f"{self.host}/{repo}: manifest {ref}"))
         return resp.content, resp.headers.get("content-type", "").split(";")[0].strip()

@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc as pb_grpc
 
+from .. import committing
 from ..containers.local import Containers
 from ..containers.types import (
     Chunk,
@@ -21,6 +22,7 @@ from ..containers.types import (
     Record,
     ResourceFlags,
 )
+from ..images.store import ImageStore
 from ..volumes.mounts import MountFlags
 from .errors import Context, rpc
 
@@ -63,8 +65,10 @@ def output_pb(item: Chunk | ProcessExit) -> pb.ExecOutput:
 
 
 class ContainersService(pb_grpc.ContainersServicer):
-    def __init__(self, containers: Containers) -> None:
+    def __init__(self, containers: Containers, images: ImageStore) -> None:
+        """`images`: where `commit` records its images."""
         self.c = containers
+        self.images = images
 
     @rpc
     async def Create(self, request: pb.CreateRequest, context: Context) -> pb.CreateResponse:
@@ -221,3 +225,18 @@ class ContainersService(pb_grpc.ContainersServicer):
     async def Stats(self, request: pb.StatsRequest, context: Context) -> pb.StatsResponse:
         samples = await self.c.stats(list(request.ids))
         return pb.StatsResponse(stats=[pb.ContainerStats(id=rec.id, name=rec.name, **vars(s)) for rec, s in samples])
+
+    @rpc
+    async def Commit(self, request: pb.CommitRequest, context: Context) -> pb.CommitResponse:
+        make = committing.image_maker(self.images, changes=list(request.changes), author=request.author,
+                                      message=request.message, tag=request.reference)
+        return pb.CommitResponse(image_id=await self.c.commit(request.id, make, pause=request.pause))
+
+    @rpc
+    async def Diff(self, request: pb.ContainerRef, context: Context) -> pb.DiffResponse:
+        return pb.DiffResponse(changes=[pb.Change(kind=c.kind, path=c.path) for c in await self.c.diff(request.id)])
+
+    @rpc
+    async def Export(self, request: pb.ContainerRef, context: Context) -> AsyncIterator[pb.Chunk]:
+        async for data in self.c.export(request.id):
+            yield pb.Chunk(data=data)

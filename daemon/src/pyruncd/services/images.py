@@ -8,15 +8,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
 from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc as pb_grpc
 
-from .. import reference
+from .. import committing, reference
 from ..daemon import Daemon
 from ..errors import InvalidArgument
+from ..images.commit import RunConfig, now
+from ..images.import_ import import_tar
 from ..images.listing import list_images
 from ..images.load import load
 from ..images.manifest import host_platform, parse_platform
 from ..images.prune import prune
 from ..images.pull import Emit, Event, pull
-from ..images.push import push
+from ..images.push import push, push_all_tags
 from ..images.remove import remove
 from ..images.save import save
 from ..images.store import ImageRecord
@@ -117,12 +119,20 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Push(self, request: pb.PushRequest, context: Context) -> AsyncIterator[pb.Progress]:
-        ref = reference.parse(request.reference)
+        ref = reference.parse(request.reference, default_tag="" if request.all_tags else "latest")
         if ref.digest:
             raise InvalidArgument(f"cannot push a digest reference: {request.reference!r}")
+        if request.all_tags and ref.tag:
+            raise InvalidArgument("tag can't be used with --all-tags/-a")
         creds = _creds(request.auths, ref.domain)
-        log.info("push", extra={"reference": str(ref)})
-        async for p in _stream_events(lambda emit: push(self.store, ref, creds, self.insecure, emit)):
+        log.info("push", extra={"reference": str(ref), "all_tags": request.all_tags})
+
+        def run(emit: Emit) -> Awaitable[object]:
+            if request.all_tags:
+                return push_all_tags(self.store, ref, creds, self.insecure, emit)
+            return push(self.store, ref, creds, self.insecure, emit)
+
+        async for p in _stream_events(run):
             yield p
 
     @rpc
@@ -141,3 +151,23 @@ class ImagesService(pb_grpc.ImagesServicer):
     async def Login(self, request: pb.LoginRequest, context: Context) -> pb.LoginResponse:
         await login(request.server, _credentials(request.auth), self.insecure)
         return pb.LoginResponse(status="Login Succeeded")
+
+    @rpc
+    async def Import(self, request_iterator: AsyncIterator[pb.ImportRequest], context: Context) -> pb.ImportResponse:
+        requests = request_iterator.__aiter__()
+        try:
+            first = await requests.__anext__()
+        except StopAsyncIteration:
+            raise InvalidArgument("import: no request") from None
+        config = committing.apply_changes(RunConfig(), list(first.changes))
+        tags = committing.tags_of(first.reference)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield first.data
+            async for r in requests:
+                yield r.data
+
+        rec = await import_tar(self.store, chunks(), self.d.tmp, config=config, created=now(),
+                               comment=first.message or "Imported from -", tags=tags)
+        log.info("imported", extra={"image": rec.id})
+        return pb.ImportResponse(image_id=rec.id)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..db import Transaction
 from ..threads import in_thread
+from .diff import prepare_adoption
 from .unpack import apply_layer
 
 
@@ -87,17 +88,49 @@ class Snapshotter:
                 fs = work / "fs"
                 fs.mkdir()
                 size = await in_thread(self._apply, blob, fs, diff_id, lowers)
-                now = datetime.datetime.now(datetime.UTC).isoformat()
-                with Transaction(self.conn) as c:
-                    cur = c.execute(
-                        "INSERT INTO snapshots(chain_id, parent, diff_id, size, created_at) VALUES (?,?,?,?,?)",
-                        (chain_id, parent, diff_id, size, now))
-                    os.rename(work, self.root / str(cur.lastrowid))
+                self._record(work, chain_id, parent, diff_id, size)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             made = self.get(chain_id)
             assert made is not None  # recorded just above
             return made, True
+
+    async def adopt(self, chain_id: str, parent: str, diff_id: str, upper: Path, size: int,
+                    blob: Path, placeholders: frozenset[str] = frozenset()) -> tuple[Snapshot, bool]:
+        """The snapshot of `chain_id`, made by moving `upper` into place rather than unpacking `blob`.
+
+        `upper` is a directory of changes (an unmounted overlay upper dir) whose layer tar is `blob`; the
+        caller gives it up: it is moved, or left as it was if the snapshot exists already. On another file
+        system than the snapshots, `blob` is unpacked instead. True if the snapshot was made now.
+        `placeholders`: the ones write_layer was given for `blob`.
+
+        If the upper dir is refused (a device node), it is left half prepared: the caller discards it."""
+        if os.stat(upper).st_dev != os.stat(self.tmp).st_dev:
+            return await self.unpack(chain_id, parent, diff_id, blob)
+        lock = self._locks.setdefault(chain_id, asyncio.Lock())
+        async with lock:
+            existing = self.get(chain_id)
+            if existing is not None:
+                return existing, False
+            work = Path(tempfile.mkdtemp(dir=self.tmp, prefix="adopt-"))
+            try:
+                await in_thread(prepare_adoption, upper, placeholders)
+                os.rename(upper, work / "fs")
+                self._record(work, chain_id, parent, diff_id, size)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        made = self.get(chain_id)
+        assert made is not None  # recorded just above
+        return made, True
+
+    def _record(self, work: Path, chain_id: str, parent: str, diff_id: str, size: int) -> None:
+        """Record the snapshot whose fs is work/fs and move it into place, in one transaction."""
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        with Transaction(self.conn) as c:
+            cur = c.execute(
+                "INSERT INTO snapshots(chain_id, parent, diff_id, size, created_at) VALUES (?,?,?,?,?)",
+                (chain_id, parent, diff_id, size, now))
+            os.rename(work, self.root / str(cur.lastrowid))
 
     @staticmethod
     def _apply(blob: Path, fs: Path, diff_id: str, lowers: list[Path]) -> int:

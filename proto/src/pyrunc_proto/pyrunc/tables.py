@@ -16,8 +16,23 @@ SCHEMA = {
         6: ('height', 'uint32', '', False),
         7: ('close_stdin', 'bool', '', False),
     },
+    'pyrunc.containers.v1.Change': {
+        1: ('kind', 'string', '', False),
+        2: ('path', 'string', '', False),
+    },
     'pyrunc.containers.v1.Chunk': {
         1: ('data', 'bytes', '', False),
+    },
+    'pyrunc.containers.v1.CommitRequest': {
+        1: ('id', 'string', '', False),
+        2: ('reference', 'string', '', False),
+        3: ('author', 'string', '', False),
+        4: ('message', 'string', '', False),
+        5: ('changes', 'string', '', True),
+        6: ('pause', 'bool', '', False),
+    },
+    'pyrunc.containers.v1.CommitResponse': {
+        1: ('image_id', 'string', '', False),
     },
     'pyrunc.containers.v1.Container': {
         1: ('id', 'string', '', False),
@@ -123,6 +138,9 @@ SCHEMA = {
     'pyrunc.containers.v1.CreateResponse': {
         1: ('id', 'string', '', False),
         2: ('warnings', 'string', '', True),
+    },
+    'pyrunc.containers.v1.DiffResponse': {
+        1: ('changes', 'message', 'pyrunc.containers.v1.Change', True),
     },
     'pyrunc.containers.v1.Empty': {
     },
@@ -259,5 +277,8 @@ SERVICES = {
         'CopyTo': ('pyrunc.containers.v1.CopyToChunk', 'pyrunc.containers.v1.Empty', True, False),
         'Update': ('pyrunc.containers.v1.UpdateRequest', 'pyrunc.containers.v1.UpdateResponse', False, False),
         'Stats': ('pyrunc.containers.v1.StatsRequest', 'pyrunc.containers.v1.StatsResponse', False, False),
+        'Commit': ('pyrunc.containers.v1.CommitRequest', 'pyrunc.containers.v1.CommitResponse', False, False),
+        'Diff': ('pyrunc.containers.v1.ContainerRef', 'pyrunc.containers.v1.DiffResponse', False, False),
+        'Export': ('pyrunc.containers.v1.ContainerRef', 'pyrunc.containers.v1.Chunk', False, True),
     },
 }

@@ -13,7 +13,7 @@ from ..context import Context
 
 
 @contextlib.asynccontextmanager
-async def _rootfs_view(ctx: Context, text: str) -> AsyncIterator[Path]:
+async def rootfs_view(ctx: Context, text: str) -> AsyncIterator[Path]:
     """The container's files: its mounted rootfs while it runs, else its overlay mounted for the while."""
     rec = ctx.get(text)
     if ctx.runtime.live(rec.id) is not None:
@@ -40,7 +40,7 @@ async def _helper(mode: str, rootfs: Path, path: str) -> asyncio.subprocess.Proc
 async def copy_from(ctx: Context, text: str, path: str) -> AsyncIterator[bytes]:
     if not path.startswith("/"):
         path = "/" + path
-    async with _rootfs_view(ctx, text) as rootfs:
+    async with rootfs_view(ctx, text) as rootfs:
         proc = await _helper("get", rootfs, path)
         assert proc.stdout is not None and proc.stderr is not None  # piped above
         try:
@@ -58,7 +58,7 @@ async def copy_from(ctx: Context, text: str, path: str) -> AsyncIterator[bytes]:
 async def copy_to(ctx: Context, text: str, path: str, chunks: AsyncIterator[bytes]) -> None:
     if not path.startswith("/"):
         path = "/" + path
-    async with _rootfs_view(ctx, text) as rootfs:
+    async with rootfs_view(ctx, text) as rootfs:
         proc = await _helper("put", rootfs, path)
         assert proc.stdin is not None and proc.stderr is not None  # piped above
         try:

@@ -149,6 +149,21 @@ class ContainersStub:
                 request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsRequest.SerializeToString,
                 response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsResponse.FromString,
                 _registered_method=True)
+        self.Commit = channel.unary_unary(
+                '/pyrunc.containers.v1.Containers/Commit',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CommitRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CommitResponse.FromString,
+                _registered_method=True)
+        self.Diff = channel.unary_unary(
+                '/pyrunc.containers.v1.Containers/Diff',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.DiffResponse.FromString,
+                _registered_method=True)
+        self.Export = channel.unary_stream(
+                '/pyrunc.containers.v1.Containers/Export',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Chunk.FromString,
+                _registered_method=True)
 
 
 class ContainersServicer:
@@ -296,6 +311,27 @@ class ContainersServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Commit(self, request, context):
+        """`pyctl commit`: the container's changes as a new image
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Diff(self, request, context):
+        """`pyctl diff`: the container's changes, docker's A/C/D lines
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Export(self, request, context):
+        """`pyctl export`: the container's files as a tar, in chunks
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContainersServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -413,6 +449,21 @@ def add_ContainersServicer_to_server(servicer, server):
                     servicer.Stats,
                     request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsRequest.FromString,
                     response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsResponse.SerializeToString,
+            ),
+            'Commit': grpc.unary_unary_rpc_method_handler(
+                    servicer.Commit,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CommitRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CommitResponse.SerializeToString,
+            ),
+            'Diff': grpc.unary_unary_rpc_method_handler(
+                    servicer.Diff,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.DiffResponse.SerializeToString,
+            ),
+            'Export': grpc.unary_stream_rpc_method_handler(
+                    servicer.Export,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Chunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1036,6 +1087,87 @@ class Containers:
             '/pyrunc.containers.v1.Containers/Stats',
             pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsRequest.SerializeToString,
             pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.StatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Commit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Commit',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CommitRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.CommitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Diff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Diff',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.DiffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Export(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pyrunc.containers.v1.Containers/Export',
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.ContainerRef.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_containers_dot_v1_dot_containers__pb2.Chunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -173,7 +173,7 @@ class Progress(_message.Message):
     def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., current: _Optional[int] = ..., total: _Optional[int] = ...) -> None: ...
 
 class PushRequest(_message.Message):
-    __slots__ = ("reference", "auths")
+    __slots__ = ("reference", "auths", "all_tags")
     class AuthsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -183,9 +183,11 @@ class PushRequest(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[RegistryAuth, _Mapping]] = ...) -> None: ...
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     AUTHS_FIELD_NUMBER: _ClassVar[int]
+    ALL_TAGS_FIELD_NUMBER: _ClassVar[int]
     reference: str
     auths: _containers.MessageMap[str, RegistryAuth]
-    def __init__(self, reference: _Optional[str] = ..., auths: _Optional[_Mapping[str, RegistryAuth]] = ...) -> None: ...
+    all_tags: bool
+    def __init__(self, reference: _Optional[str] = ..., auths: _Optional[_Mapping[str, RegistryAuth]] = ..., all_tags: _Optional[bool] = ...) -> None: ...
 
 class LoadRequest(_message.Message):
     __slots__ = ("data",)
@@ -232,3 +234,21 @@ class LoginResponse(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     status: str
     def __init__(self, status: _Optional[str] = ...) -> None: ...
+
+class ImportRequest(_message.Message):
+    __slots__ = ("data", "reference", "message", "changes")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    reference: str
+    message: str
+    changes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, data: _Optional[bytes] = ..., reference: _Optional[str] = ..., message: _Optional[str] = ..., changes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ImportResponse(_message.Message):
+    __slots__ = ("image_id",)
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    def __init__(self, image_id: _Optional[str] = ...) -> None: ...

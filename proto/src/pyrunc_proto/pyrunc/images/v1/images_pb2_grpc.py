@@ -89,6 +89,11 @@ class ImagesStub:
                 request_serializer=pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.LoginRequest.SerializeToString,
                 response_deserializer=pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.LoginResponse.FromString,
                 _registered_method=True)
+        self.Import = channel.stream_unary(
+                '/pyrunc.images.v1.Images/Import',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.ImportRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.ImportResponse.FromString,
+                _registered_method=True)
 
 
 class ImagesServicer:
@@ -160,6 +165,13 @@ class ImagesServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Import(self, request_iterator, context):
+        """`pyctl import`: a tar of files as a one-layer image
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImagesServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -217,6 +229,11 @@ def add_ImagesServicer_to_server(servicer, server):
                     servicer.Login,
                     request_deserializer=pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.LoginRequest.FromString,
                     response_serializer=pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.LoginResponse.SerializeToString,
+            ),
+            'Import': grpc.stream_unary_rpc_method_handler(
+                    servicer.Import,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.ImportRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.ImportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -516,6 +533,33 @@ class Images:
             '/pyrunc.images.v1.Images/Login',
             pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.LoginRequest.SerializeToString,
             pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.LoginResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Import(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/pyrunc.images.v1.Images/Import',
+            pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.ImportRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_images_dot_v1_dot_images__pb2.ImportResponse.FromString,
             options,
             channel_credentials,
             insecure,

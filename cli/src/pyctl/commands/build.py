@@ -1,0 +1,206 @@
+"""build: a Dockerfile and its context to the daemon, its progress back, as docker's classic builder shows it.
+
+The context is a directory, sent as a tar (links as links, owners 0:0 as the docker CLI sends them; the
+daemon leaves out what .dockerignore names), or `-`: a tar on stdin, or a lone Dockerfile there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import output
+from ..api import Api
+from ..errors import CLIError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import BinaryIO
+
+    from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
+
+_CHUNK = 1 << 20
+_TAR_MAGIC = b"ustar"
+
+
+def _directory_tar(root: str) -> Iterator[bytes]:
+    """The directory as a tar stream, written in a thread and handed over through a pipe."""
+    import tarfile
+    import threading
+
+    r, w = os.pipe()
+    failure: list[BaseException] = []
+
+    def entry(tf: tarfile.TarFile, path: str, arcname: str) -> None:
+        info = tf.gettarinfo(path, arcname=arcname)
+        if info is None or not (info.isreg() or info.isdir() or info.issym()):
+            return  # sockets, devices and fifos are not sent, as the docker CLI's tar leaves them
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        if info.isreg():
+            with open(path, "rb") as f:
+                tf.addfile(info, f)
+        else:
+            tf.addfile(info)
+
+    def writer() -> None:
+        try:
+            with os.fdopen(w, "wb") as out, tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+                for directory, dirs, files in os.walk(root):
+                    dirs.sort()
+                    relative = os.path.relpath(directory, root)
+                    for name in sorted(dirs + files):
+                        arcname = name if relative == "." else f"{relative}/{name}"
+                        entry(tf, os.path.join(directory, name), arcname)
+        except BaseException as e:  # noqa: BLE001 - handed to the reading side
+            failure.append(e)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    with os.fdopen(r, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            yield chunk
+    t.join()
+    if failure:
+        raise CLIError(f"error checking context: {failure[0]}")
+
+
+def _stream(f: BinaryIO, first: bytes) -> Iterator[bytes]:
+    if first:
+        yield first
+    while chunk := f.read(_CHUNK):
+        yield chunk
+
+
+def _stdin_context(options: pb.BuildOptions) -> Iterator[bytes]:
+    """stdin as the context: a tar (plain or compressed), or else a Dockerfile alone."""
+    stdin = sys.stdin.buffer
+    head = stdin.read(512)
+    compressed = head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"))
+    if compressed or head[257:262] == _TAR_MAGIC:
+        return _stream(stdin, head)
+    options.dockerfile_content = head + stdin.read()
+    return iter(())
+
+
+def _options(args: argparse.Namespace) -> pb.BuildOptions:
+    from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
+
+    build_args = {}
+    for arg in args.build_arg:
+        key, sep, value = arg.partition("=")
+        if sep:
+            build_args[key] = value
+        elif key in os.environ:  # `--build-arg NAME` takes the value from the environment, as docker
+            build_args[key] = os.environ[key]
+    labels = dict(label.partition("=")[::2] for label in args.label)
+    return pb.BuildOptions(tags=args.tag, build_args=build_args, target=args.target or "", no_cache=args.no_cache,
+                           pull=args.pull, network="" if args.network in (None, "default") else args.network,
+                           labels=labels)
+
+
+def _context(args: argparse.Namespace, options: pb.BuildOptions) -> Iterator[bytes]:
+    if args.path == "-":
+        if args.file == "-":
+            raise CLIError("invalid argument: can't use stdin for both build context and dockerfile")
+        chunks = _stdin_context(options)
+        if args.file:
+            options.dockerfile = args.file
+        return chunks
+    if not os.path.isdir(args.path):
+        raise CLIError(f'unable to prepare context: path "{args.path}" not found')
+    dockerfile = args.file or os.path.join(args.path, "Dockerfile")
+    if dockerfile == "-":
+        options.dockerfile_content = sys.stdin.buffer.read()
+    else:
+        inside = os.path.relpath(os.path.abspath(dockerfile), os.path.abspath(args.path))
+        if not os.path.exists(dockerfile):
+            raise CLIError(f"unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
+                           f"lstat {os.path.abspath(dockerfile)}: no such file or directory")
+        if inside.startswith(".."):
+            with open(dockerfile, "rb") as f:
+                options.dockerfile_content = f.read()
+        else:
+            options.dockerfile = inside
+    return _directory_tar(args.path)
+
+
+def _show(reply: pb.BuildProgress, quiet: bool) -> str | None:
+    """Print one event; the image id when it is the build's."""
+    out = sys.stdout
+    kind = reply.WhichOneof("event")
+    if kind == "failure":
+        raise CLIError(reply.failure.message, reply.failure.code or 1)
+    if kind == "image_id":
+        if not quiet:
+            out.write(f"Successfully built {reply.image_id.removeprefix('sha256:')[:12]}\n")
+        return reply.image_id
+    if quiet:
+        return None
+    if kind == "output":
+        out.flush()
+        sys.stdout.buffer.write(reply.output)
+        sys.stdout.buffer.flush()
+    elif kind == "tagged":
+        out.write(f"Successfully tagged {reply.tagged}\n")
+    elif kind is not None:
+        out.write(getattr(reply, kind) + "\n")
+    out.flush()
+    return None
+
+
+def build(api: Api, args: argparse.Namespace) -> int:
+    options = _options(args)
+    stream = api.build.build(options, _context(args, options))
+    image_id = None
+    try:
+        for reply in stream:
+            image_id = _show(reply, args.quiet) or image_id
+    except KeyboardInterrupt:
+        stream.cancel()  # the daemon stops the build and removes what it was making
+        raise
+    if image_id is None:
+        raise CLIError("the build ended without an image")
+    if args.quiet:
+        print(image_id)
+    if args.iidfile:
+        with open(args.iidfile, "w") as f:
+            f.write(image_id)
+    return 0
+
+
+def prune(api: Api, args: argparse.Namespace) -> int:
+    if not args.force and not output.confirm("This will remove all dangling build cache."):
+        return 0
+    reply = api.build.prune()
+    if reply.deleted:
+        sys.stdout.write("Deleted build cache objects:\n")
+        for image_id in reply.deleted:
+            sys.stdout.write(f"{image_id}\n")
+        sys.stdout.write("\n")
+    sys.stdout.write(f"Total reclaimed space: {output.human_size(reply.space_reclaimed)}\n")
+    return 0
+
+
+def add_prune(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-a", "--all", action="store_true", help="all build cache (there is no other kind here)")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.set_defaults(func=prune)
+
+
+def add_build(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-t", "--tag", action="append", default=[], help="name and optionally a tag (name:tag)")
+    p.add_argument("-f", "--file", default="", help="the Dockerfile (default PATH/Dockerfile; - for stdin)")
+    p.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="set a build-time variable")
+    p.add_argument("--target", default="", help="the stage to build")
+    p.add_argument("--no-cache", action="store_true", help="do not use the cache")
+    p.add_argument("--pull", action="store_true", help="always pull the base images")
+    p.add_argument("--network", choices=["default", "bridge", "host", "none"], help="the RUN steps' network")
+    p.add_argument("--label", action="append", default=[], metavar="K=V", help="set a label on the image")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
+    p.add_argument("--progress", choices=["auto", "plain", "tty"], default="auto", help="the progress output")
+    p.add_argument("--iidfile", default="", help="write the image id to the file")
+    p.add_argument("path", metavar="PATH|-", help="the context: a directory, or - for a tar (or Dockerfile) on stdin")
+    p.set_defaults(func=build)

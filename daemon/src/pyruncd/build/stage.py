@@ -1,0 +1,255 @@
+"""One stage of a build, step by step: each instruction substituted in the stage's scope, looked up in
+the cache, else executed (config changes here, RUN in run_step.py, COPY/ADD in copy_step.py, WORKDIR's
+directory as a file step), and committed as an image on the one before, as docker's classic builder
+does: every step's image is what the next step starts from and what the cache maps its key to.
+"""
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import json
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from ..clock import rfc3339
+from ..errors import InvalidArgument
+from ..images.commit import RunConfig
+from ..images.store import ImageRecord, ImageStore, Lease
+from ..threads import in_thread
+from . import instructions as ins
+from .cache import BuildCache, StepKey
+from .config_steps import StageConfig, apply_config_instruction, nop_one_word
+from .context import BuildContext, EntryKind, read_directory_context
+from .copy_step import copy_sources, is_file_in_root, make_directories
+from .dockerfile import Stage, parse_dockerfile
+from .layers import commit_step, lowers_of, writable_rootfs
+from .progress import BuildOptions, Emit, StepStarted, StepStatus
+from .run_step import StepRunner, run_argv, run_created_by, run_step
+from .scope import GlobalScope, StageScope
+from .sources import resolve_sources, source_digest
+from .stages import PlannedStage, stage_by_name
+
+Result = TypeVar("Result")
+# a base or COPY --from image by name: found locally, pulled if missing (or always with --pull)
+ImageSource = Callable[[str], Awaitable[ImageRecord]]
+
+
+@dataclass(kw_only=True)
+class StageRun:
+    """What every stage of one build shares."""
+
+    images: ImageStore
+    runner: StepRunner
+    cache: BuildCache
+    lease: Lease
+    options: BuildOptions
+    context: BuildContext
+    stages: tuple[Stage, ...]
+    global_scope: GlobalScope
+    escape: str
+    image_source: ImageSource
+    work: Path  # the build's private scratch directory
+    emit: Emit
+    built: dict[int, asyncio.Future[ImageRecord | None]]  # each stage's result, by index
+
+
+def short_id(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+async def _to_completion(run: Callable[[], Result]) -> Result:
+    """`run` in a worker thread, awaited to its end even when the build is cancelled (it mounts and
+    writes files: nothing may be left half done under the build's scratch directory)."""
+    future = asyncio.ensure_future(in_thread(run))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.gather(future, return_exceptions=True)
+        raise
+
+
+def _stage_config(images: ImageStore, image: ImageRecord | None) -> StageConfig:
+    if image is None:
+        return StageConfig(run=RunConfig())
+    doc = images.config(image).doc
+    return StageConfig(run=RunConfig.from_json(doc.get("config")), author=str(doc.get("author") or ""))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Origin:
+    """Where a COPY or ADD reads its sources."""
+
+    context: bool = False  # the build context
+    image: ImageRecord | None = None  # else this image's file system (None: scratch, empty)
+
+
+_CONTEXT = Origin(context=True)
+
+
+def _env(config: StageConfig) -> dict[str, str]:
+    return dict(entry.partition("=")[::2] for entry in config.run.env)
+
+
+class StageBuilder:
+    def __init__(self, shared: StageRun, stage: Stage, first_step: int, total_steps: int) -> None:
+        self.s = shared
+        self.stage = stage
+        self.step = first_step
+        self.total = total_steps
+        self.image: ImageRecord | None = None
+        self.config = StageConfig(run=RunConfig())
+
+    def _start(self, instruction: ins.Instruction) -> None:
+        self.s.emit(StepStarted(text=f"Step {self.step}/{self.total} : {instruction.original.rstrip()}"))
+        self.step += 1
+
+    async def _base(self, planned: PlannedStage) -> None:
+        self._start(planned.stage.base)
+        if planned.base_stage is not None:
+            self.image = await self.s.built[planned.base_stage]
+        elif planned.base_image is not None:
+            self.image = await self.s.image_source(planned.base_image)
+        if self.image is not None:
+            self.s.emit(StepStatus(text=f" ---> {short_id(self.image.id)}"))
+        self.config = _stage_config(self.s.images, self.image)
+
+    async def build(self, planned: PlannedStage) -> ImageRecord | None:
+        """The stage's image (None for a scratch stage without steps)."""
+        await self._base(planned)
+        scope = StageScope(global_scope=self.s.global_scope, build_args=self.s.options.build_args,
+                           image_env=_env(self.config), escape=self.s.escape)
+        await self._triggers(scope)
+        for instruction in self.stage.instructions:
+            self._start(instruction)
+            await self._step(scope.apply(instruction).instruction, scope)
+        return self.image
+
+    async def _triggers(self, scope: StageScope) -> None:
+        """The base image's ONBUILD triggers, run first as docker does; they are not passed on."""
+        triggers = self.config.run.on_build
+        if not triggers:
+            return
+        self.config = dataclasses.replace(self.config, run=dataclasses.replace(self.config.run, on_build=[]))
+        plural = "s" if len(triggers) > 1 else ""
+        self.s.emit(StepStatus(text=f"# Executing {len(triggers)} build trigger{plural}"))
+        for trigger in triggers:
+            instruction = parse_dockerfile(f"FROM scratch\n{trigger}\n").stages[0].instructions[0]
+            await self._step(scope.apply(instruction).instruction, scope)
+
+    async def _step(self, instruction: ins.Instruction, scope: StageScope) -> None:
+        parent = self.image.id if self.image else ""
+        if isinstance(instruction, ins.Run):
+            run = instruction
+            created_by = run_created_by(run_argv(self.config, run), scope.arg_values)
+            key = StepKey(parent=parent, instruction=created_by, inputs=scope.run_environment())
+            await self._cached_or(key, lambda: self._run(run, scope, created_by))
+        elif isinstance(instruction, ins.FileTransfer):
+            transfer = instruction
+            origin = await self._origin(transfer)
+            source_lowers = [] if origin.context else lowers_of(self.s.images, origin.image)
+            sources = await _to_completion(lambda: self._describe_sources(transfer, origin, source_lowers))
+            kind = "ADD" if isinstance(transfer, ins.Add) else "COPY"
+            chown = f"--chown={transfer.chown}" if transfer.chown else ""  # glued to the hash, as docker's
+            created_by = nop_one_word(self.config, f"{kind} {chown}{sources} in {transfer.destination} ")
+            inline = [[heredoc.name, heredoc.body()] for heredoc in transfer.inline_sources]
+            key = StepKey(parent=parent, instruction=created_by, sources=sources,
+                          inputs={"chown": transfer.chown or "", "chmod": transfer.chmod or "",
+                                      "workdir": self.config.run.working_dir, "inline": json.dumps(inline)})
+            await self._cached_or(key, lambda: self._copy(transfer, origin, created_by))
+        else:
+            config, created_by = apply_config_instruction(self.config, instruction)
+            key = StepKey(parent=parent, instruction=created_by, inputs={"cmd_set": str(self.config.cmd_set)})
+            self.config = config
+            if isinstance(instruction, ins.Workdir):
+                await self._cached_or(key, lambda: self._workdir(created_by))
+            else:
+                await self._cached_or(key, lambda: self._commit(created_by, None))
+
+    async def _cached_or(self, key: StepKey, make: Callable[[], Awaitable[ImageRecord]]) -> None:
+        cached = None if self.s.options.no_cache else self.s.cache.get(key)
+        if cached is not None:
+            self.image = self.s.images.get(cached)
+            self.config = dataclasses.replace(_stage_config(self.s.images, self.image), cmd_set=self.config.cmd_set)
+            self.s.emit(StepStatus(text=" ---> Using cache"))
+        else:
+            self.image = await make()
+            self.s.cache.put(key, self.image.id)
+        self.s.emit(StepStatus(text=f" ---> {short_id(self.image.id)}"))
+
+    async def _commit(self, created_by: str, changes: Path | None) -> ImageRecord:
+        return await commit_step(self.s.images, self.s.lease, parent=self.image, config=self.config,
+                                 created_by=created_by, created=rfc3339(), changes=changes)
+
+    def _scratch(self) -> Path:
+        return Path(tempfile.mkdtemp(dir=self.s.work, prefix="step-"))
+
+    async def _workdir(self, created_by: str) -> ImageRecord:
+        work, lowers = self._scratch(), lowers_of(self.s.images, self.image)
+
+        def make_directory() -> None:
+            with writable_rootfs(lowers, work) as (root, _upper):
+                make_directories(root, self.config.run.working_dir)
+
+        await _to_completion(make_directory)
+        return await self._commit(created_by, work / "upper")
+
+    async def _run(self, run: ins.Run, scope: StageScope, created_by: str) -> ImageRecord:
+        if self.image is None:
+            raise InvalidArgument(f"{run.original}: FROM scratch has no shell or command to run")
+        return await run_step(
+            self.s.runner, image_id=self.image.id, config=self.config, run=run,
+            environment=scope.run_environment(), network=self.s.options.network, emit=self.s.emit,
+            take_changes=lambda upper: self._commit(created_by, upper))
+
+    async def _origin(self, transfer: ins.FileTransfer) -> Origin:
+        """Where a COPY or ADD reads: the build context, or a stage's or image's file system."""
+        if not isinstance(transfer, ins.Copy) or transfer.from_stage is None:
+            return _CONTEXT
+        reference = transfer.from_stage
+        if reference.isdigit():
+            return Origin(image=await self.s.built[int(reference)])
+        found = stage_by_name(self.s.stages, reference)
+        if found is not None:
+            return Origin(image=await self.s.built[found.index])
+        return Origin(image=await self.s.image_source(reference))
+
+    def _describe_sources(self, transfer: ins.FileTransfer, origin: Origin, source_lowers: list[Path]) -> str:
+        """The sources' part of the key and of `created_by`, as docker shows it: file:<hex>, dir:<hex> or
+        multi:<hex>. From the context: their content (sources.source_digest). From an image: that image
+        (its id covers its content) and the paths named. Blocking (a thread: it reads and mounts)."""
+        many = len(transfer.sources) + len(transfer.inline_sources) != 1
+        if origin.context:
+            resolved = resolve_sources(self.s.context, transfer.sources)
+            digest = source_digest(self.s.context, resolved).removeprefix("sha256:")
+            entry = self.s.context.entry(resolved[0].target) if len(resolved) == 1 else None
+            single = "file" if entry is not None and entry.kind is EntryKind.FILE else "dir"
+            return f"{'multi' if many or len(resolved) > 1 else single}:{digest}"
+        image = origin.image.id if origin.image else "scratch"
+        digest = hashlib.sha256(json.dumps([image, transfer.sources]).encode()).hexdigest()
+        if many:
+            return f"multi:{digest}"
+        with writable_rootfs(source_lowers, self._scratch()) as (root, _upper):
+            return f"{'file' if is_file_in_root(root, transfer.sources[0]) else 'dir'}:{digest}"
+
+    async def _copy(self, transfer: ins.FileTransfer, origin: Origin, created_by: str) -> ImageRecord:
+        work, source_work = self._scratch(), self._scratch()
+        workdir = self.config.run.working_dir or "/"
+        lowers = lowers_of(self.s.images, self.image)
+        source_lowers = [] if origin.context else lowers_of(self.s.images, origin.image)
+
+        def copy() -> None:
+            with contextlib.ExitStack() as stack:
+                context = self.s.context
+                if not origin.context:
+                    source_root, _ = stack.enter_context(writable_rootfs(source_lowers, source_work))
+                    context = read_directory_context(source_root)
+                resolved = resolve_sources(context, transfer.sources)
+                root, _upper = stack.enter_context(writable_rootfs(lowers, work))
+                copy_sources(root, context, resolved, transfer, workdir, work)
+
+        await _to_completion(copy)
+        return await self._commit(created_by, work / "upper")
