@@ -66,3 +66,40 @@ def test_network_create_opt_names_the_bridge_sets_the_mtu_and_shows_every_option
     plain = uniq("plain")
     d.pyctl("network", "create", plain)
     assert json.loads(d.pyctl("network", "inspect", plain).stdout)[0]["Options"] == {}
+
+
+def test_link_on_the_default_bridge_writes_dockers_hosts_line(d):
+    db, c = uniq("db"), uniq("c")
+    d.pyctl("run", "-d", "--name", db, "busybox", "sleep", "60")
+    doc = json.loads(d.pyctl("inspect", db).stdout)[0]
+    ip, hostname = doc["NetworkSettings"]["IPAddress"], doc["Config"]["Hostname"]
+    d.pyctl("run", "-d", "--name", c, "--link", f"{db}:database", "busybox", "sleep", "60")
+    hosts = d.pyctl("exec", c, "cat", "/etc/hosts").stdout
+    assert f"{ip}\tdatabase {hostname} {db}\n" in hosts
+    assert "ping-ok" in d.pyctl("exec", c, "sh", "-c", "ping -c1 -W3 database >/dev/null && echo ping-ok").stdout
+    links = json.loads(d.pyctl("inspect", c).stdout)[0]["HostConfig"]["Links"]
+    assert links == [f"/{db}:/{c}/database"]
+    r = d.pyctl("run", "--rm", "--link", "nosuch", "busybox", "true", check=False)
+    assert r.returncode == 125 and "could not get container for nosuch" in r.stderr
+
+
+def test_link_and_net_alias_on_a_user_network(d):
+    net, db = uniq("net"), uniq("db")
+    d.pyctl("network", "create", net)
+    httpd(d, db, "--network", net, "--net-alias", "store")
+    r = d.pyctl("run", "--rm", "--network", net, "--link", f"{db}:dbalias", "busybox", "sh", "-c",
+                "wget -qO- http://dbalias/; wget -qO- http://store/")
+    assert r.stdout.split() == [db, db], r.stderr
+    # the link's alias is the linking container's alone
+    r = d.pyctl("run", "--rm", "--network", net, "busybox", "nslookup", "dbalias", check=False)
+    assert r.returncode != 0
+
+
+def test_network_ls_quiet_in_the_tables_order(d):
+    names = [uniq("zz"), uniq("aa"), uniq("mm")]
+    for n in names:
+        d.pyctl("network", "create", n)
+    table = [line.split()[0] for line in d.pyctl("network", "ls").stdout.splitlines()[1:]]
+    assert d.pyctl("network", "ls", "-q").stdout.split() == table
+    by_name = [line.split()[1] for line in d.pyctl("network", "ls").stdout.splitlines()[1:]]
+    assert by_name == sorted(by_name)

@@ -880,6 +880,7 @@ class pyrunc_containers_v1_ContainerConfig(Message):
     health_start_period: str
     no_healthcheck: bool
     log_opts: list[str]
+    links: list[str]
 
 class pyrunc_containers_v1_ContainerConfig_Fields(TypedDict, total=False):
     image: str
@@ -929,6 +930,7 @@ class pyrunc_containers_v1_ContainerConfig_Fields(TypedDict, total=False):
     health_start_period: str
     no_healthcheck: bool
     log_opts: list[str] | tuple[str, ...]
+    links: list[str] | tuple[str, ...]
 
 class pyrunc_containers_v1_ContainerRef(Message):
     id: str

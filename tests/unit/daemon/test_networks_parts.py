@@ -23,6 +23,7 @@ class Flags:
     add_hosts: list[str] = field(default_factory=list)
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
+    links: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 def add_run_flags(p: argparse.ArgumentParser) -> None:
     """The networking flags of create and run, as docker names them."""
     p.add_argument("--network", "--net", help="bridge (default), a network's name, host, none or container:NAME")
-    p.add_argument("--network-alias", action="append", default=[], help="an alias on the network (repeatable)")
+    p.add_argument("--network-alias", "--net-alias", action="append", default=[],
+                   help="an alias on the network (repeatable)")
+    p.add_argument("--link", action="append", default=[], help="NAME[:ALIAS]: a link to another container")
     p.add_argument("--ip", default="", help="IPv4 address on the network")
     p.add_argument("--dns", action="append", default=[], help="a DNS server (repeatable)")
     p.add_argument("--dns-search", action="append", default=[], help="a DNS search domain (repeatable)")
@@ -33,7 +35,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
 def config_fields(args: argparse.Namespace) -> ContainerConfig:
     """The ContainerConfig fields of run/create's network flags (--network itself is one of run's)."""
     return {"network_aliases": args.network_alias, "ip": args.ip, "dns": args.dns, "dns_search": args.dns_search,
-            "add_hosts": args.add_host, "publish": args.publish, "publish_all": args.publish_all}
+            "add_hosts": args.add_host, "publish": args.publish, "publish_all": args.publish_all, "links": args.link}
 
 
 def _labels(items: list[str]) -> dict[str, str]:

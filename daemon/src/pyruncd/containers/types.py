@@ -129,6 +129,7 @@ class CreateOptions:
     add_hosts: list[str] = field(default_factory=list)
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
+    links: list[str] = field(default_factory=list)
     mounts: MountFlags = field(default_factory=MountFlags)
     host: HostFlags = field(default_factory=HostFlags)
 

@@ -48,7 +48,10 @@ class Kernel:
     def _lookup(self, network_id: str, name: str, client: str) -> list[str] | None:
         """As docker's resolver in each container: names on every user network the asking container is on,
         the network asked through first; names on networks it is not on are not ours to answer."""
-        for nid in self._networks_of(network_id, client):
+        asker, nets = self._networks_of(network_id, client)
+        if (linked := self._linked(asker, name, nets)) is not None:
+            return linked
+        for nid in nets:
             ips = []
             for e in self.store.endpoints(network_id=nid):
                 row = self.store.container(e.container_id) if e.veth else None
@@ -58,15 +61,30 @@ class Kernel:
                 return ips
         return None
 
-    def _networks_of(self, network_id: str, client: str) -> list[str]:
-        """The user networks of the container at `client` on `network_id`, that one first."""
+    def _networks_of(self, network_id: str, client: str) -> tuple[str, list[str]]:
+        """The container at `client` on `network_id` ("" when none is) and its user networks, that one first."""
         asker = next((e.container_id for e in self.store.endpoints(network_id=network_id)
                       if e.ip == client and e.veth), None)
         if asker is None:
-            return [network_id]
+            return "", [network_id]
         others = sorted((e for e in self.store.endpoints(container_id=asker)
                          if e.veth and e.network_id != network_id), key=lambda e: e.idx)
-        return [network_id] + [e.network_id for e in others if self.store.network(e.network_id).name != "bridge"]
+        return asker, [network_id] + [e.network_id for e in others
+                                      if self.store.network(e.network_id).name != "bridge"]
+
+    def _linked(self, asker: str, name: str, nets: list[str]) -> list[str] | None:
+        """--link ALIAS on user networks: for the linking container only, the target's address on the
+        first network they share."""
+        row = self.store.container(asker) if asker else None
+        if row is None:
+            return None
+        for target, alias in json.loads(row["config"])["settings"].get("net", {}).get("links", []):
+            if alias.lower() == name:
+                for nid in nets:
+                    ips = [e.ip for e in self.store.endpoints(container_id=target, network_id=nid) if e.veth]
+                    if ips:
+                        return ips
+        return None
 
     def _upstreams(self, n: Network, client: str) -> list[str]:
         from .dns import host_nameservers

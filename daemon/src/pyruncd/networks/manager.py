@@ -153,7 +153,22 @@ class Networks:
         n = self.get(mode)
         ep = (endpoints.new_endpoint(self.store, rec.id, n, 0, nc.get("aliases", []), nc.get("ip", ""))
               if n.driver == "bridge" else None)
-        etc.write(etc_dir, n, nc, s.hostname, ep.ip if ep else "", host_network=mode == "host")
+        linked = self._legacy_links(n, nc.get("links", [])) if n.name == "bridge" else []
+        etc.write(etc_dir, n, nc, s.hostname, ep.ip if ep else "", host_network=mode == "host", linked=linked)
+
+    def _legacy_links(self, bridge: Network, links: list[list[str]]) -> list[tuple[str, str]]:
+        """--link on the default bridge: each target's address there and "ALIAS HOSTNAME [NAME]", as
+        docker's /etc/hosts lines for legacy links."""
+        out = []
+        for target, alias in links:
+            row = self.store.container(target)
+            ep = next(iter(self.store.endpoints(container_id=target, network_id=bridge.id)), None)
+            if row is None or ep is None:
+                raise Conflict(f"Cannot link to /{row['name'] if row else target}, as it does not belong to the "
+                               "default network")
+            hostname = json.loads(row["config"])["settings"]["hostname"]
+            out.append((ep.ip, " ".join([alias, hostname] + ([row["name"]] if alias != row["name"] else []))))
+        return out
 
     def netns_path(self, rec: Container) -> str:
         """For a `container:` mode container about to start: the netns to join (its target must run)."""

@@ -101,6 +101,7 @@ SCHEMA = {
         58: ('health_start_period', 'string', '', False),
         59: ('no_healthcheck', 'bool', '', False),
         60: ('log_opts', 'string', '', True),
+        70: ('links', 'string', '', True),
     },
     'pyrunc.containers.v1.ContainerConfig.LabelsEntry': {
         1: ('key', 'string', '', False),
