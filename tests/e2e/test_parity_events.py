@@ -87,3 +87,27 @@ def test_volume_events_of_a_run_as_dockerd(d):
             return r
         want = sequence(run_docker, "--network", "none", "--pull", "never")
     assert sequence(d.pyctl, "--network", "none") == want  # a create at `volume create` and at `run` too
+
+
+@pytest.mark.skipif(bool(available()), reason=available() or "dockerd available")
+def test_image_events_as_dockerd(d, tmp_path):
+    tag = f"parity/{uniq('img')}:1"
+
+    def sequence(run) -> list[tuple[str, str, dict[str, str]]]:
+        t0 = time.time()
+        run("load", "-i", str(base.FIXTURE_TAR))
+        run("tag", "busybox", tag)
+        run("rmi", tag)
+        run("save", "-o", str(tmp_path / "out.tar"), "busybox")
+        time.sleep(0.2)
+        return [(a, i, x) for _, a, i, x in _events(run, t0, "--filter", "type=image")]
+
+    with Dockerd() as docker:
+        def run_docker(*args: str, **kw):
+            r = docker.docker(*args, **kw)
+            r.stdout = r.stdout.decode()
+            return r
+        want = sequence(run_docker)
+    got = sequence(d.pyctl)
+    assert [a for a, _, _ in want] == ["load", "tag", "untag", "save"]
+    assert got == want
