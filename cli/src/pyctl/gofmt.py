@@ -39,13 +39,13 @@ def go_str(v: Any) -> str:
     if isinstance(v, float):
         return go_float(v)
     if isinstance(v, dict):
-        return "map[" + " ".join(f"{go_str(k)}:{go_str(v[k])}" for k in sorted(v, key=_sort_key)) + "]"
+        return "map[" + " ".join(f"{go_str(k)}:{go_str(v[k])}" for k in sorted(v, key=sort_key)) + "]"
     if isinstance(v, (list, tuple)):
         return "[" + " ".join(go_str(x) for x in v) + "]"
     return str(v)
 
 
-def _sort_key(k: Any) -> tuple[int, Any]:
+def sort_key(k: Any) -> tuple[int, Any]:
     return (0, k) if isinstance(k, (int, float)) else (1, str(k))
 
 
@@ -76,7 +76,7 @@ def truth(v: Any) -> bool:
 _VERB = re.compile(r"%([-+# 0]*)(\d+|\*)?(?:\.(\d+|\*)?)?([a-zA-Z%])")
 
 
-def _type_name(v: Any) -> str:
+def type_name(v: Any) -> str:
     return {bool: "bool", int: "int", float: "float64", str: "string"}.get(type(v), "map[string]interface {}"
                                                                           if isinstance(v, dict) else "[]interface {}")
 
@@ -98,12 +98,12 @@ def sprintf(fmt: str, *args: Any) -> str:
         out.append(_format_one(flags, width, prec, verb, a))
     out.append(fmt[pos:])
     if i < len(args):
-        out.append("%!(EXTRA " + ", ".join(f"{_type_name(a)}={go_str(a)}" for a in args[i:]) + ")")
+        out.append("%!(EXTRA " + ", ".join(f"{type_name(a)}={go_str(a)}" for a in args[i:]) + ")")
     return "".join(out)
 
 
 def _format_one(flags: str, width: str | None, prec: str | None, verb: str, a: Any) -> str:
-    bad = f"%!{verb}({_type_name(a)}={go_str(a)})"
+    bad = f"%!{verb}({type_name(a)}={go_str(a)})"
     if verb in "vs":
         text = go_str(a)
         if verb == "s" and not isinstance(a, (str, list, dict)):
@@ -166,13 +166,13 @@ def _index(item: Any, *keys: Any) -> Any:
         elif item is None:
             raise TemplateError("error calling index: index of untyped nil")
         else:
-            raise TemplateError(f"error calling index: can't index item of type {_type_name(item)}")
+            raise TemplateError(f"error calling index: can't index item of type {type_name(item)}")
     return item
 
 
 def _len(v: Any) -> int:
     if not isinstance(v, (str, list, tuple, dict)):
-        raise TemplateError(f"error calling len: len of type {_type_name(v)}")
+        raise TemplateError(f"error calling len: len of type {type_name(v)}")
     return len(v)
 
 
@@ -184,7 +184,7 @@ def _join(items: Any, sep: str) -> str:
     if items is None:
         return ""
     if not isinstance(items, (list, tuple)):
-        raise TemplateError(f"wrong type for value; expected []string; got {_type_name(items)}")
+        raise TemplateError(f"wrong type for value; expected []string; got {type_name(items)}")
     return sep.join(go_str(x) for x in items)
 
 

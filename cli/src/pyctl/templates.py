@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .gofmt import FUNCS, TemplateError, go_str, truth
+from .gofmt import FUNCS, TemplateError, go_str, sort_key, truth, type_name
 
 __all__ = ["Template", "TemplateError", "render"]
 
@@ -313,7 +313,7 @@ class Template:
             if n.kind == "range":
                 self._range(n, dot, env, out)
                 return
-            v = self._pipe(n.pipe, dot, env, declare=n.kind != "range")
+            v = self._pipe(n.pipe, dot, env)
             if truth(v):
                 self._run(n.body, v if n.kind == "with" else dot, env, out)
             else:
@@ -325,7 +325,7 @@ class Template:
         assert n.pipe is not None
         v = self._pipe(Pipe([], False, n.pipe.cmds, n.pipe.pos, n.pipe.text), dot, env)
         if isinstance(v, dict):
-            items = [(k, v[k]) for k in sorted(v, key=lambda k: (0, k) if isinstance(k, (int, float)) else (1, str(k)))]
+            items = [(k, v[k]) for k in sorted(v, key=sort_key)]
         elif isinstance(v, (list, tuple)):
             items = list(enumerate(v))
         elif v is None:
@@ -351,11 +351,11 @@ class Template:
             finally:
                 del env[mark:]
 
-    def _pipe(self, pipe: Pipe, dot: Any, env: list[tuple[str, Any]], declare: bool = True) -> Any:
+    def _pipe(self, pipe: Pipe, dot: Any, env: list[tuple[str, Any]]) -> Any:
         v: Any = None
         for i, cmd in enumerate(pipe.cmds):
             v = self._cmd(cmd, dot, env, [v] if i else [], pipe)
-        if pipe.decl and declare:
+        if pipe.decl:
             if pipe.assign:
                 for j in range(len(env) - 1, -1, -1):
                     if env[j][0] == pipe.decl[0]:
@@ -426,7 +426,7 @@ class Template:
             elif v is None:
                 raise self._error(pos, text, f"nil pointer evaluating interface {{}}.{name}")
             else:
-                raise self._error(pos, text, f"can't evaluate field {name} in type {_go_type(v)}")
+                raise self._error(pos, text, f"can't evaluate field {name} in type {type_name(v)}")
             if callable(v):
                 last = i == len(chain) - 1
                 try:
@@ -443,10 +443,6 @@ class Template:
         line = _line(self.src, pos)
         col = pos - (self.src.rfind("\n", 0, pos) + 1)
         return TemplateError(f'template: {self.name}:{line}:{col}: executing "{self.name}" at <{text}>: {why}')
-
-
-def _go_type(v: Any) -> str:
-    return {bool: "bool", int: "int", float: "float64", str: "string"}.get(type(v), "[]interface {}")
 
 
 def render(text: str, data: Any, funcs: dict[str, Callable[..., Any]] | None = None) -> str:
