@@ -5,6 +5,7 @@ import os
 import sys
 
 from .api import Api, ApiError
+from .argv import bool_values, overview
 from .commands import (
     archive,
     build,
@@ -110,7 +111,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             add(vsub.add_parser(names[0], aliases=names[1:], help=text))
 
     for names, add, text in _CONTAINER_COMMANDS + [(["ps"], inspection.add_ps, "list containers"),
-                                                   (["events"], inspection.add_events, "stream container events")]:
+                                                   (["events"], inspection.add_events, "get real time events from the daemon")]:
         if want(names[0]):
             add(sub.add_parser(names[0], help=text, add_help=names[0] not in ("create", "run")))
 
@@ -173,7 +174,20 @@ def daemon_error(e: ApiError, host: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(_command(argv)).parse_args(argv)
+    command = _command(argv)
+    if command is None and not {"-h", "--help"} & set(argv[:1]):
+        # as the docker CLI: the overview on stderr, and success (--help: on stdout, below)
+        sys.stderr.write(overview(build_parser()))
+        return 0
+    if command is None:
+        sys.stdout.write(overview(build_parser()))
+        return 0
+    parser = build_parser(command)
+    try:
+        args = parser.parse_args(bool_values(parser, argv))
+    except CLIError as e:
+        sys.stderr.write(f"{e}\n")
+        return e.status
     host = ""
     api = None
     try:

@@ -11,7 +11,6 @@ from .errors import CLIError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime
-    import re
     from collections.abc import Callable, Iterable
     from typing import Any, TextIO
 
@@ -19,13 +18,11 @@ if TYPE_CHECKING:
     from pyrunc_proto.pyrunc.images.v1.images_pb2 import Progress as ProgressMessage
 
 
-def table(headers: list[str], rows: list[list[str]], out: TextIO = sys.stdout) -> None:
-    """Columns padded as docker's tabwriter does (3 spaces between columns)."""
-    widths = [len(h) for h in headers]
-    for r in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, r, strict=True)]
-    for r in [headers, *rows]:
-        out.write("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
+def table(headers: list[str], rows: list[list[str]], out: TextIO | None = None, minwidth: int = 10) -> None:
+    """Columns as docker's tabwriter lays them out (at least `minwidth` wide, 3 spaces of padding; docker
+    top's is 20 wide)."""
+    text = tabwriter("\n".join("\t".join(r) for r in [headers, *rows]), minwidth)
+    (out or sys.stdout).write("".join(line.rstrip() + "\n" for line in text.splitlines()))
 
 
 _DECIMAL = ["B", "kB", "MB", "GB", "TB", "PB"]
@@ -193,43 +190,78 @@ def confirm(warning: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-def listing(fmt: str, rows: list[dict[str, str]], headers: list[str], keys: list[str]) -> None:
-    """An ls command's rows: `--format json` one JSON object per line, no format a table of `keys`."""
+# docker's column titles of the fields its ls commands' templates know (formatter's *HeaderContext)
+HEADERS = {"ID": "ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT", "RunningFor": "CREATED",
+           "Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS",
+           "Mounts": "MOUNTS", "Networks": "NETWORKS", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
+           "CreatedSince": "CREATED", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT",
+           "IPv6": "IPV6", "Internal": "INTERNAL"}
+
+
+def _with_label(row: dict[str, Any]) -> dict[str, Any]:
+    """`{{.Label "k"}}`: one label's value, from the row's Labels column (k=v,...)."""
+    labels = dict(kv.partition("=")[::2] for kv in str(row.get("Labels", "")).split(",") if kv)
+    return {**row, "Label": lambda name: labels.get(name, "")}
+
+
+def listing(fmt: str, rows: list[dict[str, Any]], headers: list[str], keys: list[str]) -> None:
+    """An ls command's rows as docker's formatter writes them: no format (or `table`) a table of `keys`;
+    `json` one JSON object per line; `table TEMPLATE` a tabwriter table with a header row; any other
+    TEMPLATE one line per row. As docker, a literal \\t and \\n in the template are a tab and a newline."""
     if fmt == "json":
         for r in rows:
             sys.stdout.write(json.dumps(r) + "\n")
-    elif fmt:
-        raise CLIError(f"--format {fmt!r}: only json is supported")
+        return
+    if fmt.strip() in ("", "table"):
+        table(headers, [[str(r[k]) for k in keys] for r in rows], sys.stdout)
+        return
+    from .templates import Template, TemplateError
+
+    is_table = fmt.startswith("table")
+    text = (fmt[5:] if is_table else fmt).strip(" ").replace("\\t", "\t").replace("\\n", "\n")
+    try:
+        t = Template(text)
+        lines = [t.execute(_with_label(r)) for r in rows]
+        if is_table:
+            names = dict(zip(keys, headers, strict=True))
+            head = {k: names.get(k, HEADERS.get(k, k.upper())) for k in (rows[0] if rows else {**HEADERS, **names})}
+            lines.insert(0, t.execute({**head, "Label": lambda name: "LABEL"}))
+    except TemplateError as e:
+        raise CLIError(f"Template parsing error: {e}") from None
+    if is_table:
+        sys.stdout.write(tabwriter("\n".join(lines)))
     else:
-        table(headers, [[r[k] for k in keys] for r in rows])
+        sys.stdout.write("".join(line + "\n" for line in lines))
 
 
-def template(fmt: str, doc: dict[str, Any]) -> str:
-    """The {{.Field.Sub}} subset of Go templates, and {{json .Field}}. Any: a JSON document's values."""
-    import re
-
-    def field(path: str) -> Any:
-        v: Any = doc
-        for part in [p for p in path.split(".") if p]:
-            if not isinstance(v, dict) or part not in v:
-                raise CLIError(f"template: {fmt}: can't evaluate field {part}")
-            v = v[part]
-        return v
-
-    def repl(m: re.Match[str]) -> str:
-        expr = m.group(1).strip()
-        if expr.startswith("json "):
-            return json.dumps(field(expr[5:].strip()))
-        v = field(expr)
-        return json.dumps(v) if isinstance(v, (dict, list)) else str(v)
-
-    return re.sub(r"\{\{\s*(.*?)\s*\}\}", repl, fmt)
+def tabwriter(text: str, minwidth: int = 10, padding: int = 3) -> str:
+    """Go's text/tabwriter as docker's formatter sets it up (minwidth 10, padding 3, spaces): a cell ended
+    by a tab is padded to its column's width; the last cell of a line is not."""
+    lines = [line.split("\t") for line in text.split("\n")]
+    widths: dict[int, int] = {}
+    for cells in lines:
+        for j, c in enumerate(cells[:-1]):
+            widths[j] = max(widths.get(j, 0), len(c) + padding, minwidth)
+    return "".join("".join(c.ljust(widths[j]) for j, c in enumerate(cells[:-1])) + cells[-1] + "\n" for cells in lines)
 
 
-def inspect_docs(docs: list[dict[str, Any]], fmt: str) -> None:
-    """An inspect command's documents: one line per document through `-f` if given, else a JSON array."""
+def template(fmt: str, doc: Any) -> str:
+    """Go's text/template over a JSON document, as `inspect -f` runs it (templates.py)."""
+    from .templates import TemplateError, render
+
+    try:
+        return render(fmt, doc)
+    except TemplateError as e:
+        raise CLIError(f"Template parsing error: {e}") from None
+
+
+def inspect_docs(docs: list[dict[str, Any]], fmt: str, kinds: list[str] | None = None) -> None:
+    """An inspect command's documents: one line per document through `-f` if given, else a JSON array.
+    `kinds`: each document's (container, image, network, volume), for what Go types its nulls have."""
     if fmt:
-        for d in docs:
-            sys.stdout.write(template(fmt, d) + "\n")
+        from .doctypes import typed
+
+        for d, kind in zip(docs, kinds or [""] * len(docs), strict=True):
+            sys.stdout.write(template(fmt, typed(d, kind)) + "\n")
     else:
         dump_json(docs)

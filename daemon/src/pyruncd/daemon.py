@@ -10,6 +10,7 @@ from .containers.logs import DEFAULT_LOG_OPTS
 from .containers.store import Store as ContainerStore
 from .content import ContentStore
 from .errors import Conflict
+from .events import EventBus
 from .fsutil import private_dir
 from .images.store import ImageStore
 from .networks.manager import NetConfig, Networks
@@ -54,9 +55,10 @@ class Daemon:
         self.content = ContentStore(root / "content")
         self.snapshots = Snapshotter(root / "snapshots", self.conn)
         self.images = ImageStore(self.conn, self.content, self.snapshots)
-        self.volumes = VolumeStore(self.conn, root / "volumes")
+        self.events = EventBus()  # `pyctl events`: the containers, networks, volumes and images tell it
+        self.volumes = VolumeStore(self.conn, root / "volumes", self.events)
         self.networks = Networks(self.conn, root, config.network,
-                                 resolve_container=ContainerStore(self.conn).resolve)
+                                 resolve_container=ContainerStore(self.conn).resolve, events=self.events)
 
     def close(self) -> None:
         self.networks.close()

@@ -138,6 +138,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX build_cache_image ON build_cache(image_id);
     """,
+    # 6: a network's driver options (`network create -o`), as given
+    """
+    ALTER TABLE networks ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 
 

@@ -67,7 +67,7 @@ def containers_of(daemon: Daemon) -> tuple[Containers, Shims, EventSink]:
     containers = Containers(
         store=ContainerStore(daemon.conn), shims=shims, images=daemon.images, snapshots=daemon.snapshots,
         networks=daemon.networks, volumes=daemon.volumes, root=root / "containers",
-        cgroup_parent=daemon.config.cgroup_parent, log_defaults=daemon.config.log_opts)
+        cgroup_parent=daemon.config.cgroup_parent, log_defaults=daemon.config.log_opts, events=daemon.events)
     return containers, shims, EventSink(events_path, containers.oom_event, shims.exit_event)
 
 

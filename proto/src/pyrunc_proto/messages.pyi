@@ -880,6 +880,7 @@ class pyrunc_containers_v1_ContainerConfig(Message):
     health_start_period: str
     no_healthcheck: bool
     log_opts: list[str]
+    links: list[str]
 
 class pyrunc_containers_v1_ContainerConfig_Fields(TypedDict, total=False):
     image: str
@@ -929,6 +930,7 @@ class pyrunc_containers_v1_ContainerConfig_Fields(TypedDict, total=False):
     health_start_period: str
     no_healthcheck: bool
     log_opts: list[str] | tuple[str, ...]
+    links: list[str] | tuple[str, ...]
 
 class pyrunc_containers_v1_ContainerRef(Message):
     id: str
@@ -1014,6 +1016,7 @@ class pyrunc_containers_v1_Event(Message):
     action: str
     id: str
     attributes: dict[str, str]
+    time_nano: int
 
 class pyrunc_containers_v1_Event_Fields(TypedDict, total=False):
     time: str
@@ -1021,12 +1024,17 @@ class pyrunc_containers_v1_Event_Fields(TypedDict, total=False):
     action: str
     id: str
     attributes: Mapping[str, str]
+    time_nano: int
 
 class pyrunc_containers_v1_EventsRequest(Message):
-    ...
+    since: str
+    until: str
+    filters: list[str]
 
 class pyrunc_containers_v1_EventsRequest_Fields(TypedDict, total=False):
-    ...
+    since: str
+    until: str
+    filters: list[str] | tuple[str, ...]
 
 class pyrunc_containers_v1_ExecOutput(Message):
     stream: str

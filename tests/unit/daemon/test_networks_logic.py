@@ -100,7 +100,7 @@ def test_dns_responder_answers_ours_round_robin_and_fails_the_rest():
     names = {"web": ["10.0.0.2"], "svc": ["10.0.0.2", "10.0.0.3"]}
 
     async def main():
-        t = await dns.serve("127.0.0.1", 0, names.get, lambda client: [])
+        t = await dns.serve("127.0.0.1", 0, lambda name, client: names.get(name), lambda client: [])
         port = t.get_extra_info("sockname")[1]
         try:
             loop = asyncio.get_running_loop()

@@ -1,13 +1,14 @@
 """The parts of pyruncd.networks that need no kernel: the --network flags, /etc files, the predefined
 networks, port publishing against recorded bindings, and what inspect shows; over a real meta.db."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from pyruncd import db
 from pyruncd.errors import Conflict, InvalidArgument
-from pyruncd.networks import etc, inspect_docs, options
+from pyruncd.networks import bridge_options, etc, inspect_docs, nft, options
 from pyruncd.networks.predefined import ensure_predefined
 from pyruncd.networks.publish import bind_ports
 from pyruncd.networks.store import Binding, Endpoint, Network, NetworkStore
@@ -22,6 +23,7 @@ class Flags:
     add_hosts: list[str] = field(default_factory=list)
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
+    links: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -137,3 +139,28 @@ def test_inspect_parts_of_a_stopped_container_show_its_asked_ports_only(store):
     assert host["PortBindings"] == {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}
     doc = inspect_docs.network_doc(store, store.resolve("bridge"))
     assert doc["IPAM"]["Config"] == [{"Subnet": "10.99.0.0/24", "Gateway": "10.99.0.1"}] and doc["Containers"] == {}
+
+
+@pytest.mark.parametrize(("opts", "error"), [
+    ({"com.docker.network.driver.mtu": "abc"},
+     'failed to parse com.docker.network.driver.mtu value: abc (strconv.Atoi: parsing "abc": invalid syntax)'),
+    ({"com.docker.network.driver.mtu": "-1"}, "invalid MTU number: -1"),
+    ({"com.docker.network.bridge.enable_ip_masquerade": "nope"},
+     "failed to parse com.docker.network.bridge.enable_ip_masquerade value: nope"),
+    ({"com.docker.network.bridge.name": "x" * 16}, "longer than 15 characters"),
+    ({"com.docker.network.bridge.name": "br-taken"}, "networks have same bridge name"),
+])
+def test_bridge_options_refused_as_dockerd_refuses_them(opts, error):
+    taken = Network("1" * 64, "other", "bridge", bridge="br-taken")
+    with pytest.raises((InvalidArgument, Conflict), match=re.escape(error)):
+        bridge_options.check(opts, [taken], "new")
+
+
+def test_bridge_options_accepted_and_what_they_apply():
+    bridge_options.check({"com.docker.network.driver.mtu": "1400", "com.docker.network.bridge.enable_icc": "false",
+                          "com.example.anything": "kept"}, [], "new")
+    n = Network("1" * 64, "n", "bridge", options={"com.docker.network.driver.mtu": "1400",
+                                                  "com.docker.network.bridge.enable_ip_masquerade": "false"})
+    assert (n.mtu, n.masquerade) == (1400, False)
+    script = nft.render("t", [nft.BridgeNat("br-a", "10.9.0.0/24", masquerade=False)], [])
+    assert 'ip saddr 10.9.0.0/24 oifname != "br-a" masquerade' not in script

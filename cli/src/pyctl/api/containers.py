@@ -117,9 +117,10 @@ class ContainersApi:
         reply: pb.PruneResponse = self._call("Prune", "PruneRequest")
         return reply
 
-    def events(self) -> Iterator[pb.Event]:
-        """Lifecycle events from now on, until the daemon ends the stream."""
-        return self._stream("Events", "EventsRequest")
+    def events(self, *, since: str = "", until: str = "", filters: list[str] | None = None) -> Iterator[pb.Event]:
+        """The daemon's events (containers, networks, volumes, images): the kept ones from `since` (seconds
+        since the epoch), then new ones until `until`, through `filters` (KEY=VALUE)."""
+        return self._stream("Events", "EventsRequest", since=since, until=until, filters=list(filters or []))
 
     def copy_from(self, id: str, path: str) -> Iterator[bytes]:
         """A tar of `path` in the container, in chunks."""

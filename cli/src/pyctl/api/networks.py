@@ -13,10 +13,10 @@ class NetworksApi:
         self._connection = connection
 
     def create(self, name: str, *, driver: str, subnet: str, gateway: str, labels: dict[str, str],
-               internal: bool) -> str:
+               internal: bool, options: dict[str, str] | None = None) -> str:
         """The new network's id; "" for the daemon's choice of driver, subnet and gateway."""
         request = pb.CreateRequest(name=name, driver=driver, subnet=subnet, gateway=gateway, labels=labels,
-                                   internal=internal)
+                                   internal=internal, options=options or {})
         return unary(self._connection.grpc(), _SERVICE + "Create", request, pb.CreateResponse).id
 
     def ls(self) -> list[pb.Network]:

@@ -139,6 +139,8 @@ def create(api: Api, args: argparse.Namespace) -> int:
 
 
 def run(api: Api, args: argparse.Namespace) -> int:
+    if args.tty and args.interactive and not args.detach and not sys.stdin.isatty():
+        raise CLIError("the input device is not a TTY")  # the docker CLI's CheckTty, before anything is made
     cid = _create(api, args)
     if args.detach:
         try:

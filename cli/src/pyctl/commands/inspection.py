@@ -102,10 +102,12 @@ def inspect(api: Api, args: argparse.Namespace) -> int:
     """Containers first, then images, as `docker inspect` looks them up."""
     from .images import inspect_doc
 
-    docs, status = [], 0
+    docs, kinds, status = [], [], 0
     for name in args.names:
         doc = inspect_container(api, name) if args.type in ("", "container") else None
+        kind = "container"
         if doc is None and args.type in ("", "image"):
+            kind = "image"
             try:
                 doc = inspect_doc(api.images.get(name))
             except ApiError as e:
@@ -117,24 +119,38 @@ def inspect(api: Api, args: argparse.Namespace) -> int:
             status = 1
             continue
         docs.append(doc)
-    output.inspect_docs(docs, args.format)
+        kinds.append(kind)
+    output.inspect_docs(docs, args.format, kinds)
     return status
 
 
 def top(api: Api, args: argparse.Namespace) -> int:
     r = api.containers.top(args.container, args.ps_args)
-    output.table(list(r.titles), [list(p.fields) + [""] * (len(r.titles) - len(p.fields)) for p in r.processes])
+    output.table(list(r.titles), [list(p.fields) + [""] * (len(r.titles) - len(p.fields)) for p in r.processes],
+                 minwidth=20)
     return 0
 
 
 def events(api: Api, args: argparse.Namespace) -> int:
-    for e in api.containers.events():
+    """docker's `events`: one line per event, or --format (a Go template over docker's message, or json)."""
+    from .eventtime import timestamp
+
+    stream = api.containers.events(since=timestamp(args.since), until=timestamp(args.until), filters=args.filter)
+    for e in stream:
+        message = {"status": e.action if e.type in ("container", "image") else "", "id": e.id,
+                   "from": e.attributes.get("image", ""), "Type": e.type, "Action": e.action,
+                   "Actor": {"ID": e.id, "Attributes": dict(e.attributes)}, "scope": "local",
+                   "time": e.time_nano // 1_000_000_000, "timeNano": e.time_nano}
+        if e.type not in ("container", "image"):  # (dockerd omits id too; kept: scripts read it)
+            del message["status"], message["from"]
         if args.format == "json":
-            sys.stdout.write(json.dumps({"Type": e.type, "Action": e.action, "id": e.id, "time": e.time,
-                                         "Actor": {"ID": e.id, "Attributes": dict(e.attributes)}}) + "\n")
+            sys.stdout.write(json.dumps(message) + "\n")
+        elif args.format:
+            sys.stdout.write(output.template(args.format, message) + "\n")
         else:
             attrs = ", ".join(f"{k}={v}" for k, v in sorted(e.attributes.items()))
-            sys.stdout.write(f"{e.time} {e.type} {e.action} {e.id} ({attrs})\n")
+            sys.stdout.write(f"{e.time} {e.type} {e.action} {e.id} ({attrs})\n" if attrs else
+                             f"{e.time} {e.type} {e.action} {e.id}\n")
         sys.stdout.flush()
     return 0
 
@@ -147,7 +163,7 @@ def add_ps(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="only show container IDs")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     p.add_argument("-f", "--filter", action="append", default=[], help="name=, status=, id=, label=")
-    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.add_argument("--format", default="", help="json (one JSON object per line), table or a Go template")
     p.set_defaults(func=ps)
 
 
@@ -161,7 +177,7 @@ def add_logs(p: argparse.ArgumentParser) -> None:
 
 
 def add_inspect(p: argparse.ArgumentParser, type_: str = "") -> None:
-    p.add_argument("-f", "--format", default="", help="a {{.Field}} template")
+    p.add_argument("-f", "--format", default="", help="a Go template ({{.State.Running}}, {{json .Config}}, {{range ...}})")
     if not type_:
         p.add_argument("--type", default="", choices=["", "container", "image"])
     else:
@@ -177,5 +193,9 @@ def add_top(p: argparse.ArgumentParser) -> None:
 
 
 def add_events(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.add_argument("-f", "--filter", action="append", default=[],
+                   help="type=, event=, container=, network=, volume=, image=, label= (repeatable)")
+    p.add_argument("--since", default="", help="show the kept events from then (a timestamp or a duration: 10m)")
+    p.add_argument("--until", default="", help="stream until then (a timestamp or a duration)")
+    p.add_argument("--format", default="", help="json, or a Go template ({{.Type}} {{.Action}} {{.Actor.ID}})")
     p.set_defaults(func=events)

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 def add_run_flags(p: argparse.ArgumentParser) -> None:
     """The networking flags of create and run, as docker names them."""
     p.add_argument("--network", "--net", help="bridge (default), a network's name, host, none or container:NAME")
-    p.add_argument("--network-alias", action="append", default=[], help="an alias on the network (repeatable)")
+    p.add_argument("--network-alias", "--net-alias", action="append", default=[],
+                   help="an alias on the network (repeatable)")
+    p.add_argument("--link", action="append", default=[], help="NAME[:ALIAS]: a link to another container")
     p.add_argument("--ip", default="", help="IPv4 address on the network")
     p.add_argument("--dns", action="append", default=[], help="a DNS server (repeatable)")
     p.add_argument("--dns-search", action="append", default=[], help="a DNS search domain (repeatable)")
@@ -33,7 +35,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
 def config_fields(args: argparse.Namespace) -> ContainerConfig:
     """The ContainerConfig fields of run/create's network flags (--network itself is one of run's)."""
     return {"network_aliases": args.network_alias, "ip": args.ip, "dns": args.dns, "dns_search": args.dns_search,
-            "add_hosts": args.add_host, "publish": args.publish, "publish_all": args.publish_all}
+            "add_hosts": args.add_host, "publish": args.publish, "publish_all": args.publish_all, "links": args.link}
 
 
 def _labels(items: list[str]) -> dict[str, str]:
@@ -42,7 +44,8 @@ def _labels(items: list[str]) -> dict[str, str]:
 
 def create(api: Api, args: argparse.Namespace) -> int:
     nid = api.networks.create(args.name, driver=args.driver or "", subnet=args.subnet or "",
-                              gateway=args.gateway or "", labels=_labels(args.label), internal=args.internal)
+                              gateway=args.gateway or "", labels=_labels(args.label), internal=args.internal,
+                              options=_labels(args.opt))
     sys.stdout.write(nid + "\n")
     return 0
 
@@ -54,15 +57,18 @@ def ls(api: Api, args: argparse.Namespace) -> int:
         if k not in ("name", "id", "driver"):
             raise CLIError(f"invalid filter {f!r}: want name=, id= or driver=")
         nets = [n for n in nets if (v in n.name if k == "name" else n.id.startswith(v) if k == "id" else n.driver == v)]
+    nets = sorted(nets, key=lambda n: n.name)  # as docker: by name, whatever the format
     if args.quiet:
         sys.stdout.write("".join((n.id if args.no_trunc else n.id[:12]) + "\n" for n in nets))
         return 0
-    if args.format == "json":
-        for n in nets:
-            sys.stdout.write(json.dumps({"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": n.scope}) + "\n")
-        return 0
-    output.table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
-                 [[n.id if args.no_trunc else n.id[:12], n.name, n.driver, n.scope] for n in sorted(nets, key=lambda n: n.name)])
+    rows = []
+    for n in nets:
+        doc = json.loads(n.inspect_json) if n.inspect_json else {}
+        rows.append({"ID": n.id if args.no_trunc else n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": n.scope,
+                     "IPv6": str(doc.get("EnableIPv6", False)).lower(), "Internal": str(doc.get("Internal", False)).lower(),
+                     "Labels": ",".join(f"{k}={v}" for k, v in sorted((doc.get("Labels") or {}).items())),
+                     "CreatedAt": n.created})
+    output.listing(args.format, rows, ["NETWORK ID", "NAME", "DRIVER", "SCOPE"], ["ID", "Name", "Driver", "Scope"])
     return 0
 
 
@@ -75,7 +81,7 @@ def inspect(api: Api, args: argparse.Namespace) -> int:
         except ApiError as e:
             sys.stderr.write(f"Error response from daemon: {e.message}\n")
             status = 1
-    output.inspect_docs(docs, args.format)
+    output.inspect_docs(docs, args.format, ["network"] * len(docs))
     return status
 
 
@@ -127,6 +133,8 @@ def add_network_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument("--gateway", help="gateway of the subnet")
     p.add_argument("--internal", action="store_true", help="no access to the outside")
     p.add_argument("--label", action="append", default=[], help="set a label (KEY=VALUE)")
+    p.add_argument("-o", "--opt", action="append", default=[],
+                   help="set a driver option (KEY=VALUE): com.docker.network.bridge.name, ...driver.mtu, ...")
     p.add_argument("name")
     p.set_defaults(func=create)
 
@@ -134,7 +142,7 @@ def add_network_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument("-q", "--quiet", action="store_true", help="only show network IDs")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     p.add_argument("-f", "--filter", action="append", default=[], help="name=, id=, driver=")
-    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.add_argument("--format", default="", help="json (one JSON object per line), table or a Go template")
     p.set_defaults(func=ls)
 
     p = nsub.add_parser("inspect", help="show networks' details as JSON")

@@ -44,6 +44,11 @@ def info(api: Api, args: argparse.Namespace) -> int:
     return 0
 
 
+# uname's machine -> Go's GOARCH, which docker's OS/Arch lines use
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armv6l": "arm", "i686": "386", "i386": "386",
+          "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
+
+
 def version(api: Api, args: argparse.Namespace) -> int:
     import importlib.metadata
     import platform
@@ -53,7 +58,7 @@ def version(api: Api, args: argparse.Namespace) -> int:
         f" Version:           {importlib.metadata.version('pyctl')}",
         " API version:       v1",
         f" Python version:    {platform.python_version()}",
-        f" OS/Arch:           linux/{platform.machine()}",
+        f" OS/Arch:           linux/{GOARCH.get(platform.machine(), platform.machine())}",
         "",
     ]) + "\n")
     try:

@@ -53,7 +53,7 @@ def inspect(api: Api, args: argparse.Namespace) -> int:
                 raise
             sys.stderr.write(f"Error response from daemon: {e.message}\n")
             status = 1
-    output.inspect_docs(docs, args.format)
+    output.inspect_docs(docs, args.format, ["volume"] * len(docs))
     return status
 
 
@@ -83,12 +83,12 @@ def add_create(p: argparse.ArgumentParser) -> None:
 def add_ls(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="only display volume names")
     p.add_argument("-f", "--filter", action="append", default=[], help="dangling=, name=, label=, driver=")
-    p.add_argument("--format", default="", help="json: one JSON object per line")
+    p.add_argument("--format", default="", help="json (one JSON object per line), table or a Go template")
     p.set_defaults(func=ls)
 
 
 def add_inspect(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-f", "--format", default="", help="a {{.Field}} template")
+    p.add_argument("-f", "--format", default="", help="a Go template ({{.State.Running}}, {{json .Config}}, {{range ...}})")
     p.add_argument("names", nargs="+", metavar="VOLUME")
     p.set_defaults(func=inspect)
 

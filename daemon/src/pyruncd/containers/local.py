@@ -3,10 +3,11 @@ holds, each method one operation of ops/. It builds the runtime, the policies su
 and the context the operations share; the shims (shimapi.ShimFactory) and the other packages are given.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..events import Event, EventBus
 from ..fsutil import private_dir
 from ..snapshots.changes import Change
 from . import stats
@@ -41,7 +42,7 @@ from .policies.restart import BACKOFF_START, Restarter
 from .runtime import Oom, Runtime
 from .shimapi import ShimFactory
 from .store import Store
-from .types import Chunk, CreateOptions, Event, ExecOptions, ProcessExit, Record, ResourceFlags, Status
+from .types import Chunk, CreateOptions, ExecOptions, ProcessExit, Record, ResourceFlags, Status
 
 Changes = TypeVar("Changes")
 
@@ -49,9 +50,11 @@ Changes = TypeVar("Changes")
 class Containers:
     def __init__(self, *, store: Store, shims: ShimFactory, images: Images, snapshots: Snapshots,
                  networks: Networks, volumes: Volumes, root: Path, cgroup_parent: str = "/pyruncd",
-                 log_defaults: dict[str, str] | None = None, restart_backoff: float = BACKOFF_START) -> None:
-        """`root`: --root/containers. `restart_backoff`: the first restart's delay (doubled at each)."""
-        self.runtime = Runtime()
+                 log_defaults: dict[str, str] | None = None, restart_backoff: float = BACKOFF_START,
+                 events: EventBus | None = None) -> None:
+        """`root`: --root/containers. `restart_backoff`: the first restart's delay (doubled at each).
+        `events`: the daemon's event stream."""
+        self.runtime = Runtime(events)
         self.restarts = Restarter(self.runtime, store, lambda cid, wanted: start.start_again(self._ctx, cid, wanted),
                                   backoff_start=restart_backoff)
         self.health = HealthMonitors(self.runtime, store, lambda cid: exec.probe(self._ctx, cid))
@@ -131,16 +134,10 @@ class Containers:
     def logs(self, text: str, follow: bool, tail: int, since: str) -> AsyncIterator[Entry]:
         return logs.logs(self._ctx, text, follow, tail, since)
 
-    def events(self) -> "AsyncIterator[Event]":
-        return self._events()
-
-    async def _events(self) -> AsyncIterator[Event]:
-        q = self.runtime.watch()
-        try:
-            while True:
-                yield await q.get()
-        finally:
-            self.runtime.unwatch(q)
+    def events(self, *, since: float | None = None, until: float | None = None,
+               filters: Sequence[str] = ()) -> "AsyncIterator[Event]":
+        """The daemon's event stream (events.py), whose container events the runtime announces."""
+        return self.runtime.events.stream(since=since, until=until, filters=filters)
 
     async def build_step(self, o: CreateOptions, *, on_start: Callable[[str], None], output: Callable[[Chunk], None],
                          take_changes: Callable[[Path], Awaitable[Changes]]) -> tuple[int, Changes | None]:

@@ -11,12 +11,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..clock import rfc3339
 from ..errors import Conflict
+from ..events import EventBus
 from .fifo import FifoReader, Outlet
 from .logs import LogFile
 from .shimapi import ShimClient
-from .types import Event, Record
+from .types import Record
 
 
 @dataclass(kw_only=True)
@@ -88,14 +88,15 @@ Subscriber = Callable[[Lifecycle], None]
 
 
 class Runtime:
-    def __init__(self) -> None:
+    def __init__(self, events: EventBus | None = None) -> None:
+        """`events`: the daemon's event stream, which `announce` publishes to."""
+        self.events = events or EventBus()
         self._live: dict[str, Live] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiters: dict[str, list[asyncio.Future[int]]] = {}
         self._attached: dict[str, set[Outlet]] = {}
         self._exec_stdin: dict[tuple[str, str], int] = {}
         self._subscribers: list[Subscriber] = []
-        self._watchers: set[asyncio.Queue[Event]] = set()
         self._reconnecting: set[str] = set()
         self.reconnected = asyncio.Event()  # the first reconnect pass after start is over
 
@@ -199,16 +200,18 @@ class Runtime:
         for s in self._subscribers:
             s(event)
 
-    def watch(self) -> "asyncio.Queue[Event]":
-        """`pyctl events`: every event from now on."""
-        q: asyncio.Queue[Event] = asyncio.Queue()
-        self._watchers.add(q)
-        return q
-
-    def unwatch(self, q: "asyncio.Queue[Event]") -> None:
-        self._watchers.discard(q)
-
     def announce(self, action: str, rec: Record, **attrs: str) -> None:
-        e = Event(time=rfc3339(), action=action, id=rec.id, attributes={"image": rec.image, "name": rec.name, **attrs})
-        for q in self._watchers:
-            q.put_nowait(e)
+        """A container event on the daemon's stream; a start mounts its volumes first and an exit
+        unmounts them after, as dockerd tells."""
+        if action == "start":
+            self._volume_events("mount", rec)
+        self.events.emit("container", action, rec.id, image=rec.image, name=rec.name, **attrs)
+        if action == "die":
+            self._volume_events("unmount", rec)
+
+    def _volume_events(self, action: str, rec: Record) -> None:
+        for m in rec.config.mounts:
+            if m.type == "volume":
+                extra = ({"destination": m.destination, "propagation": m.propagation, "read/write": str(m.rw).lower()}
+                         if action == "mount" else {})
+                self.events.emit("volume", action, m.name, container=rec.id, driver="local", **extra)

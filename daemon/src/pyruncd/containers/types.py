@@ -129,6 +129,7 @@ class CreateOptions:
     add_hosts: list[str] = field(default_factory=list)
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
+    links: list[str] = field(default_factory=list)
     mounts: MountFlags = field(default_factory=MountFlags)
     host: HostFlags = field(default_factory=HostFlags)
 
@@ -182,15 +183,6 @@ class Record:
     @property
     def live(self) -> bool:
         return self.status in LIVE
-
-
-@dataclass(frozen=True, kw_only=True)
-class Event:
-    """What `pyctl events` shows."""
-    time: str
-    action: str
-    id: str
-    attributes: dict[str, str]
 
 
 @dataclass(frozen=True, kw_only=True)

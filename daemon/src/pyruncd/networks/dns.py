@@ -1,6 +1,6 @@
-"""The DNS responder of a user network: on its gateway's port 53 (UDP), A records for the network's
-containers by name and alias (several containers under one alias answer in turn), the rest forwarded
-to the asking container's --dns servers or else the host's."""
+"""The DNS responder of a user network: on its gateway's port 53 (UDP), A records for containers by name
+and alias (those on any network the asker is on: kernel.py's lookup; several containers under one alias
+answer in turn), the rest forwarded to the asking container's --dns servers or else the host's."""
 
 import asyncio
 import logging
@@ -23,13 +23,13 @@ def host_nameservers(path: Path = Path("/etc/resolv.conf")) -> list[str]:
     return [f[1] for f in (line.split() for line in lines) if len(f) >= 2 and f[0] == "nameserver"]
 
 
-Lookup = Callable[[str], list[str] | None]
+Lookup = Callable[[str, str], list[str] | None]   # (name, the asking client's address)
 Upstreams = Callable[[str], list[str]]
 Address = tuple[str | Any, int]   # asyncio's type for a datagram's peer
 
 
 class Responder(asyncio.DatagramProtocol):
-    """`lookup(name)` -> the addresses of that name on the network (None: not ours);
+    """`lookup(name, client ip)` -> the addresses of that name for that client (None: not ours);
     `upstreams(client ip)` -> where to forward other names."""
 
     def __init__(self, lookup: Lookup, upstreams: Upstreams):
@@ -49,7 +49,7 @@ class Responder(asyncio.DatagramProtocol):
         if not q.questions:
             return
         name = str(q.q.qname).rstrip(".").lower()
-        ips = self.lookup(name)
+        ips = self.lookup(name, addr[0])
         if ips is None:
             asyncio.ensure_future(self._forward(data, addr, q))
             return

@@ -27,7 +27,7 @@ async def plug(store: NetworkStore, kernel: Kernel, e: Endpoint, pid: int) -> No
     n = store.network(e.network_id)
     await kernel.bring_up(n)
     e.veth = "veth" + os.urandom(4).hex()[:7]
-    eth = links.Eth(e.veth, f"eth{e.idx}", e.ip, n.prefixlen, e.mac, n.gateway if e.idx == 0 else "")
+    eth = links.Eth(e.veth, f"eth{e.idx}", e.ip, n.prefixlen, e.mac, n.gateway if e.idx == 0 else "", n.mtu)
     await in_thread(links.attach, pid, n.bridge, eth)
     store.set_veth(e)
 

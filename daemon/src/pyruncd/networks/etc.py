@@ -36,11 +36,14 @@ def copy_from(source: Path, etc: Path) -> None:
             shutil.copyfile(source / f, etc / f)
 
 
-def write(etc: Path, n: Network, nc: dict[str, Any], hostname: str, ip: str, *, host_network: bool) -> None:
+def write(etc: Path, n: Network, nc: dict[str, Any], hostname: str, ip: str, *, host_network: bool,
+          linked: list[tuple[str, str]] | None = None) -> None:
     """`ip`: the container's address on `n`, "" when it has none (host, none); `host_network`: the
-    container shares the host's, and starts from the host's /etc/hosts."""
+    container shares the host's, and starts from the host's /etc/hosts; `linked`: (address, names)
+    of the --link targets on the default bridge, as docker's legacy links write them."""
     extra = "".join(f"{addr if addr != 'host-gateway' else (n.gateway or '127.0.0.1')}\t{h}\n"
                     for h, addr in (x.split(":", 1) for x in nc.get("add_hosts", [])))
+    extra += "".join(f"{addr}\t{names}\n" for addr, names in linked or [])
     if host_network:
         try:
             hosts = Path("/etc/hosts").read_text()

@@ -3,7 +3,7 @@
 from typing import Any
 
 from .container import Container
-from .store import Network, NetworkStore
+from .store import BRIDGE_NAME, Network, NetworkStore
 
 
 def network_doc(store: NetworkStore, n: Network) -> dict[str, Any]:
@@ -19,7 +19,8 @@ def network_doc(store: NetworkStore, n: Network) -> dict[str, Any]:
             "EnableIPv6": False, "IPAM": {"Driver": "default", "Options": None, "Config": config},
             "Internal": n.internal, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
             "ConfigOnly": False, "Containers": containers,
-            "Options": {"com.docker.network.bridge.name": n.bridge} if n.bridge else {}, "Labels": n.labels}
+            "Options": n.options or ({BRIDGE_NAME: n.bridge} if n.predefined and n.bridge else {}),
+            "Labels": n.labels}
 
 
 def container_parts(store: NetworkStore, rec: Container) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -58,5 +59,17 @@ def container_parts(store: NetworkStore, rec: Container) -> tuple[dict[str, Any]
         bindings[f"{p['container_port']}/{p['proto']}"].append(
             {"HostIp": p["host_ip"], "HostPort": str(p["host_port"]) if p["host_port"] else ""})
     host = {"NetworkMode": s.network, "PortBindings": bindings, "PublishAllPorts": nc.get("publish_all", False),
-            "Dns": nc.get("dns", []), "DnsSearch": nc.get("dns_search", []), "ExtraHosts": nc.get("add_hosts") or None}
+            "Dns": nc.get("dns", []), "DnsSearch": nc.get("dns_search", []), "ExtraHosts": nc.get("add_hosts") or None,
+            "Links": _links(store, rec.id, nc.get("links", []))}
     return settings, host
+
+
+def _links(store: NetworkStore, cid: str, links: list[list[str]]) -> list[str] | None:
+    """HostConfig.Links as docker shows them: "/TARGET:/ME/ALIAS"."""
+    me = store.container(cid)
+    out = []
+    for target, alias in links:
+        row = store.container(target)
+        if row is not None and me is not None:
+            out.append(f"/{row['name']}:/{me['name']}/{alias}")
+    return out or None

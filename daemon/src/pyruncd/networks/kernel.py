@@ -28,7 +28,7 @@ class Kernel:
     async def bring_up(self, n: Network) -> None:
         if n.id in self._up:
             return
-        await in_thread(links.ensure_bridge, n.bridge, n.gateway, n.prefixlen)
+        await in_thread(links.ensure_bridge, n.bridge, n.gateway, n.prefixlen, n.mtu)
         self._up[n.id] = n.bridge
         if n.name != "bridge":  # as docker: names resolve on user networks only
             await self._start_dns(n)
@@ -39,18 +39,52 @@ class Kernel:
         if n.id in self._dns:
             return
         try:
-            self._dns[n.id] = await dns.serve(n.gateway, self.dns_port, lambda name: self._lookup(n.id, name),
+            self._dns[n.id] = await dns.serve(n.gateway, self.dns_port,
+                                              lambda name, client: self._lookup(n.id, name, client),
                                               lambda client: self._upstreams(n, client))
         except OSError as e:
             log.warning("DNS responder not started", extra={"network": n.name, "error": str(e)})
 
-    def _lookup(self, network_id: str, name: str) -> list[str] | None:
-        ips = []
-        for e in self.store.endpoints(network_id=network_id):
-            row = self.store.container(e.container_id) if e.veth else None
-            if row is not None and name in {row["name"].lower(), row["id"][:12], *(a.lower() for a in e.aliases)}:
-                ips.append(e.ip)
-        return ips or None
+    def _lookup(self, network_id: str, name: str, client: str) -> list[str] | None:
+        """As docker's resolver in each container: names on every user network the asking container is on,
+        the network asked through first; names on networks it is not on are not ours to answer."""
+        asker, nets = self._networks_of(network_id, client)
+        if (linked := self._linked(asker, name, nets)) is not None:
+            return linked
+        for nid in nets:
+            ips = []
+            for e in self.store.endpoints(network_id=nid):
+                row = self.store.container(e.container_id) if e.veth else None
+                if row is not None and name in {row["name"].lower(), row["id"][:12], *(a.lower() for a in e.aliases)}:
+                    ips.append(e.ip)
+            if ips:
+                return ips
+        return None
+
+    def _networks_of(self, network_id: str, client: str) -> tuple[str, list[str]]:
+        """The container at `client` on `network_id` ("" when none is) and its user networks, that one first."""
+        asker = next((e.container_id for e in self.store.endpoints(network_id=network_id)
+                      if e.ip == client and e.veth), None)
+        if asker is None:
+            return "", [network_id]
+        others = sorted((e for e in self.store.endpoints(container_id=asker)
+                         if e.veth and e.network_id != network_id), key=lambda e: e.idx)
+        return asker, [network_id] + [e.network_id for e in others
+                                      if self.store.network(e.network_id).name != "bridge"]
+
+    def _linked(self, asker: str, name: str, nets: list[str]) -> list[str] | None:
+        """--link ALIAS on user networks: for the linking container only, the target's address on the
+        first network they share."""
+        row = self.store.container(asker) if asker else None
+        if row is None:
+            return None
+        for target, alias in json.loads(row["config"])["settings"].get("net", {}).get("links", []):
+            if alias.lower() == name:
+                for nid in nets:
+                    ips = [e.ip for e in self.store.endpoints(container_id=target, network_id=nid) if e.veth]
+                    if ips:
+                        return ips
+        return None
 
     def _upstreams(self, n: Network, client: str) -> list[str]:
         from .dns import host_nameservers
@@ -74,7 +108,8 @@ class Kernel:
             by_container = {e.container_id: e for e in self.store.endpoints() if e.veth and e.idx == 0}
             dnats = [nft.Dnat(b.proto, b.host_ip, b.host_port, by_container[b.container_id].ip, b.container_port)
                      for b in self.store.bindings() if b.container_id in by_container]
-            bridges = [nft.BridgeNat(nets[i].bridge, nets[i].subnet, nets[i].internal) for i in sorted(active)]
+            bridges = [nft.BridgeNat(nets[i].bridge, nets[i].subnet, nets[i].internal, nets[i].masquerade)
+                       for i in sorted(active)]
             script = nft.render(self.nft_table, bridges, dnats)
             if not self._forwarding:
                 await in_thread(ipforward.claim, self.nft_table)

@@ -65,12 +65,13 @@ def exists(name: str) -> bool:
     return Path("/sys/class/net", name).exists()
 
 
-def ensure_bridge(name: str, gateway: str, prefixlen: int) -> None:
-    """The bridge, up, with the gateway address; route_localnet on it alone, for DNAT from 127.0.0.1."""
+def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> None:
+    """The bridge, up, with the gateway address; route_localnet on it alone, for DNAT from 127.0.0.1.
+    `mtu` 0: the kernel's default."""
     with closing(_ipr()) as ipr:
         idx = _index(ipr, name)
         if idx is None:
-            ipr.link("add", ifname=name, kind="bridge")
+            ipr.link("add", ifname=name, kind="bridge", **({"mtu": mtu} if mtu else {}))
             idx = _index(ipr, name)
         addrs = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=2)}
         if (gateway, prefixlen) not in addrs:
@@ -95,13 +96,15 @@ class Eth:
     prefixlen: int
     mac: str
     gateway: str       # "" when this interface is not the default route
+    mtu: int = 0       # 0: the kernel's default
 
 
 def attach(pid: int, bridge: str, eth: Eth) -> None:
     """A veth pair: one end on the bridge, the other born inside the netns of `pid` as eth.ifname (moving
     an existing link across namespaces costs the kernel an RCU grace period, ~25 ms)."""
     with closing(_ipr()) as ipr:
-        ipr.link("add", ifname=eth.host, kind="veth", peer={"ifname": eth.ifname, "net_ns_pid": pid})
+        mtu = {"mtu": eth.mtu} if eth.mtu else {}
+        ipr.link("add", ifname=eth.host, kind="veth", peer={"ifname": eth.ifname, "net_ns_pid": pid, **mtu}, **mtu)
         try:
             host = _index(ipr, eth.host)
             ipr.link("set", index=host, master=_index(ipr, bridge))

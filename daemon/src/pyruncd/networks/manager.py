@@ -20,13 +20,14 @@ from typing import Any
 
 from ..clock import rfc3339
 from ..errors import Conflict, InvalidArgument, NotFound
+from ..events import EventBus
 from ..threads import in_thread
-from . import endpoints, etc, inspect_docs, ipam, links, options
+from . import bridge_options, endpoints, etc, inspect_docs, ipam, links, options
 from .container import Container, NetworkFlags
 from .kernel import Kernel
 from .predefined import ensure_predefined
 from .publish import bind_ports
-from .store import PREDEFINED, Binding, Network, NetworkStore
+from .store import BRIDGE_NAME, PREDEFINED, Binding, Network, NetworkStore
 
 log = logging.getLogger("pyruncd.networks")
 
@@ -52,10 +53,12 @@ def join_netns(doc: dict[str, Any], path: str) -> None:
 
 class Networks:
     def __init__(self, conn: sqlite3.Connection, root: Path, config: NetConfig,
-                 resolve_container: Callable[[str], str]):
+                 resolve_container: Callable[[str], str], events: EventBus | None = None):
         """`resolve_container`: a container's name, id or id prefix -> its id (the containers store's
-        resolve, injected so that networks does not import containers, which imports networks)."""
+        resolve, injected so that networks does not import containers, which imports networks).
+        `events`: the daemon's event stream (create, connect, disconnect, destroy, prune)."""
         self.store = NetworkStore(conn)
+        self.events = events or EventBus()
         self.resolve_container = resolve_container
         self.containers_root = root / "containers"
         self.cfg = config
@@ -76,7 +79,8 @@ class Networks:
         return self.store.resolve(text)
 
     def create(self, name: str, driver: str = "", subnet: str = "", gateway: str = "",
-               labels: dict[str, str] | None = None, internal: bool = False) -> Network:
+               labels: dict[str, str] | None = None, internal: bool = False,
+               driver_options: dict[str, str] | None = None) -> Network:
         driver = driver or "bridge"
         if driver != "bridge":
             raise NotFound(f'plugin "{driver}" not found')
@@ -84,6 +88,8 @@ class Networks:
             raise InvalidArgument("network name: empty")
         if name in PREDEFINED:
             raise Conflict(f"network with name {name} already exists")
+        opts = dict(driver_options or {})
+        bridge_options.check(opts, [n for n in self.store.networks() if n.bridge], name)
         ours = [ipaddress.IPv4Network(n.subnet) for n in self.store.networks() if n.subnet]
         if subnet:
             net, gw = ipam.parse_subnet(subnet, gateway)
@@ -95,10 +101,15 @@ class Networks:
             net = ipam.free_subnet(self.pools, ours + ipam.host_routes())
             gw = net.network_address + 1
         nid = os.urandom(32).hex()
-        n = Network(nid, name, "bridge", str(net), str(gw), "br-" + nid[:12], internal, dict(labels or {}), rfc3339())
+        n = Network(nid, name, "bridge", str(net), str(gw), opts.get(BRIDGE_NAME) or "br-" + nid[:12], internal,
+                    dict(labels or {}), rfc3339(), opts)
         self.store.insert(n)
         log.info("network created", extra={"network": name, "subnet": n.subnet})
+        self._event("create", n)
         return n
+
+    def _event(self, action: str, n: Network, **attrs: str) -> None:
+        self.events.emit("network", action, n.id, **attrs, name=n.name, type=n.driver)
 
     def remove(self, text: str) -> Network:
         n = self.get(text)
@@ -108,6 +119,7 @@ class Networks:
             raise Conflict(f"error while removing network: network {n.name} id {n.id} has active endpoints")
         self.store.delete(n.id)
         log.info("network removed", extra={"network": n.name})
+        self._event("destroy", n)
         return n
 
     def prune(self) -> list[str]:
@@ -115,7 +127,9 @@ class Networks:
         for n in self.store.networks():
             if not n.predefined and not self.store.endpoints(network_id=n.id):
                 self.store.delete(n.id)
+                self._event("destroy", n)
                 gone.append(n.name)
+        self.events.emit("network", "prune", "", reclaimed="0")
         return gone
 
     def inspect_doc(self, n: Network) -> dict[str, Any]:
@@ -139,7 +153,22 @@ class Networks:
         n = self.get(mode)
         ep = (endpoints.new_endpoint(self.store, rec.id, n, 0, nc.get("aliases", []), nc.get("ip", ""))
               if n.driver == "bridge" else None)
-        etc.write(etc_dir, n, nc, s.hostname, ep.ip if ep else "", host_network=mode == "host")
+        linked = self._legacy_links(n, nc.get("links", [])) if n.name == "bridge" else []
+        etc.write(etc_dir, n, nc, s.hostname, ep.ip if ep else "", host_network=mode == "host", linked=linked)
+
+    def _legacy_links(self, bridge: Network, links: list[list[str]]) -> list[tuple[str, str]]:
+        """--link on the default bridge: each target's address there and "ALIAS HOSTNAME [NAME]", as
+        docker's /etc/hosts lines for legacy links."""
+        out = []
+        for target, alias in links:
+            row = self.store.container(target)
+            ep = next(iter(self.store.endpoints(container_id=target, network_id=bridge.id)), None)
+            if row is None or ep is None:
+                raise Conflict(f"Cannot link to /{row['name'] if row else target}, as it does not belong to the "
+                               "default network")
+            hostname = json.loads(row["config"])["settings"]["hostname"]
+            out.append((ep.ip, " ".join([alias, hostname] + ([row["name"]] if alias != row["name"] else []))))
+        return out
 
     def netns_path(self, rec: Container) -> str:
         """For a `container:` mode container about to start: the netns to join (its target must run)."""
@@ -179,6 +208,8 @@ class Networks:
             except BaseException:
                 await endpoints.unplug_all(self.store, self.kernel, rec.id)
                 raise
+        for e in eps:
+            self._event("connect", self.store.network(e.network_id), container=rec.id)
 
     async def detach(self, cid: str) -> None:
         """At exit: the endpoints and ports are released at once; the kernel follows in the background
@@ -191,6 +222,7 @@ class Networks:
             self._stale.append(e.veth)
             e.veth = ""
             self.store.set_veth(e)
+            self._event("disconnect", self.store.network(e.network_id), container=cid)
         self.store.delete_bindings(cid)
         self._dirty = True
         if self._settling is None or self._settling.done():
@@ -239,6 +271,8 @@ class Networks:
                     self.store.delete_endpoint(cid, n.id)
                     raise
                 await self.kernel.sync()
+                self._event("connect", n, container=cid)
+            self._point_resolver(cid)
 
     async def disconnect(self, network: str, container: str, force: bool = False) -> None:
         n = self.get(network)
@@ -254,8 +288,25 @@ class Networks:
                 raise Conflict(f"container {cid} is not connected to network {n.name}")
             if e.veth:
                 await in_thread(links.detach, e.veth)
+                self._event("disconnect", n, container=cid)
             self.store.delete_endpoint(cid, n.id)
             await self.kernel.sync()
+            self._point_resolver(cid)
+
+    def _point_resolver(self, cid: str) -> None:
+        """After a connect or disconnect, as docker's embedded resolver: a container on a user network asks
+        the responder of its first one (which answers for all its networks); else it asks what the default
+        bridge's containers ask. /etc/resolv.conf is bound into the container: rewritten in place."""
+        row = self.store.container(cid)
+        path = self.containers_root / cid / "etc" / "resolv.conf"
+        if row is None or not path.exists():
+            return
+        settings = json.loads(row["config"])["settings"]
+        nets = [self.store.network(e.network_id) for e in self.store.endpoints(container_id=cid)]
+        n = next((x for x in nets if x.name != "bridge"), None) or self.get("bridge")
+        text = etc.resolv_conf(n, settings.get("net", {}))
+        if path.read_text() != text:
+            path.write_text(text)
 
     # ---- daemon start and stop
 

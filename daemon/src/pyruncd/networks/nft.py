@@ -13,6 +13,7 @@ class BridgeNat:
     bridge: str
     subnet: str
     internal: bool = False
+    masquerade: bool = True     # com.docker.network.bridge.enable_ip_masquerade
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def render(table: str, bridges: list[BridgeNat], dnats: list[Dnat]) -> str:
         if b.internal:
             forward.append(f'    iifname "{b.bridge}" oifname != "{b.bridge}" drop')
             forward.append(f'    oifname "{b.bridge}" iifname != "{b.bridge}" drop')
-        else:
+        elif b.masquerade:
             post.append(f'    ip saddr {b.subnet} oifname != "{b.bridge}" masquerade')
     lines = [
         f"table ip {table}",

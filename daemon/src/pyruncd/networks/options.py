@@ -1,11 +1,11 @@
-"""--network and its companion flags (--ip, --network-alias, --dns, --add-host, -p, -P) checked as docker
-checks them, into the per-container settings kept in the container's config."""
+"""--network and its companion flags (--ip, --network-alias, --dns, --add-host, -p, -P, --link) checked as
+docker checks them, into the per-container settings kept in the container's config."""
 
 import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, NotFound
 from . import ports as portspec
 from .container import NetworkFlags
 from .store import PREDEFINED
@@ -22,6 +22,17 @@ def add_host(text: str) -> tuple[str, str]:
             raise InvalidArgument(f'invalid argument "{text}" for "--add-host" flag: invalid IP address in add-host:'
                                   f' "{ip}"') from None
     return host, ip
+
+
+def _link(text: str, resolve_container: Callable[[str], str]) -> list[str]:
+    """--link NAME[:ALIAS] -> [the target's id, the alias (its name when not given)]."""
+    name, _, alias = text.partition(":")
+    name = name.lstrip("/")
+    try:
+        target = resolve_container(name)
+    except NotFound:
+        raise NotFound(f"could not get container for {name}: No such container: {name}") from None
+    return [target, alias or name]
 
 
 def validate(mode: str, o: NetworkFlags, image_config: dict[str, Any], *, resolve_container: Callable[[str], str],
@@ -44,9 +55,14 @@ def validate(mode: str, o: NetworkFlags, image_config: dict[str, Any], *, resolv
         publish = []  # docker drops them with a warning: nothing to forward to
     else:
         mode = network_name(mode)
+    links = [_link(text, resolve_container) for text in o.links]
+    if links and (mode == "host" or mode.startswith("container:")):
+        raise InvalidArgument("conflicting options: host type networking can't be used with links. This would "
+                              "result in undefined behavior" if mode == "host" else "conflicting options: container "
+                              "type network can't be used with links. This would result in undefined behavior")
     if (ip or aliases) and (mode in PREDEFINED or mode.startswith("container:")):
         raise InvalidArgument("user specified IP address is supported on user defined networks only" if ip else
                               "network-scoped alias is supported only for containers in user defined networks")
     return mode, {"aliases": aliases, "ip": ip, "dns": list(o.dns), "dns_search": list(o.dns_search),
                   "add_hosts": [f"{h}:{i}" for h, i in hosts], "ports": [p.dump() for p in publish],
-                  "publish_all": bool(o.publish_all)}
+                  "publish_all": bool(o.publish_all), "links": links}

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from ..errors import Conflict, NotFound
 
 PREDEFINED = ("bridge", "host", "none")
+BRIDGE_NAME = "com.docker.network.bridge.name"
+MTU = "com.docker.network.driver.mtu"
+MASQUERADE = "com.docker.network.bridge.enable_ip_masquerade"
 
 
 @dataclass
@@ -21,6 +24,16 @@ class Network:
     internal: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     created: str = ""
+    options: dict[str, str] = field(default_factory=dict)   # the driver's, as `network create -o` gave them
+
+    @property
+    def mtu(self) -> int:
+        """com.docker.network.driver.mtu; 0: the kernel's default."""
+        return int(self.options.get(MTU, 0) or 0)
+
+    @property
+    def masquerade(self) -> bool:
+        return self.options.get(MASQUERADE, "true") not in ("0", "f", "F", "FALSE", "false", "False")
 
     @property
     def predefined(self) -> bool:
@@ -60,7 +73,7 @@ class NetworkStore:
     @staticmethod
     def _net(r: sqlite3.Row) -> Network:
         return Network(r["id"], r["name"], r["driver"], r["subnet"], r["gateway"], r["bridge"], bool(r["internal"]),
-                       json.loads(r["labels"]), r["created"])
+                       json.loads(r["labels"]), r["created"], json.loads(r["options"]))
 
     @staticmethod
     def _ep(r: sqlite3.Row) -> Endpoint:
@@ -92,9 +105,10 @@ class NetworkStore:
 
     def insert(self, n: Network) -> None:
         try:
-            self.conn.execute("INSERT INTO networks(id, name, driver, subnet, gateway, bridge, internal, labels, created)"
-                              " VALUES (?,?,?,?,?,?,?,?,?)", (n.id, n.name, n.driver, n.subnet, n.gateway, n.bridge,
-                                                            int(n.internal), json.dumps(n.labels), n.created))
+            self.conn.execute("INSERT INTO networks(id, name, driver, subnet, gateway, bridge, internal, labels, created,"
+                              " options) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                              (n.id, n.name, n.driver, n.subnet, n.gateway, n.bridge, int(n.internal),
+                               json.dumps(n.labels), n.created, json.dumps(n.options)))
         except sqlite3.IntegrityError:
             raise Conflict(f"network with name {n.name} already exists") from None
 

@@ -192,8 +192,10 @@ class ContainersService(pb_grpc.ContainersServicer):
 
     @rpc
     async def Events(self, request: pb.EventsRequest, context: Context) -> AsyncIterator[pb.Event]:
-        async for e in self.c.events():
-            yield pb.Event(time=e.time, type="container", action=e.action, id=e.id, attributes=e.attributes)
+        since, until = (float(t) if t else None for t in (request.since, request.until))
+        async for e in self.c.events(since=since, until=until, filters=list(request.filters)):
+            yield pb.Event(time=e.time, type=e.type, action=e.action, id=e.id, attributes=e.attributes,
+                           time_nano=e.time_nano)
 
     @rpc
     async def CopyFrom(self, request: pb.CopyFromRequest, context: Context) -> AsyncIterator[pb.Chunk]:

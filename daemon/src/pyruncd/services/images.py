@@ -10,7 +10,7 @@ from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc as pb_grpc
 
 from .. import committing, reference
 from ..daemon import Daemon
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, NotFound
 from ..images.commit import RunConfig, now
 from ..images.import_ import import_tar
 from ..images.listing import list_images
@@ -93,18 +93,34 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Tag(self, request: pb.TagRequest, context: Context) -> pb.TagResponse:
-        self.store.tag(request.source, request.target)
+        target = self.store.tag(request.source, request.target)
+        self._event("tag", self.store.resolve(request.source), target.familiar)
         return pb.TagResponse()
+
+    def _event(self, action: str, actor: str, name: str = "") -> None:
+        """The daemon's event stream, as dockerd's image events: name the reference or the id."""
+        self.d.events.emit("image", action, actor, name=name or actor)
 
     @rpc
     async def Remove(self, request: pb.RemoveRequest, context: Context) -> pb.RemoveResponse:
+        try:
+            image_id = self.store.resolve(request.reference)
+        except NotFound:
+            image_id = ""  # remove says so in its words
         res = remove(self.store, request.reference, force=request.force, prune=not request.no_prune,
                      using_image=self._using_image)
+        for _ in res.untagged:
+            self._event("untag", image_id)
+        for deleted in res.deleted:
+            self._event("delete", deleted)
         return pb.RemoveResponse(untagged=[reference.familiar(n) for n in res.untagged], deleted=res.deleted)
 
     @rpc
     async def Prune(self, request: pb.PruneRequest, context: Context) -> pb.PruneResponse:
         res = prune(self.store, all=request.all, using_image=self._using_image)
+        for deleted in res.deleted:
+            self._event("delete", deleted)
+        self.d.events.emit("image", "prune", "", reclaimed=str(res.space_reclaimed))
         return pb.PruneResponse(untagged=[reference.familiar(n) for n in res.untagged], deleted=res.deleted,
                                 space_reclaimed=res.space_reclaimed)
 
@@ -116,6 +132,7 @@ class ImagesService(pb_grpc.ImagesServicer):
         log.info("pull", extra={"reference": str(ref), "platform": str(plat)})
         async for p in _stream_events(lambda emit: pull(self.store, ref, plat, creds, self.insecure, emit)):
             yield p
+        self._event("pull", ref.familiar)
 
     @rpc
     async def Push(self, request: pb.PushRequest, context: Context) -> AsyncIterator[pb.Progress]:
@@ -134,10 +151,13 @@ class ImagesService(pb_grpc.ImagesServicer):
 
         async for p in _stream_events(run):
             yield p
+        self._event("push", ref.familiar)
 
     @rpc
     async def Load(self, request_iterator: AsyncIterator[pb.LoadRequest], context: Context) -> pb.LoadResponse:
         loaded = await load(self.store, (chunk.data async for chunk in request_iterator), self.d.tmp)
+        for x in loaded:
+            self._event("load", x.image_id)
         return pb.LoadResponse(loaded=[m for x in loaded for m in x.messages()])
 
     @rpc
@@ -146,6 +166,8 @@ class ImagesService(pb_grpc.ImagesServicer):
         async with contextlib.aclosing(save(self.store, request.references, oci=oci, tmp=self.d.tmp)) as chunks:
             async for chunk in chunks:
                 yield pb.SaveResponse(data=chunk)
+        for text in request.references:
+            self._event("save", self.store.resolve(text))
 
     @rpc
     async def Login(self, request: pb.LoginRequest, context: Context) -> pb.LoginResponse:
@@ -170,4 +192,5 @@ class ImagesService(pb_grpc.ImagesServicer):
         rec = await import_tar(self.store, chunks(), self.d.tmp, config=config, created=now(),
                                comment=first.message or "Imported from -", tags=tags)
         log.info("imported", extra={"image": rec.id})
+        self._event("import", rec.id)
         return pb.ImportResponse(image_id=rec.id)

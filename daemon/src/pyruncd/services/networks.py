@@ -21,7 +21,8 @@ class NetworksService(pb_grpc.NetworksServicer):
     @rpc
     async def Create(self, request: pb.CreateRequest, context: Context) -> pb.CreateResponse:
         n = self.n.create(request.name, driver=request.driver, subnet=request.subnet, gateway=request.gateway,
-                          labels=dict(request.labels), internal=request.internal)
+                          labels=dict(request.labels), internal=request.internal,
+                          driver_options=dict(request.options))
         return pb.CreateResponse(id=n.id)
 
     @rpc

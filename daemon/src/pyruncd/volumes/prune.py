@@ -15,4 +15,6 @@ class Pruned:
 
 async def prune(store: VolumeStore, *, all: bool, filters: Sequence[tuple[str, str]] = ()) -> Pruned:
     names, dirs = store.prune(all, filters)
-    return Pruned(deleted=names, space_reclaimed=await in_thread(remove_dirs, dirs))
+    pruned = Pruned(deleted=names, space_reclaimed=await in_thread(remove_dirs, dirs))
+    store.events.emit("volume", "prune", "", reclaimed=str(pruned.space_reclaimed))
+    return pruned

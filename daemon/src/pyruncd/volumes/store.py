@@ -18,6 +18,7 @@ from .. import overlay
 from ..clock import rfc3339
 from ..db import Transaction
 from ..errors import Conflict, InvalidArgument, NotFound
+from ..events import EventBus
 from ..fsutil import du
 from .mounts import ANONYMOUS_LABEL, MountPoint, new_name, validate_name
 
@@ -78,9 +79,12 @@ def remove_dirs(dirs: list[Path]) -> int:
 
 
 class VolumeStore:
-    def __init__(self, conn: sqlite3.Connection, root: Path):
+    def __init__(self, conn: sqlite3.Connection, root: Path, events: EventBus | None = None):
+        """`events`: the daemon's event stream (create, destroy, prune; mount and unmount are the
+        containers' runtime's)."""
         self.conn = conn
         self.root = root
+        self.events = events or EventBus()
         root.mkdir(parents=True, exist_ok=True)
         os.chmod(root, 0o701)  # as docker's: others may reach a _data they know, not list the names
 
@@ -118,6 +122,7 @@ class VolumeStore:
         self.conn.execute("INSERT OR IGNORE INTO volumes(name, created_at, labels, anonymous) VALUES (?,?,?,?)",
                           (name, rfc3339(fraction=False), json.dumps(labels), int(anonymous)))
         (self.dir(name) / "_data").mkdir(parents=True, exist_ok=True)
+        self.events.emit("volume", "create", name, driver=DRIVER)  # as dockerd, for an existing one too
         return self.get(name)
 
     def place(self, mounts: list[MountPoint]) -> None:
@@ -139,6 +144,9 @@ class VolumeStore:
                      int(m.anonymous)))
                 self.conn.execute("INSERT OR IGNORE INTO volume_users(volume, container_id) VALUES (?,?)",
                                   (m.name, container_id))
+        for m in mounts:  # dockerd tells a create for each volume a container names, new or not
+            if m.type == "volume":
+                self.events.emit("volume", "create", m.name, driver=DRIVER)
         for m in mounts:
             if m.type == "volume":
                 Path(m.source).mkdir(parents=True, exist_ok=True)
@@ -160,6 +168,7 @@ class VolumeStore:
             self.conn.execute("DELETE FROM volumes WHERE name=?", (name,))
         except sqlite3.IntegrityError:  # a container took it meanwhile
             raise Conflict(f"remove {name}: volume is in use - [{', '.join(self.get(name).users)}]") from None
+        self.events.emit("volume", "destroy", name, driver=DRIVER)
         return self.dir(name)
 
     def prune(self, all: bool, filters: Sequence[tuple[str, str]] = ()) -> tuple[list[str], list[Path]]:

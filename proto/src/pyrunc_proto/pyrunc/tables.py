@@ -101,6 +101,7 @@ SCHEMA = {
         58: ('health_start_period', 'string', '', False),
         59: ('no_healthcheck', 'bool', '', False),
         60: ('log_opts', 'string', '', True),
+        70: ('links', 'string', '', True),
     },
     'pyrunc.containers.v1.ContainerConfig.LabelsEntry': {
         1: ('key', 'string', '', False),
@@ -150,12 +151,16 @@ SCHEMA = {
         3: ('action', 'string', '', False),
         4: ('id', 'string', '', False),
         5: ('attributes', 'map', 'pyrunc.containers.v1.Event.AttributesEntry', False),
+        6: ('time_nano', 'int64', '', False),
     },
     'pyrunc.containers.v1.Event.AttributesEntry': {
         1: ('key', 'string', '', False),
         2: ('value', 'string', '', False),
     },
     'pyrunc.containers.v1.EventsRequest': {
+        1: ('since', 'string', '', False),
+        2: ('until', 'string', '', False),
+        3: ('filters', 'string', '', True),
     },
     'pyrunc.containers.v1.ExecOutput': {
         1: ('stream', 'string', '', False),

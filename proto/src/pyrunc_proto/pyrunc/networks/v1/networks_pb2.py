@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.pyrunc_proto/pyrunc/networks/v1/networks.proto\x12\x12pyrunc.networks.v1\"i\n\x07Network\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x64river\x18\x03 \x01(\t\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x0f\n\x07\x63reated\x18\x05 \x01(\t\x12\x14\n\x0cinspect_json\x18\x06 \x01(\x0c\"\xce\x01\n\rCreateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64river\x18\x02 \x01(\t\x12\x0e\n\x06subnet\x18\x03 \x01(\t\x12\x0f\n\x07gateway\x18\x04 \x01(\t\x12=\n\x06labels\x18\x05 \x03(\x0b\x32-.pyrunc.networks.v1.CreateRequest.LabelsEntry\x12\x10\n\x08internal\x18\x06 \x01(\x08\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1c\n\x0e\x43reateResponse\x12\n\n\x02id\x18\x01 \x01(\t\"\x18\n\nNetworkRef\x12\n\n\x02id\x18\x01 \x01(\t\"\x07\n\x05\x45mpty\"\r\n\x0bListRequest\"=\n\x0cListResponse\x12-\n\x08networks\x18\x01 \x03(\x0b\x32\x1b.pyrunc.networks.v1.Network\"Q\n\x0e\x43onnectRequest\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x11\n\tcontainer\x18\x02 \x01(\t\x12\x0f\n\x07\x61liases\x18\x03 \x03(\t\x12\n\n\x02ip\x18\x04 \x01(\t\"F\n\x11\x44isconnectRequest\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x11\n\tcontainer\x18\x02 \x01(\t\x12\r\n\x05\x66orce\x18\x03 \x01(\x08\"\x0e\n\x0cPruneRequest\" \n\rPruneResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x03(\t\" \n\x0bPortRequest\x12\x11\n\tcontainer\x18\x01 \x01(\t\"I\n\x0bPortBinding\x12\x16\n\x0e\x63ontainer_port\x18\x01 \x01(\t\x12\x0f\n\x07host_ip\x18\x02 \x01(\t\x12\x11\n\thost_port\x18\x03 \x01(\x05\">\n\x0cPortResponse\x12.\n\x05ports\x18\x01 \x03(\x0b\x32\x1f.pyrunc.networks.v1.PortBinding2\xe6\x04\n\x08Networks\x12O\n\x06\x43reate\x12!.pyrunc.networks.v1.CreateRequest\x1a\".pyrunc.networks.v1.CreateResponse\x12I\n\x04List\x12\x1f.pyrunc.networks.v1.ListRequest\x1a .pyrunc.networks.v1.ListResponse\x12\x46\n\x07Inspect\x12\x1e.pyrunc.networks.v1.NetworkRef\x1a\x1b.pyrunc.networks.v1.Network\x12\x43\n\x06Remove\x12\x1e.pyrunc.networks.v1.NetworkRef\x1a\x19.pyrunc.networks.v1.Empty\x12H\n\x07\x43onnect\x12\".pyrunc.networks.v1.ConnectRequest\x1a\x19.pyrunc.networks.v1.Empty\x12N\n\nDisconnect\x12%.pyrunc.networks.v1.DisconnectRequest\x1a\x19.pyrunc.networks.v1.Empty\x12L\n\x05Prune\x12 .pyrunc.networks.v1.PruneRequest\x1a!.pyrunc.networks.v1.PruneResponse\x12I\n\x04Port\x12\x1f.pyrunc.networks.v1.PortRequest\x1a .pyrunc.networks.v1.PortResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.pyrunc_proto/pyrunc/networks/v1/networks.proto\x12\x12pyrunc.networks.v1\"i\n\x07Network\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06\x64river\x18\x03 \x01(\t\x12\r\n\x05scope\x18\x04 \x01(\t\x12\x0f\n\x07\x63reated\x18\x05 \x01(\t\x12\x14\n\x0cinspect_json\x18\x06 \x01(\x0c\"\xbf\x02\n\rCreateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64river\x18\x02 \x01(\t\x12\x0e\n\x06subnet\x18\x03 \x01(\t\x12\x0f\n\x07gateway\x18\x04 \x01(\t\x12=\n\x06labels\x18\x05 \x03(\x0b\x32-.pyrunc.networks.v1.CreateRequest.LabelsEntry\x12\x10\n\x08internal\x18\x06 \x01(\x08\x12?\n\x07options\x18\x07 \x03(\x0b\x32..pyrunc.networks.v1.CreateRequest.OptionsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1c\n\x0e\x43reateResponse\x12\n\n\x02id\x18\x01 \x01(\t\"\x18\n\nNetworkRef\x12\n\n\x02id\x18\x01 \x01(\t\"\x07\n\x05\x45mpty\"\r\n\x0bListRequest\"=\n\x0cListResponse\x12-\n\x08networks\x18\x01 \x03(\x0b\x32\x1b.pyrunc.networks.v1.Network\"Q\n\x0e\x43onnectRequest\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x11\n\tcontainer\x18\x02 \x01(\t\x12\x0f\n\x07\x61liases\x18\x03 \x03(\t\x12\n\n\x02ip\x18\x04 \x01(\t\"F\n\x11\x44isconnectRequest\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x11\n\tcontainer\x18\x02 \x01(\t\x12\r\n\x05\x66orce\x18\x03 \x01(\x08\"\x0e\n\x0cPruneRequest\" \n\rPruneResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x03(\t\" \n\x0bPortRequest\x12\x11\n\tcontainer\x18\x01 \x01(\t\"I\n\x0bPortBinding\x12\x16\n\x0e\x63ontainer_port\x18\x01 \x01(\t\x12\x0f\n\x07host_ip\x18\x02 \x01(\t\x12\x11\n\thost_port\x18\x03 \x01(\x05\">\n\x0cPortResponse\x12.\n\x05ports\x18\x01 \x03(\x0b\x32\x1f.pyrunc.networks.v1.PortBinding2\xe6\x04\n\x08Networks\x12O\n\x06\x43reate\x12!.pyrunc.networks.v1.CreateRequest\x1a\".pyrunc.networks.v1.CreateResponse\x12I\n\x04List\x12\x1f.pyrunc.networks.v1.ListRequest\x1a .pyrunc.networks.v1.ListResponse\x12\x46\n\x07Inspect\x12\x1e.pyrunc.networks.v1.NetworkRef\x1a\x1b.pyrunc.networks.v1.Network\x12\x43\n\x06Remove\x12\x1e.pyrunc.networks.v1.NetworkRef\x1a\x19.pyrunc.networks.v1.Empty\x12H\n\x07\x43onnect\x12\".pyrunc.networks.v1.ConnectRequest\x1a\x19.pyrunc.networks.v1.Empty\x12N\n\nDisconnect\x12%.pyrunc.networks.v1.DisconnectRequest\x1a\x19.pyrunc.networks.v1.Empty\x12L\n\x05Prune\x12 .pyrunc.networks.v1.PruneRequest\x1a!.pyrunc.networks.v1.PruneResponse\x12I\n\x04Port\x12\x1f.pyrunc.networks.v1.PortRequest\x1a .pyrunc.networks.v1.PortResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,36 +33,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CREATEREQUEST_LABELSENTRY']._loaded_options = None
   _globals['_CREATEREQUEST_LABELSENTRY']._serialized_options = b'8\001'
+  _globals['_CREATEREQUEST_OPTIONSENTRY']._loaded_options = None
+  _globals['_CREATEREQUEST_OPTIONSENTRY']._serialized_options = b'8\001'
   _globals['_NETWORK']._serialized_start=70
   _globals['_NETWORK']._serialized_end=175
   _globals['_CREATEREQUEST']._serialized_start=178
-  _globals['_CREATEREQUEST']._serialized_end=384
-  _globals['_CREATEREQUEST_LABELSENTRY']._serialized_start=339
-  _globals['_CREATEREQUEST_LABELSENTRY']._serialized_end=384
-  _globals['_CREATERESPONSE']._serialized_start=386
-  _globals['_CREATERESPONSE']._serialized_end=414
-  _globals['_NETWORKREF']._serialized_start=416
-  _globals['_NETWORKREF']._serialized_end=440
-  _globals['_EMPTY']._serialized_start=442
-  _globals['_EMPTY']._serialized_end=449
-  _globals['_LISTREQUEST']._serialized_start=451
-  _globals['_LISTREQUEST']._serialized_end=464
-  _globals['_LISTRESPONSE']._serialized_start=466
-  _globals['_LISTRESPONSE']._serialized_end=527
-  _globals['_CONNECTREQUEST']._serialized_start=529
-  _globals['_CONNECTREQUEST']._serialized_end=610
-  _globals['_DISCONNECTREQUEST']._serialized_start=612
-  _globals['_DISCONNECTREQUEST']._serialized_end=682
-  _globals['_PRUNEREQUEST']._serialized_start=684
-  _globals['_PRUNEREQUEST']._serialized_end=698
-  _globals['_PRUNERESPONSE']._serialized_start=700
-  _globals['_PRUNERESPONSE']._serialized_end=732
-  _globals['_PORTREQUEST']._serialized_start=734
-  _globals['_PORTREQUEST']._serialized_end=766
-  _globals['_PORTBINDING']._serialized_start=768
-  _globals['_PORTBINDING']._serialized_end=841
-  _globals['_PORTRESPONSE']._serialized_start=843
-  _globals['_PORTRESPONSE']._serialized_end=905
-  _globals['_NETWORKS']._serialized_start=908
-  _globals['_NETWORKS']._serialized_end=1522
+  _globals['_CREATEREQUEST']._serialized_end=497
+  _globals['_CREATEREQUEST_LABELSENTRY']._serialized_start=404
+  _globals['_CREATEREQUEST_LABELSENTRY']._serialized_end=449
+  _globals['_CREATEREQUEST_OPTIONSENTRY']._serialized_start=451
+  _globals['_CREATEREQUEST_OPTIONSENTRY']._serialized_end=497
+  _globals['_CREATERESPONSE']._serialized_start=499
+  _globals['_CREATERESPONSE']._serialized_end=527
+  _globals['_NETWORKREF']._serialized_start=529
+  _globals['_NETWORKREF']._serialized_end=553
+  _globals['_EMPTY']._serialized_start=555
+  _globals['_EMPTY']._serialized_end=562
+  _globals['_LISTREQUEST']._serialized_start=564
+  _globals['_LISTREQUEST']._serialized_end=577
+  _globals['_LISTRESPONSE']._serialized_start=579
+  _globals['_LISTRESPONSE']._serialized_end=640
+  _globals['_CONNECTREQUEST']._serialized_start=642
+  _globals['_CONNECTREQUEST']._serialized_end=723
+  _globals['_DISCONNECTREQUEST']._serialized_start=725
+  _globals['_DISCONNECTREQUEST']._serialized_end=795
+  _globals['_PRUNEREQUEST']._serialized_start=797
+  _globals['_PRUNEREQUEST']._serialized_end=811
+  _globals['_PRUNERESPONSE']._serialized_start=813
+  _globals['_PRUNERESPONSE']._serialized_end=845
+  _globals['_PORTREQUEST']._serialized_start=847
+  _globals['_PORTREQUEST']._serialized_end=879
+  _globals['_PORTBINDING']._serialized_start=881
+  _globals['_PORTBINDING']._serialized_end=954
+  _globals['_PORTRESPONSE']._serialized_start=956
+  _globals['_PORTRESPONSE']._serialized_end=1018
+  _globals['_NETWORKS']._serialized_start=1021
+  _globals['_NETWORKS']._serialized_end=1635
 # @@protoc_insertion_point(module_scope)
