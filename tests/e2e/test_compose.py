@@ -261,10 +261,8 @@ def test_a_service_on_two_networks_is_attached_to_both(daemon, tmp_path):
         r = compose(daemon, tmp_path, "-p", "two", "exec", "-T", "both", "sh", "-c",
                     f"wget -q -O - http://fa/ && wget -q -O - http://{back_ip['IPAddress']}/")
         assert r.stdout == "front\nback\n"  # the first network by name, the second by address
-        r = compose(daemon, tmp_path, "-p", "two", "exec", "-T", "both", "wget", "-q", "-O", "-", "http://ba/", check=False)
-        if r.stdout != "back\n":
-            pytest.xfail("a container on two networks resolves names on its first only: the daemon's fix is "
-                         "issue 16 item 4 (another branch)")
+        r = compose(daemon, tmp_path, "-p", "two", "exec", "-T", "both", "wget", "-q", "-O", "-", "http://ba/")
+        assert r.stdout == "back\n"  # and names on the second one too
     finally:
         compose(daemon, tmp_path, "-p", "two", "down", check=False)
         nothing_left(daemon)
