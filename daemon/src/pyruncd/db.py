@@ -138,6 +138,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX build_cache_image ON build_cache(image_id);
     """,
+    # 6: an image's local parent, as docker's: the image a build step or a commit started from ("" for a
+    # pulled, loaded or imported one); an image with children is not deleted, so a parent is always there
+    """
+    ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';
+    CREATE INDEX images_parent ON images(parent);
+    """,
 ]
 
 
