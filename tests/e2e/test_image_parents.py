@@ -172,6 +172,15 @@ def _sequence(cli, build_dir: Path) -> dict:
     # docker also lists the layers it deletes (their chain ids): only the images' lines are compared
     result["rmi app"] = [line for line in named(cli("rmi", "app")).splitlines() if "?" not in line]
     result["left"] = named(cli("images", "-a", "-q"))
+    # prune -a: the image a container uses stays, so do its parents; the base loses its name only
+    cli("build", "-t", "app", str(build_dir))
+    container = cli("create", "app").strip()
+    result["prune -a in use"] = cli("image", "prune", "-a", "-f")
+    result["images -a in use"] = sorted(line.split()[:2] for line in cli("images", "-a").splitlines()[1:])
+    cli("rm", container)
+    pruned = cli("image", "prune", "-a", "-f").splitlines()
+    result["prune -a"] = (pruned[:2], pruned[-1].startswith("Total reclaimed space: "))
+    result["images -a at the end"] = cli("images", "-a", "-q")
     return result
 
 
