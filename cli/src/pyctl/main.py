@@ -98,6 +98,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         build.add_build(bsub.add_parser("build", help="build an image from a Dockerfile"))
         build.add_prune(bsub.add_parser("prune", help="remove the build cache"))
 
+    if want("system"):
+        system_group = sub.add_parser("system", help="manage pyruncd")
+        ssub = system_group.add_subparsers(dest="system_command", metavar="COMMAND", required=True)
+        system.add_df(ssub.add_parser("df", help="show pyruncd's disk usage"))
+        system.add_info(ssub.add_parser("info", help="display system-wide information"))
+
     if want("volume"):
         volume = sub.add_parser("volume", help="manage volumes")
         vsub = volume.add_subparsers(dest="volume_command", metavar="COMMAND", required=True)

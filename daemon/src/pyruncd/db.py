@@ -142,6 +142,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE networks ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
     """,
+    # 7: an image's local parent, as docker's: the image a build step or a commit started from ("" for a
+    # pulled, loaded or imported one); an image with children is not deleted, so a parent is always there
+    """
+    ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';
+    CREATE INDEX images_parent ON images(parent);
+    """,
 ]
 
 

@@ -85,17 +85,17 @@ def test_load_docker_archive_with_several_images_sharing_a_layer(daemon, tmp_pat
 def test_remove_untags_then_deletes_and_collects_garbage(daemon, tmp_path):
     write_docker_archive(str(tmp_path / "two.tar"), {"one:latest": A, "one:also": A, "two:v2": B})
     load(daemon, tmp_path / "two.tar")
-    res = daemon.images.remove("one:also")
+    res = remove(daemon.images, "one:also", force=False, prune=True, using_image=lambda _: [])
     assert res.untagged == ["docker.io/library/one:also"] and not res.deleted
     daemon.images.tag("one", "other/repo:x")
     with pytest.raises(Conflict, match="referenced in multiple repositories"):
-        daemon.images.remove(A.config_digest[7:19])
-    res = daemon.images.remove(A.config_digest[7:19], force=True)
+        remove(daemon.images, A.config_digest[7:19], force=False, prune=True, using_image=lambda _: [])
+    res = remove(daemon.images, A.config_digest[7:19], force=True, prune=True, using_image=lambda _: [])
     assert res.deleted == [A.config_digest] and res.space_reclaimed > 0
     assert len(daemon.snapshots.all()) == 2  # B keeps the shared base
     with pytest.raises(NotFound, match="No such image: one"):
         daemon.images.lookup("one")
-    daemon.images.remove("two:v2")
+    remove(daemon.images, "two:v2", force=False, prune=True, using_image=lambda _: [])
     assert daemon.snapshots.all() == [] and list(daemon.content.digests()) == []
     assert sorted(os.listdir(daemon.snapshots.root)) == ["tmp"]
 

@@ -19,10 +19,10 @@ class ImagesApi:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def ls(self, references: list[str]) -> list[pb.Image]:
-        """Every image, or those of the given repository[:tag]s."""
-        reply = unary(self._connection.grpc(), _SERVICE + "List", pb.ListImagesRequest(references=references),
-                      pb.ListImagesResponse)
+    def ls(self, references: list[str], *, all: bool = False) -> list[pb.Image]:
+        """Every image, or those of the given repository[:tag]s; `all`: the intermediate ones too."""
+        reply = unary(self._connection.grpc(), _SERVICE + "List",
+                      pb.ListImagesRequest(references=references, all=all), pb.ListImagesResponse)
         return list(reply.images)
 
     def get(self, reference: str) -> pb.Image:

@@ -23,3 +23,6 @@ class SystemApi:
 
     def version(self) -> pb.VersionResponse:
         return unary(self._connection.grpc(), _SERVICE + "Version", pb.VersionRequest(), pb.VersionResponse)
+
+    def disk_usage(self) -> pb.DiskUsageResponse:
+        return unary(self._connection.grpc(), _SERVICE + "DiskUsage", pb.DiskUsageRequest(), pb.DiskUsageResponse)

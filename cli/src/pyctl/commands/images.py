@@ -25,7 +25,7 @@ def _ref_split(name: str) -> tuple[str, str]:
 
 def images(api: Api, args: argparse.Namespace) -> int:
     rows = []
-    for img in api.images.ls([args.reference] if args.reference else []):
+    for img in api.images.ls([args.reference] if args.reference else [], all=args.all):
         digests = {d.split("@")[0]: d.split("@")[1] for d in img.repo_digests}
         names = [_ref_split(t) for t in img.repo_tags] or [("<none>", "<none>")]
         for repo, tag in names:
@@ -52,7 +52,7 @@ def inspect_doc(img: Image) -> dict[str, Any]:
         "Id": img.id,
         "RepoTags": list(img.repo_tags),
         "RepoDigests": list(img.repo_digests),
-        "Parent": "",
+        "Parent": img.parent,
         "Comment": next((h.get("comment", "") for h in reversed(config.get("history") or [])
                          if h.get("comment")), ""),
         "Created": img.created,
@@ -142,7 +142,7 @@ def prune(api: Api, args: argparse.Namespace) -> int:
 
 def add_ls(p: argparse.ArgumentParser) -> None:
     p.add_argument("reference", nargs="?", help="only images of this repository[:tag]")
-    p.add_argument("-a", "--all", action="store_true", help="show all images (the default here)")
+    p.add_argument("-a", "--all", action="store_true", help="show all images (default hides intermediate images)")
     p.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
     p.add_argument("--digests", action="store_true", help="show digests")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")

@@ -34,6 +34,13 @@ class StepKey:
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+@dataclass(frozen=True, kw_only=True)
+class CacheEntry:
+    key: str  # StepKey.digest()
+    image_id: str
+    created: str
+
+
 class BuildCache:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -42,6 +49,11 @@ class BuildCache:
         """The image id a step with this key made, if that image is still there."""
         row = self.conn.execute("SELECT image_id FROM build_cache WHERE key=?", (key.digest(),)).fetchone()
         return None if row is None else str(row[0])
+
+    def entries(self) -> list[CacheEntry]:
+        """Every entry, oldest first (what `system df` counts as the build cache)."""
+        return [CacheEntry(key=str(r[0]), image_id=str(r[1]), created=str(r[2])) for r in self.conn.execute(
+            "SELECT key, image_id, created FROM build_cache ORDER BY created, key")]
 
     def clear(self) -> list[str]:
         """Forget every entry; the image ids they named."""

@@ -1,10 +1,11 @@
-"""`pyctl builder prune`: the build cache forgotten, and the step images that only it kept (untagged, no
-container made from them) removed, then their blobs and snapshots collected. A tagged image, or a step
-image a container uses, stays; so does everything a build in flight holds (its lease)."""
+"""`pyctl builder prune`: the build cache forgotten, and the step images that only it kept removed (untagged,
+no container made from them, no child but other such step images: images/delete.py's `unkept`), then their
+blobs and snapshots collected. A tagged image, the step images below it (its parents), or a step image a
+container uses, stay; so does everything a build in flight holds (its lease)."""
 
 from dataclasses import dataclass, field
 
-from ..errors import NotFound
+from ..images.delete import unkept
 from ..images.store import ImageStore, UsingImage
 from .cache import BuildCache
 
@@ -19,13 +20,7 @@ class PruneResult:
 def prune_build_cache(images: ImageStore, cache: BuildCache, using_image: UsingImage) -> PruneResult:
     named = cache.clear()
     result = PruneResult(entries=len(named))
-    for image_id in dict.fromkeys(named):
-        try:
-            record = images.get(image_id)
-        except NotFound:
-            continue
-        if record.tags or record.repo_digests or using_image(image_id):
-            continue
+    for image_id in unkept(images, named, using_image):
         images.delete(image_id)
         result.deleted.append(image_id)
     result.space_reclaimed = images.gc()

@@ -135,9 +135,10 @@ class RunConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class NewImage:
-    """What `commit_image` makes: the parent's layers and history, then these."""
+    """What `commit_image` makes: the parent's layers and history, then these. The parent is recorded as the
+    image's local parent (docker's `Parent`): a build step's previous image, a committed container's image."""
 
-    parent: ImageRecord | None          # None: FROM scratch
+    parent: ImageRecord | None          # None: FROM scratch, import
     layers: Sequence[LayerBlob] = ()    # each with its snapshot already made
     history: Sequence[HistoryEntry] = ()  # one per layer without empty_layer, in order, and any empty ones
     config: RunConfig = field(default_factory=RunConfig)
@@ -201,7 +202,8 @@ def commit_image(store: ImageStore, new: NewImage, lease: Lease) -> ImageRecord:
         + [{"mediaType": x.media_type, "digest": x.digest, "size": x.size} for x in new.layers]}
     manifest_bytes = json.dumps(manifest_doc, separators=(",", ":")).encode()
     manifest_digest = store.content.write(manifest_bytes, hold=lease.add)
-    return store.add(manifest_digest, Manifest.parse(manifest_bytes, OCI_MANIFEST), config, tags=new.tags)
+    return store.add(manifest_digest, Manifest.parse(manifest_bytes, OCI_MANIFEST), config, tags=new.tags,
+                     parent=new.parent.id if new.parent is not None else "")
 
 
 async def commit_changes(store: ImageStore, upper: Path, *, parent: ImageRecord | None, config: RunConfig,

@@ -1,8 +1,10 @@
-"""Remove (rmi): untag, or delete an image and collect what it alone kept."""
+"""Remove (rmi): untag, or delete an image and its untagged parents (delete.py), then collect what they alone
+kept."""
 
 import logging
 
 from ..errors import Conflict
+from .delete import remove_image
 from .store import ImageStore, RemoveResult, UsingImage
 
 log = logging.getLogger("pyruncd.images")
@@ -11,7 +13,9 @@ log = logging.getLogger("pyruncd.images")
 def remove(store: ImageStore, text: str, *, force: bool, prune: bool, using_image: UsingImage) -> RemoveResult:
     if not force:
         refuse_in_use(store, text, using_image)
-    res = store.remove(text, force=force, prune=prune)
+    res = remove_image(store, text, force=force, prune=prune, using_image=using_image)
+    if res.deleted:
+        res.space_reclaimed = store.gc()
     log.info("image removed", extra={"reference": text, "deleted": res.deleted})
     return res
 

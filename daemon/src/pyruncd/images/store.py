@@ -47,6 +47,7 @@ class ImageRecord:
     architecture: str
     variant: str
     added_at: str
+    parent: str = ""  # docker's local "Parent": the image a build step or a commit started from
     layers: list[LayerRecord] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)          # fully qualified
     repo_digests: list[str] = field(default_factory=list)  # fully qualified
@@ -133,19 +134,21 @@ class ImageStore:
 
     def add(self, manifest_digest: str, manifest: Manifest, config: ImageConfig, *,
             tags: Sequence[Reference] = (), repo_digest: Reference | None = None,
-            extra_blobs: Sequence[str] = ()) -> ImageRecord:
-        """Record an image whose blobs and snapshots are all present; move `tags` onto it."""
+            extra_blobs: Sequence[str] = (), parent: str = "") -> ImageRecord:
+        """Record an image whose blobs and snapshots are all present; move `tags` onto it. `parent`: the
+        image it was made from (build, commit); the same image recorded again keeps the parent it had."""
         image_id = manifest.config.digest
         plat = config.platform
         now = datetime.datetime.now(datetime.UTC).isoformat()
         chains = chain_ids(config.diff_ids)
         with Transaction(self.conn) as c:
             c.execute(
-                "INSERT INTO images(id, manifest_digest, manifest_media_type, created, os, architecture, variant, added_at)"
-                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET manifest_digest=excluded.manifest_digest,"
-                " manifest_media_type=excluded.manifest_media_type",
+                "INSERT INTO images(id, manifest_digest, manifest_media_type, created, os, architecture, variant, added_at,"
+                " parent) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                " manifest_digest=excluded.manifest_digest, manifest_media_type=excluded.manifest_media_type,"
+                " parent=CASE WHEN images.parent='' THEN excluded.parent ELSE images.parent END",
                 (image_id, manifest_digest, manifest.media_type, config.created, plat.os, plat.architecture,
-                 plat.variant, now))
+                 plat.variant, now, parent))
             c.execute("DELETE FROM image_layers WHERE image_id=?", (image_id,))
             c.executemany(
                 "INSERT INTO image_layers(image_id, idx, digest, diff_id, chain_id, media_type, size) VALUES (?,?,?,?,?,?,?)",
@@ -240,7 +243,9 @@ class ImageStore:
         return data, Manifest.parse(data, rec.manifest_media_type)
 
     def history(self, text: str) -> list[HistoryRow]:
-        """docker history rows, newest first; empty_layer entries take no layer."""
+        """docker history rows, newest first; empty_layer entries take no layer. As docker, the rows from the
+        top are given the ids (and tags) of the image, its parent, the parent's parent..., while there is one:
+        a build's steps show their images, the layers of a pulled image `<missing>`."""
         rec = self.lookup(text)
         config = self.config(rec)
         layer_sizes = iter([s.size if (s := self.snapshots.get(x.chain_id)) else 0 for x in rec.layers])
@@ -250,10 +255,28 @@ class ImageStore:
             rows.append(HistoryRow("<missing>", h.get("created", ""), h.get("created_by", ""), size,
                                    h.get("comment", "")))
         rows.reverse()
-        if rows:
-            rows[0].id = rec.id
-            rows[0].tags = rec.tags
+        image: ImageRecord | None = rec
+        for row in rows:
+            if image is None:
+                break
+            row.id, row.tags = image.id, image.tags
+            try:
+                image = self.get(image.parent) if image.parent else None
+            except NotFound:
+                image = None
         return rows
+
+    def children(self, image_id: str) -> list[str]:
+        """The images whose parent this one is."""
+        return [r[0] for r in self.conn.execute("SELECT id FROM images WHERE parent=? ORDER BY id", (image_id,))]
+
+    def parents(self) -> set[str]:
+        """Every image that has a child."""
+        return {r[0] for r in self.conn.execute("SELECT DISTINCT parent FROM images WHERE parent != ''")}
+
+    def parent_links(self) -> list[tuple[str, str]]:
+        """(child, parent) for every image that has a parent."""
+        return [(r[0], r[1]) for r in self.conn.execute("SELECT id, parent FROM images WHERE parent != ''")]
 
     def count(self) -> int:
         n: int = self.conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
@@ -261,29 +284,11 @@ class ImageStore:
 
     # ---- removing
 
-    def remove(self, text: str, force: bool = False, prune: bool = True) -> RemoveResult:
-        res = RemoveResult()
-        image_id, by_name = self.resolve_name(text)
-        rec = self.get(image_id)
+    def untag(self, name: str) -> None:
+        """Drop one fully qualified tag or repo digest."""
         with Transaction(self.conn) as c:
-            if by_name is not None and len(rec.tags) + len(rec.repo_digests) > 1:
-                table = "repo_digests" if by_name.digest else "tags"
-                c.execute(f"DELETE FROM {table} WHERE name=?", (str(by_name),))
-                res.untagged.append(str(by_name))
-                if by_name.digest or rec.tags != [str(by_name)]:
-                    return res
-            repos = {reference.parse(t).repository for t in rec.tags}
-            if by_name is None and len(repos) > 1 and not force:
-                raise Conflict(f"conflict: unable to delete {image_id.removeprefix('sha256:')[:12]} (must be forced)"
-                               " - image is referenced in multiple repositories")
-            for name in rec.tags + rec.repo_digests:
-                if name not in res.untagged:
-                    res.untagged.append(name)
-            c.execute("DELETE FROM images WHERE id=?", (image_id,))
-            res.deleted.append(image_id)
-        if prune:
-            res.space_reclaimed = self.gc()
-        return res
+            for table in ("tags", "repo_digests"):
+                c.execute(f"DELETE FROM {table} WHERE name=?", (name,))
 
     def delete(self, image_id: str) -> None:
         """Drop the image's record (names included); its blobs and snapshots wait for gc()."""

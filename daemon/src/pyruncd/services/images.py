@@ -34,7 +34,7 @@ def image_pb(rec: ImageRecord, config_json: bytes) -> pb.Image:
         id=rec.id, repo_tags=[reference.familiar(t) for t in rec.tags],
         repo_digests=[reference.familiar(d) for d in rec.repo_digests], created=rec.created, size=rec.size,
         os=rec.os, architecture=rec.architecture, variant=rec.variant, manifest_digest=rec.manifest_digest,
-        manifest_media_type=rec.manifest_media_type, config_json=config_json,
+        manifest_media_type=rec.manifest_media_type, config_json=config_json, parent=rec.parent,
         layers=[pb.Layer(digest=x.digest, diff_id=x.diff_id, media_type=x.media_type, size=x.size)
                 for x in rec.layers])
 
@@ -78,7 +78,8 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def List(self, request: pb.ListImagesRequest, context: Context) -> pb.ListImagesResponse:
-        return pb.ListImagesResponse(images=[self._image(r) for r in list_images(self.store, request.references)])
+        images = list_images(self.store, request.references, all=request.all)
+        return pb.ListImagesResponse(images=[self._image(r) for r in images])
 
     @rpc
     async def Get(self, request: pb.GetImageRequest, context: Context) -> pb.Image:

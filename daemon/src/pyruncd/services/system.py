@@ -1,4 +1,4 @@
-"""pyrunc.system.v1.System: what `pyctl info` and `pyctl version` show."""
+"""pyrunc.system.v1.System: what `pyctl info`, `pyctl version` and `pyctl system df` show."""
 
 import importlib.metadata
 import os
@@ -9,10 +9,15 @@ from pathlib import Path
 from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
 from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc as pb_grpc
 
+from .. import reference
+from ..build.cache import BuildCache
 from ..containers.local import Containers
-from ..containers.types import Status
+from ..containers.types import Record, Status
 from ..daemon import Daemon
+from ..fsutil import du
 from ..images.manifest import host_platform
+from ..images.usage import CachedStep, images_usage
+from ..threads import in_thread
 from .errors import Context, rpc
 
 API_VERSION = "v1"
@@ -44,6 +49,13 @@ def _version() -> str:
     return importlib.metadata.version("pyruncd")
 
 
+def _container_usage(rec: Record, size: int) -> pb.ContainerUsage:
+    return pb.ContainerUsage(
+        id=rec.id, image=rec.image, command=" ".join(rec.config.process.args), size=size, created=rec.created,
+        local_volumes=sum(1 for m in rec.config.mounts if m.type == "volume"), status=str(rec.status),
+        name=rec.name, started_at=rec.started_at, finished_at=rec.finished_at, exit_code=rec.exit_code)
+
+
 class SystemService(pb_grpc.SystemServicer):
     def __init__(self, daemon: Daemon, containers: Containers) -> None:
         self.d = daemon
@@ -69,3 +81,24 @@ class SystemService(pb_grpc.SystemServicer):
         return pb.VersionResponse(
             version=_version(), api_version=API_VERSION, python_version=platform.python_version(),
             os="linux", arch=host_platform().architecture, kernel_version=platform.release())
+
+    @rpc
+    async def DiskUsage(self, request: pb.DiskUsageRequest, context: Context) -> pb.DiskUsageResponse:
+        cache = [CachedStep(key=e.key, image_id=e.image_id, created=e.created) for e in BuildCache(self.d.conn).entries()]
+        usage = images_usage(self.d.images, self.containers.using_image, cache)
+        records = self.containers.records(all=True)
+        root = self.d.config.root / "containers"
+        sizes = [await in_thread(du, root / rec.id / "upper") for rec in records]
+        volumes = self.d.volumes.find()
+        volume_sizes = [await in_thread(du, v.mountpoint) for v in volumes]
+        return pb.DiskUsageResponse(
+            layers_size=usage.layers_size,
+            images=[pb.ImageUsage(id=u.image.id, repo_tags=[reference.familiar(t) for t in u.image.tags],
+                                  created=u.image.created, size=u.image.size, shared_size=u.shared_size,
+                                  containers=u.containers) for u in usage.images],
+            containers=[_container_usage(rec, size) for rec, size in zip(records, sizes, strict=True)],
+            volumes=[pb.VolumeUsage(name=v.name, links=len(v.users), size=size)
+                     for v, size in zip(volumes, volume_sizes, strict=True)],
+            build_cache=[pb.BuildCacheUsage(id=s.step.key, image_id=s.step.image_id, size=s.size,
+                                            created=s.step.created, shared=s.shared, description=s.description)
+                         for s in usage.build_cache])

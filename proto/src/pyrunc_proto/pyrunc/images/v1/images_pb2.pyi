@@ -30,7 +30,7 @@ class Layer(_message.Message):
     def __init__(self, digest: _Optional[str] = ..., diff_id: _Optional[str] = ..., media_type: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class Image(_message.Message):
-    __slots__ = ("id", "repo_tags", "repo_digests", "created", "size", "os", "architecture", "variant", "manifest_digest", "manifest_media_type", "layers", "config_json")
+    __slots__ = ("id", "repo_tags", "repo_digests", "created", "size", "os", "architecture", "variant", "manifest_digest", "manifest_media_type", "layers", "config_json", "parent")
     ID_FIELD_NUMBER: _ClassVar[int]
     REPO_TAGS_FIELD_NUMBER: _ClassVar[int]
     REPO_DIGESTS_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,7 @@ class Image(_message.Message):
     MANIFEST_MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     LAYERS_FIELD_NUMBER: _ClassVar[int]
     CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
     id: str
     repo_tags: _containers.RepeatedScalarFieldContainer[str]
     repo_digests: _containers.RepeatedScalarFieldContainer[str]
@@ -55,13 +56,16 @@ class Image(_message.Message):
     manifest_media_type: str
     layers: _containers.RepeatedCompositeFieldContainer[Layer]
     config_json: bytes
-    def __init__(self, id: _Optional[str] = ..., repo_tags: _Optional[_Iterable[str]] = ..., repo_digests: _Optional[_Iterable[str]] = ..., created: _Optional[str] = ..., size: _Optional[int] = ..., os: _Optional[str] = ..., architecture: _Optional[str] = ..., variant: _Optional[str] = ..., manifest_digest: _Optional[str] = ..., manifest_media_type: _Optional[str] = ..., layers: _Optional[_Iterable[_Union[Layer, _Mapping]]] = ..., config_json: _Optional[bytes] = ...) -> None: ...
+    parent: str
+    def __init__(self, id: _Optional[str] = ..., repo_tags: _Optional[_Iterable[str]] = ..., repo_digests: _Optional[_Iterable[str]] = ..., created: _Optional[str] = ..., size: _Optional[int] = ..., os: _Optional[str] = ..., architecture: _Optional[str] = ..., variant: _Optional[str] = ..., manifest_digest: _Optional[str] = ..., manifest_media_type: _Optional[str] = ..., layers: _Optional[_Iterable[_Union[Layer, _Mapping]]] = ..., config_json: _Optional[bytes] = ..., parent: _Optional[str] = ...) -> None: ...
 
 class ListImagesRequest(_message.Message):
-    __slots__ = ("references",)
+    __slots__ = ("references", "all")
     REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
     references: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, references: _Optional[_Iterable[str]] = ...) -> None: ...
+    all: bool
+    def __init__(self, references: _Optional[_Iterable[str]] = ..., all: _Optional[bool] = ...) -> None: ...
 
 class ListImagesResponse(_message.Message):
     __slots__ = ("images",)

@@ -1,8 +1,8 @@
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -75,3 +75,89 @@ class VersionResponse(_message.Message):
     kernel_version: str
     git_commit: str
     def __init__(self, version: _Optional[str] = ..., api_version: _Optional[str] = ..., python_version: _Optional[str] = ..., os: _Optional[str] = ..., arch: _Optional[str] = ..., kernel_version: _Optional[str] = ..., git_commit: _Optional[str] = ...) -> None: ...
+
+class DiskUsageRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ImageUsage(_message.Message):
+    __slots__ = ("id", "repo_tags", "created", "size", "shared_size", "containers")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REPO_TAGS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHARED_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    repo_tags: _containers.RepeatedScalarFieldContainer[str]
+    created: str
+    size: int
+    shared_size: int
+    containers: int
+    def __init__(self, id: _Optional[str] = ..., repo_tags: _Optional[_Iterable[str]] = ..., created: _Optional[str] = ..., size: _Optional[int] = ..., shared_size: _Optional[int] = ..., containers: _Optional[int] = ...) -> None: ...
+
+class ContainerUsage(_message.Message):
+    __slots__ = ("id", "image", "command", "local_volumes", "size", "created", "status", "name", "started_at", "finished_at", "exit_code")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    image: str
+    command: str
+    local_volumes: int
+    size: int
+    created: str
+    status: str
+    name: str
+    started_at: str
+    finished_at: str
+    exit_code: int
+    def __init__(self, id: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[str] = ..., local_volumes: _Optional[int] = ..., size: _Optional[int] = ..., created: _Optional[str] = ..., status: _Optional[str] = ..., name: _Optional[str] = ..., started_at: _Optional[str] = ..., finished_at: _Optional[str] = ..., exit_code: _Optional[int] = ...) -> None: ...
+
+class VolumeUsage(_message.Message):
+    __slots__ = ("name", "links", "size")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LINKS_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    links: int
+    size: int
+    def __init__(self, name: _Optional[str] = ..., links: _Optional[int] = ..., size: _Optional[int] = ...) -> None: ...
+
+class BuildCacheUsage(_message.Message):
+    __slots__ = ("id", "image_id", "size", "created", "shared", "description")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    image_id: str
+    size: int
+    created: str
+    shared: bool
+    description: str
+    def __init__(self, id: _Optional[str] = ..., image_id: _Optional[str] = ..., size: _Optional[int] = ..., created: _Optional[str] = ..., shared: _Optional[bool] = ..., description: _Optional[str] = ...) -> None: ...
+
+class DiskUsageResponse(_message.Message):
+    __slots__ = ("layers_size", "images", "containers", "volumes", "build_cache")
+    LAYERS_SIZE_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    BUILD_CACHE_FIELD_NUMBER: _ClassVar[int]
+    layers_size: int
+    images: _containers.RepeatedCompositeFieldContainer[ImageUsage]
+    containers: _containers.RepeatedCompositeFieldContainer[ContainerUsage]
+    volumes: _containers.RepeatedCompositeFieldContainer[VolumeUsage]
+    build_cache: _containers.RepeatedCompositeFieldContainer[BuildCacheUsage]
+    def __init__(self, layers_size: _Optional[int] = ..., images: _Optional[_Iterable[_Union[ImageUsage, _Mapping]]] = ..., containers: _Optional[_Iterable[_Union[ContainerUsage, _Mapping]]] = ..., volumes: _Optional[_Iterable[_Union[VolumeUsage, _Mapping]]] = ..., build_cache: _Optional[_Iterable[_Union[BuildCacheUsage, _Mapping]]] = ...) -> None: ...

@@ -44,6 +44,11 @@ class SystemStub:
                 request_serializer=pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.VersionRequest.SerializeToString,
                 response_deserializer=pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.VersionResponse.FromString,
                 _registered_method=True)
+        self.DiskUsage = channel.unary_unary(
+                '/pyrunc.system.v1.System/DiskUsage',
+                request_serializer=pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.DiskUsageRequest.SerializeToString,
+                response_deserializer=pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.DiskUsageResponse.FromString,
+                _registered_method=True)
 
 
 class SystemServicer:
@@ -61,6 +66,12 @@ class SystemServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DiskUsage(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SystemServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +84,11 @@ def add_SystemServicer_to_server(servicer, server):
                     servicer.Version,
                     request_deserializer=pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.VersionRequest.FromString,
                     response_serializer=pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.VersionResponse.SerializeToString,
+            ),
+            'DiskUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiskUsage,
+                    request_deserializer=pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.DiskUsageRequest.FromString,
+                    response_serializer=pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.DiskUsageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +145,33 @@ class System:
             '/pyrunc.system.v1.System/Version',
             pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.VersionRequest.SerializeToString,
             pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.VersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiskUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pyrunc.system.v1.System/DiskUsage',
+            pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.DiskUsageRequest.SerializeToString,
+            pyrunc__proto_dot_pyrunc_dot_system_dot_v1_dot_system__pb2.DiskUsageResponse.FromString,
             options,
             channel_credentials,
             insecure,
