@@ -85,6 +85,29 @@ def _stdin_context(options: pb.BuildOptions) -> Iterator[bytes]:
     return iter(())
 
 
+def _secret(spec: str) -> tuple[str, bytes]:
+    """`--secret id=ID[,src=FILE|,env=VAR][,type=file|env]`, read as buildx reads it: without src or env, the
+    variable named ID if it is set, else the file ID."""
+    fields = dict(field.partition("=")[::2] for field in spec.split(","))
+    secret_id = fields.get("id", "")
+    if not secret_id:
+        raise CLIError(f'invalid secret "{spec}": id is required')
+    source = fields.get("src") or fields.get("source") or ""
+    variable = fields.get("env", "")
+    if not source and not variable:
+        kind = fields.get("type") or ("env" if secret_id in os.environ else "file")
+        source, variable = (secret_id, "") if kind == "file" else ("", secret_id)
+    if variable:
+        if variable not in os.environ:
+            raise CLIError(f'secret {secret_id}: environment variable "{variable}" is not set')
+        return secret_id, os.environ[variable].encode()
+    try:
+        with open(source, "rb") as f:
+            return secret_id, f.read()
+    except OSError as e:
+        raise CLIError(f"failed to read secret {secret_id}: {e.strerror}: {source}") from None
+
+
 def _options(args: argparse.Namespace) -> pb.BuildOptions:
     from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
 
@@ -98,7 +121,7 @@ def _options(args: argparse.Namespace) -> pb.BuildOptions:
     labels = dict(label.partition("=")[::2] for label in args.label)
     return pb.BuildOptions(tags=args.tag, build_args=build_args, target=args.target or "", no_cache=args.no_cache,
                            pull=args.pull, network="" if args.network in (None, "default") else args.network,
-                           labels=labels)
+                           labels=labels, secrets=dict(_secret(spec) for spec in args.secret))
 
 
 def _context(args: argparse.Namespace, options: pb.BuildOptions) -> Iterator[bytes]:
@@ -199,6 +222,8 @@ def add_build(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pull", action="store_true", help="always pull the base images")
     p.add_argument("--network", choices=["default", "bridge", "host", "none"], help="the RUN steps' network")
     p.add_argument("--label", action="append", default=[], metavar="K=V", help="set a label on the image")
+    p.add_argument("--secret", action="append", default=[], metavar="id=ID,src=FILE",
+                   help="a secret for RUN --mount=type=secret (id=ID plus src=FILE or env=VAR)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
     p.add_argument("--progress", choices=["auto", "plain", "tty"], default="auto", help="the progress output")
     p.add_argument("--iidfile", default="", help="write the image id to the file")

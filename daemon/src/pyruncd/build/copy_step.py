@@ -271,6 +271,27 @@ def copy_sources(root: Path, context: BuildContext, resolved: Sequence[ResolvedS
         os.close(root_fd)
 
 
+def write_context_path(context: BuildContext, path: str, out: Path) -> None:
+    """The context's `path` (a file, or a directory with all below it; "." for the root) written at `out`,
+    a new host path: a `RUN --mount=type=bind` source (the staging directory holds no links)."""
+    entry = context.entry(path)
+    if entry is not None and entry.kind is EntryKind.FILE:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as file, context.open(path) as source:
+            while chunk := source.read(_CHUNK):
+                file.write(chunk)
+            os.fchmod(fd, entry.mode & 0o7777)
+        return
+    out.mkdir(mode=0o755)
+    out_fd = os.open(out, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _copy_tree(RootWriter(out_fd, Owner(uid=0, gid=0), None), context, path, "/")
+    finally:
+        os.close(out_fd)
+    if entry is not None:
+        os.chmod(out, entry.mode & 0o7777)
+
+
 def make_directories(root: Path, path: str) -> None:
     """WORKDIR's directory (and its parents) in the root file system at `root`, root's, 0755, if missing."""
     root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)

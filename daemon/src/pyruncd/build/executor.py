@@ -21,6 +21,7 @@ from ..fsutil import private_dir
 from ..images.store import ImageRecord, ImageStore
 from . import instructions as ins
 from .cache import BuildCache
+from .cache_mounts import CacheMounts
 from .context import ContextLimits
 from .dockerfile import Dockerfile, parse_dockerfile
 from .errors import DockerfileError
@@ -36,6 +37,7 @@ class Builder:
     images: ImageStore
     runner: StepRunner  # the containers' local service
     cache: BuildCache
+    cache_mounts: CacheMounts  # RUN --mount=type=cache directories, under the daemon's root
     tmp: Path  # the daemon's scratch directory (emptied at its start)
     pull: ImageSource  # a base or --from image that is not here (or every one, with --pull)
     limits: ContextLimits = dataclasses.field(default_factory=ContextLimits)
@@ -118,7 +120,8 @@ async def build(builder: Builder, options: BuildOptions, chunks: AsyncIterator[b
         plan = plan_build(dockerfile, build_args=options.build_args, target=options.target)
         tags = [reference.parse(tag) for tag in options.tags]
         with builder.images.leases.hold() as lease:
-            shared = StageRun(images=builder.images, runner=builder.runner, cache=builder.cache, lease=lease,
+            shared = StageRun(images=builder.images, runner=builder.runner, cache=builder.cache,
+                              cache_mounts=builder.cache_mounts, lease=lease,
                               options=options, context=context, stages=dockerfile.stages,
                               global_scope=plan.scope, escape=dockerfile.escape,
                               image_source=lambda name: _local_or_pulled(builder, options, name),

@@ -16,6 +16,7 @@ class BuildOptions:
     pull: bool = False
     network: str = ""  # the RUN steps' network: "" (the default bridge), bridge, host or none
     labels: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, bytes] = field(default_factory=dict)  # `--secret id=...`: RUN --mount=type=secret's
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,16 +9,18 @@ docker keeps it in a layer of its own below the container's.
 import os
 import shutil
 import stat
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from ..containers.types import Chunk, CreateOptions
+from ..volumes.mounts import MountFlags
 from . import instructions as ins
 from .config_steps import StageConfig, command_argv
 from .errors import StepFailed
 from .leftovers import STEP_LABEL
 from .progress import Emit, StepOutput, StepStatus
+from .run_mounts import OPAQUE, Stub, remove_stubs
 
 Changes = TypeVar("Changes")
 _MOUNTPOINTS = ("etc/hosts", "etc/resolv.conf", "etc/hostname", "dev", "proc", "sys")
@@ -58,17 +60,19 @@ def strip_mountpoints(upper: Path) -> None:
         else:
             path.unlink()
     etc = upper / "etc"
-    if etc.is_dir() and not etc.is_symlink() and not any(etc.iterdir()) and not os.listxattr(etc):
+    # a copied-up etc keeps overlay's own xattrs (origin, impure); only an opaque one is a change
+    if etc.is_dir() and not etc.is_symlink() and not any(etc.iterdir()) and OPAQUE not in os.listxattr(etc):
         etc.rmdir()
 
 
 async def run_step(runner: StepRunner, *, image_id: str, config: StageConfig, run: ins.Run,
-                   environment: Mapping[str, str], network: str, emit: Emit,
+                   environment: Mapping[str, str], network: str, emit: Emit, mounts: MountFlags, stubs: Sequence[Stub],
                    take_changes: Callable[[Path], Awaitable[Changes]]) -> Changes:
     argv = run_argv(config, run)
     options = CreateOptions(image=image_id, cmd=argv, entrypoint=[], entrypoint_set=True, labels={STEP_LABEL: ""},
                             env=[f"{key}={value}" for key, value in environment.items()],
-                            network=run.network if run.network not in (None, "default") else network)
+                            network=run.network if run.network not in (None, "default") else network,
+                            mounts=mounts)
 
     started: list[str] = []
 
@@ -78,6 +82,7 @@ async def run_step(runner: StepRunner, *, image_id: str, config: StageConfig, ru
 
     async def changes(upper: Path) -> Changes:
         strip_mountpoints(upper)
+        remove_stubs(upper, stubs)
         return await take_changes(upper)
 
     code, result = await runner.build_step(options, on_start=on_start,

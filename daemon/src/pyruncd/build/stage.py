@@ -22,12 +22,15 @@ from ..images.store import ImageRecord, ImageStore, Lease
 from ..threads import in_thread
 from . import instructions as ins
 from .cache import BuildCache, StepKey
+from .cache_mounts import CacheMounts
 from .config_steps import StageConfig, apply_config_instruction, nop_one_word
 from .context import BuildContext, EntryKind, read_directory_context
 from .copy_step import copy_sources, is_file_in_root, make_directories
 from .dockerfile import Stage, parse_dockerfile
 from .layers import commit_step, lowers_of, writable_rootfs
+from .mounts import Mount
 from .progress import BuildOptions, Emit, StepStarted, StepStatus
+from .run_mounts import MountSources, mounts_key, parse_run_mounts, step_mounts, stubs_of
 from .run_step import StepRunner, run_argv, run_created_by, run_step
 from .scope import GlobalScope, StageScope
 from .sources import resolve_sources, source_digest
@@ -45,6 +48,7 @@ class StageRun:
     images: ImageStore
     runner: StepRunner
     cache: BuildCache
+    cache_mounts: CacheMounts
     lease: Lease
     options: BuildOptions
     context: BuildContext
@@ -145,8 +149,12 @@ class StageBuilder:
         if isinstance(instruction, ins.Run):
             run = instruction
             created_by = run_created_by(run_argv(self.config, run), scope.arg_values)
-            key = StepKey(parent=parent, instruction=created_by, inputs=scope.run_environment())
-            await self._cached_or(key, lambda: self._run(run, scope, created_by))
+            mounts = parse_run_mounts(run.mounts, run.line)
+            inputs = scope.run_environment()
+            if mounts:  # "=" is in no variable's name
+                inputs["=mounts"] = await mounts_key(self._mount_sources(), mounts)
+            key = StepKey(parent=parent, instruction=created_by, inputs=inputs)
+            await self._cached_or(key, lambda: self._run(run, mounts, scope, created_by))
         elif isinstance(instruction, ins.FileTransfer):
             transfer = instruction
             origin = await self._origin(transfer)
@@ -197,25 +205,36 @@ class StageBuilder:
         await _to_completion(make_directory)
         return await self._commit(created_by, work / "upper")
 
-    async def _run(self, run: ins.Run, scope: StageScope, created_by: str) -> ImageRecord:
+    async def _run(self, run: ins.Run, mounts: list[Mount], scope: StageScope, created_by: str) -> ImageRecord:
         if self.image is None:
             raise InvalidArgument(f"{run.original}: FROM scratch has no shell or command to run")
-        return await run_step(
-            self.s.runner, image_id=self.image.id, config=self.config, run=run,
-            environment=scope.run_environment(), network=self.s.options.network, emit=self.s.emit,
-            take_changes=lambda upper: self._commit(created_by, upper))
+        image = self.image
+        async with step_mounts(self._mount_sources(), mounts) as made:
+            stubs = await stubs_of(lowers_of(self.s.images, image), self._scratch(), made.targets)
+            return await run_step(
+                self.s.runner, image_id=image.id, config=self.config, run=run,
+                environment=scope.run_environment(), network=self.s.options.network, emit=self.s.emit,
+                mounts=made.flags, stubs=stubs, take_changes=lambda upper: self._commit(created_by, upper))
+
+    def _mount_sources(self) -> MountSources:
+        return MountSources(context=self.s.context, cache_mounts=self.s.cache_mounts, secrets=self.s.options.secrets,
+                            image_of=self._image_of, lowers_of=lambda image: lowers_of(self.s.images, image),
+                            scratch=self._scratch)
+
+    async def _image_of(self, reference: str) -> ImageRecord | None:
+        """A `--from` stage (by name or index) or image."""
+        if reference.isdigit():
+            return await self.s.built[int(reference)]
+        found = stage_by_name(self.s.stages, reference)
+        if found is not None:
+            return await self.s.built[found.index]
+        return await self.s.image_source(reference)
 
     async def _origin(self, transfer: ins.FileTransfer) -> Origin:
         """Where a COPY or ADD reads: the build context, or a stage's or image's file system."""
         if not isinstance(transfer, ins.Copy) or transfer.from_stage is None:
             return _CONTEXT
-        reference = transfer.from_stage
-        if reference.isdigit():
-            return Origin(image=await self.s.built[int(reference)])
-        found = stage_by_name(self.s.stages, reference)
-        if found is not None:
-            return Origin(image=await self.s.built[found.index])
-        return Origin(image=await self.s.image_source(reference))
+        return Origin(image=await self._image_of(transfer.from_stage))
 
     def _describe_sources(self, transfer: ins.FileTransfer, origin: Origin, source_lowers: list[Path]) -> str:
         """The sources' part of the key and of `created_by`, as docker shows it: file:<hex>, dir:<hex> or

@@ -1,0 +1,147 @@
+"""pyctl build, BuildKit's features past the classic builder: RUN --mount (cache, bind, tmpfs, secret)."""
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.harness.busybox_daemon import busybox_daemon, inspect
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="builds mount overlays and run containers: root only"),
+]
+
+
+@pytest.fixture(scope="module")
+def d():
+    with busybox_daemon() as daemon:
+        yield daemon
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers(d):
+    yield
+    assert d.pyctl("ps", "-aq").stdout.split() == [], "a build left a container"
+    mounts = Path("/proc/self/mountinfo").read_text()
+    assert str(d.root) not in mounts, "a build left a mount"
+    assert list((d.root / "tmp").iterdir()) == [], "a build left scratch files"
+
+
+def context(tmp_path: Path, dockerfile: str, **files: str) -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    for name, text in files.items():
+        path = tmp_path / name.replace("__", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def build(d, path: Path, *args: str, check: bool = True):
+    return d.pyctl("build", *args, str(path), check=check)
+
+
+def layers(d, image: str) -> list[str]:
+    return inspect(d, image)["RootFS"]["Layers"]
+
+
+def run(d, image: str, *cmd: str) -> str:
+    return d.pyctl("run", "--rm", image, *cmd).stdout
+
+
+def test_a_cache_mount_persists_across_builds_stays_out_of_the_image_and_goes_with_prune(d, tmp_path):
+    path = context(tmp_path, """\
+FROM busybox
+RUN --mount=type=cache,target=/var/cache/app sh -c 'echo run >> /var/cache/app/log; echo "lines: $(wc -l < /var/cache/app/log)"'
+""")
+    first = build(d, path, "-t", "cachemount:1", "--no-cache")
+    assert "lines: 1" in first.stdout
+    second = build(d, path, "-t", "cachemount:1", "--no-cache")
+    assert "lines: 2" in second.stdout
+    # the mount target the runtime had to make is not in the layer, nor what went into the cache
+    assert run(d, "cachemount:1", "sh", "-c", "test -e /var/cache/app || echo gone") == "gone\n"
+    assert layers(d, "cachemount:1") == layers(d, "busybox")  # the step changed nothing in the image
+    assert "lines: 2" not in build(d, path, "-t", "cachemount:1").stdout  # the step itself is cached
+    d.pyctl("builder", "prune", "-f")
+    assert "lines: 1" in build(d, path, "-t", "cachemount:1").stdout
+
+
+def test_a_cache_mount_takes_its_id_owner_and_mode_when_made(d, tmp_path):
+    name = uuid.uuid4().hex[:8]
+    path = context(tmp_path, f"""\
+FROM busybox
+RUN --mount=type=cache,id={name},target=/a,uid=1000,gid=1001,mode=0710 sh -c 'stat -c "%u %g %a" /a; touch /a/f'
+RUN --mount=type=cache,id={name},target=/b,sharing=locked ls /b
+""")
+    out = build(d, path, "-t", "cachemode:1").stdout
+    assert "1000 1001 710\n" in out
+    assert "\nf\n" in out  # the same id, another target: the same directory
+
+
+def test_a_cache_mount_target_through_a_link_stays_in_the_rootfs(d, tmp_path):
+    name = f"pyrunc-build-test-{uuid.uuid4().hex[:8]}"
+    path = context(tmp_path, f"""\
+FROM busybox
+RUN ln -s /tmp /escape
+RUN --mount=type=cache,target=/escape/{name} sh -c 'ln -s /etc /escape/{name}/etc; touch /escape/{name}/etc/x || true'
+RUN --mount=type=cache,target=/escape/{name} ls /escape/{name}
+""")
+    out = build(d, path, "-t", "cachelink:1").stdout
+    assert "etc" in out
+    assert not Path("/tmp", name).exists() and not Path("/etc/x").exists()
+
+
+def test_a_bind_mount_reads_the_context_or_a_stage_read_only_and_leaves_no_trace(d, tmp_path):
+    path = context(tmp_path, """\
+FROM busybox AS make
+RUN mkdir /out && echo from-stage > /out/made
+FROM busybox
+RUN --mount=type=bind,source=sub,target=/src cat /src/a.txt && ! touch /src/new 2>/dev/null
+RUN --mount=target=/whole cat /whole/sub/a.txt
+RUN --mount=type=bind,from=make,source=/out,target=/o cat /o/made
+RUN --mount=type=bind,source=sub,target=/src,rw sh -c 'echo changed > /src/a.txt'
+RUN --mount=type=bind,source=sub/a.txt,target=/etc/one-file cat /etc/one-file
+""")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("context-file\n")
+    out = build(d, path, "-t", "bindmount:1").stdout
+    assert out.count("context-file") == 3 and "from-stage" in out
+    assert run(d, "bindmount:1", "sh", "-c", "ls / /etc | grep -c -e '^src$' -e '^o$' -e '^whole$' -e one-file; true") == "0\n"
+    assert (tmp_path / "sub" / "a.txt").read_text() == "context-file\n"
+    path.joinpath("sub", "a.txt").write_text("other\n")  # a bind's source content is in the step's key
+    assert "other" in build(d, path, "-t", "bindmount:1").stdout
+
+
+def test_a_tmpfs_mount_is_a_tmpfs_for_the_step_only(d, tmp_path):
+    path = context(tmp_path, """\
+FROM busybox
+RUN --mount=type=tmpfs,target=/scratch,size=1m sh -c 'grep " /scratch tmpfs" /proc/mounts && echo x > /scratch/y'
+""")
+    out = build(d, path, "-t", "tmpfsmount:1").stdout
+    assert "size=1024k" in out
+    assert "scratch" not in run(d, "tmpfsmount:1", "ls", "/")
+
+
+def test_a_secret_is_readable_in_its_step_and_in_no_layer(d, tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("s3cr3t")
+    path = context(tmp_path / "ctx", """\
+FROM busybox
+RUN --mount=type=secret,id=token sh -c 'cat /run/secrets/token; echo; stat -c %a /run/secrets/token'
+RUN --mount=type=secret,id=other,target=/etc/other,required=false sh -c 'test ! -s /etc/other && echo skipped'
+""")
+    out = build(d, path, "-t", "secretmount:1", "--secret", f"id=token,src={secret}").stdout
+    assert "s3cr3t\n400\n" in out and "skipped" in out
+    assert run(d, "secretmount:1", "sh", "-c", "ls /run/secrets /etc/other 2>&1; true").count("No such file") == 2
+    required = context(tmp_path / "ctx2", "FROM busybox\nRUN --mount=type=secret,id=gone,required cat /run/secrets/gone\n")
+    failed = build(d, required, check=False)
+    assert failed.returncode != 0 and "secret gone: not found" in failed.stderr
+
+
+def test_a_bad_mount_is_a_parse_error_with_its_line(d, tmp_path):
+    path = context(tmp_path, "FROM busybox\nRUN --mount=type=cache,target=/x,sharing=odd true\n")
+    failed = build(d, path, check=False)
+    assert failed.returncode != 0
+    assert 'dockerfile parse error on line 2: unsupported sharing value "odd"' in failed.stderr
+
