@@ -145,3 +145,109 @@ def test_a_bad_mount_is_a_parse_error_with_its_line(d, tmp_path):
     assert failed.returncode != 0
     assert 'dockerfile parse error on line 2: unsupported sharing value "odd"' in failed.stderr
 
+
+LAST_MODIFIED = "Wed, 21 Oct 2015 07:28:00 GMT"
+LAST_MODIFIED_EPOCH = 1445412480
+
+
+@pytest.fixture(scope="module")
+def web():
+    """A local http server (the daemon fetches ADD's URLs itself); `web.files` can be changed by a test."""
+    import http.server
+    import threading
+
+    files = {"/files/hello.txt": b"hello\n", "/archive.tar.gz": gzip_tar(), "/": b"index\n"}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path == "/redirect":
+                self.send_response(302)
+                self.send_header("Location", "/files/hello.txt")
+                self.end_headers()
+            elif self.path == "/loop":
+                self.send_response(302)
+                self.send_header("Location", "/loop")
+                self.end_headers()
+            elif self.path == "/huge":
+                self.send_response(200)
+                self.send_header("Content-Length", str(100 << 30))
+                self.end_headers()
+            elif self.path in files:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(files[self.path])))
+                self.send_header("Last-Modified", LAST_MODIFIED)
+                self.end_headers()
+                self.wfile.write(files[self.path])
+            else:
+                self.send_error(404)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.files = files
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def gzip_tar() -> bytes:
+    import gzip
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tf:
+        info = tarfile.TarInfo("inside.txt")
+        info.size = 3
+        tf.addfile(info, io.BytesIO(b"in\n"))
+    return gzip.compress(raw.getvalue())
+
+
+def test_add_of_a_url_is_fetched_by_the_daemon_with_docker_s_name_mode_and_time(d, web, tmp_path):
+    import hashlib
+
+    checksum = "sha256:" + hashlib.sha256(b"hello\n").hexdigest()
+    path = context(tmp_path, f"""\
+FROM busybox
+ADD {web.url}/files/hello.txt /downloads/
+ADD {web.url}/archive.tar.gz /downloads/
+ADD {web.url}/redirect /named.txt
+ADD --checksum={checksum} {web.url}/files/hello.txt /checked
+""")
+    first = build(d, path, "-t", "addurl:1")
+    out = run(d, "addurl:1", "sh", "-c", "stat -c '%a %Y %n' /downloads/* /named.txt /checked; cat /named.txt")
+    assert out == (f"600 {LAST_MODIFIED_EPOCH} /downloads/archive.tar.gz\n"  # not extracted
+                   f"600 {LAST_MODIFIED_EPOCH} /downloads/hello.txt\n"
+                   f"600 {LAST_MODIFIED_EPOCH} /named.txt\n600 {LAST_MODIFIED_EPOCH} /checked\nhello\n")
+    again = build(d, path, "-t", "addurl:1")
+    assert again.stdout.count("Using cache") == 4 and built(again) == built(first)
+    web.files["/archive.tar.gz"] = b"not an archive any more\n"
+    try:
+        changed = build(d, path, "-t", "addurl:1")  # fetched again: the key is the content
+    finally:
+        web.files["/archive.tar.gz"] = gzip_tar()
+    assert changed.stdout.count("Using cache") == 1
+    assert run(d, "addurl:1", "cat", "/downloads/archive.tar.gz") == "not an archive any more\n"
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    ("ADD --checksum=sha256:{zeros} {url}/files/hello.txt /x", "digest mismatch sha256:"),
+    ("ADD {url}/huge /x", "the download is larger than the maximum of"),
+    ("ADD {url}/nothing-here /x", "with status 404 Not Found"),
+    ("ADD {url}/loop /x", "failed to GET"),
+    ("ADD {url}/ /dir/", "cannot determine filename from url"),
+])
+def test_add_of_a_url_refused_says_why_in_one_line(d, web, tmp_path, line, words):
+    path = context(tmp_path, "FROM busybox\n" + line.format(url=web.url, zeros="0" * 64) + "\n")
+    failed = build(d, path, check=False)
+    assert failed.returncode != 0
+    message = failed.stderr.strip().splitlines()
+    assert len(message) == 1 and words in message[0], failed.stderr
+
+
+def built(result) -> str:
+    return result.stdout.split("Successfully built ")[1].split()[0]

@@ -28,6 +28,7 @@ from ..containers.archive import open_in_root
 from ..errors import InvalidArgument
 from ..snapshots.unpack import apply_layer, decompressed
 from . import instructions as ins
+from .add_url import Fetched, set_mtime
 from .context import BuildContext, EntryKind, read_directory_context
 from .errors import ContextError
 from .sources import ResolvedSource
@@ -224,10 +225,10 @@ def _extract(context: BuildContext, path: str, kind: str, staging: Path) -> Buil
 
 
 def copy_sources(root: Path, context: BuildContext, resolved: Sequence[ResolvedSource],
-                 instruction: ins.FileTransfer, workdir: str, scratch: Path) -> None:
-    """Write the sources (and inline heredoc sources) into the root file system at `root`."""
+                 instruction: ins.FileTransfer, workdir: str, scratch: Path, fetched: Sequence[Fetched] = ()) -> None:
+    """Write the sources (and inline heredoc sources, and ADD's downloads) into the root file system at `root`."""
     destination = posixpath.join(workdir or "/", instruction.destination)
-    many = len(resolved) + len(instruction.inline_sources) > 1
+    many = len(resolved) + len(instruction.inline_sources) + len(fetched) > 1
     if many and not instruction.destination.endswith("/"):
         raise InvalidArgument(f"When using {instruction.keyword} with more than one source file, the destination "
                               "must be a directory and end with a /")
@@ -265,6 +266,18 @@ def copy_sources(root: Path, context: BuildContext, resolved: Sequence[ResolvedS
             try:
                 with open(inline, "rb") as file:
                     writer.file(dir_fd, name, file, 0o644)
+            finally:
+                os.close(dir_fd)
+        for download in fetched:
+            if into_directory and not download.name:
+                raise InvalidArgument(f"cannot determine filename from url: {download.url}")
+            target = posixpath.join(destination, download.name) if into_directory else destination
+            parent, _, name = target.rpartition("/")
+            dir_fd = writer.directory(parent or "/")
+            try:
+                with open(download.path, "rb") as file:
+                    writer.file(dir_fd, name, file, 0o600)  # not extracted, 0600: docker's
+                set_mtime(dir_fd, name, download)
             finally:
                 os.close(dir_fd)
     finally:
