@@ -251,3 +251,38 @@ def test_add_of_a_url_refused_says_why_in_one_line(d, web, tmp_path, line, words
 
 def built(result) -> str:
     return result.stdout.split("Successfully built ")[1].split()[0]
+
+
+
+def test_heredocs_feed_a_command_run_as_scripts_and_become_files(d, tmp_path):
+    path = context(tmp_path, """\
+FROM busybox
+ARG WHO=world
+RUN cat <<EOF > /greeting && cat <<'RAW' > /raw
+hello $WHO
+EOF
+kept $WHO
+RAW
+RUN <<EOF
+#!/bin/sh
+echo "script says $WHO" > /script.out
+EOF
+RUN <<EOF
+#!/usr/bin/awk -f
+BEGIN { print "awk ran" > "/awk.out" }
+EOF
+RUN <<-EOT sh
+\techo tabs stripped > /tabs
+\tEOT
+COPY <<EOF /copied.txt
+inline $WHO
+EOF
+""")
+    first = build(d, path, "-t", "heredocs:1")
+    out = run(d, "heredocs:1", "cat", "/greeting", "/raw", "/script.out", "/awk.out", "/tabs", "/copied.txt")
+    assert out == "hello world\nkept $WHO\nscript says world\nawk ran\ntabs stripped\ninline world\n"
+    assert run(d, "heredocs:1", "sh", "-c", "ls /dev/pipes 2>&1; true").count("No such file") == 1
+    assert built(build(d, path, "-t", "heredocs:1")) == built(first)
+    path.joinpath("Dockerfile").write_text(path.joinpath("Dockerfile").read_text().replace("awk ran", "awk again"))
+    changed = build(d, path, "-t", "heredocs:1")  # a script's text is in its step's key
+    assert run(d, "heredocs:1", "cat", "/awk.out") == "awk again\n" and changed.stdout.count("Using cache") == 3

@@ -136,7 +136,7 @@ def _secret_file(data: bytes, mount: Mount, scratch: Path) -> Path:
     return path
 
 
-def _bind(source: Path, target: str, readonly: bool) -> str:
+def bind_spec(source: Path, target: str, readonly: bool) -> str:
     spec = [("type", "bind"), ("source", str(source)), ("target", target)]
     fields = [f'"{key}={value}"' if "," in value or '"' in value else f"{key}={value}" for key, value in spec]
     return ",".join([*fields, "readonly"] if readonly else fields)
@@ -161,12 +161,12 @@ async def step_mounts(sources: MountSources, mounts: Sequence[Mount]) -> AsyncIt
                 size = f",size={mount.size}" if mount.size else ""
                 made.flags.tmpfs.append(f"{mount.target}:exec,dev{size}")
             elif mount.type is MountType.BIND:
-                made.flags.mounts.append(_bind(await _source(sources, mount, stack), mount.target, mount.readonly))
+                made.flags.mounts.append(bind_spec(await _source(sources, mount, stack), mount.target, mount.readonly))
             elif mount.type is MountType.CACHE:
                 seed = await _source(sources, mount, stack) if mount.from_stage else None
                 path = await astack.enter_async_context(
                     sources.cache_mounts.use(mount, seed=seed, scratch=sources.scratch()))
-                made.flags.mounts.append(_bind(path, mount.target, mount.readonly))
+                made.flags.mounts.append(bind_spec(path, mount.target, mount.readonly))
             else:
                 secret_id = mount.cache_id or mount.source or os.path.basename(mount.target)
                 data = sources.secrets.get(secret_id)
@@ -174,7 +174,7 @@ async def step_mounts(sources: MountSources, mounts: Sequence[Mount]) -> AsyncIt
                     if mount.required:
                         raise ContextError(f"secret {secret_id}: not found")
                     continue
-                made.flags.mounts.append(_bind(_secret_file(data, mount, sources.scratch()), mount.target, True))
+                made.flags.mounts.append(bind_spec(_secret_file(data, mount, sources.scratch()), mount.target, True))
             made.targets.append(mount.target)
         yield made
 

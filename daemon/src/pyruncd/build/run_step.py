@@ -7,6 +7,8 @@ docker keeps it in a layer of its own below the container's.
 """
 
 import os
+import posixpath
+import re
 import shutil
 import stat
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -20,7 +22,7 @@ from .config_steps import StageConfig, command_argv
 from .errors import StepFailed
 from .leftovers import STEP_LABEL
 from .progress import Emit, StepOutput, StepStatus
-from .run_mounts import OPAQUE, Stub, remove_stubs
+from .run_mounts import OPAQUE, Stub, bind_spec, remove_stubs
 
 Changes = TypeVar("Changes")
 _MOUNTPOINTS = ("etc/hosts", "etc/resolv.conf", "etc/hostname", "dev", "proc", "sys")
@@ -33,11 +35,37 @@ class StepRunner(Protocol):
                          take_changes: Callable[[Path], Awaitable[Changes]]) -> tuple[int, Changes | None]: ...
 
 
+_LONE_HEREDOC = re.compile(r"""^<<-?\s*(["']?)[a-zA-Z_][a-zA-Z0-9_]*\1$""")
+HEREDOC_PIPES = "/dev/pipes"  # where BuildKit mounts a `RUN <<EOF` script
+
+
+def heredoc_script(run: ins.Run) -> ins.Heredoc | None:
+    """The script of `RUN <<EOF` (a lone heredoc as the command), run as a file as BuildKit does: its
+    shebang (`#!/usr/bin/env python`) picks the interpreter, else the shell runs it."""
+    if run.shell_form and len(run.heredocs) == 1 and _LONE_HEREDOC.match(run.argv[0].strip()):
+        return run.heredocs[0]
+    return None
+
+
 def run_argv(config: StageConfig, run: ins.Run) -> list[str]:
-    """The command: the exec form's argv, or the shell's with the command (a heredoc's script for `RUN <<EOF`)."""
-    if run.shell_form and run.heredocs and run.argv[0].strip().startswith("<<"):
-        return [*config.shell, run.heredocs[0].body()]
-    return command_argv(config, run)
+    """The command: the exec form's argv, or the shell's with the command line. As BuildKit: a lone
+    heredoc's script as a file at /dev/pipes/<name>; other heredocs (`cat <<EOF > /file`) appended to the
+    command line with their terminators, for the shell to feed to the command's input."""
+    if not run.shell_form or not run.heredocs:
+        return command_argv(config, run)
+    script = heredoc_script(run)
+    if script is not None:
+        return [*config.shell, posixpath.join(HEREDOC_PIPES, script.name)]
+    return [*config.shell, run.argv[0] + "".join(f"\n{heredoc.content}{heredoc.name}" for heredoc in run.heredocs)]
+
+
+def heredoc_script_mount(script: ins.Heredoc, scratch: Path) -> str:
+    """The `--mount` of a `RUN <<EOF` script: the file (0755), read-only at /dev/pipes/<name>."""
+    path = scratch / "script"
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o755), "w") as file:
+        file.write(script.body())
+    os.chmod(path, 0o755)
+    return bind_spec(path, posixpath.join(HEREDOC_PIPES, script.name), readonly=True)
 
 
 def run_created_by(argv: list[str], args: Mapping[str, str]) -> str:

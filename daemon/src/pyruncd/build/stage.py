@@ -32,7 +32,7 @@ from .layers import commit_step, lowers_of, writable_rootfs
 from .mounts import Mount
 from .progress import BuildOptions, Emit, StepStarted, StepStatus
 from .run_mounts import MountSources, mounts_key, parse_run_mounts, step_mounts, stubs_of
-from .run_step import StepRunner, run_argv, run_created_by, run_step
+from .run_step import StepRunner, heredoc_script, heredoc_script_mount, run_argv, run_created_by, run_step
 from .scope import GlobalScope, StageScope
 from .sources import resolve_sources, source_digest
 from .stages import PlannedStage, stage_by_name
@@ -154,6 +154,9 @@ class StageBuilder:
             inputs = scope.run_environment()
             if mounts:  # "=" is in no variable's name
                 inputs["=mounts"] = await mounts_key(self._mount_sources(), mounts)
+            script = heredoc_script(run)
+            if script is not None:  # the command names the script's file: its text is the rest of the key
+                inputs["=script"] = script.body()
             key = StepKey(parent=parent, instruction=created_by, inputs=inputs)
             await self._cached_or(key, lambda: self._run(run, mounts, scope, created_by))
         elif isinstance(instruction, ins.FileTransfer):
@@ -211,6 +214,9 @@ class StageBuilder:
             raise InvalidArgument(f"{run.original}: FROM scratch has no shell or command to run")
         image = self.image
         async with step_mounts(self._mount_sources(), mounts) as made:
+            script = heredoc_script(run)
+            if script is not None:
+                made.flags.mounts.append(heredoc_script_mount(script, self._scratch()))
             stubs = await stubs_of(lowers_of(self.s.images, image), self._scratch(), made.targets)
             return await run_step(
                 self.s.runner, image_id=image.id, config=self.config, run=run,
