@@ -1,6 +1,7 @@
 """pyctl build, BuildKit's features past the classic builder: RUN --mount (cache, bind, tmpfs, secret)."""
 
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -286,3 +287,10 @@ EOF
     path.joinpath("Dockerfile").write_text(path.joinpath("Dockerfile").read_text().replace("awk ran", "awk again"))
     changed = build(d, path, "-t", "heredocs:1")  # a script's text is in its step's key
     assert run(d, "heredocs:1", "cat", "/awk.out") == "awk again\n" and changed.stdout.count("Using cache") == 3
+
+
+def test_a_silent_step_shows_it_is_alive_every_ten_seconds_where_asked(d, tmp_path):
+    path = context(tmp_path, "FROM busybox\nRUN printf started; sleep 11; echo done\n")
+    plain = build(d, path, "--progress", "plain", "--no-cache").stdout
+    assert re.search(r"started\n \.\.\. still running \(1[01]s\)\ndone\n", plain), plain
+    assert "still running" not in build(d, path, "--no-cache").stdout  # not a terminal: docker's output alone

@@ -1,4 +1,6 @@
-"""build: a Dockerfile and its context to the daemon, its progress back, as docker's classic builder shows it.
+"""build: a Dockerfile and its context to the daemon, its progress back, as docker's classic builder shows it,
+plus, where a person watches (a terminal, or --progress plain|tty), " ... still running (20s)" after each
+10 s a step stays silent (docker's classic builder and BuildKit's plain output print nothing then).
 
 The context is a directory, sent as a tar (links as links, owners 0:0 as the docker CLI sends them; the
 daemon leaves out what .dockerignore names), or `-`: a tar on stdin, or a lone Dockerfile there.
@@ -150,9 +152,19 @@ def _context(args: argparse.Namespace, options: pb.BuildOptions) -> Iterator[byt
     return _directory_tar(args.path)
 
 
-def _show(reply: pb.BuildProgress, quiet: bool) -> str | None:
+class _Display:
+    """What was printed last: a step's output may end mid-line, and the alive line must start its own."""
+
+    def __init__(self, quiet: bool, alive: bool) -> None:
+        self.quiet = quiet
+        self.alive = alive  # show the daemon's "still running" events (--progress plain or tty)
+        self.mid_line = False
+
+
+def _show(reply: pb.BuildProgress, display: _Display) -> str | None:
     """Print one event; the image id when it is the build's."""
     out = sys.stdout
+    quiet = display.quiet
     kind = reply.WhichOneof("event")
     if kind == "failure":
         raise CLIError(reply.failure.message, reply.failure.code or 1)
@@ -166,11 +178,18 @@ def _show(reply: pb.BuildProgress, quiet: bool) -> str | None:
         out.flush()
         sys.stdout.buffer.write(reply.output)
         sys.stdout.buffer.flush()
+        display.mid_line = not reply.output.endswith(b"\n")
+        return None
+    if kind == "alive":
+        if not display.alive:
+            return None
+        out.write(f"{chr(10) if display.mid_line else ''} ... still running ({reply.alive:.0f}s)\n")
     elif kind == "tagged":
         out.write(f"Successfully tagged {reply.tagged}\n")
     elif kind is not None:
         out.write(getattr(reply, kind) + "\n")
     out.flush()
+    display.mid_line = False
     return None
 
 
@@ -178,9 +197,11 @@ def build(api: Api, args: argparse.Namespace) -> int:
     options = _options(args)
     stream = api.build.build(options, _context(args, options))
     image_id = None
+    alive = args.progress == "plain" or args.progress == "tty" or (args.progress == "auto" and sys.stdout.isatty())
+    display = _Display(args.quiet, alive)
     try:
         for reply in stream:
-            image_id = _show(reply, args.quiet) or image_id
+            image_id = _show(reply, display) or image_id
     except KeyboardInterrupt:
         stream.cancel()  # the daemon stops the build and removes what it was making
         raise

@@ -39,6 +39,8 @@ def progress_of(event: events.Event) -> pb.BuildProgress:
             return pb.BuildProgress(status=text)
         case events.StepOutput(data=data):
             return pb.BuildProgress(output=data)
+        case events.StepAlive(seconds=seconds):
+            return pb.BuildProgress(alive=seconds)
         case events.BuildWarning(text=text):
             return pb.BuildProgress(warning=text)
         case events.Built(image_id=image_id):

@@ -60,7 +60,7 @@ class BuildRequest(_message.Message):
     def __init__(self, options: _Optional[_Union[BuildOptions, _Mapping]] = ..., context: _Optional[bytes] = ...) -> None: ...
 
 class BuildProgress(_message.Message):
-    __slots__ = ("step", "status", "output", "warning", "image_id", "tagged", "failure")
+    __slots__ = ("step", "status", "output", "warning", "image_id", "tagged", "failure", "alive")
     STEP_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,7 @@ class BuildProgress(_message.Message):
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
     TAGGED_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
+    ALIVE_FIELD_NUMBER: _ClassVar[int]
     step: str
     status: str
     output: bytes
@@ -75,7 +76,8 @@ class BuildProgress(_message.Message):
     image_id: str
     tagged: str
     failure: Failure
-    def __init__(self, step: _Optional[str] = ..., status: _Optional[str] = ..., output: _Optional[bytes] = ..., warning: _Optional[str] = ..., image_id: _Optional[str] = ..., tagged: _Optional[str] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ...) -> None: ...
+    alive: float
+    def __init__(self, step: _Optional[str] = ..., status: _Optional[str] = ..., output: _Optional[bytes] = ..., warning: _Optional[str] = ..., image_id: _Optional[str] = ..., tagged: _Optional[str] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., alive: _Optional[float] = ...) -> None: ...
 
 class Failure(_message.Message):
     __slots__ = ("message", "code")
