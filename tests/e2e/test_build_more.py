@@ -39,8 +39,8 @@ def context(tmp_path: Path, dockerfile: str, **files: str) -> Path:
     return tmp_path
 
 
-def build(d, path: Path, *args: str, check: bool = True):
-    return d.pyctl("build", *args, str(path), check=check)
+def build(d, path: Path, *args: str, check: bool = True, timeout: float = 300):
+    return d.pyctl("build", *args, str(path), check=check, timeout=timeout)
 
 
 def layers(d, image: str) -> list[str]:
@@ -294,3 +294,15 @@ def test_a_silent_step_shows_it_is_alive_every_ten_seconds_where_asked(d, tmp_pa
     plain = build(d, path, "--progress", "plain", "--no-cache").stdout
     assert re.search(r"started\n \.\.\. still running \(1[01]s\)\ndone\n", plain), plain
     assert "still running" not in build(d, path, "--no-cache").stdout  # not a terminal: docker's output alone
+
+
+def test_dockerignore_is_applied_by_pyctl_so_ignored_files_never_cross_the_socket(d, tmp_path):
+    path = context(tmp_path, "FROM busybox\nCOPY . /ctx/\n", **{
+        ".dockerignore": "big.img\nlogs\n!logs/keep.txt\n",
+        "app.txt": "app\n", "logs__keep.txt": "kept\n", "logs__debug.log": "noise\n"})
+    with open(path / "big.img", "wb") as big:  # sparse: past the daemon's 16 GiB context limit if it were sent
+        big.truncate(17 << 30)
+    out = build(d, path, "-t", "ignored:1", timeout=120).stdout
+    assert "Successfully built" in out
+    listing = run(d, "ignored:1", "find", "/ctx", "-type", "f").split()
+    assert sorted(listing) == ["/ctx/.dockerignore", "/ctx/Dockerfile", "/ctx/app.txt", "/ctx/logs/keep.txt"]

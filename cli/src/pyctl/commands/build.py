@@ -2,8 +2,9 @@
 plus, where a person watches (a terminal, or --progress plain|tty), " ... still running (20s)" after each
 10 s a step stays silent (docker's classic builder and BuildKit's plain output print nothing then).
 
-The context is a directory, sent as a tar (links as links, owners 0:0 as the docker CLI sends them; the
-daemon leaves out what .dockerignore names), or `-`: a tar on stdin, or a lone Dockerfile there.
+The context is a directory, sent as a tar (links as links, owners 0:0 as the docker CLI sends them), less
+what its .dockerignore names (applied here, as the docker CLI does; the daemon applies it again, as it
+does to a tar context), or `-`: a tar on stdin, or a lone Dockerfile there.
 """
 
 from __future__ import annotations
@@ -21,14 +22,30 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import BinaryIO
 
+    from pyrunc_dockerignore import IgnoreMatcher
     from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
 
 _CHUNK = 1 << 20
 _TAR_MAGIC = b"ustar"
 
 
-def _directory_tar(root: str) -> Iterator[bytes]:
-    """The directory as a tar stream, written in a thread and handed over through a pipe."""
+def _ignore_matcher(root: str, dockerfile: str) -> IgnoreMatcher | None:
+    """The context's .dockerignore, applied here as the docker CLI does, so what it names never crosses
+    the socket (nor counts against the daemon's context limit). One the reader refuses is sent as it is,
+    with everything: the daemon says what is wrong with it."""
+    from pyrunc_dockerignore import DOCKERIGNORE, IgnoreFileError, IgnoreMatcher, read_ignore_file
+
+    try:
+        with open(os.path.join(root, DOCKERIGNORE), encoding="utf-8", errors="replace") as f:
+            return IgnoreMatcher.for_build(read_ignore_file(f.read()), dockerfile)
+    except (OSError, IgnoreFileError):
+        return None
+
+
+def _directory_tar(root: str, matcher: IgnoreMatcher | None) -> Iterator[bytes]:
+    """The directory as a tar stream, less what `matcher` ignores (a directory it ignores is walked only
+    when an exception may keep something below it, as moby's archive walk), written in a thread and
+    handed over through a pipe."""
     import tarfile
     import threading
 
@@ -51,10 +68,19 @@ def _directory_tar(root: str) -> Iterator[bytes]:
         try:
             with os.fdopen(w, "wb") as out, tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
                 for directory, dirs, files in os.walk(root):
-                    dirs.sort()
                     relative = os.path.relpath(directory, root)
+                    ignored_dirs = set()
+                    for name in list(dirs):
+                        arcname = name if relative == "." else f"{relative}/{name}"
+                        if matcher is not None and matcher.ignores(arcname):
+                            ignored_dirs.add(name)
+                            if not matcher.may_keep_below(arcname):
+                                dirs.remove(name)
+                    dirs.sort()
                     for name in sorted(dirs + files):
                         arcname = name if relative == "." else f"{relative}/{name}"
+                        if name in ignored_dirs or (matcher is not None and matcher.ignores(arcname)):
+                            continue
                         entry(tf, os.path.join(directory, name), arcname)
         except BaseException as e:  # noqa: BLE001 - handed to the reading side
             failure.append(e)
@@ -149,7 +175,7 @@ def _context(args: argparse.Namespace, options: pb.BuildOptions) -> Iterator[byt
                 options.dockerfile_content = f.read()
         else:
             options.dockerfile = inside
-    return _directory_tar(args.path)
+    return _directory_tar(args.path, _ignore_matcher(args.path, options.dockerfile or "Dockerfile"))
 
 
 class _Display:
