@@ -26,17 +26,17 @@ endif
 FORCE:
 
 venv: .stamp-venv
-.stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml ttrpc/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml
+.stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml ttrpc/pyproject.toml dockerignore/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e proto -e ttrpc -e runtime -e shim -e daemon -e cli --group dev
+	$(BIN)/pip install -q -e proto -e ttrpc -e dockerignore -e runtime -e shim -e daemon -e cli --group dev
 	$(MAKE) bytecode
 	touch $@
 
 # Editable installs ship no bytecode, and PYTHONDONTWRITEBYTECODE may be set: without .pyc files every
 # pyrunc and shim start compiles its modules again (~25 ms).
 bytecode:
-	$(BIN)/python -m compileall -q runtime/src shim/src ttrpc/src proto/src daemon/src cli/src >/dev/null
+	$(BIN)/python -m compileall -q runtime/src shim/src ttrpc/src dockerignore/src proto/src daemon/src cli/src >/dev/null
 
 fixtures: .stamp-venv
 	$(BIN)/python spec-fixtures/build.py --out $(FIXTURES)
@@ -60,8 +60,8 @@ bench: install
 
 # What `make lint` checks. ruff: every tree. mypy: the packages listed in TYPED, with pyproject.toml's
 # [tool.mypy] (strict; the runtime checked, not strict).
-LINTED := runtime shim ttrpc daemon cli proto spec-fixtures tests bench
-TYPED  := pyrunc pyrunc_proto pyrunc_ttrpc pyrunc_shim pyruncd pyctl
+LINTED := runtime shim ttrpc dockerignore daemon cli proto spec-fixtures tests bench
+TYPED  := pyrunc pyrunc_proto pyrunc_ttrpc pyrunc_dockerignore pyrunc_shim pyruncd pyctl
 
 lint: .stamp-venv
 	$(BIN)/ruff check $(LINTED)

@@ -22,6 +22,7 @@ PACKAGES = {
     "pyrunc": REPO / "runtime/src/pyrunc",
     "pyrunc_shim": REPO / "shim/src/pyrunc_shim",
     "pyrunc_ttrpc": REPO / "ttrpc/src/pyrunc_ttrpc",
+    "pyrunc_dockerignore": REPO / "dockerignore/src/pyrunc_dockerignore",
     "pyruncd": REPO / "daemon/src/pyruncd",
     "pyctl": REPO / "cli/src/pyctl",
 }

@@ -19,6 +19,7 @@ from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2_grpc
 
 from . import reference
 from .build.cache import BuildCache
+from .build.cache_mounts import CacheMounts
 from .build.executor import Builder
 from .build.leftovers import remove_step_containers, step_containers
 from .containers.events import EventSink
@@ -78,7 +79,8 @@ def builder_of(daemon: Daemon, containers: Containers) -> Builder:
         return await pull(daemon.images, reference.parse(name), host_platform(), None,
                           set(daemon.config.insecure_registries), lambda event: None)
 
-    return Builder(images=daemon.images, runner=containers, cache=BuildCache(daemon.conn), tmp=daemon.tmp,
+    return Builder(images=daemon.images, runner=containers, cache=BuildCache(daemon.conn),
+                   cache_mounts=CacheMounts(Path(daemon.config.root) / "build-cache"), tmp=daemon.tmp,
                    pull=pull_base)
 
 

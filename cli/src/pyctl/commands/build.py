@@ -1,7 +1,10 @@
-"""build: a Dockerfile and its context to the daemon, its progress back, as docker's classic builder shows it.
+"""build: a Dockerfile and its context to the daemon, its progress back, as docker's classic builder shows it,
+plus, where a person watches (a terminal, or --progress plain|tty), " ... still running (20s)" after each
+10 s a step stays silent (docker's classic builder and BuildKit's plain output print nothing then).
 
-The context is a directory, sent as a tar (links as links, owners 0:0 as the docker CLI sends them; the
-daemon leaves out what .dockerignore names), or `-`: a tar on stdin, or a lone Dockerfile there.
+The context is a directory, sent as a tar (links as links, owners 0:0 as the docker CLI sends them), less
+what its .dockerignore names (applied here, as the docker CLI does; the daemon applies it again, as it
+does to a tar context), or `-`: a tar on stdin, or a lone Dockerfile there.
 """
 
 from __future__ import annotations
@@ -19,14 +22,30 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import BinaryIO
 
+    from pyrunc_dockerignore import IgnoreMatcher
     from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
 
 _CHUNK = 1 << 20
 _TAR_MAGIC = b"ustar"
 
 
-def _directory_tar(root: str) -> Iterator[bytes]:
-    """The directory as a tar stream, written in a thread and handed over through a pipe."""
+def _ignore_matcher(root: str, dockerfile: str) -> IgnoreMatcher | None:
+    """The context's .dockerignore, applied here as the docker CLI does, so what it names never crosses
+    the socket (nor counts against the daemon's context limit). One the reader refuses is sent as it is,
+    with everything: the daemon says what is wrong with it."""
+    from pyrunc_dockerignore import DOCKERIGNORE, IgnoreFileError, IgnoreMatcher, read_ignore_file
+
+    try:
+        with open(os.path.join(root, DOCKERIGNORE), encoding="utf-8", errors="replace") as f:
+            return IgnoreMatcher.for_build(read_ignore_file(f.read()), dockerfile)
+    except (OSError, IgnoreFileError):
+        return None
+
+
+def _directory_tar(root: str, matcher: IgnoreMatcher | None) -> Iterator[bytes]:
+    """The directory as a tar stream, less what `matcher` ignores (a directory it ignores is walked only
+    when an exception may keep something below it, as moby's archive walk), written in a thread and
+    handed over through a pipe."""
     import tarfile
     import threading
 
@@ -49,10 +68,19 @@ def _directory_tar(root: str) -> Iterator[bytes]:
         try:
             with os.fdopen(w, "wb") as out, tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
                 for directory, dirs, files in os.walk(root):
-                    dirs.sort()
                     relative = os.path.relpath(directory, root)
+                    ignored_dirs = set()
+                    for name in list(dirs):
+                        arcname = name if relative == "." else f"{relative}/{name}"
+                        if matcher is not None and matcher.ignores(arcname):
+                            ignored_dirs.add(name)
+                            if not matcher.may_keep_below(arcname):
+                                dirs.remove(name)
+                    dirs.sort()
                     for name in sorted(dirs + files):
                         arcname = name if relative == "." else f"{relative}/{name}"
+                        if name in ignored_dirs or (matcher is not None and matcher.ignores(arcname)):
+                            continue
                         entry(tf, os.path.join(directory, name), arcname)
         except BaseException as e:  # noqa: BLE001 - handed to the reading side
             failure.append(e)
@@ -85,6 +113,29 @@ def _stdin_context(options: pb.BuildOptions) -> Iterator[bytes]:
     return iter(())
 
 
+def _secret(spec: str) -> tuple[str, bytes]:
+    """`--secret id=ID[,src=FILE|,env=VAR][,type=file|env]`, read as buildx reads it: without src or env, the
+    variable named ID if it is set, else the file ID."""
+    fields = dict(field.partition("=")[::2] for field in spec.split(","))
+    secret_id = fields.get("id", "")
+    if not secret_id:
+        raise CLIError(f'invalid secret "{spec}": id is required')
+    source = fields.get("src") or fields.get("source") or ""
+    variable = fields.get("env", "")
+    if not source and not variable:
+        kind = fields.get("type") or ("env" if secret_id in os.environ else "file")
+        source, variable = (secret_id, "") if kind == "file" else ("", secret_id)
+    if variable:
+        if variable not in os.environ:
+            raise CLIError(f'secret {secret_id}: environment variable "{variable}" is not set')
+        return secret_id, os.environ[variable].encode()
+    try:
+        with open(source, "rb") as f:
+            return secret_id, f.read()
+    except OSError as e:
+        raise CLIError(f"failed to read secret {secret_id}: {e.strerror}: {source}") from None
+
+
 def _options(args: argparse.Namespace) -> pb.BuildOptions:
     from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
 
@@ -98,7 +149,7 @@ def _options(args: argparse.Namespace) -> pb.BuildOptions:
     labels = dict(label.partition("=")[::2] for label in args.label)
     return pb.BuildOptions(tags=args.tag, build_args=build_args, target=args.target or "", no_cache=args.no_cache,
                            pull=args.pull, network="" if args.network in (None, "default") else args.network,
-                           labels=labels)
+                           labels=labels, secrets=dict(_secret(spec) for spec in args.secret))
 
 
 def _context(args: argparse.Namespace, options: pb.BuildOptions) -> Iterator[bytes]:
@@ -124,12 +175,22 @@ def _context(args: argparse.Namespace, options: pb.BuildOptions) -> Iterator[byt
                 options.dockerfile_content = f.read()
         else:
             options.dockerfile = inside
-    return _directory_tar(args.path)
+    return _directory_tar(args.path, _ignore_matcher(args.path, options.dockerfile or "Dockerfile"))
 
 
-def _show(reply: pb.BuildProgress, quiet: bool) -> str | None:
+class _Display:
+    """What was printed last: a step's output may end mid-line, and the alive line must start its own."""
+
+    def __init__(self, quiet: bool, alive: bool) -> None:
+        self.quiet = quiet
+        self.alive = alive  # show the daemon's "still running" events (--progress plain or tty)
+        self.mid_line = False
+
+
+def _show(reply: pb.BuildProgress, display: _Display) -> str | None:
     """Print one event; the image id when it is the build's."""
     out = sys.stdout
+    quiet = display.quiet
     kind = reply.WhichOneof("event")
     if kind == "failure":
         raise CLIError(reply.failure.message, reply.failure.code or 1)
@@ -143,11 +204,18 @@ def _show(reply: pb.BuildProgress, quiet: bool) -> str | None:
         out.flush()
         sys.stdout.buffer.write(reply.output)
         sys.stdout.buffer.flush()
+        display.mid_line = not reply.output.endswith(b"\n")
+        return None
+    if kind == "alive":
+        if not display.alive:
+            return None
+        out.write(f"{chr(10) if display.mid_line else ''} ... still running ({reply.alive:.0f}s)\n")
     elif kind == "tagged":
         out.write(f"Successfully tagged {reply.tagged}\n")
     elif kind is not None:
         out.write(getattr(reply, kind) + "\n")
     out.flush()
+    display.mid_line = False
     return None
 
 
@@ -155,9 +223,11 @@ def build(api: Api, args: argparse.Namespace) -> int:
     options = _options(args)
     stream = api.build.build(options, _context(args, options))
     image_id = None
+    alive = args.progress == "plain" or args.progress == "tty" or (args.progress == "auto" and sys.stdout.isatty())
+    display = _Display(args.quiet, alive)
     try:
         for reply in stream:
-            image_id = _show(reply, args.quiet) or image_id
+            image_id = _show(reply, display) or image_id
     except KeyboardInterrupt:
         stream.cancel()  # the daemon stops the build and removes what it was making
         raise
@@ -199,6 +269,8 @@ def add_build(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pull", action="store_true", help="always pull the base images")
     p.add_argument("--network", choices=["default", "bridge", "host", "none"], help="the RUN steps' network")
     p.add_argument("--label", action="append", default=[], metavar="K=V", help="set a label on the image")
+    p.add_argument("--secret", action="append", default=[], metavar="id=ID,src=FILE",
+                   help="a secret for RUN --mount=type=secret (id=ID plus src=FILE or env=VAR)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
     p.add_argument("--progress", choices=["auto", "plain", "tty"], default="auto", help="the progress output")
     p.add_argument("--iidfile", default="", help="write the image id to the file")

@@ -21,7 +21,8 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from pyruncd.build.dockerignore import IgnoreMatcher, clean_path
+from pyrunc_dockerignore import IgnoreMatcher, clean_path
+
 from pyruncd.build.errors import ContextError
 
 _CHUNK = 1 << 20

@@ -28,6 +28,7 @@ from ..containers.archive import open_in_root
 from ..errors import InvalidArgument
 from ..snapshots.unpack import apply_layer, decompressed
 from . import instructions as ins
+from .add_url import Fetched, set_mtime
 from .context import BuildContext, EntryKind, read_directory_context
 from .errors import ContextError
 from .sources import ResolvedSource
@@ -224,10 +225,10 @@ def _extract(context: BuildContext, path: str, kind: str, staging: Path) -> Buil
 
 
 def copy_sources(root: Path, context: BuildContext, resolved: Sequence[ResolvedSource],
-                 instruction: ins.FileTransfer, workdir: str, scratch: Path) -> None:
-    """Write the sources (and inline heredoc sources) into the root file system at `root`."""
+                 instruction: ins.FileTransfer, workdir: str, scratch: Path, fetched: Sequence[Fetched] = ()) -> None:
+    """Write the sources (and inline heredoc sources, and ADD's downloads) into the root file system at `root`."""
     destination = posixpath.join(workdir or "/", instruction.destination)
-    many = len(resolved) + len(instruction.inline_sources) > 1
+    many = len(resolved) + len(instruction.inline_sources) + len(fetched) > 1
     if many and not instruction.destination.endswith("/"):
         raise InvalidArgument(f"When using {instruction.keyword} with more than one source file, the destination "
                               "must be a directory and end with a /")
@@ -267,8 +268,41 @@ def copy_sources(root: Path, context: BuildContext, resolved: Sequence[ResolvedS
                     writer.file(dir_fd, name, file, 0o644)
             finally:
                 os.close(dir_fd)
+        for download in fetched:
+            if into_directory and not download.name:
+                raise InvalidArgument(f"cannot determine filename from url: {download.url}")
+            target = posixpath.join(destination, download.name) if into_directory else destination
+            parent, _, name = target.rpartition("/")
+            dir_fd = writer.directory(parent or "/")
+            try:
+                with open(download.path, "rb") as file:
+                    writer.file(dir_fd, name, file, 0o600)  # not extracted, 0600: docker's
+                set_mtime(dir_fd, name, download)
+            finally:
+                os.close(dir_fd)
     finally:
         os.close(root_fd)
+
+
+def write_context_path(context: BuildContext, path: str, out: Path) -> None:
+    """The context's `path` (a file, or a directory with all below it; "." for the root) written at `out`,
+    a new host path: a `RUN --mount=type=bind` source (the staging directory holds no links)."""
+    entry = context.entry(path)
+    if entry is not None and entry.kind is EntryKind.FILE:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as file, context.open(path) as source:
+            while chunk := source.read(_CHUNK):
+                file.write(chunk)
+            os.fchmod(fd, entry.mode & 0o7777)
+        return
+    out.mkdir(mode=0o755)
+    out_fd = os.open(out, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _copy_tree(RootWriter(out_fd, Owner(uid=0, gid=0), None), context, path, "/")
+    finally:
+        os.close(out_fd)
+    if entry is not None:
+        os.chmod(out, entry.mode & 0o7777)
 
 
 def make_directories(root: Path, path: str) -> None:

@@ -20,11 +20,13 @@ from ..errors import NotFound
 from ..fsutil import private_dir
 from ..images.store import ImageRecord, ImageStore
 from . import instructions as ins
+from . import progress as events
 from .cache import BuildCache
+from .cache_mounts import CacheMounts
 from .context import ContextLimits
 from .dockerfile import Dockerfile, parse_dockerfile
 from .errors import DockerfileError
-from .progress import BuildOptions, BuildWarning, Built, Emit, StepStarted, Tagged
+from .progress import ALIVE_EVERY, BuildOptions, BuildWarning, Built, Emit, StepStarted, Tagged
 from .receive import dockerfile_text, receive_context, without_ignored
 from .run_step import StepRunner
 from .stage import ImageSource, StageBuilder, StageRun
@@ -36,6 +38,7 @@ class Builder:
     images: ImageStore
     runner: StepRunner  # the containers' local service
     cache: BuildCache
+    cache_mounts: CacheMounts  # RUN --mount=type=cache directories, under the daemon's root
     tmp: Path  # the daemon's scratch directory (emptied at its start)
     pull: ImageSource  # a base or --from image that is not here (or every one, with --pull)
     limits: ContextLimits = dataclasses.field(default_factory=ContextLimits)
@@ -104,8 +107,38 @@ async def _build_stages(shared: StageRun, dockerfile: Dockerfile, plan: BuildPla
     return await shared.built[plan.target]
 
 
+async def _heartbeat(last: list[float], started: list[float], emit: Emit, every: float = ALIVE_EVERY) -> None:
+    """StepAlive after each `every` seconds without an event, once a step has begun (the client shows it
+    where a person watches: a silent step is still alive)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(max(0.0, last[0] + every - loop.time()))
+        now = loop.time()
+        if started and now - last[0] >= every:
+            emit(events.StepAlive(seconds=round(now - started[0], 1)))
+            last[0] = now
+
+
 async def build(builder: Builder, options: BuildOptions, chunks: AsyncIterator[bytes], emit: Emit) -> str:
     """Build the image; returns its id. Errors in docker's or BuildKit's words."""
+    loop = asyncio.get_running_loop()
+    last: list[float] = [loop.time()]  # the last event's time
+    started: list[float] = []  # the last step's start
+
+    def timed(event: events.Event) -> None:
+        last[0] = loop.time()
+        if isinstance(event, StepStarted):
+            started[:] = [last[0]]
+        emit(event)
+
+    heartbeat = asyncio.ensure_future(_heartbeat(last, started, emit))
+    try:
+        return await _build(builder, options, chunks, timed)
+    finally:
+        heartbeat.cancel()
+
+
+async def _build(builder: Builder, options: BuildOptions, chunks: AsyncIterator[bytes], emit: Emit) -> str:
     work = private_dir(Path(tempfile.mkdtemp(dir=builder.tmp, prefix="build-")))
     try:
         context = await receive_context(chunks, work, builder.limits)
@@ -118,7 +151,8 @@ async def build(builder: Builder, options: BuildOptions, chunks: AsyncIterator[b
         plan = plan_build(dockerfile, build_args=options.build_args, target=options.target)
         tags = [reference.parse(tag) for tag in options.tags]
         with builder.images.leases.hold() as lease:
-            shared = StageRun(images=builder.images, runner=builder.runner, cache=builder.cache, lease=lease,
+            shared = StageRun(images=builder.images, runner=builder.runner, cache=builder.cache,
+                              cache_mounts=builder.cache_mounts, lease=lease,
                               options=options, context=context, stages=dockerfile.stages,
                               global_scope=plan.scope, escape=dockerfile.escape,
                               image_source=lambda name: _local_or_pulled(builder, options, name),

@@ -4,6 +4,8 @@ the gRPC service maps them to and from pyrunc.build.v1, the executor knows nothi
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+ALIVE_EVERY = 10.0
+
 
 @dataclass(frozen=True, kw_only=True)
 class BuildOptions:
@@ -16,6 +18,7 @@ class BuildOptions:
     pull: bool = False
     network: str = ""  # the RUN steps' network: "" (the default bridge), bridge, host or none
     labels: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, bytes] = field(default_factory=dict)  # `--secret id=...`: RUN --mount=type=secret's
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +37,13 @@ class StepOutput:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StepAlive:
+    """Nothing came for ALIVE_EVERY seconds: a step still running (the client shows it or not)."""
+
+    seconds: float  # since the last step began
+
+
+@dataclass(frozen=True, kw_only=True)
 class BuildWarning:
     text: str
 
@@ -48,5 +58,5 @@ class Tagged:
     name: str  # familiar form
 
 
-Event = StepStarted | StepStatus | StepOutput | BuildWarning | Built | Tagged
+Event = StepStarted | StepStatus | StepOutput | StepAlive | BuildWarning | Built | Tagged
 Emit = Callable[[Event], None]

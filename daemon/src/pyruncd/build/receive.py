@@ -7,9 +7,10 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from pyrunc_dockerignore import DOCKERIGNORE, IgnoreFileError, IgnoreMatcher, read_ignore_file
+
 from ..threads import in_thread
 from .context import BuildContext, ContextLimits, read_tar_context
-from .dockerignore import DOCKERIGNORE, IgnoreFileError, IgnoreMatcher, read_ignore_file
 from .errors import ContextError
 from .progress import BuildOptions
 

@@ -7,18 +7,22 @@ docker keeps it in a layer of its own below the container's.
 """
 
 import os
+import posixpath
+import re
 import shutil
 import stat
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from ..containers.types import Chunk, CreateOptions
+from ..volumes.mounts import MountFlags
 from . import instructions as ins
 from .config_steps import StageConfig, command_argv
 from .errors import StepFailed
 from .leftovers import STEP_LABEL
 from .progress import Emit, StepOutput, StepStatus
+from .run_mounts import OPAQUE, Stub, bind_spec, remove_stubs
 
 Changes = TypeVar("Changes")
 _MOUNTPOINTS = ("etc/hosts", "etc/resolv.conf", "etc/hostname", "dev", "proc", "sys")
@@ -31,11 +35,37 @@ class StepRunner(Protocol):
                          take_changes: Callable[[Path], Awaitable[Changes]]) -> tuple[int, Changes | None]: ...
 
 
+_LONE_HEREDOC = re.compile(r"""^<<-?\s*(["']?)[a-zA-Z_][a-zA-Z0-9_]*\1$""")
+HEREDOC_PIPES = "/dev/pipes"  # where BuildKit mounts a `RUN <<EOF` script
+
+
+def heredoc_script(run: ins.Run) -> ins.Heredoc | None:
+    """The script of `RUN <<EOF` (a lone heredoc as the command), run as a file as BuildKit does: its
+    shebang (`#!/usr/bin/env python`) picks the interpreter, else the shell runs it."""
+    if run.shell_form and len(run.heredocs) == 1 and _LONE_HEREDOC.match(run.argv[0].strip()):
+        return run.heredocs[0]
+    return None
+
+
 def run_argv(config: StageConfig, run: ins.Run) -> list[str]:
-    """The command: the exec form's argv, or the shell's with the command (a heredoc's script for `RUN <<EOF`)."""
-    if run.shell_form and run.heredocs and run.argv[0].strip().startswith("<<"):
-        return [*config.shell, run.heredocs[0].body()]
-    return command_argv(config, run)
+    """The command: the exec form's argv, or the shell's with the command line. As BuildKit: a lone
+    heredoc's script as a file at /dev/pipes/<name>; other heredocs (`cat <<EOF > /file`) appended to the
+    command line with their terminators, for the shell to feed to the command's input."""
+    if not run.shell_form or not run.heredocs:
+        return command_argv(config, run)
+    script = heredoc_script(run)
+    if script is not None:
+        return [*config.shell, posixpath.join(HEREDOC_PIPES, script.name)]
+    return [*config.shell, run.argv[0] + "".join(f"\n{heredoc.content}{heredoc.name}" for heredoc in run.heredocs)]
+
+
+def heredoc_script_mount(script: ins.Heredoc, scratch: Path) -> str:
+    """The `--mount` of a `RUN <<EOF` script: the file (0755), read-only at /dev/pipes/<name>."""
+    path = scratch / "script"
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o755), "w") as file:
+        file.write(script.body())
+    os.chmod(path, 0o755)
+    return bind_spec(path, posixpath.join(HEREDOC_PIPES, script.name), readonly=True)
 
 
 def run_created_by(argv: list[str], args: Mapping[str, str]) -> str:
@@ -58,17 +88,19 @@ def strip_mountpoints(upper: Path) -> None:
         else:
             path.unlink()
     etc = upper / "etc"
-    if etc.is_dir() and not etc.is_symlink() and not any(etc.iterdir()) and not os.listxattr(etc):
+    # a copied-up etc keeps overlay's own xattrs (origin, impure); only an opaque one is a change
+    if etc.is_dir() and not etc.is_symlink() and not any(etc.iterdir()) and OPAQUE not in os.listxattr(etc):
         etc.rmdir()
 
 
 async def run_step(runner: StepRunner, *, image_id: str, config: StageConfig, run: ins.Run,
-                   environment: Mapping[str, str], network: str, emit: Emit,
+                   environment: Mapping[str, str], network: str, emit: Emit, mounts: MountFlags, stubs: Sequence[Stub],
                    take_changes: Callable[[Path], Awaitable[Changes]]) -> Changes:
     argv = run_argv(config, run)
     options = CreateOptions(image=image_id, cmd=argv, entrypoint=[], entrypoint_set=True, labels={STEP_LABEL: ""},
                             env=[f"{key}={value}" for key, value in environment.items()],
-                            network=run.network if run.network not in (None, "default") else network)
+                            network=run.network if run.network not in (None, "default") else network,
+                            mounts=mounts)
 
     started: list[str] = []
 
@@ -78,6 +110,7 @@ async def run_step(runner: StepRunner, *, image_id: str, config: StageConfig, ru
 
     async def changes(upper: Path) -> Changes:
         strip_mountpoints(upper)
+        remove_stubs(upper, stubs)
         return await take_changes(upper)
 
     code, result = await runner.build_step(options, on_start=on_start,

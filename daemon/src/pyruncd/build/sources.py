@@ -15,8 +15,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pyrunc_dockerignore import clean_path
+
 from pyruncd.build.context import BuildContext, ContextEntry, EntryKind
-from pyruncd.build.dockerignore import clean_path
 from pyruncd.build.errors import ContextError
 
 _MAX_LINK_HOPS = 255  # Linux's limit for one path resolution

@@ -21,14 +21,18 @@ from ..images.commit import RunConfig
 from ..images.store import ImageRecord, ImageStore, Lease
 from ..threads import in_thread
 from . import instructions as ins
+from .add_url import Fetched, fetch_all, is_url
 from .cache import BuildCache, StepKey
+from .cache_mounts import CacheMounts
 from .config_steps import StageConfig, apply_config_instruction, nop_one_word
 from .context import BuildContext, EntryKind, read_directory_context
 from .copy_step import copy_sources, is_file_in_root, make_directories
 from .dockerfile import Stage, parse_dockerfile
 from .layers import commit_step, lowers_of, writable_rootfs
+from .mounts import Mount
 from .progress import BuildOptions, Emit, StepStarted, StepStatus
-from .run_step import StepRunner, run_argv, run_created_by, run_step
+from .run_mounts import MountSources, mounts_key, parse_run_mounts, step_mounts, stubs_of
+from .run_step import StepRunner, heredoc_script, heredoc_script_mount, run_argv, run_created_by, run_step
 from .scope import GlobalScope, StageScope
 from .sources import resolve_sources, source_digest
 from .stages import PlannedStage, stage_by_name
@@ -45,6 +49,7 @@ class StageRun:
     images: ImageStore
     runner: StepRunner
     cache: BuildCache
+    cache_mounts: CacheMounts
     lease: Lease
     options: BuildOptions
     context: BuildContext
@@ -145,13 +150,20 @@ class StageBuilder:
         if isinstance(instruction, ins.Run):
             run = instruction
             created_by = run_created_by(run_argv(self.config, run), scope.arg_values)
-            key = StepKey(parent=parent, instruction=created_by, inputs=scope.run_environment())
-            await self._cached_or(key, lambda: self._run(run, scope, created_by))
+            mounts = parse_run_mounts(run.mounts, run.line)
+            inputs = scope.run_environment()
+            if mounts:  # "=" is in no variable's name
+                inputs["=mounts"] = await mounts_key(self._mount_sources(), mounts)
+            script = heredoc_script(run)
+            if script is not None:  # the command names the script's file: its text is the rest of the key
+                inputs["=script"] = script.body()
+            key = StepKey(parent=parent, instruction=created_by, inputs=inputs)
+            await self._cached_or(key, lambda: self._run(run, mounts, scope, created_by))
         elif isinstance(instruction, ins.FileTransfer):
-            transfer = instruction
+            transfer, fetched = await self._fetched(instruction)
             origin = await self._origin(transfer)
             source_lowers = [] if origin.context else lowers_of(self.s.images, origin.image)
-            sources = await _to_completion(lambda: self._describe_sources(transfer, origin, source_lowers))
+            sources = await _to_completion(lambda: self._describe_sources(transfer, origin, source_lowers, fetched))
             kind = "ADD" if isinstance(transfer, ins.Add) else "COPY"
             chown = f"--chown={transfer.chown}" if transfer.chown else ""  # glued to the hash, as docker's
             created_by = nop_one_word(self.config, f"{kind} {chown}{sources} in {transfer.destination} ")
@@ -159,7 +171,7 @@ class StageBuilder:
             key = StepKey(parent=parent, instruction=created_by, sources=sources,
                           inputs={"chown": transfer.chown or "", "chmod": transfer.chmod or "",
                                       "workdir": self.config.run.working_dir, "inline": json.dumps(inline)})
-            await self._cached_or(key, lambda: self._copy(transfer, origin, created_by))
+            await self._cached_or(key, lambda: self._copy(transfer, origin, created_by, fetched))
         else:
             config, created_by = apply_config_instruction(self.config, instruction)
             key = StepKey(parent=parent, instruction=created_by, inputs={"cmd_set": str(self.config.cmd_set)})
@@ -197,34 +209,63 @@ class StageBuilder:
         await _to_completion(make_directory)
         return await self._commit(created_by, work / "upper")
 
-    async def _run(self, run: ins.Run, scope: StageScope, created_by: str) -> ImageRecord:
+    async def _run(self, run: ins.Run, mounts: list[Mount], scope: StageScope, created_by: str) -> ImageRecord:
         if self.image is None:
             raise InvalidArgument(f"{run.original}: FROM scratch has no shell or command to run")
-        return await run_step(
-            self.s.runner, image_id=self.image.id, config=self.config, run=run,
-            environment=scope.run_environment(), network=self.s.options.network, emit=self.s.emit,
-            take_changes=lambda upper: self._commit(created_by, upper))
+        image = self.image
+        async with step_mounts(self._mount_sources(), mounts) as made:
+            script = heredoc_script(run)
+            if script is not None:
+                made.flags.mounts.append(heredoc_script_mount(script, self._scratch()))
+            stubs = await stubs_of(lowers_of(self.s.images, image), self._scratch(), made.targets)
+            return await run_step(
+                self.s.runner, image_id=image.id, config=self.config, run=run,
+                environment=scope.run_environment(), network=self.s.options.network, emit=self.s.emit,
+                mounts=made.flags, stubs=stubs, take_changes=lambda upper: self._commit(created_by, upper))
+
+    def _mount_sources(self) -> MountSources:
+        return MountSources(context=self.s.context, cache_mounts=self.s.cache_mounts, secrets=self.s.options.secrets,
+                            image_of=self._image_of, lowers_of=lambda image: lowers_of(self.s.images, image),
+                            scratch=self._scratch)
+
+    async def _image_of(self, reference: str) -> ImageRecord | None:
+        """A `--from` stage (by name or index) or image."""
+        if reference.isdigit():
+            return await self.s.built[int(reference)]
+        found = stage_by_name(self.s.stages, reference)
+        if found is not None:
+            return await self.s.built[found.index]
+        return await self.s.image_source(reference)
 
     async def _origin(self, transfer: ins.FileTransfer) -> Origin:
         """Where a COPY or ADD reads: the build context, or a stage's or image's file system."""
         if not isinstance(transfer, ins.Copy) or transfer.from_stage is None:
             return _CONTEXT
-        reference = transfer.from_stage
-        if reference.isdigit():
-            return Origin(image=await self.s.built[int(reference)])
-        found = stage_by_name(self.s.stages, reference)
-        if found is not None:
-            return Origin(image=await self.s.built[found.index])
-        return Origin(image=await self.s.image_source(reference))
+        return Origin(image=await self._image_of(transfer.from_stage))
 
-    def _describe_sources(self, transfer: ins.FileTransfer, origin: Origin, source_lowers: list[Path]) -> str:
+    async def _fetched(self, transfer: ins.FileTransfer) -> tuple[ins.FileTransfer, list[Fetched]]:
+        """ADD's URL sources downloaded (at every build, as docker's: the key is their content), and the
+        instruction with its other sources."""
+        if not isinstance(transfer, ins.Add) or not any(is_url(source) for source in transfer.sources):
+            return transfer, []
+        fetched = await fetch_all([s for s in transfer.sources if is_url(s)], self._scratch, transfer.checksum)
+        return dataclasses.replace(transfer, sources=tuple(s for s in transfer.sources if not is_url(s))), fetched
+
+    def _describe_sources(self, transfer: ins.FileTransfer, origin: Origin, source_lowers: list[Path],
+                          fetched: list[Fetched]) -> str:
         """The sources' part of the key and of `created_by`, as docker shows it: file:<hex>, dir:<hex> or
-        multi:<hex>. From the context: their content (sources.source_digest). From an image: that image
-        (its id covers its content) and the paths named. Blocking (a thread: it reads and mounts)."""
-        many = len(transfer.sources) + len(transfer.inline_sources) != 1
+        multi:<hex>. From the context: their content (sources.source_digest), and the downloads' (their
+        names, digests and times). From an image: that image (its id covers its content) and the paths
+        named. Blocking (a thread: it reads and mounts)."""
+        many = len(transfer.sources) + len(transfer.inline_sources) + len(fetched) != 1
+        downloads = [[f.name, f.digest, f.mtime] for f in fetched]
+        if fetched and not many:
+            return f"file:{hashlib.sha256(json.dumps(downloads).encode()).hexdigest()}"
         if origin.context:
             resolved = resolve_sources(self.s.context, transfer.sources)
             digest = source_digest(self.s.context, resolved).removeprefix("sha256:")
+            if fetched:
+                digest = hashlib.sha256(json.dumps([digest, downloads]).encode()).hexdigest()
             entry = self.s.context.entry(resolved[0].target) if len(resolved) == 1 else None
             single = "file" if entry is not None and entry.kind is EntryKind.FILE else "dir"
             return f"{'multi' if many or len(resolved) > 1 else single}:{digest}"
@@ -235,7 +276,8 @@ class StageBuilder:
         with writable_rootfs(source_lowers, self._scratch()) as (root, _upper):
             return f"{'file' if is_file_in_root(root, transfer.sources[0]) else 'dir'}:{digest}"
 
-    async def _copy(self, transfer: ins.FileTransfer, origin: Origin, created_by: str) -> ImageRecord:
+    async def _copy(self, transfer: ins.FileTransfer, origin: Origin, created_by: str,
+                    fetched: list[Fetched]) -> ImageRecord:
         work, source_work = self._scratch(), self._scratch()
         workdir = self.config.run.working_dir or "/"
         lowers = lowers_of(self.s.images, self.image)
@@ -249,7 +291,7 @@ class StageBuilder:
                     context = read_directory_context(source_root)
                 resolved = resolve_sources(context, transfer.sources)
                 root, _upper = stack.enter_context(writable_rootfs(lowers, work))
-                copy_sources(root, context, resolved, transfer, workdir, work)
+                copy_sources(root, context, resolved, transfer, workdir, work, fetched)
 
         await _to_completion(copy)
         return await self._commit(created_by, work / "upper")

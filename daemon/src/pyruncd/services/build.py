@@ -27,7 +27,8 @@ def options_of(message: pb.BuildOptions) -> events.BuildOptions:
         tags=tuple(message.tags), dockerfile=message.dockerfile or "Dockerfile",
         dockerfile_content=message.dockerfile_content if message.HasField("dockerfile_content") else None,
         build_args=dict(message.build_args), target=message.target or None, no_cache=message.no_cache,
-        pull=message.pull, network=message.network, labels=dict(message.labels))
+        pull=message.pull, network=message.network, labels=dict(message.labels),
+        secrets=dict(message.secrets))
 
 
 def progress_of(event: events.Event) -> pb.BuildProgress:
@@ -38,6 +39,8 @@ def progress_of(event: events.Event) -> pb.BuildProgress:
             return pb.BuildProgress(status=text)
         case events.StepOutput(data=data):
             return pb.BuildProgress(output=data)
+        case events.StepAlive(seconds=seconds):
+            return pb.BuildProgress(alive=seconds)
         case events.BuildWarning(text=text):
             return pb.BuildProgress(warning=text)
         case events.Built(image_id=image_id):
@@ -59,7 +62,8 @@ class BuildService(pb_grpc.BuildServicer):
 
     @rpc
     async def Prune(self, request: pb.PruneRequest, context: Context) -> pb.PruneResponse:
-        result = prune_build_cache(self.builder.images, self.builder.cache, self._using_image)
+        result = prune_build_cache(self.builder.images, self.builder.cache, self._using_image,
+                                   self.builder.cache_mounts)
         return pb.PruneResponse(entries=result.entries, deleted=result.deleted,
                                 space_reclaimed=result.space_reclaimed)
 

@@ -6,8 +6,8 @@ import os
 import tarfile
 
 import pytest
+from pyrunc_dockerignore import IgnoreMatcher
 from pyruncd.build.context import ContextLimits, EntryKind, read_directory_context, read_tar_context
-from pyruncd.build.dockerignore import IgnoreMatcher
 from pyruncd.build.errors import ContextError
 from pyruncd.build.sources import resolve_in_context, resolve_sources, source_digest
 

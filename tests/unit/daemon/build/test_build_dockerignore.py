@@ -1,7 +1,7 @@
 """.dockerignore, table-driven: moby/patternmatcher's cases and the Dockerfile reference's examples."""
 
 import pytest
-from pyruncd.build.dockerignore import IgnoreFileError, IgnoreMatcher, Pattern, clean_path, read_ignore_file
+from pyrunc_dockerignore import IgnoreFileError, IgnoreMatcher, Pattern, clean_path, read_ignore_file
 
 # (pattern, path, ignored): moby's MatchesOrParentMatches table (a pattern matching a parent matches too)
 PATTERN_CASES = [

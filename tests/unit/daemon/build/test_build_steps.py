@@ -80,10 +80,13 @@ def test_go_durations():
 
 def test_run_argv_and_created_by():
     config = StageConfig(run=RunConfig())
-    shell_form, exec_form, heredoc = instructions('RUN echo $A\nRUN ["echo", "x"]\nRUN <<EOF\necho one\nEOF\n')
+    shell_form, exec_form, script, fed = instructions(
+        'RUN echo $A\nRUN ["echo", "x"]\nRUN <<EOF\necho one\nEOF\nRUN cat <<-"A" > /f\n\tx $B\n\tA\n')
     assert run_argv(config, shell_form) == ["/bin/sh", "-c", "echo $A"]
     assert run_argv(config, exec_form) == ["echo", "x"]
-    assert run_argv(config, heredoc) == ["/bin/sh", "-c", "echo one\n"]
+    # BuildKit's: a lone heredoc is a script file run as the command; others go to the shell with the line
+    assert run_argv(config, script) == ["/bin/sh", "-c", "/dev/pipes/EOF"]
+    assert run_argv(config, fed) == ["/bin/sh", "-c", 'cat <<-"A" > /f\n\tx $B\nA']
     assert run_created_by(["/bin/sh", "-c", "echo $A"], {}) == "/bin/sh -c echo $A"
     assert run_created_by(["/bin/sh", "-c", "x"], {"B": "2", "A": "1"}) == "|2 A=1 B=2 /bin/sh -c x"
 

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class BuildOptions(_message.Message):
-    __slots__ = ("tags", "dockerfile", "dockerfile_content", "build_args", "target", "no_cache", "pull", "network", "labels")
+    __slots__ = ("tags", "dockerfile", "dockerfile_content", "build_args", "target", "no_cache", "pull", "network", "labels", "secrets")
     class BuildArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,13 @@ class BuildOptions(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class SecretsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
     TAGS_FIELD_NUMBER: _ClassVar[int]
     DOCKERFILE_FIELD_NUMBER: _ClassVar[int]
     DOCKERFILE_CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +38,7 @@ class BuildOptions(_message.Message):
     PULL_FIELD_NUMBER: _ClassVar[int]
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
     tags: _containers.RepeatedScalarFieldContainer[str]
     dockerfile: str
     dockerfile_content: bytes
@@ -40,7 +48,8 @@ class BuildOptions(_message.Message):
     pull: bool
     network: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, tags: _Optional[_Iterable[str]] = ..., dockerfile: _Optional[str] = ..., dockerfile_content: _Optional[bytes] = ..., build_args: _Optional[_Mapping[str, str]] = ..., target: _Optional[str] = ..., no_cache: _Optional[bool] = ..., pull: _Optional[bool] = ..., network: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    secrets: _containers.ScalarMap[str, bytes]
+    def __init__(self, tags: _Optional[_Iterable[str]] = ..., dockerfile: _Optional[str] = ..., dockerfile_content: _Optional[bytes] = ..., build_args: _Optional[_Mapping[str, str]] = ..., target: _Optional[str] = ..., no_cache: _Optional[bool] = ..., pull: _Optional[bool] = ..., network: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., secrets: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
 
 class BuildRequest(_message.Message):
     __slots__ = ("options", "context")
@@ -51,7 +60,7 @@ class BuildRequest(_message.Message):
     def __init__(self, options: _Optional[_Union[BuildOptions, _Mapping]] = ..., context: _Optional[bytes] = ...) -> None: ...
 
 class BuildProgress(_message.Message):
-    __slots__ = ("step", "status", "output", "warning", "image_id", "tagged", "failure")
+    __slots__ = ("step", "status", "output", "warning", "image_id", "tagged", "failure", "alive")
     STEP_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +68,7 @@ class BuildProgress(_message.Message):
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
     TAGGED_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
+    ALIVE_FIELD_NUMBER: _ClassVar[int]
     step: str
     status: str
     output: bytes
@@ -66,7 +76,8 @@ class BuildProgress(_message.Message):
     image_id: str
     tagged: str
     failure: Failure
-    def __init__(self, step: _Optional[str] = ..., status: _Optional[str] = ..., output: _Optional[bytes] = ..., warning: _Optional[str] = ..., image_id: _Optional[str] = ..., tagged: _Optional[str] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ...) -> None: ...
+    alive: float
+    def __init__(self, step: _Optional[str] = ..., status: _Optional[str] = ..., output: _Optional[bytes] = ..., warning: _Optional[str] = ..., image_id: _Optional[str] = ..., tagged: _Optional[str] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., alive: _Optional[float] = ...) -> None: ...
 
 class Failure(_message.Message):
     __slots__ = ("message", "code")

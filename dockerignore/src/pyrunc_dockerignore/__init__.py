@@ -1,4 +1,4 @@
-""".dockerignore with docker's semantics: moby/patternmatcher (the matcher) and its ignorefile reader, plus
+"""`.dockerignore` with docker's semantics: moby/patternmatcher (the matcher) and its ignorefile reader, plus
 the docker CLI's rule that the Dockerfile and .dockerignore are always sent.
 
 - Lines starting with `#` are comments; blank lines are skipped; each pattern is trimmed and cleaned like Go's
