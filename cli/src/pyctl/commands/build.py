@@ -95,6 +95,12 @@ def _directory_tar(root: str, matcher: IgnoreMatcher | None) -> Iterator[bytes]:
         raise CLIError(f"error checking context: {failure[0]}")
 
 
+def directory_context(root: str, dockerfile: str) -> Iterator[bytes]:
+    """A directory context as pyctl sends it (`build`, `compose build`): a tar stream, less what its
+    .dockerignore leaves out."""
+    return _directory_tar(root, _ignore_matcher(root, dockerfile))
+
+
 def _stream(f: BinaryIO, first: bytes) -> Iterator[bytes]:
     if first:
         yield first
@@ -175,7 +181,7 @@ def _context(args: argparse.Namespace, options: pb.BuildOptions) -> Iterator[byt
                 options.dockerfile_content = f.read()
         else:
             options.dockerfile = inside
-    return _directory_tar(args.path, _ignore_matcher(args.path, options.dockerfile or "Dockerfile"))
+    return directory_context(args.path, options.dockerfile or "Dockerfile")
 
 
 class _Display:

@@ -41,14 +41,14 @@ def _options(project: Project, svc: Service, *, no_cache: bool, pull: bool) -> p
 def build_service(api: Api, project: Project, svc: Service, *, no_cache: bool = False, pull: bool = False,
                   quiet: bool = False) -> str:
     """Build one service's image; its id. The builder's steps and output go to stderr, as compose's progress."""
-    from .build import _directory_tar
+    from .build import directory_context
 
     context = svc.config["build"]["context"]
     if not os.path.isdir(context):
         raise ComposeError(f'build context "{context}" is not a directory', f"services.{svc.name}.build.context")
     options = _options(project, svc, no_cache=no_cache, pull=pull)
     event("Service", svc.name, "Building")
-    stream = api.build.build(options, _directory_tar(context))
+    stream = api.build.build(options, directory_context(context, options.dockerfile or "Dockerfile"))
     image_id = ""
     try:
         for reply in stream:
