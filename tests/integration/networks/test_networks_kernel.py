@@ -63,7 +63,7 @@ def test_attach_publish_resolve_detach(tmp_path, claim, sandbox):
     nets = Networks(conn, tmp_path, cfg, resolve_container=Store(conn).resolve)
     n = nets.create("front")
     assert n.subnet.startswith(f"10.{claim.n}.") and n.bridge == "br-" + n.id[:12]
-    opts = SimpleNamespace(network_aliases=["svc"], ip="", dns=[], dns_search=[], add_hosts=[], publish=["18481:80"],
+    opts = SimpleNamespace(network_aliases=["svc"], ip="", dns=[], dns_search=[], add_hosts=[], links=[], publish=["18481:80"],
                            publish_all=False)
     mode, net = nets.validate("front", opts, {})
     rec = _container(conn, "c" * 64, "web", mode, net, sandbox.pid)
