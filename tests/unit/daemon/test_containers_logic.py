@@ -53,9 +53,9 @@ def test_users_resolve_against_the_layers_top_first(tmp_path):
     (lower / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\nweb:x:33:33::/:/bin/sh\n")
     (lower / "etc" / "group").write_text("root:x:0:\nweb:x:33:\nextra:x:50:web,other\n")
     upper.mkdir()
-    assert spec.resolve_user("web", [lower], upper) == {"uid": 33, "gid": 33, "additionalGids": [50]}
-    assert spec.resolve_user("1000:extra", [lower], upper) == {"uid": 1000, "gid": 50}
-    assert spec.resolve_user("", [lower], upper) == {"uid": 0, "gid": 0}
+    assert spec.resolve_user("web", [lower], upper) == {"uid": 33, "gid": 33, "additionalGids": [33, 50]}
+    assert spec.resolve_user("1000:extra", [lower], upper) == {"uid": 1000, "gid": 50, "additionalGids": [50]}
+    assert spec.resolve_user("", [lower], upper) == {"uid": 0, "gid": 0, "additionalGids": [0]}
     (upper / "etc").mkdir()
     (upper / "etc" / "passwd").write_text("web:x:77:77::/:/bin/sh\n")  # the container's change wins
     assert spec.resolve_user("web", [lower], upper)["uid"] == 77

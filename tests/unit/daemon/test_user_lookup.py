@@ -19,10 +19,10 @@ def layers(tmp_path):
 
 def test_no_passwd_runs_as_root_without_reading_it(layers):
     lower, upper = layers
-    assert spec.resolve_user("", [lower], upper) == {"uid": 0, "gid": 0}
-    assert spec.resolve_user("1000", [lower], upper) == {"uid": 1000, "gid": 0}
-    assert spec.resolve_user("1000:1000", [lower], upper) == {"uid": 1000, "gid": 1000}
-    assert spec.resolve_user("", [lower], upper / "not-made-yet") == {"uid": 0, "gid": 0}
+    assert spec.resolve_user("", [lower], upper) == {"uid": 0, "gid": 0, "additionalGids": [0]}
+    assert spec.resolve_user("1000", [lower], upper) == {"uid": 1000, "gid": 0, "additionalGids": [0]}
+    assert spec.resolve_user("1000:1000", [lower], upper) == {"uid": 1000, "gid": 1000, "additionalGids": [1000]}
+    assert spec.resolve_user("", [lower], upper / "not-made-yet") == {"uid": 0, "gid": 0, "additionalGids": [0]}
     with pytest.raises(InvalidArgument, match="^unable to find user root: no matching entries in passwd file$"):
         spec.resolve_user("root", [lower], upper)
 
@@ -35,7 +35,8 @@ def test_ids_out_of_range_are_refused_naming_the_flag(layers, user):
         spec.resolve_user(user, [lower], upper)
     with pytest.raises(InvalidArgument, match=want):
         spec.check_user(user)
-    assert spec.resolve_user("2147483647:2147483647", [lower], upper) == {"uid": 2147483647, "gid": 2147483647}
+    assert spec.resolve_user("2147483647:2147483647", [lower], upper) == {
+        "uid": 2147483647, "gid": 2147483647, "additionalGids": [2147483647]}
 
 
 def test_a_passwd_naming_an_id_out_of_range_is_refused(layers):
@@ -67,7 +68,7 @@ def test_symlinks_resolve_inside_the_layers_never_on_the_host(layers, tmp_path):
     (lower / "srv").mkdir()
     (lower / "srv" / "passwd").write_text(PASSWD)
     os.symlink("../srv/./passwd", lower / "etc" / "passwd")
-    assert spec.resolve_user("web", [lower], upper) == {"uid": 33, "gid": 33}
+    assert spec.resolve_user("web", [lower], upper) == {"uid": 33, "gid": 33, "additionalGids": [33]}
 
 
 def test_a_whiteout_hides_the_lower_passwd(layers):
@@ -86,4 +87,4 @@ def test_reads_are_bounded(layers):
         spec.resolve_user("web", [lower], upper)
     os.unlink(lower / "etc" / "passwd")
     os.mkfifo(lower / "etc" / "passwd")  # never opened: it would block
-    assert spec.resolve_user("", [lower], upper) == {"uid": 0, "gid": 0}
+    assert spec.resolve_user("", [lower], upper) == {"uid": 0, "gid": 0, "additionalGids": [0]}

@@ -227,46 +227,53 @@ def _row_id(row: list[str], i: int, user: str) -> int | None:
     return n
 
 
+def _matches(row: list[str], name: str, number: int | None) -> bool:
+    """runc's filter: a number only ever matches the id field, a name only the name field."""
+    if number is None:
+        return row[0] == name
+    return row[2].isascii() and row[2].isdigit() and len(row[2]) <= len(str(MAX_ID)) and int(row[2]) == number
+
+
 def resolve_user(user: str, lowers: list[Path], upper: Path) -> dict[str, Any]:
-    """user[:group] by name or number against the container's /etc/passwd and /etc/group, as docker does.
-    No user at all is 0:0 even where the image has no passwd (FROM scratch, distroless), as in docker."""
+    """user[:group] by name or number against the container's /etc/passwd and /etc/group, as docker 20.10's
+    getUser over runc's GetExecUser: a number is only ever an id and a name only a name; no user at all is
+    uid 0's entry, or 0:0 even where the image has no passwd (FROM scratch, distroless).
+    additionalGids is the primary gid, then (without an explicit group) every group that lists the user
+    found in passwd, in the file's order; docker's duplicates are dropped, as runc drops them before setgroups."""
     layers = [upper, *lowers]
     check_user(user)
     name, _, group = user.partition(":")
-    default = not name
-    name = name or "root"
+    uid_arg = 0 if not name else _id(name, user)
     passwd = _table(layers, "etc/passwd")
     groups = _table(layers, "etc/group")
     uid = gid = None
-    username = None
+    username = ""
     for row in passwd:
-        if len(row) >= 4 and (row[0] == name or row[2] == name):
+        if len(row) >= 4 and _matches(row, name, uid_arg):
             uid, gid = _row_id(row, 2, name), _row_id(row, 3, name)
             if uid is not None and gid is not None:
                 username = row[0]
                 break
             uid = gid = None
     if uid is None:
-        if default:
-            uid, gid = 0, 0
-        elif (uid := _id(name, user)) is None:
+        if uid_arg is None:
             raise InvalidArgument(f"unable to find user {name}: no matching entries in passwd file")
-        else:
-            gid = 0
+        uid, gid = uid_arg, 0
+    sgids: list[int] = []
     if group:
+        gid_arg = _id(group, user)
         for row in groups:
-            if len(row) >= 3 and (row[0] == group or row[2] == group) and (g := _row_id(row, 2, group)) is not None:
+            if len(row) >= 3 and _matches(row, group, gid_arg) and (g := _row_id(row, 2, group)) is not None:
                 gid = g
                 break
         else:
-            if (gid := _id(group, user)) is None:
+            if gid_arg is None:
                 raise InvalidArgument(f"unable to find group {group}: no matching entries in group file")
-    extra = sorted({g for r in groups if len(r) >= 4 and username and username in r[3].split(",")
-                    and (g := _row_id(r, 2, username)) is not None} - {gid})
-    out: dict[str, Any] = {"uid": uid, "gid": gid}
-    if extra and not group:
-        out["additionalGids"] = extra
-    return out
+            gid = gid_arg
+    elif username:
+        sgids = [g for r in groups if len(r) >= 4 and username in r[3].split(",")
+                 and (g := _row_id(r, 2, username)) is not None]
+    return {"uid": uid, "gid": gid, "additionalGids": list(dict.fromkeys([gid, *sgids]))}
 
 
 def build(proc: Process, settings: Settings, *, user: dict[str, Any], etc: dict[str, Path], cgroups_path: str,
