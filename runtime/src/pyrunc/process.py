@@ -68,7 +68,7 @@ def switch_user(user):
     """Supplementary groups, gid, then uid (capabilities kept by the caller's keepcaps)."""
     try:
         if _setgroups_allowed():
-            os.setgroups(user.additional_gids)
+            os.setgroups(list(dict.fromkeys(user.additional_gids)))  # once each, as runc: dockerd repeats some
         os.setresgid(user.gid, user.gid, user.gid)
         os.setresuid(user.uid, user.uid, user.uid)
     except OSError as e:
