@@ -10,7 +10,7 @@ APT_PACKAGES := python3 python3-venv python3-dev gcc libcap-dev libseccomp2 busy
 	iproute2 nftables iptables procps openssl runc crun containerd docker.io podman conmon catatonit skopeo \
 	docker-registry containernetworking-plugins
 
-.PHONY: install apt venv bytecode fixtures demo test bench lint proto clean FORCE
+.PHONY: install apt venv entry-points bytecode fixtures demo test bench lint proto clean FORCE
 
 install: apt venv fixtures
 
@@ -26,12 +26,17 @@ endif
 FORCE:
 
 venv: .stamp-venv
-.stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml ttrpc/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml
+.stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml ttrpc/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml tools/fast_entry_points.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e proto -e ttrpc -e runtime -e shim -e daemon -e cli --group dev
-	$(MAKE) bytecode
+	$(MAKE) entry-points bytecode
 	touch $@
+
+# The programs started once per container operation run Python with -I -S (no `site`: ~2 ms each);
+# pip's scripts work too, only slower (tools/fast_entry_points.py).
+entry-points:
+	$(BIN)/python tools/fast_entry_points.py $(BIN) pyrunc containerd-shim-pyrunc-v2 pyctl
 
 # Editable installs ship no bytecode, and PYTHONDONTWRITEBYTECODE may be set: without .pyc files every
 # pyrunc and shim start compiles its modules again (~25 ms).
@@ -60,7 +65,7 @@ bench: install
 
 # What `make lint` checks. ruff: every tree. mypy: the packages listed in TYPED, with pyproject.toml's
 # [tool.mypy] (strict; the runtime checked, not strict).
-LINTED := runtime shim ttrpc daemon cli proto spec-fixtures tests bench
+LINTED := runtime shim ttrpc daemon cli proto spec-fixtures tests bench tools
 TYPED  := pyrunc pyrunc_proto pyrunc_ttrpc pyrunc_shim pyruncd pyctl
 
 lint: .stamp-venv
