@@ -57,7 +57,7 @@ def timed(d: Pyruncd, *args: str) -> float:
 def latencies(d: Pyruncd, target: str, runs: int, network: str) -> dict[str, float]:
     """Median ms of ps, inspect and run --rm, interleaved round by round."""
     cases = {"ps": ["ps"], "inspect": ["inspect", target],
-             "run --rm": ["run", "--rm", "--network", network, "busybox", "true"]}
+             "run --rm": ["run", "--rm", "--name", "scale-run-rm", "--network", network, "busybox", "true"]}
     for argv in cases.values():
         timed(d, *argv)  # warm
     times: dict[str, list[float]] = {name: [] for name in cases}
@@ -71,17 +71,19 @@ def running_ids(d: Pyruncd) -> list[str]:
     return d.pyctl("ps", "-q").stdout.split()
 
 
-def start_containers(d: Pyruncd, count: int, parallel: int, network: str) -> float:
-    """Start `count` more sleep containers; returns the wall seconds."""
-    def one(_: int) -> None:
-        r = subprocess.run([PYCTL, "run", "-d", "--network", network, "busybox", "sleep", "1000000"],
-                           env=d.env, capture_output=True, timeout=600)
+def start_containers(d: Pyruncd, first: int, count: int, parallel: int, network: str) -> float:
+    """Start `count` more sleep containers, scale-<first> on; returns the wall seconds."""
+    def one(i: int) -> None:
+        # named: pyruncd's generated names are 20 x 20 (containers/store.py), and with all 400 taken
+        # new_name() loops forever on the event loop
+        r = subprocess.run([PYCTL, "run", "-d", "--name", f"scale-{i}", "--network", network, "busybox", "sleep",
+                            "1000000"], env=d.env, capture_output=True, timeout=600)
         if r.returncode != 0:
             raise RuntimeError(f"pyctl run -d: {r.stderr.decode(errors='replace').strip()}")
 
     t = time.perf_counter()
     with ThreadPoolExecutor(parallel) as pool:
-        list(pool.map(one, range(count)))
+        list(pool.map(one, range(first, first + count)))
     return time.perf_counter() - t
 
 
@@ -113,7 +115,7 @@ def main() -> int:
     rows = []
     with Pyruncd() as d:
         d.pyctl("load", "-i", str(IMAGE_TAR))
-        d.pyctl("run", "--rm", "--network", "none", "busybox", "true")  # the daemon's lazy imports, once
+        d.pyctl("run", "--rm", "--name", "scale-warm", "--network", "none", "busybox", "true")  # lazy imports, once
         time.sleep(a.settle)
         base = status(d.proc.pid)
         lat0 = latencies(d, "busybox", a.runs, a.network)  # inspect of the image: nothing runs yet
@@ -121,7 +123,7 @@ def main() -> int:
         have = 0
         try:
             for n in sorted(a.counts):
-                took = start_containers(d, n - have, a.parallel, a.network)
+                took = start_containers(d, have, n - have, a.parallel, a.network)
                 have = n
                 per_start = took / max(1, n - rows[-1][0])
                 ids = running_ids(d)
