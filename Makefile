@@ -26,7 +26,7 @@ endif
 FORCE:
 
 venv: .stamp-venv
-.stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml ttrpc/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml tools/fast_entry_points.py
+.stamp-venv: .stamp-apt runtime/pyproject.toml shim/pyproject.toml ttrpc/pyproject.toml daemon/pyproject.toml cli/pyproject.toml proto/pyproject.toml pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e proto -e ttrpc -e runtime -e shim -e daemon -e cli --group dev
@@ -34,7 +34,8 @@ venv: .stamp-venv
 	touch $@
 
 # The programs started once per container operation run Python with -I -S (no `site`: ~2 ms each);
-# pip's scripts work too, only slower (tools/fast_entry_points.py).
+# pip's scripts work too, only slower (tools/fast_entry_points.py). Idempotent and quick: `test` and
+# `bench` run it too, so a venv made before it existed gets it without a new pip install.
 entry-points:
 	$(BIN)/python tools/fast_entry_points.py $(BIN) pyrunc containerd-shim-pyrunc-v2 pyctl
 
@@ -57,10 +58,10 @@ demo: install
 	$(BIN)/pyctl load -i $(FIXTURES)/busybox.tar; \
 	$(BIN)/pyctl run --rm busybox echo "hello from a container: pyctl -> pyruncd -> shim -> pyrunc"
 
-test: install bytecode
+test: install entry-points bytecode
 	bash tests/run.sh
 
-bench: install
+bench: install entry-points
 	$(BIN)/python bench/runtime_start.py
 
 # What `make lint` checks. ruff: every tree. mypy: the packages listed in TYPED, with pyproject.toml's
