@@ -17,7 +17,7 @@ while cgroup2 has child cgroups (other tests' containers); then the benchmark ru
 a private mount namespace without the cgroup2 mount instead. If crun still fails, it is reported
 unavailable and the rest goes on.
 
-    .venv/bin/python bench/runtime_start.py [--runs 20] [--warmup 2]
+    .venv/bin/python bench/runtime_start.py [--runs 20] [--warmup 2] [--runtime NAME=PATH ...]
 """
 
 import argparse
@@ -252,18 +252,22 @@ def report(runtimes: list[Runtime], floor: list[Sample], runs: int) -> None:
             s = rt.samples[op]
             print(f"{op:<10} {rt.name:<8} {fmt([x.wall for x in s], 1e3):>20} {fmt([x.cpu for x in s], 1e3):>20} "
                   f"{fmt([x.rss for x in s], 1 / 1024):>20}")
-        mine = by_name["pyrunc"].samples[op]
-        for other in ("runc", "crun"):
-            if other not in by_name:
+        for rt in runtimes:
+            if rt.name in ("runc", "crun"):
                 continue
-            theirs = by_name[other].samples[op]
+            mine = rt.samples[op]
+            for other in ("runc", "crun"):
+                if other not in by_name:
+                    continue
+                theirs = by_name[other].samples[op]
 
-            def ratio(key, mine=mine, theirs=theirs):
-                return statistics.median(key(x) for x in mine) / statistics.median(key(x) for x in theirs)
+                def ratio(key, mine=mine, theirs=theirs):
+                    return statistics.median(key(x) for x in mine) / statistics.median(key(x) for x in theirs)
 
-            paired = statistics.median(a.wall / b.wall for a, b in zip(mine, theirs, strict=True))
-            print(f"{op:<10} {'÷' + other:<8} {f'{ratio(lambda x: x.wall):.2f}x (paired {paired:.2f}x)':>20} "
-                  f"{f'{ratio(lambda x: x.cpu):.2f}x':>20} {f'{ratio(lambda x: x.rss):.2f}x':>20}")
+                paired = statistics.median(a.wall / b.wall for a, b in zip(mine, theirs, strict=True))
+                label = f"{rt.name}÷{other}" if rt.name != "pyrunc" else "÷" + other
+                print(f"{op:<10} {label:<8} {f'{ratio(lambda x: x.wall):.2f}x (paired {paired:.2f}x)':>20} "
+                      f"{f'{ratio(lambda x: x.cpu):.2f}x':>20} {f'{ratio(lambda x: x.rss):.2f}x':>20}")
         print()
     print(f"{'floor':<10} {'python':<8} {fmt([x.wall for x in floor], 1e3):>20} {fmt([x.cpu for x in floor], 1e3):>20} "
           f"{fmt([x.rss for x in floor], 1 / 1024):>20}   ({PYTHON.name} -I -S -c pass)")
@@ -277,7 +281,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--runtime", action="append", default=[], metavar="NAME=PATH",
+                   help="one more runtime binary to time beside the others (e.g. another build of pyrunc)")
     args = p.parse_args()
+    for extra in args.runtime:
+        name, _, path = extra.partition("=")
+        RUNTIMES[name] = os.path.abspath(path)
     if os.geteuid() != 0:
         sys.exit("runtime_start.py needs root")
     if not (FIXTURE / "config.json").exists():

@@ -1,9 +1,13 @@
-"""Memory of containerd-shim-pyrunc-v2 beside containerd-shim-runc-v2, in one run.
+"""Memory of containerd-shim-pyrunc-v2 beside containerd-shim-runc-v2, and `ctr run --rm` through each, in one run.
 
 Starts a private containerd (tests/harness/containerd.py), imports the fixture busybox image,
-runs one `sleep` container under each shim (both drive Debian's runc, so only the shims differ)
-and prints RSS, PSS and private memory of each shim from /proc/<pid>/smaps_rollup. Then, with
---runs N, the wall time of `ctr run --rm IMAGE ID true` under each shim (median, min, max).
+runs one `sleep` container under each shim (both drive --runtime-binary, Debian's runc by
+default, so only the shims differ) and prints RSS, PSS and private memory of each shim from
+/proc/<pid>/smaps_rollup. Then, with --runs N, the wall time of `ctr run --rm IMAGE ID true`
+(median, min, max; paired, interleaved rounds, the order rotating) through:
+  - containerd-shim-runc-v2 driving runc (containerd's default: the peer),
+  - containerd-shim-pyrunc-v2 driving runc (the shims alone differ),
+  - containerd-shim-pyrunc-v2 driving pyrunc (our whole stack under containerd).
 
     .venv/bin/python bench/shim_memory.py [--runtime-binary /usr/sbin/runc] [--runs 10]
 """
@@ -63,9 +67,13 @@ def main() -> int:
         time.sleep(args.settle)
         rows = [("containerd-shim-pyrunc-v2", memory(shim_of(c, "ours"))),
                 ("containerd-shim-runc-v2", memory(shim_of(c, "theirs")))]
-        ours = ["--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path", str(conf)]
-        times = {name: run_times(c, image, flags, args.runs) for name, flags in
-                 (("containerd-shim-pyrunc-v2", ours), ("containerd-shim-runc-v2", ["--runtime", "io.containerd.runc.v2"]))}
+        pyrunc_conf = Path(tmp) / "pyrunc.toml"
+        pyrunc_conf.write_text(f'BinaryName = "{REPO / ".venv" / "bin" / "pyrunc"}"\n')
+        cases = [("runc shim + runc", ["--runtime", "io.containerd.runc.v2"]),
+                 (f"pyrunc shim + {os.path.basename(args.runtime_binary)}", ["--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path", str(conf)]),
+                 ("pyrunc shim + pyrunc", ["--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path",
+                                           str(pyrunc_conf)])]
+        times = run_times(c, image, cases, args.runs)
     print(f"{'shim (one sleep container)':<28}{'RSS MB':>8}{'PSS MB':>8}{'private MB':>12}")
     for name, m in rows:
         private = m["Private_Clean"] + m["Private_Dirty"]
@@ -74,17 +82,27 @@ def main() -> int:
         print(f"\n{'ctr run --rm IMAGE ID true':<28}{'median':>8}{'min':>8}{'max':>8}  (ms, {args.runs} runs)")
         for name, ts in times.items():
             print(f"{name:<28}{statistics.median(ts):>8.0f}{min(ts):>8.0f}{max(ts):>8.0f}")
+        peer = times["runc shim + runc"]
+        for name, ts in times.items():
+            if ts is not peer:
+                paired = statistics.median(a / b for a, b in zip(ts, peer, strict=True))
+                print(f"{name + ' / runc shim':<40} {statistics.median(ts) / statistics.median(peer):.2f}x "
+                      f"(paired {paired:.2f}x)")
     return 0
 
 
-def run_times(c: Containerd, image: str, flags: list[str], runs: int) -> list[float]:
-    """Wall time in ms of `ctr run --rm`, after one warm-up run."""
-    out = []
-    for i in range(runs + 1):
-        t = time.perf_counter()
-        c.ctr("run", "--rm", *flags, image, f"run-{flags[1].split('.')[2]}-{i}", "true")  # run-pyrunc-0, ...
-        out.append((time.perf_counter() - t) * 1000)
-    return out[1:]
+def run_times(c: Containerd, image: str, cases: list[tuple[str, list[str]]], runs: int) -> dict[str, list[float]]:
+    """Wall ms of `ctr run --rm` per case: one warm-up each, then rounds running every case once, the
+    order rotating from round to round, so drifts in the machine's load hit all cases alike."""
+    times: dict[str, list[float]] = {name: [] for name, _ in cases}
+    for i in range(-1, runs):
+        k = max(i, 0) % len(cases)
+        for j, (name, flags) in enumerate(cases[k:] + cases[:k]):
+            t = time.perf_counter()
+            c.ctr("run", "--rm", *flags, image, f"run-{i + 1}-{j}", "true")
+            if i >= 0:
+                times[name].append((time.perf_counter() - t) * 1000)
+    return times
 
 
 if __name__ == "__main__":

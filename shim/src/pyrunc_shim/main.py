@@ -69,6 +69,7 @@ def new_socket_address() -> str:
 
 
 def _listen(address: str) -> "socket.socket":
+    # `socket` before the fork: the server needs it at once, and `start` has little else to do
     import socket
 
     path = address.removeprefix("unix://")
@@ -119,15 +120,13 @@ def _serve_input(options: bytes) -> bytes:
     file they name, pre-read here (TOML) so the server never loads tomllib."""
     if not options:  # pyruncd sends none: spare `start` the protobuf tables (~7 ms)
         return b"\n"
-    from pyrunc_ttrpc.status import TtrpcError
-
-    from .options import config_path_of, read_config_file
+    from .options import ConfigFileError, config_path_of, load_config_file
 
     try:
         path = config_path_of(options)
-        config = read_config_file(path) if path else {}
-    except TtrpcError as e:
-        raise SystemExit(e.message) from e
+        config = load_config_file(path) if path else {}
+    except ConfigFileError as e:
+        raise SystemExit(str(e)) from e
     except ValueError as e:  # not protobuf, or not UTF-8 where strings belong
         raise SystemExit(f"options on stdin: {e}") from e
     return "\n".join([options.hex(), path] + [f"{k}={v}" for k, v in config.items()]).encode()

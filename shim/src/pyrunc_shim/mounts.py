@@ -2,8 +2,6 @@
 
 import os
 
-from pyrunc_ttrpc.status import Code, TtrpcError
-
 from . import spawn
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
@@ -42,6 +40,8 @@ def mount_rootfs(mounts: "Sequence[containerd_types_Mount]", target: str) -> Non
             args += ["-o", ",".join(options)]
         proc = _run_in([*args, m.source, os.path.abspath(target)], workdir)
         if proc.returncode != 0:
+            from pyrunc_ttrpc.status import Code, TtrpcError  # not at import: `shim delete` only unmounts
+
             raise TtrpcError(Code.UNKNOWN, f"mount rootfs {m.type} on {target}: "
                              f"{proc.stderr.decode(errors='replace').strip()}")
 

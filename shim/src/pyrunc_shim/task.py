@@ -50,7 +50,7 @@ class TaskService:
         self.rootfs_mounted = False
         self.shutdown_requested = False
         self.oom: OOMWatch | OOMWatchV2 | None = None
-        self.cgroups: dict[str, str] = {}  # the init's cgroup directories, recorded at Start, for Stats
+        self.cgroups: dict[str, str] = {}  # the init's cgroup directories, recorded at Create, for Stats
         # set by the server loop: watch a descriptor / stop watching it
         self.add_reader: Callable[[int, Callable[[], None]], None] = lambda fd, callback: None
         self.remove_reader: Callable[[int], None] = lambda fd: None
@@ -158,6 +158,9 @@ class TaskService:
                 self.rootfs_mounted = False
             raise
         self.init = p
+        # while the init waits for Start: a task that exits at once is a zombie by the end of Start,
+        # and a zombie's /proc/<pid>/cgroup names the root cgroups (v1), whose counters Stats would report
+        self._record_cgroups(p.pid)
         self.publisher.publish(wire.pack(
             "containerd.events.TaskCreate", container_id=req.id, bundle=req.bundle, rootfs=req.rootfs,
             io={"stdin": req.stdin, "stdout": req.stdout, "stderr": req.stderr, "terminal": req.terminal},
@@ -200,7 +203,6 @@ class TaskService:
                 raise self._runtime_error(e) from e
             p.state = State.RUNNING
             self._watch_oom(p.pid)
-            self._record_cgroups(p.pid)
             self.publisher.publish(wire.pack("containerd.events.TaskStart", container_id=self.id, pid=p.pid))
         else:
             init = self._process(self.id, "")
@@ -388,7 +390,7 @@ class TaskService:
         req = wire.decode("containerd.task.v2.StatsRequest", call.payload)
         p = self._process(req.id, "")
         if not self.cgroups and not p.exited:
-            self._record_cgroups(p.pid)  # created, not started yet
+            self._record_cgroups(p.pid)  # Create could not read them
         if not self.cgroups:
             raise TtrpcError(Code.NOT_FOUND, f"container {req.id!r}: no cgroup to read")
         data = metrics(self.cgroups)

@@ -12,7 +12,7 @@ from pyrunc_proto.containerd.runtimeoptions.v1 import api_pb2
 from pyrunc_proto.containerd.services.ttrpc.events.v1 import events_pb2
 from pyrunc_shim.events import envelope
 from pyrunc_shim.main import new_socket_address, parse_flags
-from pyrunc_shim.options import parse_options
+from pyrunc_shim.options import parse_flat_toml, parse_options
 from pyrunc_shim.reaper import exit_code
 from pyrunc_shim.runc import default_root
 from pyrunc_ttrpc.status import TtrpcError
@@ -60,6 +60,24 @@ def test_runtime_config_path_is_read_as_toml(tmp_path):
     bad = _any("runtimeoptions.v1.Options", api_pb2.Options(config_path=str(tmp_path / "missing")))
     with pytest.raises(TtrpcError, match="runtime config path"):
         parse_options(bad.SerializeToString())
+
+
+@pytest.mark.parametrize("text", [
+    'BinaryName = "/usr/sbin/runc"\n', '# c\n\n  Root="/r" # c\nNoPivotRoot = true\nNoNewKeyring=false#x',
+    'BinaryName = ""', 'a-b_9 = "x#=y"\n',
+])
+def test_flat_toml_reads_as_tomllib_does(text):
+    import tomllib
+
+    assert parse_flat_toml(text.encode()) == tomllib.loads(text)
+
+
+@pytest.mark.parametrize("text", [
+    '[t]\nA = "x"', 'A = "x"\nA = "y"', 'A = "\\t"', 'A = 1', "A = 'x'", 'a.b = "x"', '"A" = "x"',
+    'A = "x" y', 'A = truex', 'A = """x"""', 'A = "x"\r\n', 'A = "\x01"', 'A = "é"', 'A = "x', 'A',
+])
+def test_flat_toml_leaves_everything_else_to_tomllib(text):
+    assert parse_flat_toml(text.encode()) is None
 
 
 def test_unknown_or_absent_options_mean_defaults():
