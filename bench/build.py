@@ -107,14 +107,13 @@ def write_contexts(top: Path, copy_mb: int) -> dict[str, tuple[Path, Path]]:
 
 
 class Engine:
-    """One builder: how to build (argv, env) and how to remove what a round made."""
+    """One builder: its client's argv and environment for a build, and how to remove what a round made."""
 
     name = ""
+    env: dict[str, str]
 
     def build_argv(self, ctx: Path, tag: str, iidfile: Path, no_cache: bool) -> list[str]:
         raise NotImplementedError
-
-    env: dict = {}
 
     def remove(self, tag: str) -> None:
         raise NotImplementedError
