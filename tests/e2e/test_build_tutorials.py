@@ -32,7 +32,7 @@ TUTORIALS = {
 FROM busybox
 LABEL description="a static site served by busybox httpd"
 COPY site/ /var/www/
-EXPOSE 80
+EXPOSE 80 443
 CMD ["httpd", "-f", "-v", "-p", "80", "-h", "/var/www"]
 """, {"site__index.html": "<h1>Hello from the tutorial</h1>\n", "site__css__style.css": "h1 { color: teal; }\n"},
         (), [["sh", "-c", "httpd -p 8080 -h /var/www; for i in 1 2 3 4 5 6 7 8 9 10; do "
