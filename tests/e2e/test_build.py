@@ -7,7 +7,6 @@ builder (DOCKER_BUILDKIT=0).
 import io
 import json
 import os
-import re
 import signal
 import subprocess
 import tarfile
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.build_compare import CONFIG_FIELDS, SOURCE_HASH, context
 from tests.harness.busybox_daemon import busybox_daemon, inspect, wait_for
 from tests.harness.dockerd import Dockerd
 from tests.harness.dockerd import available as dockerd_available
@@ -41,16 +41,6 @@ def no_leftovers(d):
     mounts = Path("/proc/self/mountinfo").read_text()
     assert str(d.root) not in mounts, "a build left a mount"
     assert list((d.root / "tmp").iterdir()) == [], "a build left scratch files"
-
-
-def context(tmp_path: Path, dockerfile: str, **files: str) -> Path:
-    tmp_path.mkdir(exist_ok=True)
-    (tmp_path / "Dockerfile").write_text(dockerfile)
-    for name, text in files.items():
-        path = tmp_path / name.replace("__", "/")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
 
 
 def build(d, path: Path, *args: str, check: bool = True):
@@ -356,9 +346,6 @@ COPY dir/a dir/b ./both/
 CMD stat -c '%n %u:%g %a %s' /srv/owned /srv/owned/a /srv/unpacked/inside.txt /srv/data/both/b | sort
 """,
 }
-SOURCE_HASH = re.compile(r"(file|dir|multi):[0-9a-f]{64}\b")
-CONFIG_FIELDS = ("Env", "Labels", "ExposedPorts", "WorkingDir", "User", "Cmd", "Entrypoint", "Volumes",
-                 "StopSignal", "Healthcheck", "OnBuild", "Shell")
 
 
 @pytest.fixture(scope="module")

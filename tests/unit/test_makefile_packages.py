@@ -22,6 +22,7 @@ SCANNED = ["tests", "bench", "spec-fixtures/spec_fixtures", "runtime/src", "shim
 
 # program -> the Debian package that ships it (checked against dpkg below)
 PROGRAMS = {
+    "buildah": "buildah",
     "busybox": "busybox-static",
     "catatonit": "catatonit",
     "conmon": "conmon",

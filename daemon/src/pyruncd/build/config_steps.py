@@ -146,7 +146,9 @@ def apply_config_instruction(config: StageConfig, instruction: ins.Instruction) 
             return new, nop(config, "ENTRYPOINT " + go_quoted_list(entrypoint))
         case ins.Expose(ports=ports):
             exposed = sorted({*run.exposed_ports, *_ports(ports)})
-            return replace(config, run=replace(run, exposed_ports=exposed)), nop(config, "EXPOSE " + " ".join(ports))
+            # the history line lists the words sorted as strings ("EXPOSE 80 443" is "EXPOSE 443 80"), as
+            # BuildKit's instruction parser, which the classic builder shares, sorts them
+            return replace(config, run=replace(run, exposed_ports=exposed)), nop(config, "EXPOSE " + " ".join(sorted(ports)))
         case ins.Volume(paths=paths):
             volumes = sorted({*run.volumes, *paths})
             return (replace(config, run=replace(run, volumes=volumes)),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..clock import rfc3339
+from ..containers.spec import DEFAULT_PATH
 from ..errors import InvalidArgument
 from ..images.commit import RunConfig
 from ..images.store import ImageRecord, ImageStore, Lease
@@ -84,6 +85,14 @@ def _stage_config(images: ImageStore, image: ImageRecord | None) -> StageConfig:
     return StageConfig(run=RunConfig.from_json(doc.get("config")), author=str(doc.get("author") or ""))
 
 
+def _with_default_path(config: StageConfig) -> StageConfig:
+    """A stage starts with PATH set, as the classic builder's (and BuildKit's): a base without one (scratch,
+    or an image whose Env lacks it) gets Linux's default, which its RUNs see and its image config keeps."""
+    if any(entry.startswith("PATH=") for entry in config.run.env):
+        return config
+    return dataclasses.replace(config, run=dataclasses.replace(config.run, env=[*config.run.env, DEFAULT_PATH]))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Origin:
     """Where a COPY or ADD reads its sources."""
@@ -120,7 +129,7 @@ class StageBuilder:
             self.image = await self.s.image_source(planned.base_image)
         if self.image is not None:
             self.s.emit(StepStatus(text=f" ---> {short_id(self.image.id)}"))
-        self.config = _stage_config(self.s.images, self.image)
+        self.config = _with_default_path(_stage_config(self.s.images, self.image))
 
     async def build(self, planned: PlannedStage) -> ImageRecord | None:
         """The stage's image (None for a scratch stage without steps)."""
