@@ -6,7 +6,8 @@ and `down -v` leaving nothing.
 pyctl compose follows compose v2 where the two differ, and the tests pin those differences:
 - containers are named project-service-N (1.29: project_service_N); networks and volumes alike;
 - `ps` has v2's columns (NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS; 1.29: Name Command State Ports);
-- com.docker.compose.version is v2's (1.29 writes its own, 1.29.2); v2 adds .image and .depends_on;
+- com.docker.compose.version is v2's (1.29 writes its own, 1.29.2); v2 adds .image and .depends_on, and
+  numbers a one-off container (`run`) 1 where 1.29 gives it no .container-number;
   .project.config_files holds absolute paths (1.29: the files as found or given, docker-compose.yml);
 - `config` shows every network and volume with the name it is made under, the default network included
   (1.29 shows no names and no default network), volumes in long form (1.29: "data:/data:rw"), and no
@@ -193,6 +194,22 @@ def test_config_resolves_to_the_same_values(sides):
     assert ours["volumes"] == {"data": {"name": "cparity_data"}}
     assert "version" in theirs and "version" not in ours
 
+
+
+def test_a_one_off_container_is_labelled_alike(sides):
+    pyctl, docker = sides
+    found = []
+    for side, sep in ((pyctl, "-"), (docker, "_")):
+        side.compose("run", "-d", "worker")
+        names = [n for n in side.names("ps", "-a") if n.startswith(f"{PROJECT}{sep}worker{sep}run{sep}")]
+        assert len(names) == 1, side.names("ps", "-a")
+        found.append(side.inspect("container", names[0])["Config"]["Labels"])
+    ours, theirs = found
+    for key in ("project", "service", "oneoff"):
+        assert ours[f"com.docker.compose.{key}"] == theirs[f"com.docker.compose.{key}"], key
+    assert ours["com.docker.compose.oneoff"] == "True"
+    # v2 numbers a one-off container 1, as it creates it through the same path as up's; 1.29 does not number it
+    assert ours["com.docker.compose.container-number"] == "1" and "com.docker.compose.container-number" not in theirs
 
 def test_down_v_leaves_nothing_in_either(sides):
     for side in sides:
