@@ -50,8 +50,9 @@ class NetworkedPodman(Podman):
 
     def stop(self) -> None:
         try:
-            # the networks first, while podman's state says what they are (netavark tears their rules down)
-            self.podman("pod", "rm", "--all", "--force", check=False, timeout=60)
+            # the containers, then their networks while podman's state says what they are (netavark tears
+            # their rules down); then what Podman removes
+            self.podman("rm", "--all", "--force", "--time", "0", check=False, timeout=60)
             self.podman("network", "prune", "--force", check=False, timeout=60)
             super().stop()
         finally:
