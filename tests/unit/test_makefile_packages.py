@@ -32,6 +32,7 @@ PROGRAMS = {
     "crun": "crun",
     "ctr": "containerd",
     "docker": "docker.io",
+    "docker-compose": "docker-compose",
     "docker-registry": "docker-registry",
     "dpkg": "dpkg",
     "echo": "coreutils",
@@ -45,6 +46,7 @@ PROGRAMS = {
     "nsenter": "util-linux",
     "openssl": "openssl",
     "podman": "podman",
+    "podman-compose": "podman-compose",
     "ps": "procps",
     "rm": "coreutils",
     "runc": "runc",
@@ -73,6 +75,9 @@ LIBRARIES = {
     "libseccomp2": "pyrunc's ctypes binding (runtime/src/pyrunc/libseccomp.py)",
     "containernetworking-plugins": "the CNI plugins in /usr/lib/cni that containerd's CRI plugin starts "
                                    "(tests/harness/cri.py)",
+    # only a Recommends of podman's: without them podman-compose's networks would be CNI's, not what is measured
+    "netavark": "podman's networks, started by podman from /usr/lib/podman (tests/harness/podman_net.py)",
+    "aardvark-dns": "the names on podman's networks, started by netavark (bench/compose.py)",
 }
 # Debian's Essential: yes packages are on every system and apt will not remove them
 ESSENTIAL = {"bash", "coreutils", "dash", "dpkg", "util-linux"}

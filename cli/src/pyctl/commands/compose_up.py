@@ -46,8 +46,7 @@ def _converge(api: Api, args: argparse.Namespace, *, start: bool) -> tuple[Proje
                  force_recreate=args.force_recreate, no_recreate=args.no_recreate)
     made = engine.converge(api, project, plans)
     if start:
-        for name in order:
-            engine.start_service(api, project, project.all_services()[name], made.get(name, []), made, statuses)
+        engine.start_services(api, project, order, made, statuses)
     return project, {name: made.get(name, []) for name in order}
 
 

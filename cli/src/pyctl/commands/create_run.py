@@ -138,9 +138,15 @@ def create(api: Api, args: argparse.Namespace) -> int:
     return 0
 
 
+def refuse_tty_off_terminal(tty: bool, interactive: bool) -> None:
+    """The docker CLI's CheckTty, before anything is made: -it with a stdin that is not a terminal."""
+    if tty and interactive and not sys.stdin.isatty():
+        raise CLIError("the input device is not a TTY")
+
+
 def run(api: Api, args: argparse.Namespace) -> int:
-    if args.tty and args.interactive and not args.detach and not sys.stdin.isatty():
-        raise CLIError("the input device is not a TTY")  # the docker CLI's CheckTty, before anything is made
+    if not args.detach:
+        refuse_tty_off_terminal(args.tty, args.interactive)
     cid = _create(api, args)
     if args.detach:
         try:

@@ -7,7 +7,7 @@ import argparse
 from .. import output
 from ..api import Api, ApiError
 from ..errors import CLIError
-from .create_run import DAEMON_ERROR, env_file, start_error, user
+from .create_run import DAEMON_ERROR, env_file, refuse_tty_off_terminal, start_error, user
 from .inspection import inspect_container
 
 TYPE_CHECKING = False
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def exec_(api: Api, args: argparse.Namespace) -> int:
+    refuse_tty_off_terminal(args.tty, args.interactive)
     env = []
     for f in args.env_file:
         env += env_file(f)

@@ -11,6 +11,7 @@ from . import labels
 from .convert import container_config
 from .errors import ComposeError
 from .progress import event
+from .reconcile import dependency_levels
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -98,32 +99,41 @@ def remove(api: Api, project: Project, existing: Existing, *, volumes: bool = Fa
 
 
 def converge(api: Api, project: Project, plans: list[ServicePlan]) -> dict[str, list[tuple[str, str]]]:
-    """Create, recreate and scale; service -> its (id, name) containers after, in number order."""
-    from .convert import container_name
-
+    """Create, recreate and scale; service -> its (id, name) containers after, in number order. The services
+    of one dependency level at once (each on connections of its own), as docker compose does."""
     result: dict[str, list[tuple[str, str]]] = {}
     running: dict[str, str] = {}
-    for p in plans:
-        svc = p.service
-        for c in p.remove:
-            remove(api, project, c)
-        made: list[tuple[int, str, str]] = [(c.number, c.id, c.name) for c in p.keep]
-        for c in p.recreate:
-            event("Container", c.name, "Recreate")
-            remove_quiet(api, project, c)
-            cid = create(api, project, svc, c.number, running)
-            made.append((c.number, cid, container_name(project, svc, c.number)))
-            event("Container", c.name, "Recreated")
-        for number in p.create:
-            name = container_name(project, svc, number)
-            event("Container", name, "Creating")
-            made.append((number, create(api, project, svc, number, running), name))
-            event("Container", name, "Created")
-        made.sort()
-        result[svc.name] = [(cid, name) for _, cid, name in made]
-        if made:
-            running[svc.name] = made[0][1]
-    return result
+    by_name = {p.service.name: p for p in plans}
+    for level in dependency_levels(project, list(by_name)):
+        in_parallel(api, [by_name[name] for name in level],
+                    lambda own, p: _converge_service(own, project, p, running, result))
+    return {p.service.name: result[p.service.name] for p in plans}
+
+
+def _converge_service(api: Api, project: Project, p: ServicePlan, running: dict[str, str],
+                      result: dict[str, list[tuple[str, str]]]) -> None:
+    """One service's part of converge; `running` and `result` get its containers (one key per thread)."""
+    from .convert import container_name
+
+    svc = p.service
+    for c in p.remove:
+        remove(api, project, c)
+    made: list[tuple[int, str, str]] = [(c.number, c.id, c.name) for c in p.keep]
+    for c in p.recreate:
+        event("Container", c.name, "Recreate")
+        remove_quiet(api, project, c)
+        cid = create(api, project, svc, c.number, running)
+        made.append((c.number, cid, container_name(project, svc, c.number)))
+        event("Container", c.name, "Recreated")
+    for number in p.create:
+        name = container_name(project, svc, number)
+        event("Container", name, "Creating")
+        made.append((number, create(api, project, svc, number, running), name))
+        event("Container", name, "Created")
+    made.sort()
+    result[svc.name] = [(cid, name) for _, cid, name in made]
+    if made:
+        running[svc.name] = made[0][1]
 
 
 def remove_quiet(api: Api, project: Project, c: Existing) -> None:
@@ -183,6 +193,16 @@ def start_service(api: Api, project: Project, service: Service, containers: list
         event("Container", name, "Starting")
         api.containers.start(cid)
         event("Container", name, "Started")
+
+
+def start_services(api: Api, project: Project, order: list[str], made: dict[str, list[tuple[str, str]]],
+                   statuses: dict[str, str]) -> None:
+    """start_service for the services of `order`, those of one dependency level at once: a service waiting for
+    one dependency's health does not hold up its neighbours."""
+    services = project.all_services()
+    for level in dependency_levels(project, order):
+        in_parallel(api, level, lambda own, name: start_service(own, project, services[name], made.get(name, []),
+                                                                made, statuses))
 
 
 def down_networks(api: Api, project: Project, network_names: list[str]) -> None:

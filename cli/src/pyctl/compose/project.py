@@ -114,10 +114,13 @@ def build(tree: dict[str, Any], *, name: str, working_dir: str, config_files: li
     secrets = {k: FileObject(key=k, file=v["file"]) for k, v in tree.get("secrets", {}).items()}
     configs = {k: FileObject(key=k, file=v["file"]) for k, v in tree.get("configs", {}).items()}
     shown = {"name": name, "services": {k: resolved[k] for k in services}}
+    named: dict[str, Mapping[str, Network | Volume]] = {"networks": networks, "volumes": volumes}
     for kind, items in (("networks", networks_tree), ("volumes", tree.get("volumes")), ("secrets", tree.get("secrets")),
                         ("configs", tree.get("configs"))):
         if items:
-            shown[kind] = {k: v for k, v in items.items() if kind != "networks" or k in networks}
+            # networks and volumes with the names they are made under, as docker compose v2's config shows them
+            shown[kind] = {k: {"name": named[kind][k].name, **v} if kind in named else v for k, v in items.items()
+                           if kind != "networks" or k in networks}
     return Project(name=name, working_dir=working_dir, config_files=config_files, services=services,
                    disabled=disabled, networks=networks, volumes=volumes, secrets=secrets, configs=configs,
                    environment=dict(env), tree=shown)

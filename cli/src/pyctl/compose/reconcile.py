@@ -74,6 +74,22 @@ def dependency_order(project: Project, names: list[str] | None = None, *, with_d
     return order
 
 
+def dependency_levels(project: Project, order: list[str]) -> list[list[str]]:
+    """`order` (dependencies first, as dependency_order gives it) cut into levels: each service one level past
+    the deepest of its dependencies in `order`, so a level's services need nothing of each other."""
+    services = project.all_services()
+    level: dict[str, int] = {}
+    for name in order:
+        svc = services[name]
+        deps = [*svc.depends_on, *([svc.network_mode.removeprefix("service:")]
+                                   if svc.network_mode.startswith("service:") else [])]
+        level[name] = 1 + max((level[d] for d in deps if d in level), default=-1)
+    out: list[list[str]] = [[] for _ in range(1 + max(level.values(), default=-1))]
+    for name in order:
+        out[level[name]].append(name)
+    return out
+
+
 def plan(project: Project, existing: list[Existing], services: list[str], *, scale: dict[str, int],
          force_recreate: bool = False, no_recreate: bool = False) -> list[ServicePlan]:
     by_service: dict[str, list[Existing]] = {}

@@ -168,3 +168,20 @@ def test_version_is_obsolete_and_ignored(tmp_path, capsys):
     p = project(tmp_path, {"compose.yaml": "version: '3.8'\nservices: {a: {image: busybox}}"})
     assert list(p.services) == ["a"]
     assert "the attribute `version` is obsolete, it will be ignored" in capsys.readouterr().err
+
+
+def test_config_shows_networks_and_volumes_with_the_names_they_are_made_under(tmp_path):
+    p = project(tmp_path / "app", {"compose.yaml": """
+        services:
+          a: {image: busybox, volumes: ["v:/v", "w:/w"]}
+          b: {image: busybox, networks: [back, ext]}
+        networks:
+          back:
+          ext: {external: true}
+        volumes:
+          v: {}
+          w: {name: shared}
+    """})
+    assert p.tree["networks"] == {"back": {"name": "app_back"}, "ext": {"name": "ext", "external": True},
+                                  "default": {"name": "app_default"}}
+    assert p.tree["volumes"] == {"v": {"name": "app_v"}, "w": {"name": "shared"}}

@@ -7,7 +7,7 @@ import pytest
 from pyctl.compose import labels
 from pyctl.compose.convert import container_config
 from pyctl.compose.errors import ComposeError
-from pyctl.compose.reconcile import Existing, dependency_order, orphans, plan
+from pyctl.compose.reconcile import Existing, dependency_levels, dependency_order, orphans, plan
 
 from tests.unit.cli.compose.helpers import project
 
@@ -108,6 +108,22 @@ def test_dependency_order_and_cycles(tmp_path):
     with pytest.raises(ComposeError, match="dependency cycle detected: a -> b -> a"):
         dependency_order(cyclic)
 
+
+
+def test_dependency_levels_group_what_may_be_created_and_started_together(tmp_path):
+    p = project(tmp_path / "a", {"compose.yaml": """
+        services:
+          web: {image: busybox, depends_on: [api]}
+          api: {image: busybox, depends_on: [db, cache]}
+          db: {image: busybox}
+          cache: {image: busybox, depends_on: [db]}
+          worker: {image: busybox}
+          side: {image: busybox, network_mode: "service:db"}
+    """})
+    assert dependency_levels(p, dependency_order(p)) == [["db", "worker"], ["cache", "side"], ["api"], ["web"]]
+    # a dependency left out (up --no-deps) holds nothing up
+    assert dependency_levels(p, ["api", "web"]) == [["api"], ["web"]]
+    assert dependency_levels(p, []) == []
 
 def _c(service, number, config_hash, status="running", oneoff=False):
     return Existing(id=f"{service}{number}", name=f"p-{service}-{number}", service=service, number=number,
