@@ -89,11 +89,14 @@ class Store:
             raise InvalidArgument(f'Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
         return name.removeprefix("/")
 
-    def new_name(self) -> str:
-        while True:
-            name = f"{random.choice(_LEFT)}_{random.choice(_RIGHT)}"
+    def new_name(self, container_id: str) -> str:
+        """As dockerd's: a random adjective_surname, a digit appended after the first try; after six taken,
+        the short id (the lists are small: with every pair taken a loop of retries would never end)."""
+        for attempt in range(6):
+            name = f"{random.choice(_LEFT)}_{random.choice(_RIGHT)}" + (str(random.randrange(10)) if attempt else "")
             if not self.conn.execute("SELECT 1 FROM containers WHERE name=?", (name,)).fetchone():
                 return name
+        return container_id[:12]
 
     def using_image(self, image_id: str) -> list[str]:
         return [r["id"] for r in self.conn.execute("SELECT id FROM containers WHERE image_id=?", (image_id,))]

@@ -25,7 +25,7 @@ def create(ctx: Context, o: CreateOptions) -> Record:
     if runtime not in ctx.shims.runtimes:
         raise InvalidArgument(f"unknown or invalid runtime name: {runtime}")
     cid = os.urandom(32).hex()
-    name = ctx.store.check_name(o.name) if o.name else ctx.store.new_name()
+    name = ctx.store.check_name(o.name) if o.name else ctx.store.new_name(cid)
     hostname = o.hostname or (os.uname().nodename if network == "host" else cid[:12])
     proc = specs.resolve_process(image_config, cmd=o.cmd, entrypoint=o.entrypoint,
                                  entrypoint_set=o.entrypoint_set, env=o.env, workdir=o.workdir, user=o.user,
