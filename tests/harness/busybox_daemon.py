@@ -6,8 +6,11 @@
 
 import contextlib
 import json
+import os
+import signal
 import time
 
+from tests.harness.cleanup import pids_naming
 from tests.harness.fixtures import busybox_tar
 from tests.harness.leaks import leaks
 from tests.harness.pyruncd import Pyruncd
@@ -35,6 +38,19 @@ def busybox_daemon(*extra_args: str, prepare=None, archives=()):
                 left = leaks(cid, d.root / "containers" / cid)
                 assert not left, "\n".join(left)
         d.stop()
+        _no_orphans(str(d.dir))
+
+
+def _no_orphans(daemon_dir: str, settle: float = 5.0) -> None:
+    """With every container gone and the daemon stopped, no process may still work in its dir: a shim
+    the daemon lost track of (a start cut off by a cancel or a crash) would serve nothing, forever."""
+    deadline = time.monotonic() + settle
+    while (orphans := pids_naming(daemon_dir)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in orphans:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert not orphans, f"processes left in {daemon_dir}: {orphans}"
 
 
 def ids(d) -> set[str]:

@@ -86,7 +86,8 @@ def shim_processes(cids: set[str]) -> dict[str, list[int]]:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if not any(a.endswith(b"/containerd-shim-pyrunc-v2") for a in argv[:2]) or b"-id" not in argv:
+        # the script is argv[0], or [1] or [2] after the interpreter (and its -IS: make's entry points)
+        if not any(a.endswith(b"/containerd-shim-pyrunc-v2") for a in argv[:3]) or b"-id" not in argv:
             continue
         i = argv.index(b"-id")
         cid = argv[i + 1].decode(errors="replace") if i + 1 < len(argv) else ""

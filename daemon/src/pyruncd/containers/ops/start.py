@@ -107,14 +107,14 @@ async def launch(ctx: Context, rec: Record) -> None:
     shim_start = asyncio.ensure_future(ctx.shims.start(bundle, rec.id))
     try:
         await in_thread(_write_bundle, ctx, rec, lowers, ctx.networks.netns_path(rec))
+        # shielded: a start cancelled now (a build's client gone) still gets the shim, to shut it down
+        shim: ShimClient = await asyncio.shield(shim_start)
     except BaseException:
         with contextlib.suppress(Exception):
             await (await shim_start).close(bundle)
         raise
-    shim: ShimClient | None = None
     live: Live | None = None
     try:
-        shim = await shim_start
         live = open_output(ctx, rec, shim)
         log.debug("shim started", extra={"id": rec.id, "address": shim.address})
         tty = rec.config.process.tty
@@ -132,8 +132,7 @@ async def launch(ctx: Context, rec: Record) -> None:
     except BaseException as e:
         if live is not None:
             live.close_output()
-        if shim is not None:
-            await shim.close(bundle)
+        await shim.close(bundle)
         rec.error = str(e)
         ctx.store.save(rec)
         raise
