@@ -43,6 +43,17 @@ def parse_args(argv: list[str] | None) -> Config:
                   network=NetConfig(bridge=a.bridge, bip=a.bip, address_pools=a.pools, nft_table=a.nft_table))
 
 
+def _raise_open_files_limit() -> None:
+    """Each running container holds 4-5 of the daemon's descriptors (its FIFOs, a pidfd, its shim's event
+    connection): the soft limit goes up to the hard one, as Go does for containerd and dockerd, so a
+    systemd default of 1024 does not stop the daemon near 200 containers."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
     from . import log
@@ -50,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from .server import serve
 
     log.setup(cfg.log_level)
+    _raise_open_files_limit()
     try:
         asyncio.run(serve(cfg))
     except PyruncdError as e:
