@@ -881,6 +881,10 @@ class pyrunc_containers_v1_ContainerConfig(Message):
     no_healthcheck: bool
     log_opts: list[str]
     links: list[str]
+    sysctls: dict[str, str]
+    stop_signal: str
+    stop_timeout: int
+    stop_timeout_set: bool
 
 class pyrunc_containers_v1_ContainerConfig_Fields(TypedDict, total=False):
     image: str
@@ -931,6 +935,10 @@ class pyrunc_containers_v1_ContainerConfig_Fields(TypedDict, total=False):
     no_healthcheck: bool
     log_opts: list[str] | tuple[str, ...]
     links: list[str] | tuple[str, ...]
+    sysctls: Mapping[str, str]
+    stop_signal: str
+    stop_timeout: int
+    stop_timeout_set: bool
 
 class pyrunc_containers_v1_ContainerRef(Message):
     id: str

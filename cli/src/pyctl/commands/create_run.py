@@ -62,6 +62,22 @@ def labels(items: list[str]) -> dict[str, str]:
     return dict((k, v) for k, _, v in (i.partition("=") for i in items))
 
 
+# the docker CLI's whitelist (opts.ValidateSysctl); the daemon then checks the network mode
+_IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                "kernel.shmmni", "kernel.shm_rmid_forced")
+
+
+def sysctls(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not (key in _IPC_SYSCTLS or key.startswith(("net.", "fs.mqueue."))):
+            raise CLIError(f'invalid argument "{item}" for "--sysctl" flag: sysctl \'{item}\' is not whitelisted',
+                           DAEMON_ERROR)
+        out[key] = value
+    return out
+
+
 _MAX_ID = 2147483647  # above it, the kernel's setresuid(-1) would leave the process root
 
 
@@ -82,7 +98,9 @@ def _create(api: Api, args: argparse.Namespace) -> str:
         "labels": labels(args.label), "tty": args.tty, "open_stdin": args.interactive,
         "network": args.network or "", "runtime": args.runtime or "", "auto_remove": getattr(args, "rm", False),
         "volumes": args.volume, "mounts": args.mount, "tmpfs": args.tmpfs, "volumes_from": args.volumes_from,
-        "log_opts": args.log_opt}
+        "log_opts": args.log_opt, "sysctls": sysctls(args.sysctl), "stop_signal": args.stop_signal or ""}
+    if args.stop_timeout is not None:
+        config["stop_timeout"], config["stop_timeout_set"] = args.stop_timeout, True
     config.update(limits.config_fields(args))
     config.update(networks.config_fields(args))
     if args.entrypoint is not None:
@@ -230,6 +248,9 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     limits.add_create_flags(p)
     p.add_argument("--pull", default="missing", help="pull the image before creating: missing (when it is not "
                    "local), always, never")
+    p.add_argument("--sysctl", action="append", default=[], help="a namespaced kernel parameter (KEY=VALUE)")
+    p.add_argument("--stop-signal", help="the signal that stops the container (default: the image's, or SIGTERM)")
+    p.add_argument("--stop-timeout", type=int, help="seconds to wait after the stop signal before SIGKILL")
     p.add_argument("--log-opt", action="append", default=[],
                    help="json-file log option KEY=VALUE: max-size (10m), max-file (3); default: the daemon's")
     p.add_argument("image")

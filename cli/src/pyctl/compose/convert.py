@@ -126,7 +126,10 @@ def container_config(project: Project, service: Service, number: int, *, oneoff:
         "privileged": cfg.get("privileged", False), "read_only": cfg.get("read_only", False),
         "security_opt": cfg.get("security_opt", []), "devices": cfg.get("devices", []),
         "restart": "" if oneoff else cfg.get("restart", ""),
-        "log_opts": [f"{k}={v}" for k, v in cfg.get("logging", {}).get("options", {}).items()]}
+        "log_opts": [f"{k}={v}" for k, v in cfg.get("logging", {}).get("options", {}).items()],
+        "sysctls": cfg.get("sysctls", {}), "stop_signal": cfg.get("stop_signal", "")}
+    if service.stop_timeout is not None:  # as compose: stop_grace_period is the container's StopTimeout
+        config["stop_timeout"], config["stop_timeout_set"] = service.stop_timeout, True
     config.update(_health(cfg))
     if "entrypoint" in cfg:
         config["entrypoint_set"] = True

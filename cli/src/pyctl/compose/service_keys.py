@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
 # The spec's keys with no field in pyruncd's ContainerConfig, and what to say.
 REFUSED = {
-    "sysctls": "the daemon's API has no sysctls field",
     "init": "the daemon's API has no init process option",
     "ipc": "the daemon's API has no ipc mode",
     "pid": "the daemon's API has no pid mode",
@@ -277,13 +276,6 @@ def _bool(v: object, at: str) -> bool:
     return check.boolean(v, at)
 
 
-def _stop_signal(v: object, at: str) -> str:
-    text = check.string(v, at)
-    if text.upper().removeprefix("SIG") not in ("TERM", "15"):
-        raise check.fail(at, "not supported: the daemon's API has no stop signal field (only SIGTERM)")
-    return text
-
-
 def _grace(v: object, at: str) -> str:
     return check.go_duration(check.duration(v, at))
 
@@ -328,7 +320,8 @@ READERS: dict[str, Callable[[object, str, str], object]] = {
     "tty": lambda v, at, _b: _bool(v, at),
     "stdin_open": lambda v, at, _b: _bool(v, at),
     "tmpfs": lambda v, at, _b: check.strings(v, at),
-    "stop_signal": lambda v, at, _b: _stop_signal(v, at),
+    "stop_signal": lambda v, at, _b: _str(v, at),
+    "sysctls": lambda v, at, _b: {k: v or "" for k, v in check.key_values(v, at).items()},
     "stop_grace_period": lambda v, at, _b: _grace(v, at),
     "ulimits": lambda v, at, _b: _ulimits(v, at),
     "logging": lambda v, at, _b: _logging(v, at),

@@ -36,6 +36,7 @@ class Process:
     user: str           # as given ("" = root), resolved against the rootfs at each start
     tty: bool = False
     stop_signal: str = "SIGTERM"
+    stop_timeout: int | None = None  # --stop-timeout; None: docker's 10 s
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Settings:
     runtime: str = "pyrunc"
     labels: dict[str, str] = field(default_factory=dict)
     net: dict[str, Any] = field(default_factory=dict)  # networks.manager.Networks.validate's per-container settings
+    sysctls: dict[str, str] = field(default_factory=dict)  # linux.sysctl, checked by check_sysctls
 
 
 def merge_env(base: list[str], extra: list[str]) -> list[str]:
@@ -59,7 +61,8 @@ def merge_env(base: list[str], extra: list[str]) -> list[str]:
 
 
 def resolve_process(image_config: dict[str, Any], *, cmd: list[str], entrypoint: list[str], entrypoint_set: bool,
-                    env: list[str], workdir: str, user: str, tty: bool, hostname: str) -> Process:
+                    env: list[str], workdir: str, user: str, tty: bool, hostname: str, stop_signal: str = "",
+                    stop_timeout: int | None = None) -> Process:
     ic = image_config.get("config") or {}
     ep = list(entrypoint) if entrypoint_set else list(ic.get("Entrypoint") or [])
     if entrypoint_set and ep == [""]:
@@ -75,10 +78,10 @@ def resolve_process(image_config: dict[str, Any], *, cmd: list[str], entrypoint:
     cwd = workdir or ic.get("WorkingDir") or "/"
     if not cwd.startswith("/"):
         raise InvalidArgument(f"the working directory {cwd!r} is invalid, it needs to be an absolute path")
-    stop = ic.get("StopSignal") or "SIGTERM"
+    stop = stop_signal or ic.get("StopSignal") or "SIGTERM"
     parse_signal(stop)
     check_user(user)
-    return Process(args, merge_env(base, extra), cwd, user or ic.get("User") or "", tty, stop)
+    return Process(args, merge_env(base, extra), cwd, user or ic.get("User") or "", tty, stop, stop_timeout)
 
 
 def parse_signal(text: str) -> int:
@@ -93,6 +96,27 @@ def parse_signal(text: str) -> int:
         except AttributeError:
             pass
     raise InvalidArgument(f"invalid signal: {text}")
+
+
+# runc's validator: the sysctls a container's own IPC namespace isolates (and all of fs.mqueue.*)
+_IPC_SYSCTLS = frozenset({"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+                          "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"})
+
+
+def check_sysctls(sysctls: dict[str, str], network: str) -> None:
+    """Only the sysctls of a namespace the container has of its own, in runc's words (docker passes them on to
+    runc, which refuses the rest at start; here nothing is created)."""
+    for key in sysctls:
+        if key in _IPC_SYSCTLS or key.startswith("fs.mqueue.") or key == "kernel.domainname":
+            continue
+        if key.startswith("net."):
+            if network == "host":
+                raise InvalidArgument(f'sysctl "{key}" is not allowed in the hosts network namespace')
+            continue
+        if key == "kernel.hostname":
+            raise InvalidArgument('sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" '
+                                  'field')
+        raise InvalidArgument(f'sysctl "{key}" is not in a separate kernel namespace')
 
 
 MAX_ID = 2147483647  # runc's and docker's bound: above it, setresuid(-1) means "unchanged"
@@ -320,6 +344,7 @@ def build(proc: Process, settings: Settings, *, user: dict[str, Any], etc: dict[
             "resources": {"devices": devices},
             "cgroupsPath": cgroups_path,
             "namespaces": namespaces,
+            **({"sysctl": dict(settings.sysctls)} if settings.sysctls else {}),
             "maskedPaths": list(MASKED_PATHS),
             "readonlyPaths": list(READONLY_PATHS),
             **({"seccomp": sec} if (sec := default_seccomp(tuple(caps))) else {}),

@@ -130,6 +130,10 @@ class CreateOptions:
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
     links: list[str] = field(default_factory=list)
+    sysctls: dict[str, str] = field(default_factory=dict)
+    stop_signal: str = ""       # "" = the image's StopSignal, else SIGTERM
+    stop_timeout: int = 0
+    stop_timeout_set: bool = False
     mounts: MountFlags = field(default_factory=MountFlags)
     host: HostFlags = field(default_factory=HostFlags)
 

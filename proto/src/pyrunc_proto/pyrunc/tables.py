@@ -102,8 +102,16 @@ SCHEMA = {
         59: ('no_healthcheck', 'bool', '', False),
         60: ('log_opts', 'string', '', True),
         70: ('links', 'string', '', True),
+        80: ('sysctls', 'map', 'pyrunc.containers.v1.ContainerConfig.SysctlsEntry', False),
+        81: ('stop_signal', 'string', '', False),
+        82: ('stop_timeout', 'int32', '', False),
+        83: ('stop_timeout_set', 'bool', '', False),
     },
     'pyrunc.containers.v1.ContainerConfig.LabelsEntry': {
+        1: ('key', 'string', '', False),
+        2: ('value', 'string', '', False),
+    },
+    'pyrunc.containers.v1.ContainerConfig.SysctlsEntry': {
         1: ('key', 'string', '', False),
         2: ('value', 'string', '', False),
     },

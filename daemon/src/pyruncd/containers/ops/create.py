@@ -21,6 +21,7 @@ def create(ctx: Context, o: CreateOptions) -> Record:
     img = ctx.images.lookup(o.image)
     image_config = ctx.images.config(img).doc
     network, net = ctx.networks.validate(o.network, o, image_config)
+    specs.check_sysctls(o.sysctls, network)
     runtime = o.runtime or "pyrunc"
     if runtime not in ctx.shims.runtimes:
         raise InvalidArgument(f"unknown or invalid runtime name: {runtime}")
@@ -29,7 +30,8 @@ def create(ctx: Context, o: CreateOptions) -> Record:
     hostname = o.hostname or (os.uname().nodename if network == "host" else cid[:12])
     proc = specs.resolve_process(image_config, cmd=o.cmd, entrypoint=o.entrypoint,
                                  entrypoint_set=o.entrypoint_set, env=o.env, workdir=o.workdir, user=o.user,
-                                 tty=o.tty, hostname=hostname)
+                                 tty=o.tty, hostname=hostname, stop_signal=o.stop_signal,
+                                 stop_timeout=o.stop_timeout if o.stop_timeout_set else None)
     labels = dict((image_config.get("config") or {}).get("Labels") or {})
     labels.update(o.labels)
     chain = [s.chain_id for s in ctx.snapshots.chain(img.top_chain_id)]
@@ -37,7 +39,7 @@ def create(ctx: Context, o: CreateOptions) -> Record:
     mounts = vmounts.resolve(o.mounts, (image_config.get("config") or {}).get("Volumes") or {},
                              lambda other: ctx.get(other).config.mounts)
     ctx.volumes.place(mounts)
-    settings = specs.Settings(hostname, network, runtime, labels, net)
+    settings = specs.Settings(hostname, network, runtime, labels, net, dict(o.sysctls))
     rec = Record(id=cid, name=name, image=o.image, image_id=img.id, created=rfc3339(), config=Config(
         process=proc, settings=settings, chain_ids=chain, auto_remove=o.auto_remove, open_stdin=o.open_stdin,
         image_config=image_config, mounts=mounts, host=host))

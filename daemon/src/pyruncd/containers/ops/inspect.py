@@ -40,12 +40,13 @@ def inspect_doc(ctx: Context, rec: Record, health_of: HealthOf) -> dict[str, Any
         "Driver": "overlayfs",
         "Mounts": inspect_mounts(rec.config.mounts),
         "HostConfig": {"NetworkMode": s.network, "AutoRemove": rec.config.auto_remove, "Runtime": s.runtime,
-                       **host_network},
+                       **({"Sysctls": s.sysctls} if s.sysctls else {}), **host_network},
         "Config": {
             "Hostname": s.hostname, "User": p.user, "Tty": p.tty, "OpenStdin": rec.config.open_stdin,
             "Env": p.env, "Cmd": p.args, "Image": rec.image, "WorkingDir": p.cwd,
             "Entrypoint": ic.get("Entrypoint"), "Labels": s.labels, "StopSignal": p.stop_signal,
             "ExposedPorts": ic.get("ExposedPorts"),
+            **({"StopTimeout": p.stop_timeout} if p.stop_timeout is not None else {}),
         },
         "NetworkSettings": network_settings,
     }

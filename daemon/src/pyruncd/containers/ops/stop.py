@@ -32,7 +32,8 @@ async def stop(ctx: Context, text: str, timeout: int | None = None) -> None:
     live = ctx.runtime.live(rec.id)
     if live is None:
         return  # docker: stopping a stopped container succeeds
-    timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
+    if timeout is None:  # docker: `stop -t` over the container's --stop-timeout over 10 s
+        timeout = DEFAULT_STOP_TIMEOUT if rec.config.process.stop_timeout is None else rec.config.process.stop_timeout
     exited = ctx.runtime.exit_future(rec.id)
     if rec.status == Status.PAUSED:
         await unpause(ctx, rec.id)

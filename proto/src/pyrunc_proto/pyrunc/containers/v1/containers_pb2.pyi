@@ -7,8 +7,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ContainerConfig(_message.Message):
-    __slots__ = ("image", "name", "cmd", "entrypoint", "entrypoint_set", "env", "workdir", "user", "hostname", "labels", "tty", "open_stdin", "network", "runtime", "auto_remove", "network_aliases", "ip", "dns", "dns_search", "add_hosts", "publish", "publish_all", "volumes", "mounts", "tmpfs", "volumes_from", "memory", "memory_swap", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit", "ulimits", "cap_add", "cap_drop", "privileged", "read_only", "security_opt", "devices", "restart", "health_cmd", "health_interval", "health_timeout", "health_retries", "health_start_period", "no_healthcheck", "log_opts", "links")
+    __slots__ = ("image", "name", "cmd", "entrypoint", "entrypoint_set", "env", "workdir", "user", "hostname", "labels", "tty", "open_stdin", "network", "runtime", "auto_remove", "network_aliases", "ip", "dns", "dns_search", "add_hosts", "publish", "publish_all", "volumes", "mounts", "tmpfs", "volumes_from", "memory", "memory_swap", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit", "ulimits", "cap_add", "cap_drop", "privileged", "read_only", "security_opt", "devices", "restart", "health_cmd", "health_interval", "health_timeout", "health_retries", "health_start_period", "no_healthcheck", "log_opts", "links", "sysctls", "stop_signal", "stop_timeout", "stop_timeout_set")
     class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class SysctlsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +70,10 @@ class ContainerConfig(_message.Message):
     NO_HEALTHCHECK_FIELD_NUMBER: _ClassVar[int]
     LOG_OPTS_FIELD_NUMBER: _ClassVar[int]
     LINKS_FIELD_NUMBER: _ClassVar[int]
+    SYSCTLS_FIELD_NUMBER: _ClassVar[int]
+    STOP_SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    STOP_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    STOP_TIMEOUT_SET_FIELD_NUMBER: _ClassVar[int]
     image: str
     name: str
     cmd: _containers.RepeatedScalarFieldContainer[str]
@@ -111,7 +122,11 @@ class ContainerConfig(_message.Message):
     no_healthcheck: bool
     log_opts: _containers.RepeatedScalarFieldContainer[str]
     links: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, image: _Optional[str] = ..., name: _Optional[str] = ..., cmd: _Optional[_Iterable[str]] = ..., entrypoint: _Optional[_Iterable[str]] = ..., entrypoint_set: _Optional[bool] = ..., env: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., user: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., open_stdin: _Optional[bool] = ..., network: _Optional[str] = ..., runtime: _Optional[str] = ..., auto_remove: _Optional[bool] = ..., network_aliases: _Optional[_Iterable[str]] = ..., ip: _Optional[str] = ..., dns: _Optional[_Iterable[str]] = ..., dns_search: _Optional[_Iterable[str]] = ..., add_hosts: _Optional[_Iterable[str]] = ..., publish: _Optional[_Iterable[str]] = ..., publish_all: _Optional[bool] = ..., volumes: _Optional[_Iterable[str]] = ..., mounts: _Optional[_Iterable[str]] = ..., tmpfs: _Optional[_Iterable[str]] = ..., volumes_from: _Optional[_Iterable[str]] = ..., memory: _Optional[str] = ..., memory_swap: _Optional[str] = ..., cpus: _Optional[str] = ..., cpu_shares: _Optional[str] = ..., cpuset_cpus: _Optional[str] = ..., pids_limit: _Optional[str] = ..., ulimits: _Optional[_Iterable[str]] = ..., cap_add: _Optional[_Iterable[str]] = ..., cap_drop: _Optional[_Iterable[str]] = ..., privileged: _Optional[bool] = ..., read_only: _Optional[bool] = ..., security_opt: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[str]] = ..., restart: _Optional[str] = ..., health_cmd: _Optional[str] = ..., health_interval: _Optional[str] = ..., health_timeout: _Optional[str] = ..., health_retries: _Optional[str] = ..., health_start_period: _Optional[str] = ..., no_healthcheck: _Optional[bool] = ..., log_opts: _Optional[_Iterable[str]] = ..., links: _Optional[_Iterable[str]] = ...) -> None: ...
+    sysctls: _containers.ScalarMap[str, str]
+    stop_signal: str
+    stop_timeout: int
+    stop_timeout_set: bool
+    def __init__(self, image: _Optional[str] = ..., name: _Optional[str] = ..., cmd: _Optional[_Iterable[str]] = ..., entrypoint: _Optional[_Iterable[str]] = ..., entrypoint_set: _Optional[bool] = ..., env: _Optional[_Iterable[str]] = ..., workdir: _Optional[str] = ..., user: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., tty: _Optional[bool] = ..., open_stdin: _Optional[bool] = ..., network: _Optional[str] = ..., runtime: _Optional[str] = ..., auto_remove: _Optional[bool] = ..., network_aliases: _Optional[_Iterable[str]] = ..., ip: _Optional[str] = ..., dns: _Optional[_Iterable[str]] = ..., dns_search: _Optional[_Iterable[str]] = ..., add_hosts: _Optional[_Iterable[str]] = ..., publish: _Optional[_Iterable[str]] = ..., publish_all: _Optional[bool] = ..., volumes: _Optional[_Iterable[str]] = ..., mounts: _Optional[_Iterable[str]] = ..., tmpfs: _Optional[_Iterable[str]] = ..., volumes_from: _Optional[_Iterable[str]] = ..., memory: _Optional[str] = ..., memory_swap: _Optional[str] = ..., cpus: _Optional[str] = ..., cpu_shares: _Optional[str] = ..., cpuset_cpus: _Optional[str] = ..., pids_limit: _Optional[str] = ..., ulimits: _Optional[_Iterable[str]] = ..., cap_add: _Optional[_Iterable[str]] = ..., cap_drop: _Optional[_Iterable[str]] = ..., privileged: _Optional[bool] = ..., read_only: _Optional[bool] = ..., security_opt: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[str]] = ..., restart: _Optional[str] = ..., health_cmd: _Optional[str] = ..., health_interval: _Optional[str] = ..., health_timeout: _Optional[str] = ..., health_retries: _Optional[str] = ..., health_start_period: _Optional[str] = ..., no_healthcheck: _Optional[bool] = ..., log_opts: _Optional[_Iterable[str]] = ..., links: _Optional[_Iterable[str]] = ..., sysctls: _Optional[_Mapping[str, str]] = ..., stop_signal: _Optional[str] = ..., stop_timeout: _Optional[int] = ..., stop_timeout_set: _Optional[bool] = ...) -> None: ...
 
 class Container(_message.Message):
     __slots__ = ("id", "name", "image", "image_id", "command", "created", "status", "pid", "exit_code", "started_at", "finished_at", "labels", "inspect_json")
