@@ -53,8 +53,8 @@ def test_a_net_sysctl_is_set_in_the_container_only(d):
      "invalid argument \"net.ipv4.ip_forward\" for \"--sysctl\" flag: sysctl 'net.ipv4.ip_forward' is not "
      "whitelisted"),
     (["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"],
-     'sysctl "net.ipv4.ip_forward" is not allowed in the hosts network namespace'),
-    (["--stop-signal", "SIGFOO"], "invalid signal: SIGFOO"),
+     'sysctl "net.ipv4.ip_forward" not allowed in host network namespace'),
+    (["--stop-signal", "SIGFOO"], "Invalid signal: SIGFOO"),
 ])
 def test_refused_with_nothing_created(d, args, error):
     before = ids(d)

@@ -8,7 +8,7 @@ from pyruncd.errors import InvalidArgument
 @pytest.mark.parametrize(("key", "network", "error"), [
     ("net.ipv4.ip_forward", "bridge", None),
     ("net.core.somaxconn", "container:web", None),
-    ("net.ipv4.ip_forward", "host", 'sysctl "net.ipv4.ip_forward" is not allowed in the hosts network namespace'),
+    ("net.ipv4.ip_forward", "host", 'sysctl "net.ipv4.ip_forward" not allowed in host network namespace'),
     ("kernel.shmmax", "host", None),
     ("kernel.shm_rmid_forced", "bridge", None),
     ("kernel.sem", "none", None),
@@ -41,7 +41,7 @@ def test_stop_signal_flag_over_the_image(image_stop, flag, want):
 
 
 def test_bad_stop_signal_is_refused():
-    with pytest.raises(InvalidArgument, match="^invalid signal: SIGFOO$"):
+    with pytest.raises(InvalidArgument, match="^Invalid signal: SIGFOO$"):
         _process("", "SIGFOO")
 
 

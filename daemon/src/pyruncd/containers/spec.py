@@ -95,7 +95,7 @@ def parse_signal(text: str) -> int:
             return int(getattr(_signal.Signals, t if t.startswith("SIG") else "SIG" + t))
         except AttributeError:
             pass
-    raise InvalidArgument(f"invalid signal: {text}")
+    raise InvalidArgument(f"Invalid signal: {text}")  # moby's pkg/signal, capital and all
 
 
 # runc's validator: the sysctls a container's own IPC namespace isolates (and all of fs.mqueue.*)
@@ -111,7 +111,7 @@ def check_sysctls(sysctls: dict[str, str], network: str) -> None:
             continue
         if key.startswith("net."):
             if network == "host":
-                raise InvalidArgument(f'sysctl "{key}" is not allowed in the hosts network namespace')
+                raise InvalidArgument(f'sysctl "{key}" not allowed in host network namespace')
             continue
         if key == "kernel.hostname":
             raise InvalidArgument('sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" '
