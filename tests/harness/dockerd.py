@@ -72,11 +72,7 @@ class Dockerd:
         self.bridge = self.token[:15]
         self.proc: subprocess.Popen | None = None
         self._run_docker_existed = RUN_DOCKER.exists()
-        self._forward_policy = ""
-        self._chains_before: dict[str, set[str]] = {}
-        self._rules_before: dict[str, list[str]] = {}
-        self._saved_sysctls: dict[str, str] = {}
-        self._nft_before: tuple[set, set, set] = (set(), set(), set())
+        self._firewall: HostFirewall | None = None
         self.env = dict(os.environ, DOCKER_HOST=self.host, DOCKER_CONFIG=str(self.dir / "cli"))
 
     # ----- lifecycle
@@ -88,11 +84,7 @@ class Dockerd:
         for name, path in self.runtimes.items():
             argv += ["--add-runtime", f"{name}={path}"]
         if self.network:
-            self._saved_sysctls = {p: Path(p).read_text() for p in SYSCTLS if os.path.exists(p)}
-            self._nft_before = nft_objects()
-            self._forward_policy = _forward_policy()
-            self._chains_before = {table: _chains(table) for table in ("nat", "filter")}
-            self._rules_before = {table: _rules(table) for table in ("nat", "filter")}
+            self._firewall = HostFirewall()
             self._make_bridge()
             argv += ["--bridge", self.bridge, "--iptables=true", "--ip-forward=true", "--ip-masq=true"]
         else:
@@ -158,31 +150,8 @@ class Dockerd:
 
     def _undo_network(self) -> None:
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
-        # only what this dockerd added: rules and chains that were not there before it started
-        # (a host dockerd's own DOCKER chains and rules stay as they were)
-        for table in ("nat", "filter"):
-            added = Counter(_rules(table))
-            added.subtract(self._rules_before.get(table, []))
-            for rule, count in added.items():
-                for _ in range(count):
-                    subprocess.run([IPTABLES, "-t", table, "-D", *shlex.split(rule)[1:]],
-                                   capture_output=True, check=False)
-            for chain in _chains(table) - self._chains_before.get(table, set()):
-                subprocess.run([IPTABLES, "-t", table, "-F", chain], capture_output=True, check=False)
-                subprocess.run([IPTABLES, "-t", table, "-X", chain], capture_output=True, check=False)
-        # then the nft chains and tables iptables-nft made for those rules, once empty
-        tables, chains, rules = nft_objects()
-        for chain in sorted(chains - self._nft_before[1]):
-            if chain not in rules:
-                subprocess.run(["nft", "delete", "chain", *chain], capture_output=True, check=False)
-        tables, chains, _ = nft_objects()
-        for table in tables - self._nft_before[0]:
-            if not any(c[:2] == table for c in chains):
-                subprocess.run(["nft", "delete", "table", *table], capture_output=True, check=False)
-        if self._forward_policy and _forward_policy() not in ("", self._forward_policy):
-            subprocess.run([IPTABLES, "-P", "FORWARD", self._forward_policy], capture_output=True, check=False)
-        for path, value in self._saved_sysctls.items():
-            Path(path).write_text(value)
+        if self._firewall is not None:
+            self._firewall.restore()
 
     def __enter__(self) -> "Dockerd":
         try:
@@ -222,6 +191,46 @@ class Dockerd:
 def _rules(table: str) -> list[str]:
     out = subprocess.run([IPTABLES, "-t", table, "-S"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if line.startswith("-A ")]
+
+
+class HostFirewall:
+    """The host's iptables rules and chains, nft chains and tables, FORWARD policy and forwarding sysctls
+    as they are now; restore() takes back only what was added since (a host dockerd's own DOCKER chains
+    and rules stay as they were)."""
+
+    TABLES = ("nat", "filter")
+
+    def __init__(self) -> None:
+        self.sysctls = {p: Path(p).read_text() for p in SYSCTLS if os.path.exists(p)}
+        self.nft = nft_objects()
+        self.forward_policy = _forward_policy()
+        self.chains = {table: _chains(table) for table in self.TABLES}
+        self.rules = {table: _rules(table) for table in self.TABLES}
+
+    def restore(self) -> None:
+        for table in self.TABLES:
+            added = Counter(_rules(table))
+            added.subtract(self.rules.get(table, []))
+            for rule, count in added.items():
+                for _ in range(count):
+                    subprocess.run([IPTABLES, "-t", table, "-D", *shlex.split(rule)[1:]],
+                                   capture_output=True, check=False)
+            for chain in _chains(table) - self.chains.get(table, set()):
+                subprocess.run([IPTABLES, "-t", table, "-F", chain], capture_output=True, check=False)
+                subprocess.run([IPTABLES, "-t", table, "-X", chain], capture_output=True, check=False)
+        # then the nft chains and tables iptables-nft made for those rules, once empty
+        tables, chains, rules = nft_objects()
+        for chain in sorted(chains - self.nft[1]):
+            if chain not in rules:
+                subprocess.run(["nft", "delete", "chain", *chain], capture_output=True, check=False)
+        tables, chains, _ = nft_objects()
+        for table in tables - self.nft[0]:
+            if not any(c[:2] == table for c in chains):
+                subprocess.run(["nft", "delete", "table", *table], capture_output=True, check=False)
+        if self.forward_policy and _forward_policy() not in ("", self.forward_policy):
+            subprocess.run([IPTABLES, "-P", "FORWARD", self.forward_policy], capture_output=True, check=False)
+        for path, value in self.sysctls.items():
+            Path(path).write_text(value)
 
 
 def _chains(table: str) -> set[str]:

@@ -14,13 +14,10 @@ Dockerd of tests/harness/dockerd.py does for dockerd's).
 import shlex
 import shutil
 import subprocess
-from collections import Counter
-from pathlib import Path
 
-from tests.harness.dockerd import IPTABLES, SYSCTLS, _chains, _forward_policy, _rules, nft_objects
+from tests.harness.dockerd import HostFirewall
 from tests.harness.podman import ULIMITS, Podman
 
-_TABLES = ("nat", "filter")
 # crun 1.8 refuses this host's hybrid cgroups (/work/shared/peers.md)
 RUNC = shutil.which("runc") or "/usr/sbin/runc"
 
@@ -36,11 +33,7 @@ class NetworkedPodman(Podman):
         conf = self.dir / "containers.conf"
         # bridges by default (netavark), as podman-compose's networks need; the rest as Podman's
         conf.write_text(conf.read_text().replace('netns = "none"\n', ""))
-        self._sysctls = {p: Path(p).read_text() for p in SYSCTLS if Path(p).exists()}
-        self._nft_before = nft_objects()
-        self._forward_policy = _forward_policy()
-        self._chains_before = {t: _chains(t) for t in _TABLES}
-        self._rules_before = {t: _rules(t) for t in _TABLES}
+        self._firewall = HostFirewall()
         self._links_before = _links()
 
     def compose_flags(self) -> list[str]:
@@ -62,25 +55,4 @@ class NetworkedPodman(Podman):
         for link in _links() - self._links_before:
             if link.startswith("podman"):  # netavark's bridges; the veths went with the containers
                 subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
-        for table in _TABLES:
-            added = Counter(_rules(table))
-            added.subtract(self._rules_before.get(table, []))
-            for rule, count in added.items():
-                for _ in range(count):
-                    subprocess.run([IPTABLES, "-t", table, "-D", *shlex.split(rule)[1:]],
-                                   capture_output=True, check=False)
-            for chain in _chains(table) - self._chains_before.get(table, set()):
-                subprocess.run([IPTABLES, "-t", table, "-F", chain], capture_output=True, check=False)
-                subprocess.run([IPTABLES, "-t", table, "-X", chain], capture_output=True, check=False)
-        tables, chains, rules = nft_objects()
-        for chain in sorted(chains - self._nft_before[1]):
-            if chain not in rules:
-                subprocess.run(["nft", "delete", "chain", *chain], capture_output=True, check=False)
-        tables, chains, _ = nft_objects()
-        for table in tables - self._nft_before[0]:
-            if not any(c[:2] == table for c in chains):
-                subprocess.run(["nft", "delete", "table", *table], capture_output=True, check=False)
-        if self._forward_policy and _forward_policy() not in ("", self._forward_policy):
-            subprocess.run([IPTABLES, "-P", "FORWARD", self._forward_policy], capture_output=True, check=False)
-        for path, value in self._sysctls.items():
-            Path(path).write_text(value)
+        self._firewall.restore()
