@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import dockerfile as _buildkit
-
 from pyruncd.build.errors import DockerfileError, DockerfileParseError
 
 # A heredoc marker as BuildKit's parser recognises it in a word: an optional fd, <<, an optional - (chomp),
@@ -104,8 +102,16 @@ def _node(command: Any) -> RawNode:
     )
 
 
+def _buildkit() -> Any:
+    """BuildKit's parser, loaded at the first build: it is a Go library, and its runtime (threads,
+    memory) has no business in an idle daemon."""
+    import dockerfile
+
+    return dockerfile
+
+
 def _parse(text: str) -> list[RawNode]:
-    return [_node(command) for command in _buildkit.parse_string(text)]
+    return [_node(command) for command in _buildkit().parse_string(text)]
 
 
 def _error_line(text: str) -> int:
@@ -117,7 +123,7 @@ def _error_line(text: str) -> int:
     for count in range(len(lines) - 1, 0, -1):
         try:
             nodes = _parse("".join(lines[:count]))
-        except _buildkit.GoParseError:
+        except _buildkit().GoParseError:
             continue
         last = nodes[-1].end_line if nodes else 0
         for number in range(last + 1, len(lines) + 1):
@@ -133,7 +139,7 @@ def parse_nodes(text: str) -> list[RawNode]:
     DockerfileParseError (with the line) for what BuildKit's parser refuses."""
     try:
         return _parse(text)
-    except _buildkit.GoParseError as error:
+    except _buildkit().GoParseError as error:
         message = str(error)
         if message == "file with no instructions":
             raise DockerfileError("the Dockerfile cannot be empty") from None
