@@ -28,7 +28,7 @@ from .containers.shim import Shims
 from .containers.store import Store as ContainerStore
 from .daemon import Config, Daemon
 from .errors import Conflict
-from .images.manifest import host_platform
+from .images.manifest import Platform
 from .images.pull import pull
 from .images.store import ImageRecord
 from .services.build import BuildService
@@ -75,8 +75,8 @@ def containers_of(daemon: Daemon) -> tuple[Containers, Shims, EventSink]:
 def builder_of(daemon: Daemon, containers: Containers) -> Builder:
     """The build executor: RUN steps through the containers, a base image that is missing pulled."""
 
-    async def pull_base(name: str) -> ImageRecord:
-        return await pull(daemon.images, reference.parse(name), host_platform(), None,
+    async def pull_base(name: str, platform: Platform) -> ImageRecord:
+        return await pull(daemon.images, reference.parse(name), platform, None,
                           set(daemon.config.insecure_registries), lambda event: None)
 
     return Builder(images=daemon.images, runner=containers, cache=BuildCache(daemon.conn),

@@ -155,7 +155,7 @@ def _options(args: argparse.Namespace) -> pb.BuildOptions:
     labels = dict(label.partition("=")[::2] for label in args.label)
     return pb.BuildOptions(tags=args.tag, build_args=build_args, target=args.target or "", no_cache=args.no_cache,
                            pull=args.pull, network="" if args.network in (None, "default") else args.network,
-                           labels=labels, secrets=dict(_secret(spec) for spec in args.secret))
+                           labels=labels, secrets=dict(_secret(spec) for spec in args.secret), platform=args.platform)
 
 
 def _context(args: argparse.Namespace, options: pb.BuildOptions) -> Iterator[bytes]:
@@ -277,6 +277,7 @@ def add_build(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", action="append", default=[], metavar="K=V", help="set a label on the image")
     p.add_argument("--secret", action="append", default=[], metavar="id=ID,src=FILE",
                    help="a secret for RUN --mount=type=secret (id=ID plus src=FILE or env=VAR)")
+    p.add_argument("--platform", default="", metavar="OS/ARCH", help="the target platform (this machine's by default)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
     p.add_argument("--progress", choices=["auto", "plain", "tty"], default="auto", help="the progress output")
     p.add_argument("--iidfile", default="", help="write the image id to the file")

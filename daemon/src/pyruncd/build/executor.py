@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import reference
 from ..errors import NotFound
 from ..fsutil import private_dir
+from ..images.manifest import Platform
 from ..images.store import ImageRecord, ImageStore
 from . import instructions as ins
 from . import progress as events
@@ -26,6 +27,7 @@ from .cache_mounts import CacheMounts
 from .context import ContextLimits
 from .dockerfile import Dockerfile, parse_dockerfile
 from .errors import DockerfileError
+from .platforms import parse_platform
 from .progress import ALIVE_EVERY, BuildOptions, BuildWarning, Built, Emit, StepStarted, Tagged
 from .receive import dockerfile_text, receive_context, without_ignored
 from .run_step import StepRunner
@@ -68,13 +70,18 @@ def _numbering(dockerfile: Dockerfile, plan: BuildPlan) -> tuple[dict[int, int],
     return first, step - 1
 
 
-async def _local_or_pulled(builder: Builder, options: BuildOptions, name: str) -> ImageRecord:
+async def _local_or_pulled(builder: Builder, options: BuildOptions, name: str, platform: Platform) -> ImageRecord:
+    """The image here if it is of `platform`, else the one pulled for it (an index's manifest for it)."""
     if not options.pull:
         try:
-            return builder.images.lookup(name)
+            image = builder.images.lookup(name)
         except NotFound:
             pass
-    return await builder.pull(name)
+        else:
+            if (image.os, image.architecture) == (platform.os, platform.architecture) and (
+                    not platform.variant or image.variant in ("", platform.variant)):
+                return image
+    return await builder.pull(name, platform)
 
 
 async def _build_stages(shared: StageRun, dockerfile: Dockerfile, plan: BuildPlan) -> ImageRecord | None:
@@ -146,16 +153,19 @@ async def _build(builder: Builder, options: BuildOptions, chunks: AsyncIterator[
         dockerfile = parse_dockerfile(dockerfile_text(context, options))
         if not dockerfile.stages:
             raise DockerfileError("file with no instructions")
-        plan = plan_build(dockerfile, build_args=options.build_args, target=options.target)
+        target_platform = parse_platform(options.platform) if options.platform else None
+        plan = plan_build(dockerfile, build_args=options.build_args, target=options.target,
+                          target_platform=target_platform)
         dockerfile = _with_labels(dockerfile, plan.target, options.labels)
-        plan = plan_build(dockerfile, build_args=options.build_args, target=options.target)
+        plan = plan_build(dockerfile, build_args=options.build_args, target=options.target,
+                          target_platform=target_platform)
         tags = [reference.parse(tag) for tag in options.tags]
         with builder.images.leases.hold() as lease:
             shared = StageRun(images=builder.images, runner=builder.runner, cache=builder.cache,
                               cache_mounts=builder.cache_mounts, lease=lease,
                               options=options, context=context, stages=dockerfile.stages,
                               global_scope=plan.scope, escape=dockerfile.escape,
-                              image_source=lambda name: _local_or_pulled(builder, options, name),
+                              image_source=lambda name, platform: _local_or_pulled(builder, options, name, platform),
                               work=work, emit=emit, built={})
             image = await _build_stages(shared, dockerfile, plan)
             if image is None:

@@ -19,6 +19,7 @@ class BuildOptions:
     network: str = ""  # the RUN steps' network: "" (the default bridge), bridge, host or none
     labels: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, bytes] = field(default_factory=dict)  # `--secret id=...`: RUN --mount=type=secret's
+    platform: str = ""  # `--platform`: the target platform, as typed; "": this machine's
 
 
 @dataclass(frozen=True, kw_only=True)

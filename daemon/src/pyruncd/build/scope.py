@@ -10,7 +10,6 @@
 """
 
 import dataclasses
-import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,24 +17,24 @@ from pyruncd.build import instructions as ins
 from pyruncd.build.errors import DockerfileParseError
 from pyruncd.build.expand import SubstitutionError, substitute
 from pyruncd.build.substitute import SubstitutedInstruction, substitute_instruction
+from pyruncd.images.manifest import Platform, host_platform
 
 PROXY_ARGS = frozenset(
     spelling for name in ("HTTP", "HTTPS", "FTP", "NO", "ALL") for spelling in (f"{name}_PROXY", f"{name.lower()}_proxy")
 )
 
-_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386", "ppc64le": "ppc64le"}
-
-
-def platform_args(target_platform: str | None = None) -> dict[str, str]:
-    """The automatic platform ARGs for a build on this host, for `target_platform` (default: this host)."""
-    build_platform = f"linux/{_ARCHITECTURES.get(platform.machine(), platform.machine())}"
+def platform_args(target_platform: Platform | str | None = None) -> dict[str, str]:
+    """The automatic platform ARGs for a build on this machine, for `target_platform` (default: this machine;
+    a string is taken as written, "os/arch[/variant]")."""
+    build_platform = host_platform()
+    if isinstance(target_platform, str):
+        target_platform = Platform(*target_platform.split("/"))
     values: dict[str, str] = {}
     for prefix, value in (("BUILD", build_platform), ("TARGET", target_platform or build_platform)):
-        parts = value.split("/")
-        values[f"{prefix}PLATFORM"] = value
-        values[f"{prefix}OS"] = parts[0]
-        values[f"{prefix}ARCH"] = parts[1] if len(parts) > 1 else ""
-        values[f"{prefix}VARIANT"] = parts[2] if len(parts) > 2 else ""
+        values[f"{prefix}PLATFORM"] = str(value)
+        values[f"{prefix}OS"] = value.os
+        values[f"{prefix}ARCH"] = value.architecture
+        values[f"{prefix}VARIANT"] = value.variant
     return values
 
 

@@ -19,6 +19,7 @@ from ..clock import rfc3339
 from ..containers.spec import DEFAULT_PATH
 from ..errors import InvalidArgument
 from ..images.commit import RunConfig
+from ..images.manifest import Platform, host_platform
 from ..images.store import ImageRecord, ImageStore, Lease
 from ..threads import in_thread
 from . import instructions as ins
@@ -31,6 +32,7 @@ from .copy_step import copy_sources, is_file_in_root, make_directories
 from .dockerfile import Stage, parse_dockerfile
 from .layers import commit_step, lowers_of, writable_rootfs
 from .mounts import Mount
+from .platforms import refuse_foreign_run
 from .progress import BuildOptions, Emit, StepStarted, StepStatus
 from .run_mounts import MountSources, mounts_key, parse_run_mounts, step_mounts, stubs_of
 from .run_step import StepRunner, heredoc_script, heredoc_script_mount, run_argv, run_created_by, run_step
@@ -39,8 +41,9 @@ from .sources import resolve_sources, source_digest
 from .stages import PlannedStage, stage_by_name
 
 Result = TypeVar("Result")
-# a base or COPY --from image by name: found locally, pulled if missing (or always with --pull)
-ImageSource = Callable[[str], Awaitable[ImageRecord]]
+# a base or COPY --from image by name, for a platform: found locally, pulled if missing or of another
+# platform (or always with --pull)
+ImageSource = Callable[[str, Platform], Awaitable[ImageRecord]]
 
 
 @dataclass(kw_only=True)
@@ -116,17 +119,19 @@ class StageBuilder:
         self.total = total_steps
         self.image: ImageRecord | None = None
         self.config = StageConfig(run=RunConfig())
+        self.platform = host_platform()
 
     def _start(self, instruction: ins.Instruction) -> None:
         self.s.emit(StepStarted(text=f"Step {self.step}/{self.total} : {instruction.original.rstrip()}"))
         self.step += 1
 
     async def _base(self, planned: PlannedStage) -> None:
+        self.platform = Platform(*planned.platform.split("/"))
         self._start(planned.stage.base)
         if planned.base_stage is not None:
             self.image = await self.s.built[planned.base_stage]
         elif planned.base_image is not None:
-            self.image = await self.s.image_source(planned.base_image)
+            self.image = await self.s.image_source(planned.base_image, self.platform)
         if self.image is not None:
             self.s.emit(StepStatus(text=f" ---> {short_id(self.image.id)}"))
         self.config = _with_default_path(_stage_config(self.s.images, self.image))
@@ -221,6 +226,7 @@ class StageBuilder:
     async def _run(self, run: ins.Run, mounts: list[Mount], scope: StageScope, created_by: str) -> ImageRecord:
         if self.image is None:
             raise InvalidArgument(f"{run.original}: FROM scratch has no shell or command to run")
+        refuse_foreign_run(self.platform)  # a base's ONBUILD RUN, which the plan could not see
         image = self.image
         async with step_mounts(self._mount_sources(), mounts) as made:
             script = heredoc_script(run)
@@ -244,7 +250,7 @@ class StageBuilder:
         found = stage_by_name(self.s.stages, reference)
         if found is not None:
             return await self.s.built[found.index]
-        return await self.s.image_source(reference)
+        return await self.s.image_source(reference, self.platform)
 
     async def _origin(self, transfer: ins.FileTransfer) -> Origin:
         """Where a COPY or ADD reads: the build context, or a stage's or image's file system."""

@@ -13,7 +13,9 @@ from pyruncd.build.dockerfile import Dockerfile, Stage
 from pyruncd.build.errors import DockerfileError, DockerfileParseError
 from pyruncd.build.expand import SubstitutionError, substitute
 from pyruncd.build.mounts import MountError, mount_source_stage
-from pyruncd.build.scope import PROXY_ARGS, GlobalScope, resolve_global_scope
+from pyruncd.build.platforms import from_platform, refuse_foreign_run
+from pyruncd.build.scope import PROXY_ARGS, GlobalScope, platform_args, resolve_global_scope
+from pyruncd.images.manifest import Platform, host_platform
 
 _SCRATCH = "scratch"
 
@@ -24,7 +26,7 @@ class PlannedStage:
     label: str  # the stage's name, or BuildKit's "stage-N" for an unnamed one
     base_image: str | None  # the image to start from; None for scratch or a stage
     base_stage: int | None  # the index of the stage it starts from
-    platform: str | None
+    platform: str  # "os/arch[/variant]": FROM --platform's, else the build's target platform
     stage_dependencies: frozenset[int]  # the stages it needs built first (its base included)
     image_dependencies: frozenset[str]  # images it copies or mounts from
 
@@ -97,13 +99,19 @@ def _dependencies(stages: tuple[Stage, ...], stage: Stage) -> tuple[set[int], se
     return stage_indexes, images
 
 
-def _plan_stage(stages: tuple[Stage, ...], stage: Stage, scope: GlobalScope) -> PlannedStage:
+def _stage_platform(stage: Stage, scope: GlobalScope, target: Platform) -> Platform:
+    """FROM --platform's (in the global scope, the automatic platform ARGs included), else the target's."""
+    if stage.base.platform is None:
+        return target
+    return from_platform(_substituted(stage.base.platform, scope, stage.base.line))
+
+
+def _plan_stage(stages: tuple[Stage, ...], stage: Stage, scope: GlobalScope, target: Platform) -> PlannedStage:
     base = _substituted(stage.base.image, scope, stage.base.line)
     if not base:
         raise DockerfileParseError(
             line=stage.base.line, message=f"base name ({stage.base.image}) should not be blank", instruction="FROM"
         )
-    platform = stage.base.platform
     base_stage = stage_by_name(stages[: stage.index], base)
     stage_indexes, images = _dependencies(stages, stage)
     if base_stage is not None:
@@ -113,7 +121,7 @@ def _plan_stage(stages: tuple[Stage, ...], stage: Stage, scope: GlobalScope) -> 
         label=stage.name or f"stage-{stage.index}",
         base_image=None if base_stage is not None or base.lower() == _SCRATCH else base,
         base_stage=None if base_stage is None else base_stage.index,
-        platform=None if platform is None else _substituted(platform, scope, stage.base.line),
+        platform=str(_stage_platform(stage, scope, target)),
         stage_dependencies=frozenset(stage_indexes),
         image_dependencies=frozenset(images),
     )
@@ -173,13 +181,15 @@ def plan_build(
     build_args: Mapping[str, str] | None = None,
     target: str | None = None,
     automatic_args: Mapping[str, str] | None = None,
+    target_platform: Platform | None = None,
 ) -> BuildPlan:
-    """The plan for building `target` (default: the last stage). Raises DockerfileError in BuildKit's words
-    ('target stage "x" could not be found', circular dependencies, blank base names)."""
+    """The plan for building `target` (default: the last stage) for `target_platform` (default: this
+    machine's). Raises DockerfileError in BuildKit's words ('target stage "x" could not be found', circular
+    dependencies, blank base names, platforms)."""
     build_args = build_args or {}
-    scope = resolve_global_scope(
-        dockerfile.global_args, build_args, escape=dockerfile.escape, automatic=automatic_args
-    )
+    target_platform = target_platform or host_platform()
+    automatic = platform_args(target_platform) if automatic_args is None else automatic_args
+    scope = resolve_global_scope(dockerfile.global_args, build_args, escape=dockerfile.escape, automatic=automatic)
     stages = dockerfile.stages
     seen: set[str] = set()
     for stage in stages:
@@ -189,7 +199,7 @@ def plan_build(
             )
         if stage.name is not None:
             seen.add(stage.name)
-    planned = [_plan_stage(stages, stage, scope) for stage in stages]
+    planned = [_plan_stage(stages, stage, scope, target_platform) for stage in stages]
     _check_acyclic(planned)
     if target is None:
         target_index = len(stages) - 1
@@ -199,6 +209,9 @@ def plan_build(
             raise DockerfileError(f'target stage "{target}" could not be found')
         target_index = found.index
     needed = _reachable(planned, target_index)
+    for index in sorted(needed):  # a stage that RUNs needs its platform run here: refused before any step
+        if any(isinstance(instruction, ins.Run) for instruction in stages[index].instructions):
+            refuse_foreign_run(Platform(*planned[index].platform.split("/")))
     consumed = set(scope.declared)
     for index in needed:
         for instruction in stages[index].instructions:

@@ -28,7 +28,7 @@ def options_of(message: pb.BuildOptions) -> events.BuildOptions:
         dockerfile_content=message.dockerfile_content if message.HasField("dockerfile_content") else None,
         build_args=dict(message.build_args), target=message.target or None, no_cache=message.no_cache,
         pull=message.pull, network=message.network, labels=dict(message.labels),
-        secrets=dict(message.secrets))
+        secrets=dict(message.secrets), platform=message.platform)
 
 
 def progress_of(event: events.Event) -> pb.BuildProgress:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(pyrunc_proto/pyrunc/build/v1/build.proto\x12\x0fpyrunc.build.v1\"\xf4\x03\n\x0c\x42uildOptions\x12\x0c\n\x04tags\x18\x01 \x03(\t\x12\x12\n\ndockerfile\x18\x02 \x01(\t\x12\x1f\n\x12\x64ockerfile_content\x18\x03 \x01(\x0cH\x00\x88\x01\x01\x12@\n\nbuild_args\x18\x04 \x03(\x0b\x32,.pyrunc.build.v1.BuildOptions.BuildArgsEntry\x12\x0e\n\x06target\x18\x05 \x01(\t\x12\x10\n\x08no_cache\x18\x06 \x01(\x08\x12\x0c\n\x04pull\x18\x07 \x01(\x08\x12\x0f\n\x07network\x18\x08 \x01(\t\x12\x39\n\x06labels\x18\t \x03(\x0b\x32).pyrunc.build.v1.BuildOptions.LabelsEntry\x12;\n\x07secrets\x18\n \x03(\x0b\x32*.pyrunc.build.v1.BuildOptions.SecretsEntry\x1a\x30\n\x0e\x42uildArgsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0cSecretsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\x42\x15\n\x13_dockerfile_content\"O\n\x0c\x42uildRequest\x12.\n\x07options\x18\x01 \x01(\x0b\x32\x1d.pyrunc.build.v1.BuildOptions\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\x0c\"\xc3\x01\n\rBuildProgress\x12\x0e\n\x04step\x18\x01 \x01(\tH\x00\x12\x10\n\x06status\x18\x02 \x01(\tH\x00\x12\x10\n\x06output\x18\x03 \x01(\x0cH\x00\x12\x11\n\x07warning\x18\x04 \x01(\tH\x00\x12\x12\n\x08image_id\x18\x05 \x01(\tH\x00\x12\x10\n\x06tagged\x18\x06 \x01(\tH\x00\x12+\n\x07\x66\x61ilure\x18\x07 \x01(\x0b\x32\x18.pyrunc.build.v1.FailureH\x00\x12\x0f\n\x05\x61live\x18\x08 \x01(\x01H\x00\x42\x07\n\x05\x65vent\"(\n\x07\x46\x61ilure\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\x05\"\x0e\n\x0cPruneRequest\"J\n\rPruneResponse\x12\x0f\n\x07\x65ntries\x18\x01 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x02 \x03(\t\x12\x17\n\x0fspace_reclaimed\x18\x03 \x01(\x03\x32\x9b\x01\n\x05\x42uild\x12J\n\x05\x42uild\x12\x1d.pyrunc.build.v1.BuildRequest\x1a\x1e.pyrunc.build.v1.BuildProgress(\x01\x30\x01\x12\x46\n\x05Prune\x12\x1d.pyrunc.build.v1.PruneRequest\x1a\x1e.pyrunc.build.v1.PruneResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(pyrunc_proto/pyrunc/build/v1/build.proto\x12\x0fpyrunc.build.v1\"\x86\x04\n\x0c\x42uildOptions\x12\x0c\n\x04tags\x18\x01 \x03(\t\x12\x12\n\ndockerfile\x18\x02 \x01(\t\x12\x1f\n\x12\x64ockerfile_content\x18\x03 \x01(\x0cH\x00\x88\x01\x01\x12@\n\nbuild_args\x18\x04 \x03(\x0b\x32,.pyrunc.build.v1.BuildOptions.BuildArgsEntry\x12\x0e\n\x06target\x18\x05 \x01(\t\x12\x10\n\x08no_cache\x18\x06 \x01(\x08\x12\x0c\n\x04pull\x18\x07 \x01(\x08\x12\x0f\n\x07network\x18\x08 \x01(\t\x12\x39\n\x06labels\x18\t \x03(\x0b\x32).pyrunc.build.v1.BuildOptions.LabelsEntry\x12;\n\x07secrets\x18\n \x03(\x0b\x32*.pyrunc.build.v1.BuildOptions.SecretsEntry\x12\x10\n\x08platform\x18\x0b \x01(\t\x1a\x30\n\x0e\x42uildArgsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0cSecretsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\x42\x15\n\x13_dockerfile_content\"O\n\x0c\x42uildRequest\x12.\n\x07options\x18\x01 \x01(\x0b\x32\x1d.pyrunc.build.v1.BuildOptions\x12\x0f\n\x07\x63ontext\x18\x02 \x01(\x0c\"\xc3\x01\n\rBuildProgress\x12\x0e\n\x04step\x18\x01 \x01(\tH\x00\x12\x10\n\x06status\x18\x02 \x01(\tH\x00\x12\x10\n\x06output\x18\x03 \x01(\x0cH\x00\x12\x11\n\x07warning\x18\x04 \x01(\tH\x00\x12\x12\n\x08image_id\x18\x05 \x01(\tH\x00\x12\x10\n\x06tagged\x18\x06 \x01(\tH\x00\x12+\n\x07\x66\x61ilure\x18\x07 \x01(\x0b\x32\x18.pyrunc.build.v1.FailureH\x00\x12\x0f\n\x05\x61live\x18\x08 \x01(\x01H\x00\x42\x07\n\x05\x65vent\"(\n\x07\x46\x61ilure\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\x05\"\x0e\n\x0cPruneRequest\"J\n\rPruneResponse\x12\x0f\n\x07\x65ntries\x18\x01 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x02 \x03(\t\x12\x17\n\x0fspace_reclaimed\x18\x03 \x01(\x03\x32\x9b\x01\n\x05\x42uild\x12J\n\x05\x42uild\x12\x1d.pyrunc.build.v1.BuildRequest\x1a\x1e.pyrunc.build.v1.BuildProgress(\x01\x30\x01\x12\x46\n\x05Prune\x12\x1d.pyrunc.build.v1.PruneRequest\x1a\x1e.pyrunc.build.v1.PruneResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,23 +38,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BUILDOPTIONS_SECRETSENTRY']._loaded_options = None
   _globals['_BUILDOPTIONS_SECRETSENTRY']._serialized_options = b'8\001'
   _globals['_BUILDOPTIONS']._serialized_start=62
-  _globals['_BUILDOPTIONS']._serialized_end=562
-  _globals['_BUILDOPTIONS_BUILDARGSENTRY']._serialized_start=396
-  _globals['_BUILDOPTIONS_BUILDARGSENTRY']._serialized_end=444
-  _globals['_BUILDOPTIONS_LABELSENTRY']._serialized_start=446
-  _globals['_BUILDOPTIONS_LABELSENTRY']._serialized_end=491
-  _globals['_BUILDOPTIONS_SECRETSENTRY']._serialized_start=493
-  _globals['_BUILDOPTIONS_SECRETSENTRY']._serialized_end=539
-  _globals['_BUILDREQUEST']._serialized_start=564
-  _globals['_BUILDREQUEST']._serialized_end=643
-  _globals['_BUILDPROGRESS']._serialized_start=646
-  _globals['_BUILDPROGRESS']._serialized_end=841
-  _globals['_FAILURE']._serialized_start=843
-  _globals['_FAILURE']._serialized_end=883
-  _globals['_PRUNEREQUEST']._serialized_start=885
-  _globals['_PRUNEREQUEST']._serialized_end=899
-  _globals['_PRUNERESPONSE']._serialized_start=901
-  _globals['_PRUNERESPONSE']._serialized_end=975
-  _globals['_BUILD']._serialized_start=978
-  _globals['_BUILD']._serialized_end=1133
+  _globals['_BUILDOPTIONS']._serialized_end=580
+  _globals['_BUILDOPTIONS_BUILDARGSENTRY']._serialized_start=414
+  _globals['_BUILDOPTIONS_BUILDARGSENTRY']._serialized_end=462
+  _globals['_BUILDOPTIONS_LABELSENTRY']._serialized_start=464
+  _globals['_BUILDOPTIONS_LABELSENTRY']._serialized_end=509
+  _globals['_BUILDOPTIONS_SECRETSENTRY']._serialized_start=511
+  _globals['_BUILDOPTIONS_SECRETSENTRY']._serialized_end=557
+  _globals['_BUILDREQUEST']._serialized_start=582
+  _globals['_BUILDREQUEST']._serialized_end=661
+  _globals['_BUILDPROGRESS']._serialized_start=664
+  _globals['_BUILDPROGRESS']._serialized_end=859
+  _globals['_FAILURE']._serialized_start=861
+  _globals['_FAILURE']._serialized_end=901
+  _globals['_PRUNEREQUEST']._serialized_start=903
+  _globals['_PRUNEREQUEST']._serialized_end=917
+  _globals['_PRUNERESPONSE']._serialized_start=919
+  _globals['_PRUNERESPONSE']._serialized_end=993
+  _globals['_BUILD']._serialized_start=996
+  _globals['_BUILD']._serialized_end=1151
 # @@protoc_insertion_point(module_scope)

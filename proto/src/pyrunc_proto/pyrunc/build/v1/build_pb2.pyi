@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class BuildOptions(_message.Message):
-    __slots__ = ("tags", "dockerfile", "dockerfile_content", "build_args", "target", "no_cache", "pull", "network", "labels", "secrets")
+    __slots__ = ("tags", "dockerfile", "dockerfile_content", "build_args", "target", "no_cache", "pull", "network", "labels", "secrets", "platform")
     class BuildArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,7 @@ class BuildOptions(_message.Message):
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     SECRETS_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
     tags: _containers.RepeatedScalarFieldContainer[str]
     dockerfile: str
     dockerfile_content: bytes
@@ -49,7 +50,8 @@ class BuildOptions(_message.Message):
     network: str
     labels: _containers.ScalarMap[str, str]
     secrets: _containers.ScalarMap[str, bytes]
-    def __init__(self, tags: _Optional[_Iterable[str]] = ..., dockerfile: _Optional[str] = ..., dockerfile_content: _Optional[bytes] = ..., build_args: _Optional[_Mapping[str, str]] = ..., target: _Optional[str] = ..., no_cache: _Optional[bool] = ..., pull: _Optional[bool] = ..., network: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., secrets: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+    platform: str
+    def __init__(self, tags: _Optional[_Iterable[str]] = ..., dockerfile: _Optional[str] = ..., dockerfile_content: _Optional[bytes] = ..., build_args: _Optional[_Mapping[str, str]] = ..., target: _Optional[str] = ..., no_cache: _Optional[bool] = ..., pull: _Optional[bool] = ..., network: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., secrets: _Optional[_Mapping[str, bytes]] = ..., platform: _Optional[str] = ...) -> None: ...
 
 class BuildRequest(_message.Message):
     __slots__ = ("options", "context")
