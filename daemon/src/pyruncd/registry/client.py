@@ -8,6 +8,7 @@ does. A registry that is not insecure and answers HTTPS in plain HTTP is refused
 import asyncio
 import contextlib
 import ipaddress
+import socket
 import ssl
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Collection
@@ -63,6 +64,27 @@ def _tls_failed(e: BaseException) -> bool:
             return True
         cause = cause.__cause__ or cause.__context__
     return False
+
+
+def _no_such_host(e: BaseException, host: str) -> str:
+    """Go's words for a name no DNS server knows ("dial tcp: lookup H on 10.0.0.53:53: no such host"), which
+    docker prints as the pull's error; "" for any other failure."""
+    cause: BaseException | None = e
+    while cause is not None and not isinstance(cause, socket.gaierror):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None or cause.errno != socket.EAI_NONAME:
+        return ""
+    try:
+        with open("/etc/resolv.conf", encoding="utf-8", errors="replace") as f:
+            servers = [words[1] for words in map(str.split, f) if len(words) > 1 and words[0] == "nameserver"]
+    except OSError:
+        servers = []
+    server = f"[{servers[0]}]" if servers and ":" in servers[0] else (servers[0] if servers else "")
+    return f"dial tcp: lookup {host}{f' on {server}:53' if server else ''}: no such host"
+
+
+class _Denied(AuthError):
+    """A bearer token was given and the registry still refused it: the token grants nothing there."""
 
 
 def familiar_name(host: str, repo: str) -> str:
@@ -127,6 +149,8 @@ class RegistryClient:
                     if _tls_failed(e) and await self._speaks_plain_http():
                         raise Unreachable(f'Get "https://{self.api_host}/v2/": '
                                           "http: server gave HTTP response to HTTPS client") from None
+                    if unresolved := _no_such_host(e, self.api_host):
+                        raise Unreachable(f'Get "https://{self.api_host}/v2/": {unresolved}') from None
                     raise Unreachable(f"registry {self.host} unreachable: {e or type(e).__name__}") from None
                 self._base = f"http://{self.api_host}"
             return self._base
@@ -179,6 +203,8 @@ class RegistryClient:
                 return resp
             if attempt or not await self._authorize(resp, scopes):
                 break
+        if self._tokens.get(" ".join(scopes)):
+            raise _Denied(f"{self.host}: authentication failed: unauthorized")
         raise AuthError(f"{self.host}: authentication failed: unauthorized")
 
     async def stream(self, url: str, scopes: list[str], headers: dict[str, str] | None = None) -> httpx.Response:
@@ -207,9 +233,14 @@ class RegistryClient:
             raise RegistryError(_registry_error(resp, f"{self.host}: login"))
 
     async def get_manifest(self, repo: str, ref: str) -> tuple[bytes, str]:
-        """Manifest or index bytes and the media type the registry declared."""
-        resp = await self.request("GET", f"/v2/{repo}/manifests/{ref}", [f"repository:{repo}:pull"],
-                                  {"Accept": _ACCEPT_MANIFESTS})
+        """Manifest or index bytes and the media type the registry declared. A token that grants no pull is
+        docker's "pull access denied" (a repository that is not there looks the same to a client)."""
+        try:
+            resp = await self.request("GET", f"/v2/{repo}/manifests/{ref}", [f"repository:{repo}:pull"],
+                                      {"Accept": _ACCEPT_MANIFESTS})
+        except _Denied:
+            raise AuthError(f"pull access denied for {familiar_name(self.host, repo)}, repository does not exist or "
+                            "may require 'docker login': denied: requested access to the resource is denied") from None
         if resp.status_code == 404:
             at = "@" if ref.startswith("sha256:") else ":"
             raise NotFound(f"manifest for {familiar_name(self.host, repo)}{at}{ref} not found: manifest unknown: "
