@@ -8,9 +8,9 @@ CMD, ENTRYPOINT and HEALTHCHECK are shown as Go's %q prints them (`CMD ["/bin/sh
 """
 
 import dataclasses
+import ipaddress
 import json
 import posixpath
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +20,6 @@ from ..images.commit import Healthcheck, RunConfig
 from . import instructions as ins
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
-_PORT = re.compile(r"^(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?$")
 _SECOND = 1_000_000_000
 
 
@@ -93,15 +92,50 @@ def _set_env(env: Sequence[str], key: str, value: str) -> list[str]:
     return out
 
 
-def _ports(ports: Sequence[str]) -> list[str]:
+def _port_range(text: str) -> tuple[int, int] | None:
+    """go-connections' ParsePortRange: N or N-M (only the first two parts of a longer one), each 0-65535."""
+    first, _, rest = text.partition("-")
+    last = rest.split("-")[0] if rest else first
+    if not (first.isascii() and first.isdigit() and last.isascii() and last.isdigit()):
+        return None
+    start, end = int(first), int(last)
+    return None if end > 65535 or start > end else (start, end)
+
+
+def _ports(specs: Sequence[str]) -> list[str]:
+    """The ports `EXPOSE` exposes, as go-connections' nat.ParsePortSpecs reads each word (docker's classic
+    builder uses it): [[ip:]hostPort:]port[-port][/proto], with its error words."""
     found = []
-    for port in ports:
-        match = _PORT.match(port.lower())
-        if match is None:
-            raise InvalidArgument(f"Invalid containerPort: {port}")
-        first, last, proto = int(match[1]), int(match[2] or match[1]), match[3] or "tcp"
-        found += [f"{n}/{proto}" for n in range(first, last + 1)]
+    for spec in specs:
+        parts = spec.split(":")
+        address, host_port, container = ":".join(parts[:-2]), (parts[-2] if len(parts) > 1 else ""), parts[-1]
+        words = container.split("/")  # SplitProtoPort: "80", "80/", "80/udp" (more parts are ignored)
+        number, proto = words[0], (words[1] if len(words) > 1 and words[1] else "tcp")
+        address = address.removeprefix("[").removesuffix("]")
+        if address and not _is_ip(address):
+            raise InvalidArgument(f"Invalid ip address: {address}")
+        if not number:
+            raise InvalidArgument(f"No port specified: {spec}<empty>")
+        ports = _port_range(number)
+        if ports is None:
+            raise InvalidArgument(f"Invalid containerPort: {number}")
+        hosts = _port_range(host_port) if host_port else (0, 0)
+        if hosts is None:
+            raise InvalidArgument(f"Invalid hostPort: {host_port}")
+        if host_port and ports[1] - ports[0] != hosts[1] - hosts[0] and ports[0] != ports[1]:
+            raise InvalidArgument(f"Invalid ranges specified for container and host Ports: {number} and {host_port}")
+        if proto.lower() not in ("tcp", "udp", "sctp"):
+            raise InvalidArgument(f"Invalid proto: {proto}")
+        found += [f"{n}/{proto.lower()}" for n in range(ports[0], ports[1] + 1)]
     return found
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _nanoseconds(seconds: float | None) -> int:
@@ -145,10 +179,10 @@ def apply_config_instruction(config: StageConfig, instruction: ins.Instruction) 
             new = replace(config, run=replace(run, entrypoint=entrypoint, cmd=kept))
             return new, nop(config, "ENTRYPOINT " + go_quoted_list(entrypoint))
         case ins.Expose(ports=ports):
+            # the config's ports sorted as strings, as Go's JSON writes a map; the history line lists the words
+            # as substituted, in the order the parser sorted them before (dockerfile.py)
             exposed = sorted({*run.exposed_ports, *_ports(ports)})
-            # the history line lists the words sorted as strings ("EXPOSE 80 443" is "EXPOSE 443 80"), as
-            # BuildKit's instruction parser, which the classic builder shares, sorts them
-            return replace(config, run=replace(run, exposed_ports=exposed)), nop(config, "EXPOSE " + " ".join(sorted(ports)))
+            return replace(config, run=replace(run, exposed_ports=exposed)), nop(config, "EXPOSE " + " ".join(ports))
         case ins.Volume(paths=paths):
             volumes = sorted({*run.volumes, *paths})
             return (replace(config, run=replace(run, volumes=volumes)),

@@ -261,7 +261,9 @@ def _expose(node: RawNode) -> ins.Expose:
     _no_flags(node)
     if not node.args:
         raise _Invalid("EXPOSE requires at least one argument")
-    return ins.Expose(**_common(node), ports=node.args)
+    # sorted as written, before substitution, as BuildKit's parser (which the classic builder shares) does:
+    # the history shows "EXPOSE $P 80" substituted in that order
+    return ins.Expose(**_common(node), ports=tuple(sorted(node.args)))
 
 
 def _shell(node: RawNode) -> ins.Shell:
