@@ -1,6 +1,8 @@
-"""build: a Dockerfile and its context to the daemon, its progress back, as docker's classic builder shows it,
-plus, where a person watches (a terminal, or --progress plain|tty), " ... still running (20s)" after each
-10 s a step stays silent (docker's classic builder and BuildKit's plain output print nothing then).
+"""build: a Dockerfile and its context to the daemon, its progress back, as docker's classic builder shows it
+(--progress plain, or auto off a terminal), plus, where a person watches (a terminal, or --progress plain),
+" ... still running (20s)" after each 10 s a step stays silent (docker's classic builder and BuildKit's plain
+output print nothing then). With --progress tty, or auto with stderr a terminal: BuildKit's live display
+(build_tty.py).
 
 The context is a directory, sent as a tar (links as links, owners 0:0 as the docker CLI sends them), less
 what its .dockerignore names (applied here, as the docker CLI does; the daemon applies it again, as it
@@ -226,17 +228,29 @@ def _show(reply: pb.BuildProgress, display: _Display) -> str | None:
 
 
 def build(api: Api, args: argparse.Namespace) -> int:
+    from .build_tty import TtyDisplay, wants_tty
+
     options = _options(args)
-    stream = api.build.build(options, _context(args, options))
+    chunks = _context(args, options)
+    tty = TtyDisplay(sys.stderr) if not args.quiet and wants_tty(args.progress) else None
+    stream = api.build.build(options, chunks if tty is None else tty.counted(chunks))
     image_id = None
     alive = args.progress == "plain" or args.progress == "tty" or (args.progress == "auto" and sys.stdout.isatty())
     display = _Display(args.quiet, alive)
     try:
         for reply in stream:
-            image_id = _show(reply, display) or image_id
+            if tty is None:
+                image_id = _show(reply, display) or image_id
+                continue
+            image_id = tty.show(reply) or image_id
+            if reply.WhichOneof("event") == "failure":
+                raise CLIError(reply.failure.message, reply.failure.code or 1)
     except KeyboardInterrupt:
         stream.cancel()  # the daemon stops the build and removes what it was making
         raise
+    finally:
+        if tty is not None:
+            tty.finish(failed=image_id is None)
     if image_id is None:
         raise CLIError("the build ended without an image")
     if args.quiet:
