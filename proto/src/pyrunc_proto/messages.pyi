@@ -885,6 +885,7 @@ class pyrunc_containers_v1_ContainerConfig(Message):
     stop_signal: str
     stop_timeout: int
     stop_timeout_set: bool
+    group_add: list[str]
 
 class pyrunc_containers_v1_ContainerConfig_Fields(TypedDict, total=False):
     image: str
@@ -939,6 +940,7 @@ class pyrunc_containers_v1_ContainerConfig_Fields(TypedDict, total=False):
     stop_signal: str
     stop_timeout: int
     stop_timeout_set: bool
+    group_add: list[str] | tuple[str, ...]
 
 class pyrunc_containers_v1_ContainerRef(Message):
     id: str

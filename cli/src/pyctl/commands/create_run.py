@@ -98,7 +98,8 @@ def _create(api: Api, args: argparse.Namespace) -> str:
         "labels": labels(args.label), "tty": args.tty, "open_stdin": args.interactive,
         "network": args.network or "", "runtime": args.runtime or "", "auto_remove": getattr(args, "rm", False),
         "volumes": args.volume, "mounts": args.mount, "tmpfs": args.tmpfs, "volumes_from": args.volumes_from,
-        "log_opts": args.log_opt, "sysctls": sysctls(args.sysctl), "stop_signal": args.stop_signal or ""}
+        "log_opts": args.log_opt, "sysctls": sysctls(args.sysctl), "stop_signal": args.stop_signal or "",
+        "group_add": args.group_add}
     if args.stop_timeout is not None:
         config["stop_timeout"], config["stop_timeout_set"] = args.stop_timeout, True
     config.update(limits.config_fields(args))
@@ -248,6 +249,8 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     limits.add_create_flags(p)
     p.add_argument("--pull", default="missing", help="pull the image before creating: missing (when it is not "
                    "local), always, never")
+    p.add_argument("--group-add", action="append", default=[], metavar="GROUP",
+                   help="another group to run as: a name in the container's /etc/group, or a number")
     p.add_argument("--sysctl", action="append", default=[], help="a namespaced kernel parameter (KEY=VALUE)")
     p.add_argument("--stop-signal", help="the signal that stops the container (default: the image's, or SIGTERM)")
     p.add_argument("--stop-timeout", type=int, help="seconds to wait after the stop signal before SIGKILL")

@@ -37,6 +37,7 @@ class Process:
     tty: bool = False
     stop_signal: str = "SIGTERM"
     stop_timeout: int | None = None  # --stop-timeout; None: docker's 10 s
+    group_add: list[str] = field(default_factory=list)  # --group-add, as given; resolved with `user`
 
 
 @dataclass
@@ -62,7 +63,7 @@ def merge_env(base: list[str], extra: list[str]) -> list[str]:
 
 def resolve_process(image_config: dict[str, Any], *, cmd: list[str], entrypoint: list[str], entrypoint_set: bool,
                     env: list[str], workdir: str, user: str, tty: bool, hostname: str, stop_signal: str = "",
-                    stop_timeout: int | None = None) -> Process:
+                    stop_timeout: int | None = None, group_add: Sequence[str] = ()) -> Process:
     ic = image_config.get("config") or {}
     ep = list(entrypoint) if entrypoint_set else list(ic.get("Entrypoint") or [])
     if entrypoint_set and ep == [""]:
@@ -81,7 +82,8 @@ def resolve_process(image_config: dict[str, Any], *, cmd: list[str], entrypoint:
     stop = stop_signal or ic.get("StopSignal") or "SIGTERM"
     parse_signal(stop)
     check_user(user)
-    return Process(args, merge_env(base, extra), cwd, user or ic.get("User") or "", tty, stop, stop_timeout)
+    return Process(args, merge_env(base, extra), cwd, user or ic.get("User") or "", tty, stop, stop_timeout,
+                   list(group_add))
 
 
 def parse_signal(text: str) -> int:
@@ -258,12 +260,31 @@ def _matches(row: list[str], name: str, number: int | None) -> bool:
     return row[2].isascii() and row[2].isdigit() and len(row[2]) <= len(str(MAX_ID)) and int(row[2]) == number
 
 
-def resolve_user(user: str, lowers: list[Path], upper: Path) -> dict[str, Any]:
+def _added_groups(group_add: Sequence[str], groups: list[list[str]]) -> list[int]:
+    """--group-add as docker 20.10's runc GetAdditionalGroups: a group of the container's /etc/group by name
+    or by its id as written, taken once; else a number within the id range; else refused in its words."""
+    found: list[int] = []
+    for wanted in group_add:
+        gid = next((g for row in groups if len(row) >= 3 and row[2].isascii() and row[2].isdigit()
+                    and wanted in (row[0], str(g := int(row[2]))) and g <= MAX_ID and g not in found), None)
+        if gid is None:
+            try:
+                gid = int(wanted)
+            except ValueError:
+                raise InvalidArgument(f"Unable to find group {wanted}: no matching entries in group file") from None
+            if not 0 <= gid <= MAX_ID:
+                raise InvalidArgument(ID_RANGE)
+        found.append(gid)
+    return found
+
+
+def resolve_user(user: str, lowers: list[Path], upper: Path, group_add: Sequence[str] = ()) -> dict[str, Any]:
     """user[:group] by name or number against the container's /etc/passwd and /etc/group, as docker 20.10's
     getUser over runc's GetExecUser: a number is only ever an id and a name only a name; no user at all is
     uid 0's entry, or 0:0 even where the image has no passwd (FROM scratch, distroless).
     additionalGids is the primary gid, then (without an explicit group) every group that lists the user
-    found in passwd, in the file's order; docker's duplicates are dropped, as runc drops them before setgroups."""
+    found in passwd, in the file's order, then --group-add's; docker's duplicates are dropped, as runc drops
+    them before setgroups."""
     layers = [upper, *lowers]
     check_user(user)
     name, _, group = user.partition(":")
@@ -297,6 +318,7 @@ def resolve_user(user: str, lowers: list[Path], upper: Path) -> dict[str, Any]:
     elif username:
         sgids = [g for r in groups if len(r) >= 4 and username in r[3].split(",")
                  and (g := _row_id(r, 2, username)) is not None]
+    sgids += _added_groups(group_add, groups)
     return {"uid": uid, "gid": gid, "additionalGids": list(dict.fromkeys([gid, *sgids]))}
 
 

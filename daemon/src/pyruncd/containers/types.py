@@ -134,6 +134,7 @@ class CreateOptions:
     stop_signal: str = ""       # "" = the image's StopSignal, else SIGTERM
     stop_timeout: int = 0
     stop_timeout_set: bool = False
+    group_add: list[str] = field(default_factory=list)
     mounts: MountFlags = field(default_factory=MountFlags)
     host: HostFlags = field(default_factory=HostFlags)
 

@@ -106,6 +106,7 @@ SCHEMA = {
         81: ('stop_signal', 'string', '', False),
         82: ('stop_timeout', 'int32', '', False),
         83: ('stop_timeout_set', 'bool', '', False),
+        90: ('group_add', 'string', '', True),
     },
     'pyrunc.containers.v1.ContainerConfig.LabelsEntry': {
         1: ('key', 'string', '', False),

@@ -31,7 +31,7 @@ def create(ctx: Context, o: CreateOptions) -> Record:
     proc = specs.resolve_process(image_config, cmd=o.cmd, entrypoint=o.entrypoint,
                                  entrypoint_set=o.entrypoint_set, env=o.env, workdir=o.workdir, user=o.user,
                                  tty=o.tty, hostname=hostname, stop_signal=o.stop_signal,
-                                 stop_timeout=o.stop_timeout if o.stop_timeout_set else None)
+                                 stop_timeout=o.stop_timeout if o.stop_timeout_set else None, group_add=o.group_add)
     labels = dict((image_config.get("config") or {}).get("Labels") or {})
     labels.update(o.labels)
     chain = [s.chain_id for s in ctx.snapshots.chain(img.top_chain_id)]

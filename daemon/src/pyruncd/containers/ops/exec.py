@@ -42,7 +42,8 @@ async def _process(ctx: Context, rec: Record, o: ExecOptions) -> dict[str, Any]:
         process["cwd"] = o.workdir
     if o.user:
         lowers = ctx.lowers(rec)
-        process["user"] = await in_thread(specs.resolve_user, o.user, lowers, d / "upper")
+        process["user"] = await in_thread(specs.resolve_user, o.user, lowers, d / "upper",
+                                          rec.config.process.group_add)
     return process
 
 

@@ -40,7 +40,8 @@ def inspect_doc(ctx: Context, rec: Record, health_of: HealthOf) -> dict[str, Any
         "Driver": "overlayfs",
         "Mounts": inspect_mounts(rec.config.mounts),
         "HostConfig": {"NetworkMode": s.network, "AutoRemove": rec.config.auto_remove, "Runtime": s.runtime,
-                       **({"Sysctls": s.sysctls} if s.sysctls else {}), **host_network},
+                       **({"Sysctls": s.sysctls} if s.sysctls else {}),
+                       **({"GroupAdd": p.group_add} if p.group_add else {}), **host_network},
         "Config": {
             "Hostname": s.hostname, "User": p.user, "Tty": p.tty, "OpenStdin": rec.config.open_stdin,
             "Env": p.env, "Cmd": p.args, "Image": rec.image, "WorkingDir": p.cwd,

@@ -60,7 +60,7 @@ def _write_bundle(ctx: Context, rec: Record, lowers: list[Path], netns: str = ""
     """In a worker thread: no database here."""
     d = ctx.dir(rec.id)
     bundle = d / "bundle"
-    user = specs.resolve_user(rec.config.process.user, lowers, d / "upper")
+    user = specs.resolve_user(rec.config.process.user, lowers, d / "upper", rec.config.process.group_add)
     etc = specs.etc_files(d / "etc", rec.config.settings.hostname, rec.config.settings.network)
     if not rec.started_at:  # the first start: empty volumes get the image's content, as docker's create
         seed(rec.config.mounts, lowers, d / "upper", d / "work", d / "seed")
