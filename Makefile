@@ -8,7 +8,8 @@ FIXTURES := $(CURDIR)/spec-fixtures/out
 # checks it): a package that only a Recommends or a hand install brought is missing on a fresh machine.
 APT_PACKAGES := python3 python3-venv python3-dev gcc libcap-dev libseccomp2 busybox-static mount \
 	iproute2 nftables iptables procps openssl runc crun containerd docker.io podman conmon catatonit skopeo \
-	docker-registry containernetworking-plugins buildah docker-compose podman-compose netavark aardvark-dns
+	docker-registry containernetworking-plugins buildah docker-compose podman-compose netavark aardvark-dns \
+	git
 
 .PHONY: install apt venv entry-points bytecode fixtures demo test bench lint proto clean FORCE
 

@@ -39,6 +39,7 @@ PROGRAMS = {
     "dockerd": "docker.io",
     "false": "coreutils",
     "gcc": "gcc",
+    "git": "git",
     "ip": "iproute2",
     "iptables": "iptables",
     "mount": "mount",

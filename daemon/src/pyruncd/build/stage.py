@@ -23,6 +23,7 @@ from ..images.manifest import Platform, host_platform
 from ..images.store import ImageRecord, ImageStore, Lease
 from ..threads import in_thread
 from . import instructions as ins
+from .add_git import CheckedOut, check_out, git_source, shown
 from .add_url import Fetched, fetch_all, is_url
 from .cache import BuildCache, StepKey
 from .cache_mounts import CacheMounts
@@ -30,6 +31,7 @@ from .config_steps import StageConfig, apply_config_instruction, nop_one_word
 from .context import BuildContext, EntryKind, read_directory_context
 from .copy_step import copy_sources, is_file_in_root, make_directories
 from .dockerfile import Stage, parse_dockerfile
+from .errors import ContextError
 from .layers import commit_step, lowers_of, writable_rootfs
 from .mounts import Mount
 from .platforms import refuse_foreign_run
@@ -102,6 +104,13 @@ class Origin:
 
     context: bool = False  # the build context
     image: ImageRecord | None = None  # else this image's file system (None: scratch, empty)
+    checkout: CheckedOut | None = None  # else a git repository's tree (ADD), keyed by its commit
+    git_key: str = ""  # the remote (shown), commit, subdir and --keep-git-dir of `checkout`
+
+    @property
+    def local(self) -> bool:
+        """Read from a directory of this build (the context's or a checkout), not from an image's layers."""
+        return self.context or self.checkout is not None
 
 
 _CONTEXT = Origin(context=True)
@@ -175,8 +184,8 @@ class StageBuilder:
             await self._cached_or(key, lambda: self._run(run, mounts, scope, created_by))
         elif isinstance(instruction, ins.FileTransfer):
             transfer, fetched = await self._fetched(instruction)
-            origin = await self._origin(transfer)
-            source_lowers = [] if origin.context else lowers_of(self.s.images, origin.image)
+            transfer, origin = await self._origin(transfer)
+            source_lowers = [] if origin.local else lowers_of(self.s.images, origin.image)
             sources = await _to_completion(lambda: self._describe_sources(transfer, origin, source_lowers, fetched))
             kind = "ADD" if isinstance(transfer, ins.Add) else "COPY"
             chown = f"--chown={transfer.chown}" if transfer.chown else ""  # glued to the hash, as docker's
@@ -252,16 +261,24 @@ class StageBuilder:
             return await self.s.built[found.index]
         return await self.s.image_source(reference, self.platform)
 
-    async def _origin(self, transfer: ins.FileTransfer) -> Origin:
-        """Where a COPY or ADD reads: the build context, or a stage's or image's file system."""
+    async def _origin(self, transfer: ins.FileTransfer) -> tuple[ins.FileTransfer, Origin]:
+        """Where a COPY or ADD reads: the build context, a stage's or image's file system, or ADD's git
+        checkout (the instruction then copies its tree)."""
+        if isinstance(transfer, ins.Add) and transfer.sources and (git := git_source(transfer.sources[0])):
+            if len(transfer.sources) > 1 or transfer.inline_sources:
+                raise ContextError(f"{transfer.original.strip()}: a git repository is ADD's only source here")
+            checked = await _to_completion(lambda: check_out(git, self._scratch(), transfer.keep_git_dir))
+            key = json.dumps([shown(git.remote), checked.commit, git.subdir, transfer.keep_git_dir])
+            return dataclasses.replace(transfer, sources=(".",)), Origin(checkout=checked, git_key=key)
         if not isinstance(transfer, ins.Copy) or transfer.from_stage is None:
-            return _CONTEXT
-        return Origin(image=await self._image_of(transfer.from_stage))
+            return transfer, _CONTEXT
+        return transfer, Origin(image=await self._image_of(transfer.from_stage))
 
     async def _fetched(self, transfer: ins.FileTransfer) -> tuple[ins.FileTransfer, list[Fetched]]:
         """ADD's URL sources downloaded (at every build, as docker's: the key is their content), and the
         instruction with its other sources."""
-        if not isinstance(transfer, ins.Add) or not any(is_url(source) for source in transfer.sources):
+        if not isinstance(transfer, ins.Add) or not any(is_url(source) for source in transfer.sources) or (
+                git_source(transfer.sources[0])):
             return transfer, []
         fetched = await fetch_all([s for s in transfer.sources if is_url(s)], self._scratch, transfer.checksum)
         return dataclasses.replace(transfer, sources=tuple(s for s in transfer.sources if not is_url(s))), fetched
@@ -276,6 +293,8 @@ class StageBuilder:
         downloads = [[f.name, f.digest, f.mtime] for f in fetched]
         if fetched and not many:
             return f"file:{hashlib.sha256(json.dumps(downloads).encode()).hexdigest()}"
+        if origin.checkout is not None:  # the commit stands for the tree
+            return f"dir:{hashlib.sha256(origin.git_key.encode()).hexdigest()}"
         if origin.context:
             resolved = resolve_sources(self.s.context, transfer.sources)
             digest = source_digest(self.s.context, resolved).removeprefix("sha256:")
@@ -296,12 +315,14 @@ class StageBuilder:
         work, source_work = self._scratch(), self._scratch()
         workdir = self.config.run.working_dir or "/"
         lowers = lowers_of(self.s.images, self.image)
-        source_lowers = [] if origin.context else lowers_of(self.s.images, origin.image)
+        source_lowers = [] if origin.local else lowers_of(self.s.images, origin.image)
 
         def copy() -> None:
             with contextlib.ExitStack() as stack:
                 context = self.s.context
-                if not origin.context:
+                if origin.checkout is not None:
+                    context = read_directory_context(origin.checkout.root)
+                elif not origin.context:
                     source_root, _ = stack.enter_context(writable_rootfs(source_lowers, source_work))
                     context = read_directory_context(source_root)
                 resolved = resolve_sources(context, transfer.sources)
