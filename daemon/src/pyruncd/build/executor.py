@@ -71,14 +71,15 @@ def _numbering(dockerfile: Dockerfile, plan: BuildPlan) -> tuple[dict[int, int],
 
 
 async def _local_or_pulled(builder: Builder, options: BuildOptions, name: str, platform: Platform) -> ImageRecord:
-    """The image here if it is of `platform`, else the one pulled for it (an index's manifest for it)."""
+    """The image here if it is of `platform` (or says none), else the one pulled for it (an index's manifest
+    for it)."""
     if not options.pull:
         try:
             image = builder.images.lookup(name)
         except NotFound:
             pass
         else:
-            if (image.os, image.architecture) == (platform.os, platform.architecture) and (
+            if not image.architecture or (image.os, image.architecture) == (platform.os, platform.architecture) and (
                     not platform.variant or image.variant in ("", platform.variant)):
                 return image
     return await builder.pull(name, platform)
