@@ -7,6 +7,7 @@ that is a link out of the tree)."""
 import http.server
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -65,7 +66,7 @@ class Served:
         self.daemon = subprocess.Popen(
             ["git", "daemon", "--export-all", "--reuseaddr", "--listen=127.0.0.1", f"--port={self.port}",
              f"--base-path={self.bare.parent}", str(self.bare.parent)], env=GIT_ENV, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+            stderr=subprocess.DEVNULL, start_new_session=True)  # git runs git-daemon as its child: one group
         handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(self.bare.parent))  # noqa: E731
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.http_port), handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -93,7 +94,7 @@ class Served:
         self.update()
 
     def stop(self) -> None:
-        self.daemon.kill()
+        os.killpg(self.daemon.pid, signal.SIGKILL)
         self.daemon.wait()
         self.httpd.shutdown()
         self.httpd.server_close()
