@@ -82,6 +82,21 @@ def test_create_keeps_them_for_each_start_and_exec_with_a_user(d, image):
         d.pyctl("rm", "-f", cid)
 
 
+def test_compose_group_add(d, image, tmp_path):
+    (tmp_path / "compose.yaml").write_text(f"""
+services:
+  app:
+    image: {image}
+    group_add: [audio, 1234]
+    command: ["id", "-G"]
+""")
+    project = ("compose", "-f", str(tmp_path / "compose.yaml"), "-p", "groupadd")
+    try:
+        up = d.pyctl(*project, "up", "--abort-on-container-exit")
+        assert "0 29 1234" in up.stdout, up.stdout + up.stderr
+    finally:
+        d.pyctl(*project, "down", check=False)
+
 @pytest.mark.skipif(bool(dockerd_available()), reason=dockerd_available() or "ok")
 def test_group_add_against_dockerd(d, image, tmp_path):
     with Dockerd() as docker:

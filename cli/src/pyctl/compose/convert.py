@@ -112,7 +112,8 @@ def container_config(project: Project, service: Service, number: int, *, oneoff:
     config: ContainerConfig = {
         "image": image_name(project, service), "name": name or container_name(project, service, number),
         "cmd": cfg.get("command") or [], "env": [f"{k}={v}" for k, v in cfg.get("environment", {}).items()],
-        "workdir": cfg.get("working_dir", ""), "user": cfg.get("user", ""), "hostname": cfg.get("hostname", ""),
+        "workdir": cfg.get("working_dir", ""), "user": cfg.get("user", ""), "group_add": cfg.get("group_add", []),
+        "hostname": cfg.get("hostname", ""),
         "labels": container_labels, "tty": cfg.get("tty", False), "open_stdin": cfg.get("stdin_open", False),
         "dns": cfg.get("dns", []), "dns_search": cfg.get("dns_search", []), "add_hosts": cfg.get("extra_hosts", []),
         "publish": [] if oneoff else [_publish(p) for p in cfg.get("ports", [])],
