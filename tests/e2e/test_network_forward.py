@@ -133,6 +133,9 @@ def test_pyruncd_bridges_work_under_dockerds_forward_drop(dockerd):
             assert time.monotonic() < deadline, "our FORWARD chain outlived the network"
             time.sleep(0.1)
     finally:
+        if d.proc is not None:  # containers outlive their daemon: a failure must not leave them running
+            d.pyctl("rm", "-f", a, b, check=False)
+            d.pyctl("network", "rm", net, check=False)
         d.stop()
     after = ruleset()
     ours = (chain, d.net.table, d.net.bridge, bridge)
