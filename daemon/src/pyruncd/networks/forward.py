@@ -13,11 +13,13 @@ The `iptables` on PATH is the one used, as dockerd does: iptables-nft or iptable
 host chose. Each change is one `iptables-restore --noflush` transaction, under the lock the daemons share
 (HostLock). When the last bridge goes, the chain and its jump go; an iptables-nft `ip filter` table that
 is then left with nothing in it (we made it, or whoever did has left) is removed, so that a host which
-never used iptables is left as it was."""
+never used iptables is left as it was: when it holds nothing but ours, that one deletion is the removal
+(nf_tables' deletions cost ~15 ms each here, in the kernel)."""
 
 import json
 import logging
 import subprocess
+from typing import Any
 
 from ..errors import InvalidArgument
 from .ipforward import HostLock
@@ -57,6 +59,8 @@ def write(chain: str, bridges: list[str]) -> bool:
     """The chain made to accept `bridges`' traffic; with none, it and its jump removed. False (and a
     warning logged) if iptables refused: networking then works as long as nothing drops there."""
     with HostLock():
+        if not bridges and _holds_only(chain):  # nothing but ours in iptables-nft's table: one deletion
+            return _delete_filter_table()
         saved = _run(["iptables-save", "-t", "filter"])
         if saved is None:
             return True
@@ -74,8 +78,8 @@ def write(chain: str, bridges: list[str]) -> bool:
         r = _run(["iptables-restore", "-w", "--noflush"], "\n".join(["*filter", *script, "COMMIT", ""]))
         if r is None or r.returncode != 0:
             return _failed("iptables-restore", r.stderr if r else "not found")
-        if not bridges:
-            _drop_empty_filter_table()
+        if not bridges and _holds_only(chain):
+            return _delete_filter_table()
         return True
 
 
@@ -84,15 +88,29 @@ def _failed(what: str, stderr: str) -> bool:
     return False
 
 
-def _drop_empty_filter_table() -> None:
-    """iptables-nft makes `table ip filter` (with FORWARD alone) for our first rule and leaves it when the
-    last goes. Removed only if nothing is in it but base chains, without rules, whose policy is accept."""
+def _holds_only(chain: str) -> bool:
+    """Whether iptables-nft's `table ip filter` exists and holds nothing but `chain`, the jumps to it and
+    base chains whose policy is accept (iptables-nft makes the table, with FORWARD alone, for our first
+    rule and leaves it when the last goes)."""
     r = _run(["nft", "-j", "list", "table", "ip", "filter"])
     if r is None or r.returncode != 0:
-        return
+        return False
     for item in json.loads(r.stdout)["nftables"]:
-        chain = item.get("chain")
-        if "metainfo" in item or "table" in item or (chain and chain.get("hook") and chain.get("policy") == "accept"):
+        c, rule = item.get("chain"), item.get("rule")
+        if c is not None and (c["name"] == chain or (c.get("hook") and c.get("policy") == "accept")):
             continue
-        return
-    _run(["nft", "delete", "table", "ip", "filter"])
+        if rule is not None and (rule["chain"] == chain or _jumps_to(rule["expr"], chain)):
+            continue
+        if "metainfo" in item or "table" in item:
+            continue
+        return False
+    return True
+
+
+def _jumps_to(expr: list[dict[str, Any]], chain: str) -> bool:
+    return [e for e in expr if "counter" not in e] == [{"jump": {"target": chain}}]
+
+
+def _delete_filter_table() -> bool:
+    r = _run(["nft", "delete", "table", "ip", "filter"])
+    return r is not None and (r.returncode == 0 or _failed("nft delete table ip filter", r.stderr))
