@@ -209,13 +209,13 @@ class HostFirewall:
 
     def restore(self) -> None:
         for table in self.TABLES:
-            added = Counter(_rules(table))
+            added = Counter(r for r in _rules(table) if not _pyruncds(r))
             added.subtract(self.rules.get(table, []))
             for rule, count in added.items():
                 for _ in range(count):
                     subprocess.run([IPTABLES, "-t", table, "-D", *shlex.split(rule)[1:]],
                                    capture_output=True, check=False)
-            for chain in _chains(table) - self.chains.get(table, set()):
+            for chain in {c for c in _chains(table) if not _pyruncds(c)} - self.chains.get(table, set()):
                 subprocess.run([IPTABLES, "-t", table, "-F", chain], capture_output=True, check=False)
                 subprocess.run([IPTABLES, "-t", table, "-X", chain], capture_output=True, check=False)
         # then the nft chains and tables iptables-nft made for those rules, once empty
@@ -227,10 +227,17 @@ class HostFirewall:
         for table in tables - self.nft[0]:
             if not any(c[:2] == table for c in chains):
                 subprocess.run(["nft", "delete", "table", *table], capture_output=True, check=False)
-        if self.forward_policy and _forward_policy() not in ("", self.forward_policy):
-            subprocess.run([IPTABLES, "-P", "FORWARD", self.forward_policy], capture_output=True, check=False)
+        policy = self.forward_policy or "ACCEPT"  # no filter table before: iptables-nft makes chains that accept
+        if _forward_policy() not in ("", policy):
+            subprocess.run([IPTABLES, "-P", "FORWARD", policy], capture_output=True, check=False)
         for path, value in self.sysctls.items():
             Path(path).write_text(value)
+
+
+def _pyruncds(rule_or_chain: str) -> bool:
+    """A pyruncd's FORWARD chain (PYRUNCD...) or a rule in or to it: the daemon's, which may be running
+    meanwhile (networks/forward.py); never a dockerd's to take back."""
+    return any(word.startswith("PYRUNCD") for word in rule_or_chain.split())
 
 
 def _chains(table: str) -> set[str]:

@@ -2,7 +2,7 @@
 
 N is claimed with an O_EXCL file under /tmp/pyruncd-test-nets (a claim whose process died is taken
 over), skipping any N the host already routes. release() removes what a killed daemon left:
-its veths, bridges, nft table and ip_forward claim.
+its veths, bridges, nft table, iptables FORWARD chain and ip_forward claim.
 """
 
 import ipaddress
@@ -88,12 +88,13 @@ class NetClaim:
         return sorted({n for n in names if link_exists(n)})
 
     def release(self, db: Path) -> None:
-        from pyruncd.networks import ipforward
+        from pyruncd.networks import forward, ipforward
 
         for name in self.links(db):
             subprocess.run(["ip", "link", "del", name], capture_output=True)
         if nft_table_exists(self.table):
             subprocess.run(["nft", "delete", "table", "ip", self.table], capture_output=True)
+        forward.write(forward.chain_name(self.table), [])
         if (ipforward.CLAIMS / self.table).exists():
             ipforward.release(self.table)
         self.claim.unlink(missing_ok=True)

@@ -42,6 +42,8 @@ PROGRAMS = {
     "git": "git",
     "ip": "iproute2",
     "iptables": "iptables",
+    "iptables-restore": "iptables",
+    "iptables-save": "iptables",
     "mount": "mount",
     "nft": "nftables",
     "nsenter": "util-linux",
@@ -202,8 +204,10 @@ def test_programs_come_from_the_packages_named():
     for prog in PROGRAMS:
         for d in ("/usr/bin", "/usr/sbin", "/bin", "/sbin"):
             paths[f"{d}/{prog}"] = prog
-            if os.path.exists(f"{d}/{prog}"):
-                paths.setdefault(os.path.realpath(f"{d}/{prog}"), prog)
+            link = f"{d}/{prog}"
+            while os.path.islink(link):  # each link on the way: a multi-call binary serves many programs
+                link = os.path.join(os.path.dirname(link), os.readlink(link))
+                paths.setdefault(os.path.normpath(link), prog)
     out = subprocess.run(["dpkg", "-S", *paths], capture_output=True, text=True).stdout
     owners: dict[str, set[str]] = {}
     for line in out.splitlines():

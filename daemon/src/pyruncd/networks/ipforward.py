@@ -1,5 +1,6 @@
 """net.ipv4.ip_forward, shared by every pyruncd on the host: set to 1 while one of them needs it, put back
-to what it was when the last lets go. Each daemon holds a claim file named by its key (its nft table)."""
+to what it was when the last lets go. Each daemon holds a claim file named by its key (its nft table).
+HostLock, on a file in the claims' directory, also serialises the daemons' iptables changes (forward.py)."""
 
 import fcntl
 import os
@@ -10,7 +11,8 @@ CLAIMS = Path("/run/pyruncd-ip-forward")
 SYSCTL = Path("/proc/sys/net/ipv4/ip_forward")
 
 
-class _Locked:
+class HostLock:
+    """One pyruncd at a time changes the host state the daemons share."""
     f: TextIO
 
     def __enter__(self) -> None:
@@ -27,7 +29,7 @@ def _claims() -> list[Path]:
 
 
 def claim(key: str) -> None:
-    with _Locked():
+    with HostLock():
         if not _claims():
             (CLAIMS / ".saved").write_text(SYSCTL.read_text().strip())
         (CLAIMS / key).write_text(str(os.getpid()))
@@ -36,7 +38,7 @@ def claim(key: str) -> None:
 
 
 def release(key: str) -> None:
-    with _Locked():
+    with HostLock():
         (CLAIMS / key).unlink(missing_ok=True)
         if _claims():
             return

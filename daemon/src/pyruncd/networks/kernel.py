@@ -1,15 +1,15 @@
 """The kernel side of the networks: a network's bridge (and its DNS responder) is up while one of its
 containers is attached, our nft table exists while any bridge is up, and ip_forward is claimed for as
-long. sync() brings the kernel to what the database says, so a restarted daemon converges too; take_over()
-is that first sync after a restart. Database calls on the event loop's thread; netlink and nft calls in
-worker threads."""
+long; iptables' FORWARD chain accepts the up bridges' traffic (forward.py). sync() brings the kernel to what
+the database says, so a restarted daemon converges too; take_over() is that first sync after a restart.
+Database calls on the event loop's thread; netlink, nft and iptables calls in worker threads."""
 
 import asyncio
 import json
 import logging
 
 from ..threads import in_thread
-from . import ipforward, links, nft
+from . import forward, ipforward, links, nft
 from .store import Network, NetworkStore
 
 log = logging.getLogger("pyruncd.networks")
@@ -24,6 +24,8 @@ class Kernel:
         self._up: dict[str, str] = {}             # network id -> the bridge we brought up for it
         self._nft_script = ""                     # what the table holds, as we last wrote it
         self._forwarding = False
+        self.forward_chain = forward.chain_name(nft_table)
+        self._forward_bridges: list[str] | None = None  # what that chain accepts as we last wrote it; None: unknown
 
     async def bring_up(self, n: Network) -> None:
         if n.id in self._up:
@@ -117,13 +119,19 @@ class Kernel:
             if script != self._nft_script:
                 await in_thread(nft.load, script)
                 self._nft_script = script
+            await self._accept_forward([b.bridge for b in bridges])
         else:
             if self._nft_script or await self._table_exists():
                 await in_thread(nft.delete, self.nft_table)
                 self._nft_script = ""
+            await self._accept_forward([])
             if self._forwarding:
                 await in_thread(ipforward.release, self.nft_table)
                 self._forwarding = False
+
+    async def _accept_forward(self, bridges: list[str]) -> None:
+        if bridges != self._forward_bridges and await in_thread(forward.write, self.forward_chain, bridges):
+            self._forward_bridges = bridges
 
     async def _table_exists(self) -> bool:
         return await in_thread(nft.exists, self.nft_table)
