@@ -3,7 +3,7 @@
 Starts a private pyruncd (its own bridge, nft table and subnet, from tests/harness) and then a private
 dockerd with networking (its own bridge and iptables rules, removed after), loads the fixture busybox
 into each, and times N runs of each command (median, min, max wall time). Engines run one after the
-other, never together: dockerd's FORWARD policy would otherwise apply to our bridge too.
+other, so neither daemon's idle work lands in the other's figures on this 2-vCPU machine.
 
     .venv/bin/python bench/network_run.py [--runs 15]
 """
