@@ -25,6 +25,11 @@ class Builds(build_pb2_grpc.BuildServicer):
         mode = first.options.tags[0]
         if mode == "refuse":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "refused before reading the context")
+        if mode == "built":
+            async for _ in request_iterator:
+                pass
+            yield pb.BuildProgress(image_id="sha256:" + "c" * 64)
+            return
         size = 0
         async for request in request_iterator:
             size += len(request.context)
@@ -136,6 +141,24 @@ def test_the_requests_failure_cancels_the_call(server):
         assert api.build.prune().entries == 2
     finally:
         api.close()
+
+
+def test_build_loads_neither_grpc_nor_protobuf(server, tmp_path):
+    """`pyctl build`: grpcio and google.protobuf would be most of a cached build's time."""
+    import subprocess
+    import sys
+
+    path, _ = server
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM busybox\n")
+    probe = ("import sys\n"
+             "from pyctl.main import main\n"
+             f"code = main(['-H', 'unix://{path}', 'build', '-q', '-t', 'built', '{tmp_path / 'ctx'}'])\n"
+             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('grpc', 'google'))\n"
+             "print(code, heavy, file=sys.stderr)\n")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
+    assert r.stderr.decode().splitlines()[-1] == "0 []"
+    assert r.stdout == b"sha256:" + b"c" * 64 + b"\n"
 
 
 def test_data_frames_keep_to_the_peers_windows_and_frame_size():
