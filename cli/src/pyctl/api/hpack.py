@@ -28,17 +28,22 @@ _HUFFMAN_LENGTHS = bytes.fromhex(
     "060507070606060506070605050607070707070f0b0e0d1c141614141616161716171717171718171818161718171717171516"
     "171617171816151416161717151716161815161717151516151716171714161616171616171a1a1413161716191a1a1a1b1b1a"
     "181913151a1b1b1a1b1815151a1a1c1b1b1b14181415161515171616191918181a171a1b1a1a1b1b1b1b1b1c1b1b1b1b1b1a1e")
-_huffman: dict[tuple[int, int], int] = {}
+_huffman: dict[tuple[int, int], int] | None = None
 
 
 def _huffman_table() -> dict[tuple[int, int], int]:
-    if not _huffman:
+    """(code length, code) -> symbol, made on first use; published whole, as a thread (a forwarded signal's
+    call) may decode at the same time."""
+    global _huffman
+    if _huffman is None:
+        table = {}
         code, prev = -1, 0
         for sym in sorted(range(257), key=lambda s: (_HUFFMAN_LENGTHS[s], s)):
             length = _HUFFMAN_LENGTHS[sym]
             code = (code + 1) << (length - prev) if code >= 0 else 0
             prev = length
-            _huffman[(length, code)] = sym
+            table[(length, code)] = sym
+        _huffman = table
     return _huffman
 
 
