@@ -114,7 +114,7 @@ class Channel:
         """Read what the socket has (waiting for something when `block`); False when nothing came."""
         sock = self._connected()
         try:
-            chunk = sock.recv(1 << 20) if block else sock.recv(1 << 20, socket.MSG_DONTWAIT)
+            chunk = sock.recv(65536) if block else sock.recv(65536, socket.MSG_DONTWAIT)
         except BlockingIOError:
             return False
         except OSError as e:
