@@ -7,7 +7,7 @@ import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from pyrunc_proto.pyrunc.build.v1 import build_pb2_grpc
@@ -18,9 +18,6 @@ from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc
 from pyrunc_proto.pyrunc.volumes.v1 import volumes_pb2_grpc
 
 from . import reference
-from .build.cache import BuildCache
-from .build.cache_mounts import CacheMounts
-from .build.executor import Builder
 from .build.leftovers import remove_step_containers, step_containers
 from .containers.events import EventSink
 from .containers.local import Containers
@@ -31,12 +28,15 @@ from .errors import Conflict
 from .images.manifest import Platform
 from .images.pull import pull
 from .images.store import ImageRecord
-from .services.build import BuildService
+from .services.build_lazy import LazyBuildService
 from .services.containers import ContainersService
 from .services.images import ImagesService
 from .services.networks import NetworksService
 from .services.system import SystemService
 from .services.volumes import VolumesService
+
+if TYPE_CHECKING:
+    from .build.executor import Builder
 
 log = logging.getLogger("pyruncd")
 _MAX_MESSAGE = 16 << 20
@@ -72,8 +72,12 @@ def containers_of(daemon: Daemon) -> tuple[Containers, Shims, EventSink]:
     return containers, shims, EventSink(events_path, containers.oom_event, shims.exit_event)
 
 
-def builder_of(daemon: Daemon, containers: Containers) -> Builder:
-    """The build executor: RUN steps through the containers, a base image that is missing pulled."""
+def builder_of(daemon: Daemon, containers: Containers) -> "Builder":
+    """The build executor: RUN steps through the containers, a base image that is missing pulled. Made at the
+    first build (LazyBuildService): an idle daemon does not import it."""
+    from .build.cache import BuildCache
+    from .build.cache_mounts import CacheMounts
+    from .build.executor import Builder
 
     async def pull_base(name: str, platform: Platform) -> ImageRecord:
         return await pull(daemon.images, reference.parse(name), platform, None,
@@ -114,8 +118,8 @@ async def serve(config: Config) -> None:
             (containers_pb2_grpc.add_ContainersServicer_to_server, ContainersService(containers, daemon.images)),
             (volumes_pb2_grpc.add_VolumesServicer_to_server, VolumesService(daemon.volumes)),
             (networks_pb2_grpc.add_NetworksServicer_to_server, NetworksService(daemon.networks)),
-            (build_pb2_grpc.add_BuildServicer_to_server, BuildService(builder_of(daemon, containers),
-                                                                       containers.using_image)),
+            (build_pb2_grpc.add_BuildServicer_to_server, LazyBuildService(lambda: builder_of(daemon, containers),
+                                                                           containers.using_image)),
         ]
         for register, servicer in services:
             register(servicer, server)

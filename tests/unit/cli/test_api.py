@@ -3,28 +3,28 @@ to a real grpcio server and fail with the one ApiError; `pyctl run` stays off gr
 messages are pyrunc_proto.wire's: tests/unit/proto)."""
 
 import pytest
-from pyctl.api import Api, ApiError, h2grpc
+from pyctl.api import Api, ApiError, hpack
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 
 
 def test_hpack_rfc7541_examples():
     # C.4.1: "www.example.com" Huffman-coded
-    assert h2grpc.huffman_decode(bytes.fromhex("f1e3c2e5f23a6ba0ab90f4ff")) == b"www.example.com"
+    assert hpack.huffman_decode(bytes.fromhex("f1e3c2e5f23a6ba0ab90f4ff")) == b"www.example.com"
     # C.3: three requests without Huffman, sharing the dynamic table
-    d = h2grpc.Decoder()
+    d = hpack.Decoder()
     assert d.decode(bytes.fromhex("828684410f7777772e6578616d706c652e636f6d")) == [
         (":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "www.example.com")]
     assert d.decode(bytes.fromhex("828684be58086e6f2d6361636865")) == [
         (":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "www.example.com"),
         ("cache-control", "no-cache")]
     # C.6.1: a response with Huffman and evictions from a 256-byte table
-    d = h2grpc.Decoder()
+    d = hpack.Decoder()
     d.max_size = 256
     assert d.decode(bytes.fromhex(
         "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad171863c78f0b97c8e9ae82ae43d3"
     )) == [(":status", "302"), ("cache-control", "private"), ("date", "Mon, 21 Oct 2013 20:13:21 GMT"),
            ("location", "https://www.example.com")]
-    assert h2grpc.Decoder().decode(h2grpc.encode_headers([("te", "trailers")])) == [("te", "trailers")]
+    assert hpack.Decoder().decode(hpack.encode_headers([("te", "trailers")])) == [("te", "trailers")]
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """pyctl's one way to the daemon: typed calls that raise ApiError, whichever transport carries them.
 
 The containers service goes over the HTTP/2 client (api/h2grpc.py, api/lite.py): no grpcio or
-google.protobuf to import, which would be most of a short `pyctl run`. Calls that stream requests
-(attach, copy_to, load, build) and the services without wire tables (images, build, networks, volumes, system)
+google.protobuf to import, which would be most of a short `pyctl run`; so does the build service, its context
+streaming, with messages of its own (api/build.py, api/build_messages.py). The other calls that stream
+requests (attach, copy_to, load) and the services without wire tables (images, networks, volumes, system)
 go over grpcio, imported on their first call. Commands never see either.
 """
 

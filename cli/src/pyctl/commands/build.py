@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from pyrunc_dockerignore import IgnoreMatcher
-    from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
+
+    from ..api import build_messages as pb
 
 _CHUNK = 1 << 20
 _TAR_MAGIC = b"ustar"
@@ -145,7 +146,7 @@ def _secret(spec: str) -> tuple[str, bytes]:
 
 
 def _options(args: argparse.Namespace) -> pb.BuildOptions:
-    from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
+    from ..api import build_messages as pb
 
     build_args = {}
     for arg in args.build_arg:

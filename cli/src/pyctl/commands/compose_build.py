@@ -12,14 +12,13 @@ from ..compose.progress import event
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
-
     from ..api import Api
+    from ..api import build_messages as pb
     from ..compose.model import Project, Service
 
 
 def _options(project: Project, svc: Service, *, no_cache: bool, pull: bool) -> pb.BuildOptions:
-    from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
+    from ..api import build_messages as pb
 
     cfg = svc.config["build"]
     args = {k: v if v is not None else project.environment.get(k) for k, v in cfg.get("args", {}).items()}

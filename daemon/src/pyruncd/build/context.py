@@ -10,8 +10,10 @@
 - The total size of the files and the number of entries are bounded (ContextLimits).
 - Sizes, modes and owners come from the tar headers or lstat; mtimes are never recorded: cache keys do
   not depend on them (pyruncd.build.sources).
+- A tar context's files are hashed (sha256) as they are written, so a COPY's cache key never reads them again.
 """
 
+import hashlib
 import os
 import stat
 import tarfile
@@ -58,10 +60,16 @@ def _parent(path: str) -> str:
 class BuildContext:
     """The context's entries by path, and their bytes: files under `root`, opened safely."""
 
-    def __init__(self, root: Path, entries: dict[str, ContextEntry], inodes: dict[str, tuple[int, int]]) -> None:
+    def __init__(self, root: Path, entries: dict[str, ContextEntry], inodes: dict[str, tuple[int, int]],
+                 digests: dict[str, str] | None = None) -> None:
         self.root = root
         self.entries = entries
         self._inodes = inodes  # path -> (st_dev, st_ino) of the file that was indexed
+        self._digests = digests or {}  # path -> sha256 hex of a file's bytes, taken as it was written
+
+    def content_digest(self, path: str) -> str | None:
+        """The file's sha256 (hex) if it was taken as the file was written (a tar context's files)."""
+        return self._digests.get(path)
 
     def __contains__(self, path: str) -> bool:
         return path in self.entries
@@ -101,7 +109,8 @@ class BuildContext:
     def without(self, matcher: IgnoreMatcher) -> "BuildContext":
         """The context less what a .dockerignore leaves out (for contexts sent unfiltered)."""
         kept = {path: entry for path, entry in self.entries.items() if not matcher.ignores(path)}
-        return BuildContext(self.root, kept, {path: self._inodes[path] for path in kept if path in self._inodes})
+        return BuildContext(self.root, kept, {path: self._inodes[path] for path in kept if path in self._inodes},
+                            {path: self._digests[path] for path in kept if path in self._digests})
 
 
 class _Index:
@@ -216,6 +225,7 @@ class _TarStager:
     def __init__(self, staging: Path, limits: ContextLimits) -> None:
         self.staging = staging
         self.index = _Index(limits)
+        self.digests: dict[str, str] = {}
 
     def ensure_directories(self, path: str) -> None:
         """Index the member's missing parent directories; a parent that is a file or a link is refused."""
@@ -240,9 +250,12 @@ class _TarStager:
         if existing is not None and existing.kind is EntryKind.FILE:
             os.unlink(self.staging / path)
             self.index.inodes.pop(path, None)
+            self.digests.pop(path, None)
 
     def write(self, path: str, data: IO[bytes] | None, size: int) -> None:
+        """The member's bytes into staging, hashed on the way (the cache key's content digest)."""
         fd = os.open(self.staging / path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as file:
             written = 0
             while data is not None and written < size:
@@ -250,9 +263,11 @@ class _TarStager:
                 if not chunk:
                     raise ContextError(f'build context tar ends inside "{path}"')
                 file.write(chunk)
+                digest.update(chunk)
                 written += len(chunk)
             info = os.fstat(file.fileno())
         self.index.inodes[path] = (info.st_dev, info.st_ino)
+        self.digests[path] = digest.hexdigest()
 
     def add(self, member: tarfile.TarInfo, archive: tarfile.TarFile) -> None:
         path = _member_path(member.name)
@@ -276,6 +291,7 @@ class _TarStager:
             self.replace(path, EntryKind.FILE)
             os.link(self.staging / target.path, self.staging / path)
             self.index.inodes[path] = self.index.inodes[target.path]
+            self.digests[path] = self.digests[target.path]
             self.index.add(_tar_entry(member, path, EntryKind.FILE, size=target.size))
         elif member.isreg():
             self.replace(path, EntryKind.FILE)
@@ -291,10 +307,10 @@ def read_tar_context(
     filters the context as the daemon does for one sent unfiltered."""
     stager = _TarStager(staging, limits or ContextLimits())
     try:
-        with tarfile.open(fileobj=stream, mode="r|*") as archive:
+        with tarfile.open(fileobj=stream, mode="r|*", bufsize=_CHUNK) as archive:
             for member in archive:
                 stager.add(member, archive)
     except tarfile.TarError as error:
         raise ContextError(f"build context is not a valid tar stream: {error}") from None
-    context = BuildContext(staging, stager.index.entries, stager.index.inodes)
+    context = BuildContext(staging, stager.index.entries, stager.index.inodes, stager.digests)
     return context if ignore is None else context.without(ignore)

@@ -1,9 +1,14 @@
-"""The build context as it arrives: tar chunks from the client, bounded, spooled, then read as a
-BuildContext (context.read_tar_context: hostile members refused), less what its .dockerignore names
-(dockerignore.py: the Dockerfile and .dockerignore always kept); and the Dockerfile's text.
+"""The build context as it arrives: tar chunks from the client, bounded, unpacked as they come into a
+BuildContext (context.read_tar_context in a thread: hostile members refused, files hashed as they are
+written), less what its .dockerignore names (dockerignore.py: the Dockerfile and .dockerignore always
+kept); and the Dockerfile's text.
+
+The context is written once and read once: no spool file, no second pass for the cache's digests.
 """
 
-import os
+import asyncio
+import threading
+from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,27 +20,101 @@ from .errors import ContextError
 from .progress import BuildOptions
 
 MAX_DOCKERFILE = 4 << 20
-_SPOOL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+_IN_HAND = 4  # chunks received and not yet unpacked; past that the call's flow control holds the client
+
+
+class _Feed:
+    """The chunks, from the event loop to the unpacking thread as a file it reads."""
+
+    def __init__(self) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._changed = threading.Condition()
+        self._ended = False  # no more chunks will come
+        self.stopped = False  # the reader is done: what comes now is dropped
+        self._current, self._offset = b"", 0  # the chunk being read, and how far
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to `size` bytes (one chunk's rest at most; b"" at the end): tarfile's stream reads."""
+        if self._offset == len(self._current):
+            with self._changed:
+                while not self._chunks and not self._ended:
+                    self._changed.wait()
+                if not self._chunks:
+                    return b""
+                self._current, self._offset = self._chunks.popleft(), 0
+                self._changed.notify_all()
+        start, left = self._offset, len(self._current) - self._offset
+        self._offset += left if size < 0 else min(size, left)
+        if start == 0 and self._offset == len(self._current):
+            return self._current  # the whole chunk: no copy
+        return self._current[start:self._offset]
+
+    def offer(self, chunk: bytes) -> bool:
+        """Hand a chunk over if there is room (or drop it: the reader is done); False when full."""
+        with self._changed:
+            if len(self._chunks) >= _IN_HAND and not self.stopped:
+                return False
+            if not self.stopped:
+                self._chunks.append(chunk)
+                self._changed.notify_all()
+            return True
+
+    def put(self, chunk: bytes) -> None:
+        """Hand a chunk over, waiting (in a thread) for room."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._chunks) < _IN_HAND or self.stopped)
+        self.offer(chunk)
+
+    def end(self) -> None:
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def stop(self) -> None:
+        with self._changed:
+            self.stopped = True
+            self._chunks.clear()
+            self._changed.notify_all()
+
+
+def _unpack(feed: _Feed, staging: Path, limits: ContextLimits) -> BuildContext:
+    try:
+        return read_tar_context(feed, staging, limits=limits)  # type: ignore[arg-type]  # tarfile's "r|" only reads
+    finally:
+        feed.stop()
 
 
 async def receive_context(chunks: AsyncIterator[bytes], work: Path, limits: ContextLimits) -> BuildContext:
-    """The context tar from `chunks`, spooled under `work` (a private directory the caller removes);
-    past limits.max_bytes of tar it is refused before more is read."""
-    spool, staging = work / "context.tar", work / "context"
+    """The context tar from `chunks`, unpacked under `work` (a private directory the caller removes) as it
+    arrives; past limits.max_bytes of tar it is refused before more is read."""
+    staging = work / "context"
     staging.mkdir(mode=0o700)
+    feed = _Feed()
+    reader: asyncio.Future[BuildContext] | None = None
     received = 0
-    with os.fdopen(os.open(spool, _SPOOL_FLAGS, 0o600), "wb") as out:
+    try:
         async for chunk in chunks:
             received += len(chunk)
             if received > limits.max_bytes:
                 raise ContextError(f"build context is larger than the maximum of {limits.max_bytes} bytes")
-            await in_thread(out.write, chunk)
-    if received == 0:
-        return BuildContext(staging, {}, {})
-    with open(spool, "rb") as stream:
-        context = await in_thread(lambda: read_tar_context(stream, staging, limits=limits))
-    spool.unlink()
-    return context
+            if not chunk:
+                continue
+            if reader is None:
+                reader = asyncio.ensure_future(in_thread(_unpack, feed, staging, limits))
+            if reader.done() and reader.exception() is not None:
+                break  # a member refused: the call's status says why, without reading the rest
+            if not feed.offer(chunk):
+                await in_thread(feed.put, chunk)
+        feed.end()
+        if reader is None:
+            return BuildContext(staging, {}, {})
+        return await reader
+    except BaseException:
+        feed.stop()  # the reader ends at its next read, before the caller removes `work`
+        feed.end()
+        if reader is not None:
+            await asyncio.gather(reader, return_exceptions=True)
+        raise
 
 
 def dockerfile_text(context: BuildContext, options: BuildOptions) -> str:

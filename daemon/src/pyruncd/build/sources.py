@@ -111,6 +111,9 @@ def resolve_sources(context: BuildContext, sources: Sequence[str]) -> list[Resol
 def _content_digest(context: BuildContext, entry: ContextEntry) -> str:
     if entry.kind is not EntryKind.FILE:
         return ""
+    taken = context.content_digest(entry.path)  # a tar context's: taken as its files were written
+    if taken is not None:
+        return taken
     digest = hashlib.sha256()
     with context.open(entry.path) as file:
         while chunk := file.read(1 << 20):
