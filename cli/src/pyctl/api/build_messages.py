@@ -40,7 +40,8 @@ class BuildOptions:
     def __init__(self, *, tags: "list[str] | None" = None, dockerfile: str = "",
                  dockerfile_content: "bytes | None" = None, build_args: "dict[str, str] | None" = None,
                  target: str = "", no_cache: bool = False, pull: bool = False, network: str = "",
-                 labels: "dict[str, str] | None" = None, secrets: "dict[str, bytes] | None" = None) -> None:
+                 labels: "dict[str, str] | None" = None, secrets: "dict[str, bytes] | None" = None,
+                 platform: str = "") -> None:
         self.tags = list(tags or [])
         self.dockerfile = dockerfile
         self.dockerfile_content = dockerfile_content
@@ -51,6 +52,7 @@ class BuildOptions:
         self.network = network
         self.labels = dict(labels or {})
         self.secrets = dict(secrets or {})
+        self.platform = platform
 
     def SerializeToString(self) -> bytes:
         out = b"".join(_field(1, tag.encode()) for tag in self.tags)
@@ -61,7 +63,8 @@ class BuildOptions:
         out += b"\x30\x01" if self.no_cache else b""
         out += b"\x38\x01" if self.pull else b""
         out += _field(8, self.network.encode()) if self.network else b""
-        return out + _map(9, self.labels) + _map(10, self.secrets)
+        out += _map(9, self.labels) + _map(10, self.secrets)
+        return out + (_field(11, self.platform.encode()) if self.platform else b"")
 
 
 def options_request(options: BuildOptions) -> bytes:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import TextIO
 
-    from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
+    from ..api import build_messages as pb
 
 TAIL = 6  # output lines shown under a running step, as BuildKit
 REFRESH = 0.1
