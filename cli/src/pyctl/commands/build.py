@@ -228,12 +228,19 @@ def _show(reply: pb.BuildProgress, display: _Display) -> str | None:
     return None
 
 
-def build(api: Api, args: argparse.Namespace) -> int:
-    from .build_tty import TtyDisplay, wants_tty
+def _wants_tty(progress: str) -> bool:
+    """--progress tty, or auto with stderr (where the frame goes) a terminal, as buildx decides."""
+    return progress == "tty" or (progress == "auto" and sys.stderr.isatty())
 
+
+def build(api: Api, args: argparse.Namespace) -> int:
     options = _options(args)
     chunks = _context(args, options)
-    tty = TtyDisplay(sys.stderr) if not args.quiet and wants_tty(args.progress) else None
+    tty = None
+    if not args.quiet and _wants_tty(args.progress):
+        from .build_tty import TtyDisplay  # dataclasses and the display: ~12 ms a plain build does without
+
+        tty = TtyDisplay(sys.stderr)
     stream = api.build.build(options, chunks if tty is None else tty.counted(chunks))
     image_id = None
     alive = args.progress == "plain" or args.progress == "tty" or (args.progress == "auto" and sys.stdout.isatty())

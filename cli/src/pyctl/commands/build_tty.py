@@ -16,7 +16,6 @@ from __future__ import annotations
 import collections
 import os
 import re
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -197,8 +196,3 @@ class TtyDisplay:
         self.out.write(up + "".join(f"{line}\x1b[K\n" for line in lines) + "\x1b[J")
         self.out.flush()
         self.drawn = len(lines)
-
-
-def wants_tty(progress: str) -> bool:
-    """--progress tty, or auto with stderr (where the frame goes) a terminal, as buildx decides."""
-    return progress == "tty" or (progress == "auto" and sys.stderr.isatty())
