@@ -74,8 +74,8 @@ def fork_pyrunc(args: list[str], fds: list[int]) -> int:
 
 
 def _child(args: list[str], fds: list[int]) -> None:
+    import _signal as signal  # `signal` without its enum import, as pyrunc's kill does
     import gc
-    import signal
 
     gc.freeze()
     signal.set_wakeup_fd(-1)  # before the descriptors go: SIGCHLD would write to a closed or reused one
