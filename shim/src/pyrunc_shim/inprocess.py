@@ -11,7 +11,8 @@ another interpreter or sys.path) is exec'd as before.
 The child is made to look like the exec'd process before pyrunc runs: the shim's Python signal
 handlers (SIGCHLD and its wake-up fd) back to the default an exec gives, stdio dup'd from the same
 descriptors in the same order, every other descriptor closed (the exec would close them all: the
-shim opens none inheritable), fresh sys.std* streams, sys.argv as the script sees it; then
+shim opens none inheritable), the runtime's command line as the process title, fresh sys.std*
+streams, sys.argv as the script sees it; then
 pyrunc.cli.run(), which flushes and os._exit()s with the command's status, as the script does.
 The shim's threads do not exist in the child, which touches none of their objects or locks, and
 gc.freeze() keeps the shim's objects (and their finalizers) out of the child's collections. The
@@ -89,6 +90,7 @@ def _child(args: list[str], fds: list[int]) -> None:
         else:
             os.dup2(fd, i)
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    _retitle(args)
     _fresh_stdio()
     sys.argv = list(args)
     try:
@@ -111,6 +113,16 @@ def _child(args: list[str], fds: list[int]) -> None:
         traceback.print_exc()
         sys.stderr.flush()
         os._exit(1)
+
+
+def _retitle(args: list[str]) -> None:
+    """The runtime's command line and name in /proc (cmdline, comm), not the shim's: whatever finds
+    shims by their command line (pyruncd after a restart, containerd's tests) must not take this child,
+    or the init it forks (which keeps the title until start execs the process), for a shim."""
+    import prctl
+
+    prctl.set_proctitle(" ".join(args))  # within the shim's own argv and environ area: cut if longer
+    prctl.set_name(os.path.basename(args[0])[:15])
 
 
 def _fresh_stdio() -> None:

@@ -1,7 +1,9 @@
 """Which way the shim runs its runtime: pyrunc in a child forked from the shim (inprocess.py), any
 other binary exec'd. A createRuntime hook runs in the runtime's `create` process and records that
-process's command line and parent: the shim's own command line and pid when forked, the runtime's
-command line when exec'd. The task runs to its exit either way (stdout, exit status, delete).
+process's first argv element and parent: the shim's pid either way; when forked, one title naming the
+runtime's command line (set over the shim's), when exec'd the interpreter or runc itself. Neither
+that process nor the init waiting for Start looks like a shim in /proc. The task runs to its exit
+either way (stdout, exit status, delete).
 """
 
 import json
@@ -45,21 +47,23 @@ def test_pyrunc_runs_in_a_child_of_the_shim_and_other_runtimes_are_execd(env, ca
     seen = tmp_path / "hook"
     spec = json.loads((bundle / "config.json").read_text())
     spec["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": [
-        "sh", "-c", f"tr '\\0' ' ' < /proc/$PPID/cmdline > {seen}; echo >> {seen}; "
-                    f"grep ^PPid: /proc/$PPID/status >> {seen}"]}]}
+        "sh", "-c", f"tr '\\0' '\\n' < /proc/$PPID/cmdline | head -n 1 > {seen}; "
+                    f"grep ^PPid: /proc/$PPID/status >> {seen}; cat /proc/$PPID/comm >> {seen}"]}]}
     (bundle / "config.json").write_text(json.dumps(spec))
     os.mkfifo(tmp_path / "out")
     out = FifoReader(tmp_path / "out")
     task = Task(bundle, token, ctrd)
     try:
         fields = {"options": opts} if (opts := _options(binary)) else {}
-        task.call("Create", bundle=str(bundle), stdout=str(tmp_path / "out"), **fields)
-        cmdline, ppid = seen.read_text().splitlines()
+        init = task.call("Create", bundle=str(bundle), stdout=str(tmp_path / "out"), **fields).pid
+        argv0, ppid, comm = seen.read_text().splitlines()
         if forked:
-            assert "containerd-shim-pyrunc-v2" in cmdline and " create " not in cmdline, cmdline
+            assert argv0.startswith(f"{VENV_PYRUNC} --root ") and " create " in argv0, argv0
         else:
-            assert cmdline.startswith(f"{RUNC} ") and " create " in cmdline, cmdline
+            assert argv0 == RUNC
+        assert comm == os.path.basename(VENV_PYRUNC if forked else RUNC)
         assert ppid.split() == ["PPid:", str(task.shim_pid)]
+        assert b"containerd-shim" not in Path(f"/proc/{init}/cmdline").read_bytes()
         task.call("Start")
         deadline = time.monotonic() + 10
         while task.state().status != STOPPED and time.monotonic() < deadline:

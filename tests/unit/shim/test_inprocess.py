@@ -79,6 +79,8 @@ def run():
         "sigpipe": int(signal.getsignal(signal.SIGPIPE)),
         "sigint": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
         "threads": len(os.listdir("/proc/self/task")),
+        "comm": open("/proc/self/comm").read().strip(),
+        "cmdline": open("/proc/self/cmdline", "rb").read().split(b"\\0")[0].decode(),
     }))
     sys.stdout.flush()
     os._exit(7)
@@ -130,6 +132,7 @@ def test_the_child_looks_like_an_execd_runtime(tmp_path, fake_pyrunc):
     assert child["argv"] == ["/nonexistent/pyrunc", "report"] and child["stdin"] == "in"
     assert child["ppid"] == res["pid"] and child["threads"] == 1
     assert child["fds"] == [0, 1, 2, 3]  # 3: listdir's own
+    assert (child["comm"], child["cmdline"]) == ("pyrunc", "/nonexistent/pyrunc report")
     assert (child["sigchld"], child["wakeup"]) == (0, -1)  # SIG_DFL, no wake-up fd
     assert child["sigpipe"] == 1 and child["sigint"]  # SIG_IGN, KeyboardInterrupt: a fresh interpreter's
 
