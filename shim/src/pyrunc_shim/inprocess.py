@@ -23,7 +23,13 @@ subreaper, a setting fork does not pass on) when the child exits.
 import os
 import sys
 
-PIP_IMPORT = "from pyrunc.cli import run"
+ENTRY_IMPORT = "from pyrunc.cli import run"
+# every line pip's console script of pyrunc has, and tools/fast_entry_points.py's (which adds the
+# flags and the sys.path line): a script with any other statement is not taken for pyrunc's
+SCRIPT_LINES = {"# -*- coding: utf-8 -*-", "import re", "import sys", ENTRY_IMPORT, "if __name__ == '__main__':",
+                "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])",
+                "    sys.argv[0] = sys.argv[0].removesuffix('.exe')", "    sys.exit(run())", ""}
+PATH_MARK = "  # sys.path as site would set it (-S skips it)"
 
 
 def _own_flags() -> str | None:
@@ -35,12 +41,11 @@ def _own_flags() -> str | None:
     return None if isolated or no_site else ""
 
 
-def _same_path(lines: list[str], binary: str, flags: str) -> bool:
+def _same_path(added: list[str], binary: str, flags: str) -> bool:
     """The script's module search path is this interpreter's: -IS scripts list site's paths, which
     must be the tail of ours; pip's get the script's directory first, as ours must be."""
-    added = [line for line in lines if line.startswith("sys.path += ")]
     if flags:
-        return len(added) == 1 and any(added[0].startswith(f"sys.path += {sys.path[k:]!r}")
+        return len(added) == 1 and any(added[0] == f"sys.path += {sys.path[k:]!r}{PATH_MARK}"
                                        for k in range(len(sys.path)))
     return not added and sys.path[:1] == [os.path.dirname(os.path.realpath(binary))]
 
@@ -53,13 +58,14 @@ def is_pyrunc(binary: str) -> bool:
             lines = f.read(8192).decode().splitlines()
     except (OSError, UnicodeDecodeError):
         return False
-    if not lines or not lines[0].startswith("#!") or PIP_IMPORT not in lines:
+    if not lines or not lines[0].startswith("#!") or ENTRY_IMPORT not in lines:
         return False
+    added = [line for line in lines[1:] if line not in SCRIPT_LINES]
     interpreter, _, flags = lines[0][2:].strip().partition(" ")
     if flags != _own_flags() or os.path.dirname(interpreter) != os.path.dirname(sys.executable) \
             or os.path.realpath(interpreter) != os.path.realpath(sys.executable):
         return False
-    return _same_path(lines, binary, flags) and any(
+    return _same_path(added, binary, flags) and any(
         os.path.isfile(os.path.join(p, "pyrunc", "cli.py")) for p in sys.path if p)
 
 

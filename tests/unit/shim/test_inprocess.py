@@ -43,6 +43,8 @@ def test_only_pyruncs_own_script_for_the_shims_interpreter_and_path_counts(tmp_p
         "other-interpreter": lines[0].replace(os.path.dirname(lines[0][2:].split()[0]), "/usr/bin") + "".join(lines[1:]),
         "no-flags": lines[0].split()[0] + "\n" + "".join(lines[1:]),
         "other-program": SHIM_SCRIPT.read_text(),
+        "extra-statement": "".join(f"{line}sys.path.append('/elsewhere')\n" if line.startswith("sys.path") else line
+                                   for line in lines),
     }
     for name, content in variants.items():
         (tmp_path / name).write_text(content)
@@ -57,7 +59,7 @@ print(json.dumps({{n: [inprocess.is_pyrunc(p), runc.Runc(p, "/r", "/l").in_proce
 """)
     assert {n: v[0] for n, v in seen.items()} == {
         "venv": True, "copy": True, "runc": False, "true": False, "missing": False, "other-path": False,
-        "other-interpreter": False, "no-flags": False, "other-program": False}
+        "other-interpreter": False, "no-flags": False, "other-program": False, "extra-statement": False}
     assert all(a == b for a, b in seen.values())
 
 
@@ -193,3 +195,18 @@ print(json.dumps([r.in_process, r._run("version", ["--version"]).decode().splitl
 """)
     assert seen[0] is False and seen[1].startswith("runc version")
 
+
+
+def test_pips_own_script_counts_under_a_shim_started_by_pips(tmp_path):
+    """pip's plain scripts (no -IS, site sets sys.path, the script's directory first): a shim run that
+    way takes pip's pyrunc script beside it, and not the -IS one, whose sys.path differs."""
+    python = SHIM_SCRIPT.read_text().splitlines()[0][2:].split()[0]
+    (tmp_path / "pyrunc").write_text(
+        f"#!{python}\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom pyrunc.cli import run\n"
+        "if __name__ == '__main__':\n    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+        "    sys.exit(run())\n")
+    (tmp_path / "prog.py").write_text(
+        "from pyrunc_shim import inprocess\n"
+        f"print(inprocess.is_pyrunc({str(tmp_path / 'pyrunc')!r}), inprocess.is_pyrunc({str(PYRUNC)!r}))\n")
+    r = subprocess.run([python, str(tmp_path / "prog.py")], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["True", "False"], r.stderr
