@@ -5,15 +5,15 @@ work, three or more per container). When the runtime binary is pyrunc's own cons
 this very interpreter, flags and sys.path (so `import pyrunc` here loads what the script would),
 spawn.run makes its child with fork_pyrunc instead of posix_spawn. Only the short-lived child
 imports pyrunc: the shim lives as long as its container, and pyrunc's modules (ctypes, prctl, the
-spec records, cgroups) would cost it ~1.4 MB each. Any other binary (runc, crun, a pyrunc of
+spec records, cgroups) would cost each shim ~1.4 MB. Any other binary (runc, crun, a pyrunc of
 another interpreter or sys.path) is exec'd as before.
 
 The child is made to look like the exec'd process before pyrunc runs: the shim's Python signal
 handlers (SIGCHLD and its wake-up fd) back to the default an exec gives, stdio dup'd from the same
 descriptors in the same order, every other descriptor closed (the exec would close them all: the
 shim opens none inheritable), the runtime's command line as the process title, fresh sys.std*
-streams, sys.argv as the script sees it; then
-pyrunc.cli.run(), which flushes and os._exit()s with the command's status, as the script does.
+streams, sys.argv as the script sees it; then pyrunc.cli.run(), which flushes and os._exit()s
+with the command's status, as the script does.
 The shim's threads do not exist in the child, which touches none of their objects or locks, and
 gc.freeze() keeps the shim's objects (and their finalizers) out of the child's collections. The
 child is the shim's, as the exec'd binary was: `create`'s init is handed to the shim (a
