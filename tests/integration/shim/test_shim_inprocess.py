@@ -2,8 +2,8 @@
 other binary exec'd. A createRuntime hook runs in the runtime's `create` process and records that
 process's first argv element and parent: the shim's pid either way; when forked, one title naming the
 runtime's command line (set over the shim's), when exec'd the interpreter or runc itself. Neither
-that process nor the init waiting for Start looks like a shim in /proc. The task runs to its exit
-either way (stdout, exit status, delete).
+that process nor the init waiting for Start looks like a shim in /proc, and that init is the shim's
+child once create has exited. The task runs to its exit either way (stdout, exit status, delete).
 """
 
 import json
@@ -74,6 +74,8 @@ def test_pyrunc_runs_in_a_child_of_the_shim_and_other_runtimes_are_execd(env, ca
         assert comm == os.path.basename(binary or VENV_PYRUNC)
         assert ppid.split() == ["PPid:", str(task.shim_pid)]
         assert b"containerd-shim" not in Path(f"/proc/{init}/cmdline").read_bytes()
+        # the runtime's create has exited: its init is the shim's (a subreaper's) to reap
+        assert f"PPid:\t{task.shim_pid}\n" in Path(f"/proc/{init}/status").read_text()
         task.call("Start")
         deadline = time.monotonic() + 10
         while task.state().status != STOPPED and time.monotonic() < deadline:
