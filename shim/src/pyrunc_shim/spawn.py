@@ -26,7 +26,8 @@ class Result:
 
 
 def posix_spawn(args: list[str], fds: list[int]) -> int:
-    """exec args[0] (a PATH search); SIGPIPE and SIGXFSZ back to their defaults, as Go's exec does."""
+    """exec args[0] (a PATH search); SIGPIPE and SIGXFSZ back to their defaults: Python ignores
+    them, and an ignored signal stays ignored across an exec."""
     actions = [(os.POSIX_SPAWN_DUP2, fd, i) for i, fd in enumerate(fds)]
     return os.posix_spawnp(args[0], args, os.environ, file_actions=actions,
                            setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ))
