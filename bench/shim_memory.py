@@ -2,12 +2,14 @@
 
 Starts a private containerd (tests/harness/containerd.py), imports the fixture busybox image,
 runs one `sleep` container under each shim (both drive --runtime-binary, Debian's runc by
-default, so only the shims differ) and prints RSS, PSS and private memory of each shim from
-/proc/<pid>/smaps_rollup. Then, with --runs N, the wall time of `ctr run --rm IMAGE ID true`
-(median, min, max; paired, interleaved rounds, the order rotating) through:
+default, so only the shims differ) and one under our shim driving pyrunc (which it runs in forked
+children), and prints RSS, PSS and private memory of each shim from /proc/<pid>/smaps_rollup.
+Then, with --runs N, the wall time of `ctr run --rm IMAGE ID true` (median, min, max; paired,
+interleaved rounds, the order rotating) through:
   - containerd-shim-runc-v2 driving runc (containerd's default: the peer),
   - containerd-shim-pyrunc-v2 driving runc (the shims alone differ),
-  - containerd-shim-pyrunc-v2 driving pyrunc (our whole stack under containerd).
+  - containerd-shim-pyrunc-v2 driving pyrunc (our whole stack under containerd),
+  - the same with pyrunc exec'd for every call, as before the shim ran it in forked children.
 
     .venv/bin/python bench/shim_memory.py [--runtime-binary /usr/sbin/runc] [--runs 10]
 """
@@ -60,35 +62,62 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, Containerd() as c:
         conf = Path(tmp) / "runtime.toml"
         conf.write_text(f'BinaryName = "{os.path.abspath(args.runtime_binary)}"\n')  # the shim runs in the bundle
+        pyrunc_conf = Path(tmp) / "pyrunc.toml"
+        pyrunc_conf.write_text(f'BinaryName = "{REPO / ".venv" / "bin" / "pyrunc"}"\n')
+        execd_conf = Path(tmp) / "pyrunc-execd.toml"
+        execd_conf.write_text(f'BinaryName = "{execd_pyrunc(Path(tmp))}"\n')
         image = c.import_image(IMAGE_TAR)
         c.ctr("run", "-d", "--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path", str(conf),
               image, "ours", "sleep", "1000")
+        # pyrunc runs in children forked from this shim: what they import must not stay in it
+        c.ctr("run", "-d", "--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path", str(pyrunc_conf),
+              image, "ours-pyrunc", "sleep", "1000")
         c.ctr("run", "-d", "--runtime", "io.containerd.runc.v2", image, "theirs", "sleep", "1000")
         time.sleep(args.settle)
-        rows = [("containerd-shim-pyrunc-v2", memory(shim_of(c, "ours"))),
+        rows = [(f"containerd-shim-pyrunc-v2 + {os.path.basename(args.runtime_binary)}", memory(shim_of(c, "ours"))),
+                ("containerd-shim-pyrunc-v2 + pyrunc", memory(shim_of(c, "ours-pyrunc"))),
                 ("containerd-shim-runc-v2", memory(shim_of(c, "theirs")))]
-        pyrunc_conf = Path(tmp) / "pyrunc.toml"
-        pyrunc_conf.write_text(f'BinaryName = "{REPO / ".venv" / "bin" / "pyrunc"}"\n')
         cases = [("runc shim + runc", ["--runtime", "io.containerd.runc.v2"]),
                  (f"pyrunc shim + {os.path.basename(args.runtime_binary)}", ["--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path", str(conf)]),
                  ("pyrunc shim + pyrunc", ["--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path",
-                                           str(pyrunc_conf)])]
+                                           str(pyrunc_conf)]),
+                 ("pyrunc shim + pyrunc exec'd", ["--runtime", "io.containerd.pyrunc.v2", "--runtime-config-path",
+                                                  str(execd_conf)])]
         times = run_times(c, image, cases, args.runs)
-    print(f"{'shim (one sleep container)':<28}{'RSS MB':>8}{'PSS MB':>8}{'private MB':>12}")
+    print(f"{'shim (one sleep container)':<36}{'RSS MB':>8}{'PSS MB':>8}{'private MB':>12}")
     for name, m in rows:
         private = m["Private_Clean"] + m["Private_Dirty"]
-        print(f"{name:<28}{m['Rss'] / 1024:>8.1f}{m['Pss'] / 1024:>8.1f}{private / 1024:>12.1f}")
+        print(f"{name:<36}{m['Rss'] / 1024:>8.1f}{m['Pss'] / 1024:>8.1f}{private / 1024:>12.1f}")
     if args.runs:
-        print(f"\n{'ctr run --rm IMAGE ID true':<28}{'median':>8}{'min':>8}{'max':>8}  (ms, {args.runs} runs)")
+        print(f"\n{'ctr run --rm IMAGE ID true':<32}{'median':>8}{'min':>8}{'max':>8}  (ms, {args.runs} runs)")
         for name, ts in times.items():
-            print(f"{name:<28}{statistics.median(ts):>8.0f}{min(ts):>8.0f}{max(ts):>8.0f}")
+            print(f"{name:<32}{statistics.median(ts):>8.0f}{min(ts):>8.0f}{max(ts):>8.0f}")
         peer = times["runc shim + runc"]
         for name, ts in times.items():
             if ts is not peer:
                 paired = statistics.median(a / b for a, b in zip(ts, peer, strict=True))
-                print(f"{name + ' / runc shim':<40} {statistics.median(ts) / statistics.median(peer):.2f}x "
+                print(f"{name + ' / runc shim':<44} {statistics.median(ts) / statistics.median(peer):.2f}x "
                       f"(paired {paired:.2f}x)")
+        forked, execd = times["pyrunc shim + pyrunc"], times["pyrunc shim + pyrunc exec'd"]
+        paired = statistics.median(a - b for a, b in zip(forked, execd, strict=True))
+        label = "pyrunc forked - pyrunc exec'd"
+        print(f"{label:<44} {statistics.median(forked) - statistics.median(execd):+.0f} ms "
+              f"(paired {paired:+.0f} ms)")
     return 0
+
+
+def execd_pyrunc(tmp: Path) -> Path:
+    """pyrunc's script with one more (empty) directory on its sys.path: the same program, which the
+    shim does not take for the pyrunc of its own interpreter and path, so it execs it, as it did
+    every runtime before it ran pyrunc in forked children (pyrunc_shim/inprocess.py)."""
+    lines = (REPO / ".venv" / "bin" / "pyrunc").read_text().splitlines(keepends=True)
+    empty = tmp / "empty"
+    empty.mkdir()
+    script = tmp / "pyrunc"
+    script.write_text("".join(f"{line.rstrip()}\nsys.path.append({str(empty)!r})\n" if line.startswith("sys.path")
+                              else line for line in lines))
+    script.chmod(0o755)
+    return script
 
 
 def run_times(c: Containerd, image: str, cases: list[tuple[str, list[str]]], runs: int) -> dict[str, list[float]]:

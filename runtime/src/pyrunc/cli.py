@@ -12,7 +12,7 @@ from . import __version__
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms of every start)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, NoReturn
 
 SPEC_VERSION = "1.0.2"
 
@@ -252,8 +252,9 @@ def _has_systemd():
     return os.path.isdir("/run/systemd/system")
 
 
-def run():
-    """The console-script entry point: skip interpreter teardown, which is pure cost for a CLI."""
+def run() -> "NoReturn":
+    """The console-script entry point: skip interpreter teardown, which is pure cost for a CLI.
+    The shim calls it too, in a child forked to run pyrunc without an exec (pyrunc_shim.inprocess)."""
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

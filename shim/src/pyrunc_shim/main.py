@@ -203,7 +203,7 @@ def delete(flags: Flags) -> int:
     from pyrunc_proto import wire
 
     from .mounts import unmount_rootfs
-    from .runc import DEFAULT_BINARY, RUNTIME_FILE, Runc, RuncError, default_root, resolve_binary
+    from .runc import RUNTIME_FILE
 
     bundle = flags.bundle or os.getcwd()
     try:
@@ -212,6 +212,8 @@ def delete(flags: Flags) -> int:
     except FileNotFoundError:
         pass  # never created, or deleted through the Task API: no container to remove
     else:
+        from .runc import DEFAULT_BINARY, Runc, RuncError, default_root, resolve_binary
+
         try:
             binary = binary or resolve_binary(DEFAULT_BINARY, sys.argv[0])
             root = root or default_root(binary, "", flags.namespace)

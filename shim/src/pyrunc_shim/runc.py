@@ -2,11 +2,13 @@
 
 Every call passes `--root` and `--log <bundle>/log.json --log-format json`; on failure the error
 is the runtime's last "error" line in that log (runc prints little on stderr when --log is set).
+When the binary is pyrunc's own script for the shim's interpreter, the same command line runs in
+a forked child instead of an exec'd interpreter (inprocess.py); anything else is exec'd.
 """
 
 import os
 
-from . import spawn
+from . import inprocess, spawn
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
 if TYPE_CHECKING:
@@ -67,13 +69,15 @@ class Runc:
         self.binary = binary
         self.root = root
         self.log = log  # <bundle>/log.json
+        self.in_process = inprocess.is_pyrunc(binary)
 
     def _run(self, what: str, args: list[str], stdio: "StdioFds | None" = None, input: bytes | None = None) -> bytes:
         """stdio: the descriptors a new container process inherits (create, exec); other commands
         get their output captured (never for create/exec: the process would inherit the pipes)."""
         argv = [self.binary, "--root", self.root, "--log", self.log, "--log-format", "json", *args]
         try:
-            res = spawn.run(argv, *(stdio or (None, None, None)), input=input, capture=stdio is None)
+            res = spawn.run(argv, *(stdio or (None, None, None)), input=input, capture=stdio is None,
+                            start=inprocess.fork_pyrunc if self.in_process else spawn.posix_spawn)
         except OSError as e:
             raise RuncError(f"OCI runtime {what} failed: {self.binary}: {e.strerror}") from e
         if res.returncode != 0:

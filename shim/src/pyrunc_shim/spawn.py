@@ -6,9 +6,16 @@ and a waitpid. The shim's event loop only reaps (waitpid -1) between RPCs, so wa
 specific pid here never races with it.
 """
 
+import _signal  # `signal` without its enum import (~3 ms of `shim delete`)
 import os
 import select
-import signal
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    # starts args with the three descriptors as its stdin, stdout and stderr; returns the child's pid
+    Starter = Callable[[list[str], list[int]], int]
 
 
 class Result:
@@ -18,10 +25,19 @@ class Result:
         self.stderr = stderr
 
 
+def posix_spawn(args: list[str], fds: list[int]) -> int:
+    """exec args[0] (a PATH search); SIGPIPE and SIGXFSZ back to their defaults: Python ignores
+    them, and an ignored signal stays ignored across an exec."""
+    actions = [(os.POSIX_SPAWN_DUP2, fd, i) for i, fd in enumerate(fds)]
+    return os.posix_spawnp(args[0], args, os.environ, file_actions=actions,
+                           setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ))
+
+
 def run(args: list[str], stdin: int | None = None, stdout: int | None = None, stderr: int | None = None,
-        input: bytes | None = None, capture: bool = False) -> Result:
+        input: bytes | None = None, capture: bool = False, start: "Starter" = posix_spawn) -> Result:
     """stdin/stdout/stderr: descriptors for the child (None: /dev/null, or with capture=True a
-    pipe whose contents are returned); input: bytes written to the child's stdin."""
+    pipe whose contents are returned); input: bytes written to the child's stdin; start: how the
+    child is made (inprocess.py forks one that runs pyrunc without exec)."""
     null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
     fds = [stdin, stdout, stderr]
     child_ends: list[int] = []
@@ -37,10 +53,8 @@ def run(args: list[str], stdin: int | None = None, stdout: int | None = None, st
             fds[i] = child_end
             child_ends.append(child_end)
             captured[r] = i
-    actions = [(os.POSIX_SPAWN_DUP2, fd if fd is not None else null, i) for i, fd in enumerate(fds)]
     try:
-        pid = os.posix_spawnp(args[0], args, os.environ, file_actions=actions,
-                              setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+        pid = start(args, [fd if fd is not None else null for fd in fds])
     except OSError:
         for fd in [*captured, feed]:
             if fd >= 0:
