@@ -68,7 +68,8 @@ def test_pyrunc_runs_in_a_child_of_the_shim_and_other_runtimes_are_execd(env, ca
             raise
         argv0, ppid, comm = seen.read_text().splitlines()
         if forked:
-            assert argv0.startswith(f"{VENV_PYRUNC} --root ") and " create " in argv0, argv0
+            # the title fits in the shim's own argv and environ area: a long command line is cut
+            assert argv0.startswith(f"{VENV_PYRUNC} --root "), argv0
         else:
             assert argv0 == binary
         assert comm == os.path.basename(binary or VENV_PYRUNC)
