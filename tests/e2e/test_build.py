@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.build_compare import CONFIG_FIELDS, SOURCE_HASH, context
+from tests.harness.build_compare import CONFIG_FIELDS, SOURCE_HASH, assert_build_left_nothing, context
 from tests.harness.busybox_daemon import busybox_daemon, inspect, wait_for
 from tests.harness.dockerd import Dockerd
 from tests.harness.dockerd import available as dockerd_available
@@ -37,10 +37,7 @@ def d():
 @pytest.fixture(autouse=True)
 def no_leftovers(d):
     yield
-    assert d.pyctl("ps", "-aq").stdout.split() == [], "a build left a container"
-    mounts = Path("/proc/self/mountinfo").read_text()
-    assert str(d.root) not in mounts, "a build left a mount"
-    assert list((d.root / "tmp").iterdir()) == [], "a build left scratch files"
+    assert_build_left_nothing(d)
 
 
 def build(d, path: Path, *args: str, check: bool = True):

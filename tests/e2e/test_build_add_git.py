@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.build_compare import context
+from tests.harness.build_compare import assert_build_left_nothing, context
 from tests.harness.busybox_daemon import busybox_daemon
 
 pytestmark = [
@@ -116,8 +116,7 @@ def repo(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def no_leftovers(d):
     yield
-    assert d.pyctl("ps", "-aq").stdout.split() == [], "a build left a container"
-    assert list((d.root / "tmp").iterdir()) == [], "a build left scratch files"
+    assert_build_left_nothing(d)
 
 
 def run(d, image: str, script: str) -> str:

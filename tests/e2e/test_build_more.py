@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.build_compare import assert_build_left_nothing, context
 from tests.harness.busybox_daemon import busybox_daemon, inspect
 
 pytestmark = [
@@ -23,20 +24,8 @@ def d():
 @pytest.fixture(autouse=True)
 def no_leftovers(d):
     yield
-    assert d.pyctl("ps", "-aq").stdout.split() == [], "a build left a container"
-    mounts = Path("/proc/self/mountinfo").read_text()
-    assert str(d.root) not in mounts, "a build left a mount"
-    assert list((d.root / "tmp").iterdir()) == [], "a build left scratch files"
+    assert_build_left_nothing(d)
 
-
-def context(tmp_path: Path, dockerfile: str, **files: str) -> Path:
-    tmp_path.mkdir(exist_ok=True)
-    (tmp_path / "Dockerfile").write_text(dockerfile)
-    for name, text in files.items():
-        path = tmp_path / name.replace("__", "/")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
 
 
 def build(d, path: Path, *args: str, check: bool = True, timeout: float = 300):

@@ -13,7 +13,7 @@ import pytest
 from spec_fixtures import busybox_image, write_oci_layout
 
 from tests.harness import registry
-from tests.harness.build_compare import classic_build, context
+from tests.harness.build_compare import assert_build_left_nothing, classic_build, context
 from tests.harness.busybox_daemon import busybox_daemon, inspect
 from tests.harness.dockerd import Dockerd
 from tests.harness.dockerd import available as dockerd_available
@@ -51,9 +51,7 @@ def d():
 @pytest.fixture(autouse=True)
 def no_leftovers(d):
     yield
-    assert d.pyctl("ps", "-aq").stdout.split() == [], "a build left a container"
-    assert str(d.root) not in Path("/proc/self/mountinfo").read_text(), "a build left a mount"
-    assert list((d.root / "tmp").iterdir()) == [], "a build left scratch files"
+    assert_build_left_nothing(d)
 
 
 def build(d, path: Path, *args: str, check: bool = True):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.build_compare import context
+from tests.harness.build_compare import assert_build_left_nothing, context
 from tests.harness.busybox_daemon import busybox_daemon
 from tests.harness.dockerd import run_in_pty
 from tests.harness.pyruncd import VENV_BIN
@@ -32,8 +32,7 @@ def d():
 @pytest.fixture(autouse=True)
 def no_leftovers(d):
     yield
-    assert d.pyctl("ps", "-aq").stdout.split() == [], "a build left a container"
-    assert list((d.root / "tmp").iterdir()) == [], "a build left scratch files"
+    assert_build_left_nothing(d)
 
 
 def on_a_terminal(d, path: Path, *args: str) -> tuple[int, str]:

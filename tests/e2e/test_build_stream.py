@@ -10,10 +10,10 @@ import signal
 import subprocess
 import tarfile
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.harness.build_compare import assert_build_left_nothing
 from tests.harness.busybox_daemon import busybox_daemon, wait_for
 from tests.harness.pyruncd import VENV_BIN
 
@@ -31,9 +31,7 @@ def d():
 @pytest.fixture(autouse=True)
 def no_leftovers(d):
     yield
-    wait_for(lambda: list((d.root / "tmp").iterdir()) == [])
-    assert d.pyctl("ps", "-aq").stdout.split() == [], "a build left a container"
-    assert str(d.root) not in Path("/proc/self/mountinfo").read_text(), "a build left a mount"
+    assert_build_left_nothing(d)
 
 
 def test_ctrl_c_while_the_context_is_sent_leaves_nothing(d, tmp_path):

@@ -1,5 +1,6 @@
 """What the build tests share to compare `pyctl build` with dockerd 20.10's classic builder: a context
-written from strings, the classic build itself, and the parts of an image that must match.
+written from strings, the classic build itself, the parts of an image that must match, and the check
+that a build left nothing behind.
 
     path = context(tmp_path, "FROM busybox\\n...", **{"src__main.sh": "..."})   # "__" is a "/"
     theirs = classic_build(dockerd, path, "-t", "name")                          # DOCKER_BUILDKIT=0
@@ -23,6 +24,16 @@ def context(tmp_path: Path, dockerfile: str, **files: str) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return tmp_path
+
+
+def assert_build_left_nothing(d) -> None:
+    """No container, no mount under the daemon's root and no scratch files (emptied just after the
+    build's last reply, hence the wait) once a build has ended, however it ended."""
+    from tests.harness.busybox_daemon import wait_for
+
+    wait_for(lambda: list((d.root / "tmp").iterdir()) == [])
+    assert d.pyctl("ps", "-aq").stdout.split() == [], "a build left a container"
+    assert str(d.root) not in Path("/proc/self/mountinfo").read_text(), "a build left a mount"
 
 
 def classic_build(dockerd, path: Path, *args: str) -> subprocess.CompletedProcess:
