@@ -169,9 +169,10 @@ def relay(outputs: Iterable[ExecOutput]) -> int | None:
     return None
 
 
-def each(names: list[str], call: Callable[[str], object]) -> int:
+def each(names: list[str], call: Callable[[str], object], *, forgive: str = "") -> int:
     """docker's per-name commands (rm, start, ...): `call(name)` for every name, printing it when
-    done and the daemon's error when not, and going on; the exit status is 1 if any failed."""
+    done and the daemon's error when not, and going on; the exit status is 1 if any failed, errors
+    of the kind `forgive` names (a status code: `rm -f`'s NOT_FOUND) aside."""
     status = 0
     for name in names:
         try:
@@ -179,7 +180,7 @@ def each(names: list[str], call: Callable[[str], object]) -> int:
             sys.stdout.write(name + "\n")
         except ApiError as e:
             sys.stderr.write(f"Error response from daemon: {e.message}\n")
-            status = 1
+            status = status or int(e.code != forgive)
     return status
 
 

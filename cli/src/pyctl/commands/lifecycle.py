@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from .. import output
 from ..api import Api, ApiError
@@ -9,9 +10,39 @@ from ..errors import CLIError
 from .create_run import proxy_signals, start_error
 from .inspection import inspect_container
 
+_AT_ONCE = 50  # the docker CLI's parallelOperation runs this many calls together
+
 
 def _no_undo() -> None:
     pass
+
+
+def _each_at_once(api: Api, names: list[str], call: Callable[[Api, str], object], *, forgive: str = "") -> int:
+    """The docker CLI's rm, stop, kill, pause and unpause of many names: up to 50 calls together, each
+    worker on connections of its own (one carries one call at a time), each name or error printed in
+    the order given as soon as it and those before it are done (output.each's lines and status)."""
+    if len(names) <= 1:
+        return output.each(names, lambda name: call(api, name), forgive=forgive)
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    local, opened = threading.local(), []
+
+    def run(name: str) -> object:
+        own = getattr(local, "api", None)
+        if own is None:
+            own = local.api = api.another()
+            opened.append(own)
+        return call(own, name)
+
+    pool = ThreadPoolExecutor(max_workers=min(_AT_ONCE, len(names)))
+    try:
+        results = iter([pool.submit(run, name) for name in names])
+        return output.each(names, lambda _name: next(results).result(), forgive=forgive)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for own in opened:
+            own.close()
 
 
 def start(api: Api, args: argparse.Namespace) -> int:
@@ -35,16 +66,18 @@ def start(api: Api, args: argparse.Namespace) -> int:
 
 
 def stop(api: Api, args: argparse.Namespace) -> int:
-    return output.each(args.containers, lambda name: api.containers.stop(name, args.time))
+    return _each_at_once(api, args.containers, lambda own, name: own.containers.stop(name, args.time))
 
 
 def kill(api: Api, args: argparse.Namespace) -> int:
-    return output.each(args.containers, lambda name: api.containers.kill(name, args.signal))
+    return _each_at_once(api, args.containers, lambda own, name: own.containers.kill(name, args.signal))
 
 
 def rm(api: Api, args: argparse.Namespace) -> int:
-    return output.each(args.containers,
-                       lambda name: api.containers.remove(name, force=args.force, volumes=args.volumes))
+    # docker's rm -f of a name that is not there says so and still exits 0
+    return _each_at_once(api, args.containers,
+                         lambda own, name: own.containers.remove(name, force=args.force, volumes=args.volumes),
+                         forgive="NOT_FOUND" if args.force else "")
 
 
 def restart(api: Api, args: argparse.Namespace) -> int:
@@ -52,11 +85,11 @@ def restart(api: Api, args: argparse.Namespace) -> int:
 
 
 def pause(api: Api, args: argparse.Namespace) -> int:
-    return output.each(args.containers, api.containers.pause)
+    return _each_at_once(api, args.containers, lambda own, name: own.containers.pause(name))
 
 
 def unpause(api: Api, args: argparse.Namespace) -> int:
-    return output.each(args.containers, api.containers.unpause)
+    return _each_at_once(api, args.containers, lambda own, name: own.containers.unpause(name))
 
 
 def rename(api: Api, args: argparse.Namespace) -> int:

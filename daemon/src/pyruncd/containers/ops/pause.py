@@ -24,9 +24,9 @@ async def unpause(ctx: Context, text: str) -> None:
     cid = ctx.store.resolve(text)
     async with ctx.runtime.lock(cid):
         rec = ctx.get(cid)
-        live = ctx.runtime.running(rec)
-        if rec.status != Status.PAUSED:
+        if rec.status != Status.PAUSED:  # a stopped container too, as dockerd says
             raise Conflict(f"Container {rec.id} is not paused")
+        live = ctx.runtime.running(rec)
         await live.shim.resume()
         rec.move(Status.RUNNING)
         ctx.store.save(rec)
