@@ -34,4 +34,9 @@ class Unreachable(RegistryError):
 
 
 class AuthError(RegistryError):
-    """The registry refused our credentials, or asked for some and we had none."""
+    """The registry refused our credentials, or asked for some and we had none. `reason` is the
+    message without the request it failed (docker's push shows only that)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message

@@ -142,7 +142,7 @@ def test_basic_auth(daemons, tmp_path):
         a = daemons("a")
         ref = f"{reg.host}/lib/app:v1"
         _load_oci(a, tmp_path, ref)
-        with pytest.raises(AuthError, match="authentication required"):
+        with pytest.raises(AuthError, match="^no basic auth credentials$"):
             _push(a, ref)
         with pytest.raises(AuthError, match="authentication failed"):
             _push(a, ref, Credentials("alice", "wrong"))

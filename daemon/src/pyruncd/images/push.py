@@ -3,9 +3,11 @@ repositories where it can), then its manifest, byte for byte as stored so digest
 With `all_tags`, every local tag of the repository in turn, as `docker push -a`."""
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from .. import reference
-from ..errors import NotFound
+from ..errors import AuthError, NotFound
 from ..reference import Reference
 from ..registry.auth import Credentials
 from ..registry.client import RegistryClient
@@ -28,7 +30,7 @@ async def push(store: ImageStore, ref: Reference, creds: Credentials | None, ins
     _header(ref, emit)
     if not store.tagged(ref):
         raise _missing(ref)
-    async with RegistryClient(ref.domain, creds, insecure) as reg:
+    async with RegistryClient(ref.domain, creds, insecure) as reg, _bare_auth_errors():
         await reg.base()  # as docker: a registry we cannot speak to fails the push before its layers show
         return await _push_tag(store, reg, ref, emit, parallel)
 
@@ -41,9 +43,19 @@ async def push_all_tags(store: ImageStore, repository: Reference, creds: Credent
     refs = sorted((n for n in names if n.repository == repository.repository), key=str)
     if not refs:
         raise _missing(repository)
-    async with RegistryClient(repository.domain, creds, insecure) as reg:
+    async with RegistryClient(repository.domain, creds, insecure) as reg, _bare_auth_errors():
         await reg.base()
         return [await _push_tag(store, reg, ref, emit, parallel) for ref in refs]
+
+
+@contextlib.asynccontextmanager
+async def _bare_auth_errors() -> AsyncIterator[None]:
+    """docker's push ends on a refused login with the reason alone ("no basic auth credentials"),
+    where its pull names the request."""
+    try:
+        yield
+    except AuthError as e:
+        raise AuthError(e.reason) from None
 
 
 async def _push_tag(store: ImageStore, reg: RegistryClient, ref: Reference, emit: Emit, parallel: int) -> str:

@@ -175,7 +175,9 @@ class RegistryClient:
                 return True
             if ch.scheme == "basic":
                 if not self.creds or not self.creds.username:
-                    raise AuthError(f"{self.host}: authentication required (pyctl login {self.host})")
+                    # Go's url.Error around docker's registry client's words
+                    reason = "no basic auth credentials"
+                    raise AuthError(f'{resp.request.method.capitalize()} "{resp.request.url}": {reason}', reason)
                 # parallel requests all meet the first 401: only one sent with our credentials failed them
                 if sent == self.creds.basic_header():
                     return False
