@@ -7,11 +7,15 @@ Starts a private pyruncd, dockerd and containerd (tests/harness), loads the fixt
 each, times N runs of `true` through each CLI, interleaved (median, min, max wall time), and
 prints each daemon's idle RSS (dockerd's with its containerd child, as that is what docker needs).
 
-    .venv/bin/python bench/container_run.py [--runs 10]
+    .venv/bin/python bench/container_run.py [--runs 10] [--baseline-daemon-src DIR]
+
+--baseline-daemon-src adds a second pyruncd whose package comes from DIR (the daemon/src of the tree
+before a change, e.g. from `git archive`), timed in the same rounds: a before/after pair in one run.
 """
 
 import argparse
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -65,9 +69,28 @@ def row(name: str, times: list[float]) -> str:
     return f"{name:<34} median {statistics.median(times):7.1f} ms   min {min(times):7.1f}   max {max(times):7.1f}"
 
 
+@contextlib.contextmanager
+def _baseline(src: Path):
+    """A pyruncd importing its own package from src (PYTHONPATH comes before the venv's editable path)."""
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(src.resolve())
+    try:
+        d = Pyruncd().start()
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--baseline-daemon-src", type=Path, help="a second pyruncd's package dir, timed beside")
     a = ap.parse_args()
     cases, rss, skipped = [], [], []
     with contextlib.ExitStack() as stack:
@@ -78,6 +101,11 @@ def main() -> int:
         # this dockerd runs with --bridge none, so its default has no network: the pair to compare is this one
         cases.append(("pyctl run --rm --network none ...",
                       [str(VENV_BIN / "pyctl"), "run", "--rm", "--network", "none", "busybox", "true"], d.env))
+        if a.baseline_daemon_src:
+            base = stack.enter_context(_baseline(a.baseline_daemon_src))
+            base.pyctl("load", "-i", str(IMAGE_TAR))
+            cases.append(("baseline pyctl run --rm --network none", [
+                str(VENV_BIN / "pyctl"), "run", "--rm", "--network", "none", "busybox", "true"], base.env))
         if not (why := dockerd_harness.available()):
             dk = stack.enter_context(dockerd_harness.Dockerd())
             dk.load_image(IMAGE_TAR)
@@ -103,6 +131,12 @@ def main() -> int:
         times = interleaved(cases, a.runs)
     print(f"wall time over {a.runs} interleaved runs:")
     print("\n".join([row(name, t) for name, t in times.items()] + skipped))
+    if "ctr run --rm busybox true" in times:
+        ctr = times["ctr run --rm busybox true"]
+        print("paired (median of per-round ratios) to ctr run --rm:")
+        for name, t in times.items():
+            if name.startswith(("pyctl", "baseline")):
+                print(f"{name:<34} {statistics.median(x / c for x, c in zip(t, ctr, strict=True)):5.2f}x")
     print("idle daemon RSS:")
     for name, kb in rss:
         print(f"{name:<34} {kb / 1024:7.1f} MiB")
