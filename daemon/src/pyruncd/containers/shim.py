@@ -6,9 +6,11 @@ that one is gone. We reuse pyrunc_shim's blocking client (framing and status cod
 encode the Task API with the generated google.protobuf classes. Every call dials its own
 connection, so a Wait blocked in one thread never holds up a Kill from another; ShimTask runs
 them in threads. The daemon learns of exits and OOM kills from the shims' events (events.py, exits.py), and of an exit
-while nobody was listening (restart safety) from one State asked at each wait.
+while nobody was listening (restart safety) from one State asked at each wait; a task it started
+itself has its wait registered before its Start, and needs no State.
 """
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -245,11 +247,13 @@ class Shim:
 class ShimTask:
     """shimapi.ShimClient over the blocking Shim: each call in a worker thread; waits answered by events."""
 
-    def __init__(self, shim: Shim, runtime_root: Path, exits: ExitWatch) -> None:
+    def __init__(self, shim: Shim, runtime_root: Path, exits: ExitWatch, pid: int = 0) -> None:
+        """`pid`: the shim's, when its start told it (else Connect asks)."""
         self._shim = shim
         self._runtime_root = runtime_root
         self._exits = exits
-        self._pid = 0
+        self._pid = pid
+        self._init_exit: asyncio.Future[Exit] | None = None  # registered before the task's Start
 
     @property
     def id(self) -> str:
@@ -270,9 +274,22 @@ class ShimTask:
         return await in_thread(self._shim.create, req)
 
     async def start(self, exec_id: str = "") -> int:
-        return await in_thread(self._shim.start, exec_id)
+        if exec_id or not self._pid:
+            return await in_thread(self._shim.start, exec_id)
+        # a task this daemon created: its exit can only come after its Start, as an event, so the
+        # wait registered now needs neither Connect nor State (two round trips once it exited)
+        self._init_exit = self._exits.expect(self.id, "", self._pid)
+        try:
+            return await in_thread(self._shim.start, exec_id)
+        except BaseException:
+            self._init_exit.cancel()
+            self._init_exit = None
+            raise
 
     async def wait(self, exec_id: str = "") -> Exit:
+        if not exec_id and self._init_exit is not None:
+            exited, self._init_exit = self._init_exit, None
+            return await exited
         # a shim that is slow to answer (stopped, overloaded) is asked again: only its death fails a wait
         while not self._pid:
             with contextlib.suppress(ShimTimeout):
@@ -354,7 +371,7 @@ class Shims:
 
     async def start(self, bundle: Path, container_id: str) -> ShimTask:
         shim = await in_thread(self._start, bundle, container_id)
-        return ShimTask(shim, self._runtime_root, self._exits)
+        return ShimTask(shim, self._runtime_root, self._exits, _recorded_pid(bundle))
 
     def _start(self, bundle: Path, container_id: str) -> Shim:
         """Forked by the zygote; by `shim start` when it is gone."""
@@ -379,6 +396,14 @@ class Shims:
 
     async def discard(self, bundle: Path, container_id: str, pids: list[int]) -> None:
         await in_thread(_discard_half_started, bundle, container_id, pids)
+
+
+def _recorded_pid(bundle: Path) -> int:
+    """The shim's pid, as its start wrote it beside ./address (0: unknown, Connect will ask)."""
+    try:
+        return int((bundle / "shim.pid").read_text())
+    except (OSError, ValueError):
+        return 0
 
 
 def _discard_half_started(bundle: Path, container_id: str, pids: list[int]) -> None:
