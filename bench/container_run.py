@@ -9,8 +9,9 @@ prints each daemon's idle RSS (dockerd's with its containerd child, as that is w
 
     .venv/bin/python bench/container_run.py [--runs 10] [--baseline-daemon-src DIR]
 
---baseline-daemon-src adds a second pyruncd whose package comes from DIR (the daemon/src of the tree
-before a change, e.g. from `git archive`), timed in the same rounds: a before/after pair in one run.
+--baseline-daemon-src (repeatable) adds a pyruncd whose package comes from DIR (the daemon/src of the
+tree before a change, e.g. from `git archive`), running `--network none`, timed in the same rounds: a
+before/after pair in one run.
 """
 
 import argparse
@@ -90,7 +91,8 @@ def _baseline(src: Path):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--baseline-daemon-src", type=Path, help="a second pyruncd's package dir, timed beside")
+    ap.add_argument("--baseline-daemon-src", type=Path, action="append", default=[],
+                    help="another pyruncd's package dir, timed beside (repeatable)")
     a = ap.parse_args()
     cases, rss, skipped = [], [], []
     with contextlib.ExitStack() as stack:
@@ -101,10 +103,10 @@ def main() -> int:
         # this dockerd runs with --bridge none, so its default has no network: the pair to compare is this one
         cases.append(("pyctl run --rm --network none ...",
                       [str(VENV_BIN / "pyctl"), "run", "--rm", "--network", "none", "busybox", "true"], d.env))
-        if a.baseline_daemon_src:
-            base = stack.enter_context(_baseline(a.baseline_daemon_src))
+        for src in a.baseline_daemon_src:
+            base = stack.enter_context(_baseline(src))
             base.pyctl("load", "-i", str(IMAGE_TAR))
-            cases.append(("baseline pyctl run --rm --network none", [
+            cases.append((f"baseline {src}", [
                 str(VENV_BIN / "pyctl"), "run", "--rm", "--network", "none", "busybox", "true"], base.env))
         if not (why := dockerd_harness.available()):
             dk = stack.enter_context(dockerd_harness.Dockerd())
