@@ -7,7 +7,7 @@ Starts a private pyruncd, dockerd and containerd (tests/harness), loads the fixt
 each, times N runs of `true` through each CLI, interleaved (median, min, max wall time), and
 prints each daemon's idle RSS (dockerd's with its containerd child, as that is what docker needs).
 
-    .venv/bin/python bench/container_run.py [--runs 10] [--baseline-daemon-src DIR]
+    .venv/bin/python bench/container_run.py [--runs 10] [--baseline-daemon-src DIR] [--no-docker]
 
 --baseline-daemon-src (repeatable) adds a pyruncd whose package comes from DIR (the daemon/src of the
 tree before a change, e.g. from `git archive`), running `--network none`, timed in the same rounds: a
@@ -93,6 +93,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--baseline-daemon-src", type=Path, action="append", default=[],
                     help="another pyruncd's package dir, timed beside (repeatable)")
+    ap.add_argument("--no-docker", action="store_true", help="leave docker out: more rounds in the same time")
     a = ap.parse_args()
     cases, rss, skipped = [], [], []
     with contextlib.ExitStack() as stack:
@@ -108,7 +109,9 @@ def main() -> int:
             base.pyctl("load", "-i", str(IMAGE_TAR))
             cases.append((f"baseline {src}", [
                 str(VENV_BIN / "pyctl"), "run", "--rm", "--network", "none", "busybox", "true"], base.env))
-        if not (why := dockerd_harness.available()):
+        if a.no_docker:
+            skipped.append("docker: left out (--no-docker)")
+        elif not (why := dockerd_harness.available()):
             dk = stack.enter_context(dockerd_harness.Dockerd())
             dk.load_image(IMAGE_TAR)
             cases.append(("docker run --rm busybox true", dk.docker_argv("run", "--rm", "busybox", "true"), dk.env))
@@ -125,7 +128,7 @@ def main() -> int:
             skipped.append(f"ctr: skipped ({why})")
         time.sleep(1)
         rss.append(("pyruncd", rss_kb(d.proc.pid)))
-        if not dockerd_harness.available():
+        if not a.no_docker and not dockerd_harness.available():
             pid = dk.proc.pid
             rss.append(("dockerd (+ its containerd)", rss_kb(pid) + sum(rss_kb(c) for c in children(pid))))
         if not ctrd_harness.available():
