@@ -24,7 +24,11 @@ from .serving import Identity, detach_stdio, import_server, listen, new_socket_a
 
 def run(namespace: str, publish_binary: str, containerd_address: str) -> int:
     import_server()
-    from . import oom, stats  # what every started task's server imports: loaded once here too  # noqa: F401
+    # what every server imports later (the reaper's prctl, a started task's OOM watch and cgroups):
+    # loaded once here too
+    import prctl  # noqa: F401
+
+    from . import oom, stats  # noqa: F401
 
     os.chdir("/")  # holds no directory of pyruncd's busy
     control = socket.socket(fileno=os.dup(0))  # off fd 0, which a server's stdio takes over

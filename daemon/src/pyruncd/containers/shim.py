@@ -370,20 +370,18 @@ class Shims:
             self._zygote.close()
 
     async def start(self, bundle: Path, container_id: str) -> ShimTask:
-        shim = await in_thread(self._start, bundle, container_id)
-        return ShimTask(shim, self._runtime_root, self._exits, _recorded_pid(bundle))
-
-    def _start(self, bundle: Path, container_id: str) -> Shim:
         """Forked by the zygote; by `shim start` when it is gone."""
         zygote = self._zygote
         if zygote is not None:
-            address = zygote.start(bundle, container_id, str(self._events))
+            address = await zygote.start(bundle, container_id, str(self._events))
             if address is not None:
-                return Shim(container_id, address)
-            log.warning("the shim zygote is gone; shims are started by exec from now on")
-            self._zygote = None
-            zygote.close()
-        return _start(bundle, container_id, str(self._events))
+                return ShimTask(Shim(container_id, address), self._runtime_root, self._exits, _recorded_pid(bundle))
+            if self._zygote is zygote:
+                log.warning("the shim zygote is gone; shims are started by exec from now on")
+                self._zygote = None
+                await in_thread(zygote.close)
+        shim = await in_thread(_start, bundle, container_id, str(self._events))
+        return ShimTask(shim, self._runtime_root, self._exits, _recorded_pid(bundle))
 
     def connect(self, container_id: str, address: str) -> ShimTask:
         return ShimTask(Shim(container_id, address), self._runtime_root, self._exits)

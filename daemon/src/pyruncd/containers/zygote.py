@@ -5,6 +5,7 @@ pyruncd, stopped or killed; the servers it forked do not. When it is gone, the c
 `shim start` instead (shim.py).
 """
 
+import asyncio
 import socket
 import subprocess
 from pathlib import Path
@@ -27,23 +28,25 @@ class Zygote:
         except BaseException:
             ours.close()
             raise
+        ours.setblocking(False)
         self._control = ours
 
-    def start(self, bundle: Path, container_id: str, events: str) -> str | None:
-        """A new server's address; None if the zygote is gone (it took no request, or died on it)."""
+    async def start(self, bundle: Path, container_id: str, events: str) -> str | None:
+        """A new server's address; None if the zygote is gone (it took no request, or died on it), or
+        stuck (its requests pile up). On the loop, no thread: the request leaves before the bundle is
+        written (in a thread, which holds the GIL), and the zygote works meanwhile."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         with ours:
             with theirs:
                 try:
                     socket.send_fds(self._control, ["\0".join((str(bundle), container_id, events)).encode()],
                                     [theirs.fileno()])
-                except OSError:
+                except OSError:  # BlockingIOError too: a zygote that reads nothing
                     return None
-            ours.settimeout(ANSWER_TIMEOUT)
-            answer = b""
+            ours.setblocking(False)
             try:
-                while chunk := ours.recv(4096):
-                    answer += chunk
+                async with asyncio.timeout(ANSWER_TIMEOUT):
+                    answer = await _read_all(ours)
             except TimeoutError:
                 raise ShimError(f"shim start for {container_id[:12]}: the zygote did not answer within "
                                 f"{ANSWER_TIMEOUT:g} s") from None
@@ -62,3 +65,11 @@ class Zygote:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+
+
+async def _read_all(sock: socket.socket) -> bytes:
+    loop = asyncio.get_running_loop()
+    data = b""
+    while chunk := await loop.sock_recv(sock, 4096):
+        data += chunk
+    return data
