@@ -7,11 +7,16 @@ Starts a private pyruncd, dockerd and containerd (tests/harness), loads the fixt
 each, times N runs of `true` through each CLI, interleaved (median, min, max wall time), and
 prints each daemon's idle RSS (dockerd's with its containerd child, as that is what docker needs).
 
-    .venv/bin/python bench/container_run.py [--runs 10]
+    .venv/bin/python bench/container_run.py [--runs 10] [--baseline-daemon-src DIR] [--no-docker]
+
+--baseline-daemon-src (repeatable) adds a pyruncd whose package comes from DIR (the daemon/src of the
+tree before a change, e.g. from `git archive`), running `--network none`, timed in the same rounds: a
+before/after pair in one run.
 """
 
 import argparse
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -65,9 +70,30 @@ def row(name: str, times: list[float]) -> str:
     return f"{name:<34} median {statistics.median(times):7.1f} ms   min {min(times):7.1f}   max {max(times):7.1f}"
 
 
+@contextlib.contextmanager
+def _baseline(src: Path):
+    """A pyruncd importing its own package from src (PYTHONPATH comes before the venv's editable path)."""
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(src.resolve())
+    try:
+        d = Pyruncd().start()
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--baseline-daemon-src", type=Path, action="append", default=[],
+                    help="another pyruncd's package dir, timed beside (repeatable)")
+    ap.add_argument("--no-docker", action="store_true", help="leave docker out: more rounds in the same time")
     a = ap.parse_args()
     cases, rss, skipped = [], [], []
     with contextlib.ExitStack() as stack:
@@ -78,7 +104,14 @@ def main() -> int:
         # this dockerd runs with --bridge none, so its default has no network: the pair to compare is this one
         cases.append(("pyctl run --rm --network none ...",
                       [str(VENV_BIN / "pyctl"), "run", "--rm", "--network", "none", "busybox", "true"], d.env))
-        if not (why := dockerd_harness.available()):
+        for src in a.baseline_daemon_src:
+            base = stack.enter_context(_baseline(src))
+            base.pyctl("load", "-i", str(IMAGE_TAR))
+            cases.append((f"baseline {src}", [
+                str(VENV_BIN / "pyctl"), "run", "--rm", "--network", "none", "busybox", "true"], base.env))
+        if a.no_docker:
+            skipped.append("docker: left out (--no-docker)")
+        elif not (why := dockerd_harness.available()):
             dk = stack.enter_context(dockerd_harness.Dockerd())
             dk.load_image(IMAGE_TAR)
             cases.append(("docker run --rm busybox true", dk.docker_argv("run", "--rm", "busybox", "true"), dk.env))
@@ -95,7 +128,7 @@ def main() -> int:
             skipped.append(f"ctr: skipped ({why})")
         time.sleep(1)
         rss.append(("pyruncd", rss_kb(d.proc.pid)))
-        if not dockerd_harness.available():
+        if not a.no_docker and not dockerd_harness.available():
             pid = dk.proc.pid
             rss.append(("dockerd (+ its containerd)", rss_kb(pid) + sum(rss_kb(c) for c in children(pid))))
         if not ctrd_harness.available():
@@ -103,6 +136,12 @@ def main() -> int:
         times = interleaved(cases, a.runs)
     print(f"wall time over {a.runs} interleaved runs:")
     print("\n".join([row(name, t) for name, t in times.items()] + skipped))
+    if "ctr run --rm busybox true" in times:
+        ctr = times["ctr run --rm busybox true"]
+        print("paired (median of per-round ratios) to ctr run --rm:")
+        for name, t in times.items():
+            if name.startswith(("pyctl", "baseline")):
+                print(f"{name:<34} {statistics.median(x / c for x, c in zip(t, ctr, strict=True)):5.2f}x")
     print("idle daemon RSS:")
     for name, kb in rss:
         print(f"{name:<34} {kb / 1024:7.1f} MiB")

@@ -3,6 +3,7 @@
   containerd-shim-pyrunc-v2 -namespace NS -address ADDR -publish-binary BIN -id ID [-debug] start
   containerd-shim-pyrunc-v2 -namespace NS -address ADDR -id ID -bundle DIR delete
   containerd-shim-pyrunc-v2 -v
+  containerd-shim-pyrunc-v2 -namespace NS -address ADDR -publish-binary BIN zygote   (pyruncd's: zygote.py)
 
 `start` runs in the bundle directory: it binds the ttrpc socket, writes the address to
 ./address, forks the server into its own session (so it outlives containerd), prints the address
@@ -16,6 +17,7 @@ import os
 import sys
 
 from . import __version__
+from .serving import Identity, detach_stdio, import_server, listen, new_socket_address, record, serve_task
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
 if TYPE_CHECKING:
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
 
     from .options import RuntimeOptions
 
-SOCKET_DIR = "/run/pyrunc-shim"
 SIGKILL_EXIT = 128 + 9
 
 
@@ -63,36 +64,18 @@ def parse_flags(argv: list[str]) -> Flags:
     return flags
 
 
-def new_socket_address() -> str:
-    """A fresh socket path; containerd keeps the address `start` prints (and so does ./address)."""
-    return f"unix://{SOCKET_DIR}/{os.urandom(16).hex()}"
-
-
-def _listen(address: str) -> "socket.socket":
-    # `socket` before the fork: the server needs it at once, and `start` has little else to do
-    import socket
-
-    path = address.removeprefix("unix://")
-    os.makedirs(os.path.dirname(path), mode=0o711, exist_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(path)
-    os.chmod(path, 0o600)
-    sock.listen(32)
-    return sock
-
-
 def start(flags: Flags) -> int:
     options = b"" if sys.stdin.isatty() else sys.stdin.buffer.read()
     bundle = os.getcwd()
     address = new_socket_address()
-    listener = _listen(address)
+    listener = listen(address)
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(w)
             os.setsid()
-            _detach_stdio(bundle)
+            detach_stdio(bundle)
             serve(flags, listener, r, bundle)
         finally:
             os._exit(0)
@@ -106,10 +89,7 @@ def start(flags: Flags) -> int:
         raise
     os.write(w, handoff)  # a few hundred bytes: fits in the pipe buffer
     os.close(w)
-    with open(os.path.join(bundle, "address"), "w") as f:
-        f.write(address)
-    with open(os.path.join(bundle, "shim.pid"), "w") as f:
-        f.write(str(pid))
+    record(bundle, address, pid)
     sys.stdout.write(address)
     sys.stdout.flush()
     os._exit(0)  # interpreter teardown is ~5 ms of the container's start, and nothing is left to do
@@ -155,45 +135,12 @@ def _read_serve_input(fd: int) -> "tuple[bytes, dict[str, RuntimeOptions]] | Non
     return options, {path: config}
 
 
-def _detach_stdio(bundle: str) -> None:
-    """Drop containerd's pipes; stderr goes to the log FIFO containerd reads, if it made one."""
-    null = os.open(os.devnull, os.O_RDWR)
-    try:
-        log = os.open(os.path.join(bundle, "log"), os.O_WRONLY | os.O_NONBLOCK)
-        os.set_blocking(log, True)
-    except OSError:
-        log = null
-    os.dup2(null, 0)
-    os.dup2(null, 1)
-    os.dup2(log, 2)
-
-
 def serve(flags: Flags, listener: "socket.socket", handoff: int, bundle: str) -> None:
-    from pyrunc_ttrpc.server import Server
-
-    from .events import Publisher
-    from .reaper import Reaper
-    from .task import TaskService
-
+    import_server()
     received = _read_serve_input(handoff)
-    path = listener.getsockname()
-    if received is None:
-        return
-    options, config_cache = received
-    publisher = Publisher(os.environ.get("TTRPC_ADDRESS", ""), flags.namespace, flags.publish_binary, flags.address)
-    service = TaskService(flags.id, flags.namespace, publisher, options, config_cache)
-    service.bundle = bundle
-    server = Server(listener, service.handlers())
-    service.add_reader, service.remove_reader = server.add_reader, server.remove_reader
-    reaper = Reaper(service.on_exit)
-    server.add_reader(reaper.rfd, reaper.drain)
-    server.serve(done=lambda: service.shutdown_requested)
-    publisher.close()
-    listener.close()
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    if received is not None:
+        serve_task(Identity(flags.id, flags.namespace, flags.publish_binary, flags.address), listener, bundle,
+                   *received)
 
 
 def delete(flags: Flags) -> int:
@@ -238,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     if flags.version:
         print(f"containerd-shim-pyrunc-v2:\n  Version:  {__version__}")
         return 0
+    if flags.action == "zygote":  # pyruncd's: no containerd runs it
+        from .zygote import run
+
+        return run(flags.namespace, flags.publish_binary, flags.address)
     actions = {"start": start, "delete": delete}
     if flags.action not in actions:
         raise SystemExit(f"unknown action {flags.action!r}: expected start or delete")

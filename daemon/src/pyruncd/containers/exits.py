@@ -2,7 +2,8 @@
 
 A wait (shim.py's ShimTask.wait) registers here first, then asks the shim's State once: an exit that came
 before, or while pyruncd was down, is seen there; a later one comes as a /tasks/exit event (events.py),
-which the shim sends after its TaskOOM, so OOMKilled is known before the exit is handled. A shim that
+which the shim sends after its TaskOOM, so OOMKilled is known before the exit is handled. The wait
+for a task pyruncd starts is registered before its Start, and needs no State. A shim that
 dies tells nothing: its process is watched through a pidfd, and its waits then fail, as a Wait whose
 connection closed did.
 """

@@ -8,8 +8,9 @@ Lifecycle events are delivered at once, in the order subscribers came, on the lo
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import Conflict
 from ..events import EventBus
@@ -99,6 +100,7 @@ class Runtime:
         self._subscribers: list[Subscriber] = []
         self._reconnecting: set[str] = set()
         self.reconnected = asyncio.Event()  # the first reconnect pass after start is over
+        self._background: set[asyncio.Future[Any]] = set()
 
     # ---- live containers
 
@@ -130,6 +132,13 @@ class Runtime:
         """At daemon stop: containers run on; what their pipes hold waits for the next pyruncd."""
         for live in self._live.values():
             live.close_output(drain=False)
+
+    def in_background(self, work: Awaitable[Any]) -> None:
+        """Clean-up nobody waits for (a removed container's files): kept until done; asyncio.run's end
+        lets the threads it runs in finish."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # ---- reconnecting after a daemon restart
 

@@ -1,15 +1,19 @@
 """One containerd-shim-pyrunc-v2 per running container, driven over the shim's own ttrpc client: the
 real implementation of shimapi's protocols (Shims, ShimTask), given to the containers at wiring.
 
-We reuse pyrunc_shim's blocking client (framing and status codes stay in one place) and
+A shim is forked by the zygote pyruncd keeps (zygote.py), or started by exec (`shim start`) when
+that one is gone. We reuse pyrunc_shim's blocking client (framing and status codes stay in one place) and
 encode the Task API with the generated google.protobuf classes. Every call dials its own
 connection, so a Wait blocked in one thread never holds up a Kill from another; ShimTask runs
 them in threads. The daemon learns of exits and OOM kills from the shims' events (events.py, exits.py), and of an exit
-while nobody was listening (restart safety) from one State asked at each wait.
+while nobody was listening (restart safety) from one State asked at each wait; a task it started
+itself has its wait registered before its Start, and needs no State.
 """
 
+import asyncio
 import contextlib
 import json
+import logging
 import os
 import shutil
 import signal as signals
@@ -31,11 +35,14 @@ from pyrunc_ttrpc.status import TtrpcError
 from ..threads import in_thread
 from .exits import ExitWatch
 from .shimapi import ExecSpec, Exit, ShimError, ShimTimeout, ShimUnreachable, TaskSpec
+from .zygote import ACTION as ZYGOTE
+from .zygote import Zygote
 
 TASK = "containerd.task.v2.Task"
 NAMESPACE = "pyruncd"
 PROCESS_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Process"
 RESOURCES_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources"
+log = logging.getLogger("pyruncd.containers")
 RUNTIMES = {"pyrunc": "", "runc": "/usr/sbin/runc"}  # "" lets the shim pick pyrunc from its venv
 _STOPPED = 3  # containerd.v1.types.Status
 
@@ -45,10 +52,13 @@ def shim_binary() -> str:
     return str(beside) if beside.exists() else (shutil.which("containerd-shim-pyrunc-v2") or str(beside))
 
 
-def _argv(container_id: str, *extra: str) -> list[str]:
+def _flags() -> list[str]:
     # an empty publish binary: without TTRPC_ADDRESS the shim publishes no events
-    return [shim_binary(), "-namespace", NAMESPACE, "-address", "/dev/null", "-publish-binary", "",
-            "-id", container_id, *extra]
+    return [shim_binary(), "-namespace", NAMESPACE, "-address", "/dev/null", "-publish-binary", ""]
+
+
+def _argv(container_id: str, *extra: str) -> list[str]:
+    return [*_flags(), "-id", container_id, *extra]
 
 
 def _env(events: str = "") -> dict[str, str]:
@@ -76,7 +86,9 @@ def _delete_dead(bundle: Path, container_id: str) -> Exit | None:
 
 
 def shim_processes(cids: set[str]) -> dict[str, list[int]]:
-    """The pids of shim processes (ours: containerd-shim-pyrunc-v2 ... -id ID) serving one of `cids`."""
+    """The pids of shim processes serving one of `cids`: containerd-shim-pyrunc-v2 ... -id ID started
+    by exec, or a fork of the zygote (its command line: ... zygote) working in the container's bundle,
+    <containers>/ID/bundle."""
     out: dict[str, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -87,10 +99,19 @@ def shim_processes(cids: set[str]) -> dict[str, list[int]]:
         except OSError:
             continue
         # the script is argv[0], or [1] or [2] after the interpreter (and its -IS: make's entry points)
-        if not any(a.endswith(b"/containerd-shim-pyrunc-v2") for a in argv[:3]) or b"-id" not in argv:
+        if not any(a.endswith(b"/containerd-shim-pyrunc-v2") for a in argv[:3]):
             continue
-        i = argv.index(b"-id")
-        cid = argv[i + 1].decode(errors="replace") if i + 1 < len(argv) else ""
+        if b"-id" in argv:
+            i = argv.index(b"-id")
+            cid = argv[i + 1].decode(errors="replace") if i + 1 < len(argv) else ""
+        elif ZYGOTE.encode() in argv:
+            try:
+                cwd = Path(os.readlink(f"/proc/{entry}/cwd"))
+            except OSError:
+                continue
+            cid = cwd.parent.name if cwd.name == "bundle" else ""  # the zygote itself works in /
+        else:
+            continue
         if cid in cids:
             out.setdefault(cid, []).append(int(entry))
     return out
@@ -226,11 +247,13 @@ class Shim:
 class ShimTask:
     """shimapi.ShimClient over the blocking Shim: each call in a worker thread; waits answered by events."""
 
-    def __init__(self, shim: Shim, runtime_root: Path, exits: ExitWatch) -> None:
+    def __init__(self, shim: Shim, runtime_root: Path, exits: ExitWatch, pid: int = 0) -> None:
+        """`pid`: the shim's, when its start told it (else Connect asks)."""
         self._shim = shim
         self._runtime_root = runtime_root
         self._exits = exits
-        self._pid = 0
+        self._pid = pid
+        self._init_exit: asyncio.Future[Exit] | None = None  # registered before the task's Start
 
     @property
     def id(self) -> str:
@@ -251,9 +274,22 @@ class ShimTask:
         return await in_thread(self._shim.create, req)
 
     async def start(self, exec_id: str = "") -> int:
-        return await in_thread(self._shim.start, exec_id)
+        if exec_id or not self._pid:
+            return await in_thread(self._shim.start, exec_id)
+        # a task this daemon created: its exit can only come after its Start, as an event, so the
+        # wait registered now needs neither Connect nor State (two round trips once it exited)
+        self._init_exit = self._exits.expect(self.id, "", self._pid)
+        try:
+            return await in_thread(self._shim.start, exec_id)
+        except BaseException:
+            self._init_exit.cancel()
+            self._init_exit = None
+            raise
 
     async def wait(self, exec_id: str = "") -> Exit:
+        if not exec_id and self._init_exit is not None:
+            exited, self._init_exit = self._init_exit, None
+            return await exited
         # a shim that is slow to answer (stopped, overloaded) is asked again: only its death fails a wait
         while not self._pid:
             with contextlib.suppress(ShimTimeout):
@@ -318,6 +354,11 @@ class Shims:
         self._runtime_root = runtime_root
         self._events = events
         self._exits = ExitWatch()
+        self._zygote: Zygote | None = None
+        try:
+            self._zygote = Zygote(_flags(), _env())
+        except OSError as e:
+            log.warning("no shim zygote; shims are started by exec", extra={"error": str(e)})
 
     def exit_event(self, container_id: str, exec_id: str, exit: Exit) -> None:
         """A /tasks/exit event (events.py)."""
@@ -325,10 +366,22 @@ class Shims:
 
     def close(self) -> None:
         self._exits.close()
+        if self._zygote is not None:
+            self._zygote.close()
 
     async def start(self, bundle: Path, container_id: str) -> ShimTask:
+        """Forked by the zygote; by `shim start` when it is gone."""
+        zygote = self._zygote
+        if zygote is not None:
+            address = await zygote.start(bundle, container_id, str(self._events))
+            if address is not None:
+                return ShimTask(Shim(container_id, address), self._runtime_root, self._exits, _recorded_pid(bundle))
+            if self._zygote is zygote:
+                log.warning("the shim zygote is gone; shims are started by exec from now on")
+                self._zygote = None
+                await in_thread(zygote.close)
         shim = await in_thread(_start, bundle, container_id, str(self._events))
-        return ShimTask(shim, self._runtime_root, self._exits)
+        return ShimTask(shim, self._runtime_root, self._exits, _recorded_pid(bundle))
 
     def connect(self, container_id: str, address: str) -> ShimTask:
         return ShimTask(Shim(container_id, address), self._runtime_root, self._exits)
@@ -341,6 +394,14 @@ class Shims:
 
     async def discard(self, bundle: Path, container_id: str, pids: list[int]) -> None:
         await in_thread(_discard_half_started, bundle, container_id, pids)
+
+
+def _recorded_pid(bundle: Path) -> int:
+    """The shim's pid, as its start wrote it beside ./address (0: unknown, Connect will ask)."""
+    try:
+        return int((bundle / "shim.pid").read_text())
+    except (OSError, ValueError):
+        return 0
 
 
 def _discard_half_started(bundle: Path, container_id: str, pids: list[int]) -> None:

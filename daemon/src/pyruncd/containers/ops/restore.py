@@ -8,15 +8,17 @@ the API serves every other request; operations on that container say it is being
 
 import asyncio
 import logging
+import shutil
 
 from ...clock import rfc3339
+from ...threads import in_thread
 from ..context import Context
 from ..restart import decide
 from ..runtime import Exited, Started
 from ..shimapi import ShimClient
 from ..types import LIVE, Record, Status
 from .exit import watch
-from .remove import remove
+from .remove import remove, set_aside_dir
 from .start import open_output, start_again
 
 log = logging.getLogger("pyruncd.containers")
@@ -111,6 +113,8 @@ async def restore(ctx: Context, reconnects: Reconnects) -> None:
     """Leases for every container, reconnect to live shims, record exits we missed; then what the policies
     keep running starts again (docker's daemon restore). Runs while the API already answers."""
     hold_leases(ctx)
+    # what a killed daemon set aside (remove.py), before any removal (they wait for the first pass)
+    await in_thread(shutil.rmtree, set_aside_dir(ctx), True)
     recs = ctx.store.find()
     await reconnects.first_pass([r for r in recs if r.status in LIVE])
     for rec in recs:
