@@ -178,10 +178,6 @@ def _double(raw: bytes) -> float:
 
 
 def _convert(kind: str, raw: int | bytes) -> object:
-    if kind == "double":
-        if not isinstance(raw, bytes) or len(raw) != 8:
-            raise WireError("a double that is not 8 bytes")
-        return _double(raw)
     if kind == "string":
         return bytes(raw).decode()
     if kind == "bytes":
@@ -190,6 +186,10 @@ def _convert(kind: str, raw: int | bytes) -> object:
         return bool(raw)
     if kind in ("int32", "int64", "enum") and isinstance(raw, int) and raw >= 1 << 63:
         return raw - (1 << 64)
+    if kind == "double":
+        if not isinstance(raw, bytes) or len(raw) != 8:
+            raise WireError("a double that is not 8 bytes")
+        return _double(raw)
     return raw
 
 
@@ -267,13 +267,13 @@ def _decode(type_name: str, data: bytes) -> Message:
 # checked against messages.pyi (encode's overloads) or hand over a Message.
 
 def _scalar(number: int, kind: str, value: "Any", always: bool = False) -> bytes:
+    if kind in ("string", "bytes"):
+        raw = value.encode() if kind == "string" else bytes(value)
+        return _varint(number << 3 | LEN) + _varint(len(raw)) + raw if raw or always else b""
     if kind == "double":
         from struct import pack  # as in _double
 
         return _varint(number << 3 | I64) + pack("<d", value) if value or always else b""
-    if kind in ("string", "bytes"):
-        raw = value.encode() if kind == "string" else bytes(value)
-        return _varint(number << 3 | LEN) + _varint(len(raw)) + raw if raw or always else b""
     return _varint(number << 3 | VARINT) + _varint(int(value)) if value or always else b""
 
 
@@ -284,7 +284,7 @@ def _message(number: int, type_name: str, value: "Message | Mapping[str, object]
 
 def _encode(type_name: str, values: "Mapping[str, Any]") -> bytes:
     _check(type_name, values)
-    out = bytearray()
+    out: list[bytes] = []  # joined once: a context chunk's megabyte is not copied again and again
     oneofs = ONEOFS.get(type_name)
     # the fields with presence that are set: a Message's own record, or those a dict of fields holds
     present = values.get("_present", values.keys()) if oneofs is not None else ()
@@ -295,22 +295,24 @@ def _encode(type_name: str, values: "Mapping[str, Any]") -> bytes:
         if kind == "map":
             kkind, vkind = SCHEMA[sub][1][1], SCHEMA[sub][2][1]
             vsub = SCHEMA[sub][2][2]
-            for k, v in value.items():
-                body = _scalar(1, kkind, k) + (_message(2, vsub, v) if vkind == "message" else _scalar(2, vkind, v))
-                out += _varint(number << 3 | LEN) + _varint(len(body)) + body
+            for k, v in value.items():  # an entry's key and value are written even when empty, as protobuf does
+                body = _scalar(1, kkind, k, True) + (_message(2, vsub, v) if vkind == "message" else _scalar(2, vkind, v, True))
+                out.append(_varint(number << 3 | LEN) + _varint(len(body)) + body)
         elif kind == "message":
             for item in value if repeated else [value]:
-                out += _message(number, sub, item)
+                out.append(_message(number, sub, item))
         elif repeated and kind not in ("string", "bytes"):
             if value:  # packed, as proto3 writes them
                 body = b"".join(_varint(int(v)) for v in value)
-                out += _varint(number << 3 | LEN) + _varint(len(body)) + body
+                out.append(_varint(number << 3 | LEN) + _varint(len(body)) + body)
         elif repeated:
             for item in value:
-                out += _scalar(number, kind, item, always=True)
+                out.append(_scalar(number, kind, item, always=True))
+        elif oneofs is not None and name in oneofs and name in present:
+            out.append(_scalar(number, kind, value, always=True))
         else:
-            out += _scalar(number, kind, value, always=oneofs is not None and name in oneofs and name in present)
-    return bytes(out)
+            out.append(_scalar(number, kind, value))
+    return b"".join(out)
 
 
 def _encode_message(type_name: str, msg: "Message | Mapping[str, object] | None" = None, /,

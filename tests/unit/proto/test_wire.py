@@ -63,6 +63,8 @@ def test_absent_fields_take_proto3_defaults():
     ("io.containerd.cgroups.v1.Metrics",
      {"pids": {"current": 3}, "cpu": {"usage": {"total": 10**12, "per_cpu": [1, 300, 2**40]}},
       "memory": {"rss": 4096, "usage": {"limit": 2**63 - 4096}}}, metrics_pb2.Metrics),
+    ("pyrunc.build.v1.BuildOptions", {"build_args": {"E": ""}, "secrets": {"": b""}, "dockerfile_content": b""},
+     build.BuildOptions),  # map entries and fields with presence written even when empty
 ])
 def test_encode_matches_protobuf(type_name, fields, pb):
     ours = wire.encode(type_name, **fields)
