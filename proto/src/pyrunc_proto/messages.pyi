@@ -748,6 +748,84 @@ class io_containerd_cgroups_v1_Throttle_Fields(TypedDict, total=False):
     throttled_periods: int
     throttled_time: int
 
+class pyrunc_build_v1_BuildOptions(Message):
+    tags: list[str]
+    dockerfile: str
+    dockerfile_content: bytes
+    build_args: dict[str, str]
+    target: str
+    no_cache: bool
+    pull: bool
+    network: str
+    labels: dict[str, str]
+    secrets: dict[str, bytes]
+    platform: str
+
+class pyrunc_build_v1_BuildOptions_Fields(TypedDict, total=False):
+    tags: list[str] | tuple[str, ...]
+    dockerfile: str
+    dockerfile_content: bytes
+    build_args: Mapping[str, str]
+    target: str
+    no_cache: bool
+    pull: bool
+    network: str
+    labels: Mapping[str, str]
+    secrets: Mapping[str, bytes]
+    platform: str
+
+class pyrunc_build_v1_BuildProgress(Message):
+    step: str
+    status: str
+    output: bytes
+    warning: str
+    image_id: str
+    tagged: str
+    failure: pyrunc_build_v1_Failure | None
+    alive: float
+
+class pyrunc_build_v1_BuildProgress_Fields(TypedDict, total=False):
+    step: str
+    status: str
+    output: bytes
+    warning: str
+    image_id: str
+    tagged: str
+    failure: pyrunc_build_v1_Failure_Fields | pyrunc_build_v1_Failure | None
+    alive: float
+
+class pyrunc_build_v1_BuildRequest(Message):
+    options: pyrunc_build_v1_BuildOptions | None
+    context: bytes
+
+class pyrunc_build_v1_BuildRequest_Fields(TypedDict, total=False):
+    options: pyrunc_build_v1_BuildOptions_Fields | pyrunc_build_v1_BuildOptions | None
+    context: bytes
+
+class pyrunc_build_v1_Failure(Message):
+    message: str
+    code: int
+
+class pyrunc_build_v1_Failure_Fields(TypedDict, total=False):
+    message: str
+    code: int
+
+class pyrunc_build_v1_PruneRequest(Message):
+    ...
+
+class pyrunc_build_v1_PruneRequest_Fields(TypedDict, total=False):
+    ...
+
+class pyrunc_build_v1_PruneResponse(Message):
+    entries: int
+    deleted: list[str]
+    space_reclaimed: int
+
+class pyrunc_build_v1_PruneResponse_Fields(TypedDict, total=False):
+    entries: int
+    deleted: list[str] | tuple[str, ...]
+    space_reclaimed: int
+
 class pyrunc_containers_v1_AttachInput(Message):
     id: str
     start: bool
@@ -1405,6 +1483,18 @@ def decode(type_name: Literal['io.containerd.cgroups.v1.RdmaStat'], data: bytes,
 @overload
 def decode(type_name: Literal['io.containerd.cgroups.v1.Throttle'], data: bytes, /) -> io_containerd_cgroups_v1_Throttle: ...
 @overload
+def decode(type_name: Literal['pyrunc.build.v1.BuildOptions'], data: bytes, /) -> pyrunc_build_v1_BuildOptions: ...
+@overload
+def decode(type_name: Literal['pyrunc.build.v1.BuildProgress'], data: bytes, /) -> pyrunc_build_v1_BuildProgress: ...
+@overload
+def decode(type_name: Literal['pyrunc.build.v1.BuildRequest'], data: bytes, /) -> pyrunc_build_v1_BuildRequest: ...
+@overload
+def decode(type_name: Literal['pyrunc.build.v1.Failure'], data: bytes, /) -> pyrunc_build_v1_Failure: ...
+@overload
+def decode(type_name: Literal['pyrunc.build.v1.PruneRequest'], data: bytes, /) -> pyrunc_build_v1_PruneRequest: ...
+@overload
+def decode(type_name: Literal['pyrunc.build.v1.PruneResponse'], data: bytes, /) -> pyrunc_build_v1_PruneResponse: ...
+@overload
 def decode(type_name: Literal['pyrunc.containers.v1.AttachInput'], data: bytes, /) -> pyrunc_containers_v1_AttachInput: ...
 @overload
 def decode(type_name: Literal['pyrunc.containers.v1.Change'], data: bytes, /) -> pyrunc_containers_v1_Change: ...
@@ -1679,6 +1769,24 @@ def encode(type_name: Literal['io.containerd.cgroups.v1.RdmaStat'], msg: io_cont
 @overload
 def encode(type_name: Literal['io.containerd.cgroups.v1.Throttle'], msg: io_containerd_cgroups_v1_Throttle | io_containerd_cgroups_v1_Throttle_Fields | None = None, /,
            **fields: Unpack[io_containerd_cgroups_v1_Throttle_Fields]) -> bytes: ...
+@overload
+def encode(type_name: Literal['pyrunc.build.v1.BuildOptions'], msg: pyrunc_build_v1_BuildOptions | pyrunc_build_v1_BuildOptions_Fields | None = None, /,
+           **fields: Unpack[pyrunc_build_v1_BuildOptions_Fields]) -> bytes: ...
+@overload
+def encode(type_name: Literal['pyrunc.build.v1.BuildProgress'], msg: pyrunc_build_v1_BuildProgress | pyrunc_build_v1_BuildProgress_Fields | None = None, /,
+           **fields: Unpack[pyrunc_build_v1_BuildProgress_Fields]) -> bytes: ...
+@overload
+def encode(type_name: Literal['pyrunc.build.v1.BuildRequest'], msg: pyrunc_build_v1_BuildRequest | pyrunc_build_v1_BuildRequest_Fields | None = None, /,
+           **fields: Unpack[pyrunc_build_v1_BuildRequest_Fields]) -> bytes: ...
+@overload
+def encode(type_name: Literal['pyrunc.build.v1.Failure'], msg: pyrunc_build_v1_Failure | pyrunc_build_v1_Failure_Fields | None = None, /,
+           **fields: Unpack[pyrunc_build_v1_Failure_Fields]) -> bytes: ...
+@overload
+def encode(type_name: Literal['pyrunc.build.v1.PruneRequest'], msg: pyrunc_build_v1_PruneRequest | pyrunc_build_v1_PruneRequest_Fields | None = None, /,
+           **fields: Unpack[pyrunc_build_v1_PruneRequest_Fields]) -> bytes: ...
+@overload
+def encode(type_name: Literal['pyrunc.build.v1.PruneResponse'], msg: pyrunc_build_v1_PruneResponse | pyrunc_build_v1_PruneResponse_Fields | None = None, /,
+           **fields: Unpack[pyrunc_build_v1_PruneResponse_Fields]) -> bytes: ...
 @overload
 def encode(type_name: Literal['pyrunc.containers.v1.AttachInput'], msg: pyrunc_containers_v1_AttachInput | pyrunc_containers_v1_AttachInput_Fields | None = None, /,
            **fields: Unpack[pyrunc_containers_v1_AttachInput_Fields]) -> bytes: ...
@@ -1994,6 +2102,24 @@ def pack(type_name: Literal['io.containerd.cgroups.v1.RdmaStat'], msg: io_contai
 @overload
 def pack(type_name: Literal['io.containerd.cgroups.v1.Throttle'], msg: io_containerd_cgroups_v1_Throttle | io_containerd_cgroups_v1_Throttle_Fields | None = None, /,
          **fields: Unpack[io_containerd_cgroups_v1_Throttle_Fields]) -> google_protobuf_Any_Fields: ...
+@overload
+def pack(type_name: Literal['pyrunc.build.v1.BuildOptions'], msg: pyrunc_build_v1_BuildOptions | pyrunc_build_v1_BuildOptions_Fields | None = None, /,
+         **fields: Unpack[pyrunc_build_v1_BuildOptions_Fields]) -> google_protobuf_Any_Fields: ...
+@overload
+def pack(type_name: Literal['pyrunc.build.v1.BuildProgress'], msg: pyrunc_build_v1_BuildProgress | pyrunc_build_v1_BuildProgress_Fields | None = None, /,
+         **fields: Unpack[pyrunc_build_v1_BuildProgress_Fields]) -> google_protobuf_Any_Fields: ...
+@overload
+def pack(type_name: Literal['pyrunc.build.v1.BuildRequest'], msg: pyrunc_build_v1_BuildRequest | pyrunc_build_v1_BuildRequest_Fields | None = None, /,
+         **fields: Unpack[pyrunc_build_v1_BuildRequest_Fields]) -> google_protobuf_Any_Fields: ...
+@overload
+def pack(type_name: Literal['pyrunc.build.v1.Failure'], msg: pyrunc_build_v1_Failure | pyrunc_build_v1_Failure_Fields | None = None, /,
+         **fields: Unpack[pyrunc_build_v1_Failure_Fields]) -> google_protobuf_Any_Fields: ...
+@overload
+def pack(type_name: Literal['pyrunc.build.v1.PruneRequest'], msg: pyrunc_build_v1_PruneRequest | pyrunc_build_v1_PruneRequest_Fields | None = None, /,
+         **fields: Unpack[pyrunc_build_v1_PruneRequest_Fields]) -> google_protobuf_Any_Fields: ...
+@overload
+def pack(type_name: Literal['pyrunc.build.v1.PruneResponse'], msg: pyrunc_build_v1_PruneResponse | pyrunc_build_v1_PruneResponse_Fields | None = None, /,
+         **fields: Unpack[pyrunc_build_v1_PruneResponse_Fields]) -> google_protobuf_Any_Fields: ...
 @overload
 def pack(type_name: Literal['pyrunc.containers.v1.AttachInput'], msg: pyrunc_containers_v1_AttachInput | pyrunc_containers_v1_AttachInput_Fields | None = None, /,
          **fields: Unpack[pyrunc_containers_v1_AttachInput_Fields]) -> google_protobuf_Any_Fields: ...

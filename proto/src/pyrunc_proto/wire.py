@@ -1,9 +1,12 @@
 """Protobuf wire format without google.protobuf, driven by the generated tables.py files.
 
 For the processes where protobuf's import is too dear: the shim, one per container for its
-whole life (~6 MB of RSS each), and `pyctl run` (~30 ms of start-up). Stdlib only. Proto3
-semantics: fields at their default value are not written; unknown fields are skipped when
+whole life (~6 MB of RSS each), `pyctl run` (~30 ms of start-up) and `pyctl build`. Stdlib only.
+Proto3 semantics: fields at their default value are not written; unknown fields are skipped when
 reading; a field the tables do not know is an error when building (stale tables: `make proto`).
+Fields with presence (a oneof's members, proto3 `optional` ones) are written whenever set, even
+at their default, as protobuf does: a Message knows which are set (WhichOneof), a dict of
+fields sets those it holds (None: not set). Setting a oneof's member clears the others.
 
     req = decode("containerd.task.v2.CreateTaskRequest", payload)   # -> Message: req.id, req.rootfs...
     data = encode("containerd.task.v2.CreateTaskResponse", pid=42)   # nested messages: dicts or Messages
@@ -29,8 +32,11 @@ else:
     _SchemaBase = dict
 
 VARINT, I64, LEN, I32 = 0, 1, 2, 5
-_DEFAULTS: "dict[str, object]" = {"string": "", "bytes": b"", "bool": False, "message": None}
+_DEFAULTS: "dict[str, object]" = {"string": "", "bytes": b"", "bool": False, "double": 0.0, "message": None}
 _NAMES: "dict[str, frozenset[str]]" = {}
+_OWN = frozenset({"_type", "_present"})  # a Message's own entries beside its fields
+# message full name -> {field with presence: its oneof}, from the same table modules as SCHEMA
+ONEOFS: "dict[str, dict[str, str]]" = {}
 
 
 class WireError(ValueError):
@@ -39,11 +45,13 @@ class WireError(ValueError):
 
 class _Schema(_SchemaBase):
     """Message full name -> {field number: (name, kind, message type, repeated)}, from the table
-    module of the type's API, loaded on first use: the shim never holds pyctl's tables."""
+    module of the type's API, loaded on first use (with its ONEOFS): the shim never holds pyctl's tables."""
 
     def __missing__(self, type_name: str) -> "Fields":
         api = "pyrunc" if type_name.startswith("pyrunc.") else "containerd"
-        self.update(__import__(f"{__package__}.{api}.tables", fromlist=["SCHEMA"]).SCHEMA)
+        tables = __import__(f"{__package__}.{api}.tables", fromlist=["SCHEMA"])
+        ONEOFS.update(tables.ONEOFS)
+        self.update(tables.SCHEMA)
         return dict.__getitem__(self, type_name)
 
 
@@ -58,7 +66,7 @@ def _names(type_name: str) -> frozenset[str]:
 
 
 def _check(type_name: str, names: "Iterable[str]") -> None:
-    unknown = set(names) - _names(type_name) - {"_type"}
+    unknown = set(names) - _names(type_name) - _OWN
     if unknown:
         raise WireError(f"{type_name} has no field {sorted(unknown)[0]!r}")
 
@@ -69,6 +77,20 @@ def _default(kind: str, repeated: bool) -> object:
     if repeated:
         return []
     return _DEFAULTS.get(kind, 0)
+
+
+def _set_present(type_name: str, values: "dict[str, Any]", name: str, value: object) -> None:
+    """Set `name`, a field with presence, in a message's values (None: unset it, back to its default);
+    the other members of its oneof go back to unset, as protobuf's setter does."""
+    oneofs, present = ONEOFS[type_name], values["_present"]
+    cleared = [name] if value is None else [other for other in present if oneofs[other] == oneofs[name]]
+    for field in cleared:
+        present.discard(field)
+        kind = next(spec[1] for spec in SCHEMA[type_name].values() if spec[0] == field)
+        values[field] = _DEFAULTS.get(kind, 0)  # a oneof holds no repeated field
+    if value is not None:
+        present.add(name)
+        values[name] = value
 
 
 class Message:
@@ -85,6 +107,11 @@ class Message:
         for name, kind, _, repeated in SCHEMA[type_name].values():
             value = values.get(name, _default(kind, repeated))
             object.__setattr__(self, name, dict(value) if kind == "map" else list(value) if repeated else value)
+        oneofs = ONEOFS.get(type_name)
+        if oneofs is not None:
+            object.__setattr__(self, "_present", set())
+            for name in [name for name in values if name in oneofs]:  # in order: the last of a oneof stays
+                _set_present(type_name, self.__dict__, name, values[name])
 
     @classmethod
     def _of(cls, type_name: str, values: dict[str, object]) -> "Message":
@@ -95,11 +122,21 @@ class Message:
 
     def __setattr__(self, name: str, value: object) -> None:
         _check(self._type, [name])
-        object.__setattr__(self, name, value)
+        if name in ONEOFS.get(self._type, ()):
+            _set_present(self._type, self.__dict__, name, value)
+        else:
+            object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if k != "_type")
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if k not in _OWN)
         return f"{self._type}({fields})"
+
+    def WhichOneof(self, group: str) -> "str | None":
+        """The member of oneof `group` that is set, None when none is: as protobuf's."""
+        oneofs = ONEOFS.get(self._type, {})
+        if group not in oneofs.values():
+            raise ValueError(f'{self._type} has no "{group}" oneof')
+        return next((name for name in self.__dict__["_present"] if oneofs[name] == group), None)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Message) and self.__dict__ == other.__dict__
@@ -133,6 +170,13 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
+def _double(raw: bytes) -> float:
+    from struct import unpack  # here: only pyctl's messages have a double, the shim never reads one
+
+    value: float = unpack("<d", raw)[0]
+    return value
+
+
 def _convert(kind: str, raw: int | bytes) -> object:
     if kind == "string":
         return bytes(raw).decode()
@@ -142,12 +186,17 @@ def _convert(kind: str, raw: int | bytes) -> object:
         return bool(raw)
     if kind in ("int32", "int64", "enum") and isinstance(raw, int) and raw >= 1 << 63:
         return raw - (1 << 64)
+    if kind == "double":
+        if not isinstance(raw, bytes) or len(raw) != 8:
+            raise WireError("a double that is not 8 bytes")
+        return _double(raw)
     return raw
 
 
 def _decode_values(type_name: str, data: bytes) -> dict[str, object]:
     """Field name -> value, every field of the message (proto3 defaults for absent ones)."""
     fields = SCHEMA[type_name]
+    oneofs = ONEOFS.get(type_name)
     values: dict[str, object] = {}
     lists: dict[str, list[object]] = {}  # the repeated fields' lists and the maps' dicts, in values too
     maps: dict[str, dict[object, object]] = {}
@@ -158,6 +207,8 @@ def _decode_values(type_name: str, data: bytes) -> dict[str, object]:
             values[name] = lists[name] = []
         else:
             values[name] = _DEFAULTS.get(kind, 0)
+    if oneofs is not None:
+        values["_present"] = set()
     pos, end = 0, len(data)
     while pos < end:
         key, pos = _read_varint(data, pos)
@@ -170,11 +221,14 @@ def _decode_values(type_name: str, data: bytes) -> dict[str, object]:
             if pos + size > end:
                 raise WireError(f"{type_name}: field {number} runs past the end")
             raw, pos = data[pos:pos + size], pos + size
-        elif wire_type in (I64, I32):  # fixed64/fixed32: no such field in the tables, skipped
-            pos += 8 if wire_type == I64 else 4
-            if pos > end:
+        elif wire_type in (I64, I32):  # of these only double is in the tables: fixed64/fixed32/float skipped
+            size = 8 if wire_type == I64 else 4
+            if pos + size > end:
                 raise WireError(f"{type_name}: field {number} runs past the end")
-            continue
+            spec = fields.get(number)
+            raw, pos = data[pos:pos + size], pos + size
+            if wire_type == I32 or spec is None or spec[1] != "double":
+                continue
         else:
             raise WireError(f"{type_name}: wire type {wire_type} is not supported")
         spec = fields.get(number)
@@ -200,6 +254,8 @@ def _decode_values(type_name: str, data: bytes) -> dict[str, object]:
             lists[name].append(_convert(kind, raw))
         else:
             values[name] = _convert(kind, raw)
+        if oneofs is not None and name in oneofs:
+            _set_present(type_name, values, name, values[name])
     return values
 
 
@@ -214,6 +270,10 @@ def _scalar(number: int, kind: str, value: "Any", always: bool = False) -> bytes
     if kind in ("string", "bytes"):
         raw = value.encode() if kind == "string" else bytes(value)
         return _varint(number << 3 | LEN) + _varint(len(raw)) + raw if raw or always else b""
+    if kind == "double":
+        from struct import pack  # as in _double
+
+        return _varint(number << 3 | I64) + pack("<d", value) if value or always else b""
     return _varint(number << 3 | VARINT) + _varint(int(value)) if value or always else b""
 
 
@@ -224,7 +284,10 @@ def _message(number: int, type_name: str, value: "Message | Mapping[str, object]
 
 def _encode(type_name: str, values: "Mapping[str, Any]") -> bytes:
     _check(type_name, values)
-    out = bytearray()
+    out: list[bytes] = []  # joined once: a context chunk's megabyte is not copied again and again
+    oneofs = ONEOFS.get(type_name)
+    # the fields with presence that are set: a Message's own record, or those a dict of fields holds
+    present = values.get("_present", values.keys()) if oneofs is not None else ()
     for number, (name, kind, sub, repeated) in SCHEMA[type_name].items():
         value = values.get(name)
         if value is None:
@@ -232,27 +295,34 @@ def _encode(type_name: str, values: "Mapping[str, Any]") -> bytes:
         if kind == "map":
             kkind, vkind = SCHEMA[sub][1][1], SCHEMA[sub][2][1]
             vsub = SCHEMA[sub][2][2]
-            for k, v in value.items():
-                body = _scalar(1, kkind, k) + (_message(2, vsub, v) if vkind == "message" else _scalar(2, vkind, v))
-                out += _varint(number << 3 | LEN) + _varint(len(body)) + body
+            for k, v in value.items():  # an entry's key and value are written even when empty, as protobuf does
+                body = _scalar(1, kkind, k, True) + (_message(2, vsub, v) if vkind == "message" else _scalar(2, vkind, v, True))
+                out.append(_varint(number << 3 | LEN) + _varint(len(body)) + body)
         elif kind == "message":
             for item in value if repeated else [value]:
-                out += _message(number, sub, item)
+                out.append(_message(number, sub, item))
         elif repeated and kind not in ("string", "bytes"):
             if value:  # packed, as proto3 writes them
                 body = b"".join(_varint(int(v)) for v in value)
-                out += _varint(number << 3 | LEN) + _varint(len(body)) + body
+                out.append(_varint(number << 3 | LEN) + _varint(len(body)) + body)
         elif repeated:
             for item in value:
-                out += _scalar(number, kind, item, always=True)
+                out.append(_scalar(number, kind, item, always=True))
+        elif oneofs is not None and name in oneofs and name in present:
+            out.append(_scalar(number, kind, value, always=True))
         else:
-            out += _scalar(number, kind, value)
-    return bytes(out)
+            out.append(_scalar(number, kind, value))
+    return b"".join(out)
 
 
 def _encode_message(type_name: str, msg: "Message | Mapping[str, object] | None" = None, /,
                     **kwargs: object) -> bytes:
     """Encode from a Message, a dict of field values, or keyword arguments."""
+    if isinstance(msg, Message) and kwargs and type_name in ONEOFS:  # kwargs set as on the Message: presence kept
+        msg = Message._of(type_name, {**msg.__dict__, "_present": set(msg.__dict__["_present"])})
+        for name, value in kwargs.items():
+            setattr(msg, name, value)
+        kwargs = {}
     values = dict(msg.__dict__ if isinstance(msg, Message) else msg or {})
     values.update(kwargs)
     return _encode(type_name, values)

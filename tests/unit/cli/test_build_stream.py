@@ -1,6 +1,6 @@
 """The HTTP/2 client's calls whose requests stream (api/h2grpc.py) and the build messages it carries
-(api/build_messages.py): against a real grpcio server, past its flow-control windows; an early status while
-the client still sends; cancel() reaching the server's handler; the messages read back by build_pb2."""
+(pyrunc_proto.wire's): against a real grpcio server, past its flow-control windows; an early status while
+the client still sends; cancel() reaching the server's handler; the options as build_pb2 reads them."""
 
 import asyncio
 import socket
@@ -9,7 +9,7 @@ import threading
 
 import grpc
 import pytest
-from pyctl.api import Api, ApiError, build_messages, h2grpc
+from pyctl.api import Api, ApiError, h2grpc
 from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
 from pyrunc_proto.pyrunc.build.v1 import build_pb2_grpc
 
@@ -19,9 +19,11 @@ class Builds(build_pb2_grpc.BuildServicer):
 
     def __init__(self) -> None:
         self.cancelled = threading.Event()
+        self.options: list[pb.BuildOptions] = []
 
     async def Build(self, request_iterator, context):
         first = await anext(aiter(request_iterator))
+        self.options.append(first.options)
         mode = first.options.tags[0]
         if mode == "refuse":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "refused before reading the context")
@@ -87,7 +89,7 @@ def test_a_context_streams_past_the_windows_and_every_event_comes_back(server):
     path, _ = server
     api = Api(path)
     try:
-        stream = api.build.build(build_messages.BuildOptions(tags=["ok"]), chunks(40 << 20))
+        stream = api.build.build({"tags": ["ok"]}, chunks(40 << 20))
         events = [(reply.WhichOneof("event"), reply) for reply in stream]
         assert [kind for kind, _ in events] == ["status", "output", "alive", "failure", "image_id"]
         assert events[0][1].status == str(40 << 20) and events[1][1].output == b"\x00" * 300_000
@@ -104,7 +106,7 @@ def test_a_status_before_the_context_is_read_ends_the_sending(server):
     api = Api(path)
     try:
         with pytest.raises(ApiError) as e:
-            list(api.build.build(build_messages.BuildOptions(tags=["refuse"]), chunks(200 << 20)))
+            list(api.build.build({"tags": ["refuse"]}, chunks(200 << 20)))
         assert (e.value.code, e.value.message) == ("INVALID_ARGUMENT", "refused before reading the context")
         assert api.build.prune().entries == 2  # the connection is still good
     finally:
@@ -115,7 +117,7 @@ def test_cancel_reaches_the_handler_and_the_api_goes_on(server):
     path, builds = server
     api = Api(path)
     try:
-        stream = api.build.build(build_messages.BuildOptions(tags=["hang"]), chunks(3 << 20))
+        stream = api.build.build({"tags": ["hang"]}, chunks(3 << 20))
         assert next(stream).status == str(3 << 20)
         stream.cancel()
         assert builds.cancelled.wait(10)
@@ -137,7 +139,7 @@ def test_the_requests_failure_cancels_the_call(server):
 
     try:
         with pytest.raises(RuntimeError):
-            next(api.build.build(build_messages.BuildOptions(tags=["ok"]), failing()))
+            next(api.build.build({"tags": ["ok"]}, failing()))
         assert api.build.prune().entries == 2
     finally:
         api.close()
@@ -208,28 +210,22 @@ def test_data_frames_keep_to_the_peers_windows_and_frame_size():
         theirs.close()
 
 
-def test_build_messages_match_build_proto():
-    """Every field of BuildOptions written, and of BuildProgress and PruneResponse read, as build_pb2 has them."""
-    options = build_messages.BuildOptions(
-        tags=["a:1", "b"], dockerfile="sub/Dockerfile", dockerfile_content=b"", build_args={"K": "V", "E": ""},
-        target="t", no_cache=True, pull=True, network="none", labels={"l": "v"}, secrets={"s": b"\x00\xff"})
-    written = pb.BuildRequest.FromString(build_messages.options_request(options))
-    assert written.options.HasField("dockerfile_content")
-    fields = [f.name for f in pb.BuildOptions.DESCRIPTOR.fields]
-    for name in fields:
-        got = getattr(written.options, name)
-        assert (list(got) if name == "tags" else dict(got) if name in ("build_args", "labels", "secrets")
-                else got) == getattr(options, name), name
-    assert not pb.BuildRequest.FromString(build_messages.options_request(
-        build_messages.BuildOptions())).options.HasField("dockerfile_content")
-    assert pb.BuildRequest.FromString(build_messages.context_request(b"tar")).context == b"tar"
-    for field in pb.BuildProgress.DESCRIPTOR.fields:
-        value = {"failure": pb.Failure(message="m", code=-2), "alive": 1.5, "output": b"\xff"}.get(field.name, "x")
-        read = build_messages.BuildProgress.FromString(pb.BuildProgress(**{field.name: value}).SerializeToString())
-        assert read.WhichOneof("event") == field.name
-        got = getattr(read, field.name)
-        assert ((got.message, got.code) if field.name == "failure" else got) == (
-            ("m", -2) if field.name == "failure" else value)
-    prune_fields = {f.name for f in pb.PruneResponse.DESCRIPTOR.fields}
-    assert prune_fields == {"entries", "deleted", "space_reclaimed"}
-    assert build_messages.BuildProgress.FromString(b"").WhichOneof("event") is None
+def test_the_options_arrive_as_build_proto_has_them(server):
+    """Every field of BuildOptions as build_pb2 reads it; dockerfile_content present when given, even empty
+    (`-f -` with an empty Dockerfile: the daemon builds from it, not from the context), absent when not."""
+    path, builds = server
+    options = {"tags": ["built", "b"], "dockerfile": "sub/Dockerfile", "dockerfile_content": b"",
+               "build_args": {"K": "V", "E": ""}, "target": "t", "no_cache": True, "pull": True, "network": "none",
+               "labels": {"l": "v"}, "secrets": {"s": b"\x00\xff"}, "platform": "linux/arm64"}
+    api = Api(path)
+    try:
+        assert [reply.image_id for reply in api.build.build(options, [b"tar"])] == ["sha256:" + "c" * 64]
+        assert [reply.image_id for reply in api.build.build({"tags": ["built"]}, [])] == ["sha256:" + "c" * 64]
+    finally:
+        api.close()
+    written, bare = builds.options
+    assert written.HasField("dockerfile_content") and not bare.HasField("dockerfile_content")
+    assert {f.name for f in pb.BuildOptions.DESCRIPTOR.fields} == options.keys()
+    for name, value in options.items():
+        got = getattr(written, name)
+        assert (list(got) if name == "tags" else dict(got) if isinstance(value, dict) else got) == value, name

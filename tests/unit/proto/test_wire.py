@@ -14,6 +14,7 @@ from pyrunc_proto.containerd.runtime.task.v2 import shim_pb2 as api
 from pyrunc_proto.containerd.ttrpc import request_pb2
 from pyrunc_proto.containerd.types import mount_pb2
 from pyrunc_proto.containerd.types.task import task_pb2 as types
+from pyrunc_proto.pyrunc.build.v1 import build_pb2 as build
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 
 REPO = Path(__file__).resolve().parents[3]
@@ -62,6 +63,8 @@ def test_absent_fields_take_proto3_defaults():
     ("io.containerd.cgroups.v1.Metrics",
      {"pids": {"current": 3}, "cpu": {"usage": {"total": 10**12, "per_cpu": [1, 300, 2**40]}},
       "memory": {"rss": 4096, "usage": {"limit": 2**63 - 4096}}}, metrics_pb2.Metrics),
+    ("pyrunc.build.v1.BuildOptions", {"build_args": {"E": ""}, "secrets": {"": b""}, "dockerfile_content": b""},
+     build.BuildOptions),  # map entries and fields with presence written even when empty
 ])
 def test_encode_matches_protobuf(type_name, fields, pb):
     ours = wire.encode(type_name, **fields)
@@ -119,3 +122,43 @@ def test_pb2_style_messages_maps_and_signed_ints_match_protobuf():
     assert (got.stream, got.data, got.exited, got.exit_code) == ("stderr", b"\x00\xff", True, -1)
     c = wire.decode("pyrunc.containers.v1.Container", pb.Container(id="x", pid=7, labels={"a": "b"}).SerializeToString())
     assert (c.id, c.pid, c.labels, c.name) == ("x", 7, {"a": "b"}, "")
+
+
+@pytest.mark.parametrize("field", [f.name for f in build.BuildProgress.DESCRIPTOR.fields])
+def test_a_oneofs_member_is_read_and_written_as_protobuf_does_even_at_its_default(field):
+    values = {"failure": build.Failure(message="m", code=-2), "alive": 1.5, "output": b"\xff"}
+    defaults = {"failure": build.Failure(), "alive": 0.0, "output": b""}
+    for value in (values.get(field, "x"), defaults.get(field, "")):
+        data = build.BuildProgress(**{field: value}).SerializeToString()
+        got = wire.decode("pyrunc.build.v1.BuildProgress", data)
+        assert got.WhichOneof("event") == field
+        read = getattr(got, field)
+        assert ((read.message, read.code) if field == "failure" else read) == (
+            (value.message, value.code) if field == "failure" else value)
+        assert got.SerializeToString() == data
+
+
+def test_a_oneof_keeps_one_member_and_optional_fields_their_presence():
+    empty = wire.decode("pyrunc.build.v1.BuildProgress", b"")
+    assert empty.WhichOneof("event") is None and empty.failure is None and empty.step == ""
+    two = build.BuildProgress(step="s").SerializeToString() + build.BuildProgress(alive=2.0).SerializeToString()
+    got = wire.decode("pyrunc.build.v1.BuildProgress", two)  # the last one read is the one set, as protobuf
+    assert (got.WhichOneof("event"), got.step, got.alive) == ("alive", "", 2.0)
+    got.failure = wire.Message("pyrunc.build.v1.Failure", message="f")
+    assert (got.WhichOneof("event"), got.alive) == ("failure", 0.0)
+    assert build.BuildProgress.FromString(got.SerializeToString()).failure.message == "f"
+    with pytest.raises(ValueError, match='no "events" oneof'):
+        got.WhichOneof("events")
+    for options, present in (({}, False), ({"dockerfile_content": b""}, True), ({"dockerfile_content": b"F"}, True)):
+        data = wire.encode("pyrunc.build.v1.BuildRequest", options=options)
+        assert build.BuildRequest.FromString(data).options.HasField("dockerfile_content") is present
+        msg = wire.Message("pyrunc.build.v1.BuildOptions", **options)
+        assert build.BuildOptions.FromString(msg.SerializeToString()).HasField("dockerfile_content") is present
+        assert wire.decode("pyrunc.build.v1.BuildOptions", msg.SerializeToString()) == msg
+    msg = wire.Message("pyrunc.build.v1.BuildOptions")
+    msg.dockerfile_content = b""
+    assert build.BuildOptions.FromString(msg.SerializeToString()).HasField("dockerfile_content")
+    assert build.BuildOptions.FromString(wire.encode("pyrunc.build.v1.BuildOptions", msg, tags=["t"])).HasField(
+        "dockerfile_content")
+    msg.dockerfile_content = None
+    assert msg.WhichOneof("_dockerfile_content") is None and msg.SerializeToString() == b""

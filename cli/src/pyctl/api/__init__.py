@@ -2,9 +2,9 @@
 
 The containers service goes over the HTTP/2 client (api/h2grpc.py, api/lite.py): no grpcio or
 google.protobuf to import, which would be most of a short `pyctl run`; so does the build service, its context
-streaming, with messages of its own (api/build.py, api/build_messages.py). The other calls that stream
-requests (attach, copy_to, load) and the services without wire tables (images, networks, volumes, system)
-go over grpcio, imported on their first call. Commands never see either.
+streaming (api/build.py). The other calls that stream requests (attach, copy_to, load) and the services
+without wire tables (images, networks, volumes, system) go over grpcio, imported on their first call.
+Commands never see either.
 """
 
 from __future__ import annotations

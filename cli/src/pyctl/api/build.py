@@ -1,10 +1,12 @@
-"""The build service over the HTTP/2 client (h2grpc), its messages in api/build_messages.py: a build's
-context streams to the daemon while its progress comes back, without grpcio or google.protobuf (~100 ms of
-a cached `pyctl build`). Imported when first used."""
+"""The build service over the HTTP/2 client (h2grpc), with pyrunc_proto.wire's messages: a build's context
+streams to the daemon while its progress comes back, without grpcio or google.protobuf (~100 ms of a cached
+`pyctl build`). Imported when first used."""
 
 from __future__ import annotations
 
-from . import build_messages as messages
+from pyrunc_proto.wire import Message, WireError, decode, encode
+
+from . import lite
 from .errors import ApiError
 from .h2grpc import RpcError
 
@@ -12,10 +14,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+    from pyrunc_proto.messages import pyrunc_build_v1_BuildProgress as BuildProgress
+    from pyrunc_proto.messages import pyrunc_build_v1_PruneResponse as PruneResponse
+
     from .connection import Connection
     from .h2grpc import Call
+    from .types import BuildOptions
 
-_SERVICE = "/pyrunc.build.v1.Build/"
+_SERVICE = "pyrunc.build.v1.Build"
 
 
 class BuildStream:
@@ -27,13 +33,12 @@ class BuildStream:
     def __iter__(self) -> BuildStream:
         return self
 
-    def __next__(self) -> messages.BuildProgress:
+    def __next__(self) -> BuildProgress:
         try:
-            data = next(self._call)
-            return messages.BuildProgress.FromString(data)
+            return decode("pyrunc.build.v1.BuildProgress", next(self._call))
         except RpcError as e:
             raise ApiError(e.code().name, e.details()) from None
-        except messages.WireError as e:
+        except (WireError, UnicodeDecodeError) as e:
             raise ApiError("INTERNAL", f"Build: {e}") from None
 
     def cancel(self) -> None:
@@ -44,24 +49,18 @@ class BuildApi:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def build(self, options: messages.BuildOptions, context: Iterable[bytes]) -> BuildStream:
+    def build(self, options: BuildOptions, context: Iterable[bytes]) -> BuildStream:
         """Send the options, then the context tar that `context` yields; the progress as it comes."""
 
         def requests() -> Iterator[bytes]:
-            yield messages.options_request(options)
+            yield encode("pyrunc.build.v1.BuildRequest", options=options)
             for chunk in context:
-                yield messages.context_request(chunk)
+                yield encode("pyrunc.build.v1.BuildRequest", context=chunk)
 
-        return BuildStream(self._connection.lite().stream(_SERVICE + "Build", requests()))
+        return BuildStream(self._connection.lite().stream(f"/{_SERVICE}/Build", requests()))
 
-    def prune(self) -> messages.PruneResponse:
+    def prune(self) -> PruneResponse:
         """Forget the build cache; the step images only it kept go."""
-        try:
-            replies = list(self._connection.lite().call(_SERVICE + "Prune", b""))
-            if not replies:
-                raise ApiError("INTERNAL", "Prune: the daemon sent no reply")
-            return messages.PruneResponse.FromString(replies[-1])
-        except RpcError as e:
-            raise ApiError(e.code().name, e.details()) from None
-        except messages.WireError as e:
-            raise ApiError("INTERNAL", f"Prune: {e}") from None
+        reply: PruneResponse = lite.unary(self._connection.lite(), "Prune", Message("pyrunc.build.v1.PruneRequest"),
+                                          service=_SERVICE)
+        return reply

@@ -1,8 +1,9 @@
 """The containers service over the HTTP/2 client (h2grpc), with pyrunc_proto.wire's messages:
-no grpcio and no google.protobuf, which are most of a short `pyctl run`'s time.
+no grpcio and no google.protobuf, which are most of a short `pyctl run`'s time. The build service's
+unary call (Prune) goes through here too (api/build.py streams its Build itself).
 
 Replies are wire.Message objects with the attributes of the generated class the method returns;
-the ContainersApi's methods give them that class's type.
+the ContainersApi's and BuildApi's methods give them that class's type.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 SERVICE = "pyrunc.containers.v1.Containers"
-_METHODS = SERVICES[SERVICE]
 _PACKAGE = SERVICE.rpartition(".")[0] + "."
 
 
@@ -28,12 +28,12 @@ def message(name: str, /, **fields: object) -> Message:
     return Message(_PACKAGE + name, **fields)
 
 
-def stream(channel: Channel, method: str, request: Message) -> Iterator[Any]:
-    """Each reply of `method`, decoded; any failure as ApiError. Any: a wire.Message, dynamic by
-    nature; the caller types it as the method's reply class."""
-    reply_type = _METHODS[method][1]
+def stream(channel: Channel, method: str, request: Message, *, service: str = SERVICE) -> Iterator[Any]:
+    """Each reply of `method` of `service`, decoded; any failure as ApiError. Any: a wire.Message,
+    dynamic by nature; the caller types it as the method's reply class."""
+    reply_type = SERVICES[service][method][1]
     try:
-        for data in channel.call(f"/{SERVICE}/{method}", request.SerializeToString()):
+        for data in channel.call(f"/{service}/{method}", request.SerializeToString()):
             try:
                 yield decode(reply_type, data)
             except (WireError, UnicodeDecodeError) as e:
@@ -42,9 +42,9 @@ def stream(channel: Channel, method: str, request: Message) -> Iterator[Any]:
         raise ApiError(e.code().name, e.details()) from None
 
 
-def unary(channel: Channel, method: str, request: Message) -> Any:
-    """The one reply of `method` (Any: as stream's)."""
-    got = list(stream(channel, method, request))
+def unary(channel: Channel, method: str, request: Message, *, service: str = SERVICE) -> Any:
+    """The one reply of `method` of `service` (Any: as stream's)."""
+    got = list(stream(channel, method, request, service=service))
     if not got:
         raise ApiError("INTERNAL", f"{method}: the daemon sent no reply")
     return got[-1]

@@ -5,11 +5,12 @@ Where one is a request message's field dict as proto/generate.py writes it, it i
 from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:  # messages.pyi is a stub only: nothing to import at run time
+    from pyrunc_proto.messages import pyrunc_build_v1_BuildOptions_Fields as BuildOptions
     from pyrunc_proto.messages import pyrunc_containers_v1_ContainerConfig_Fields as ContainerConfig
     from pyrunc_proto.messages import pyrunc_containers_v1_ExecRequest_Fields as ExecConfig
     from pyrunc_proto.messages import pyrunc_containers_v1_UpdateRequest_Fields as ResourceUpdate
 
-__all__ = ["AttachInput", "ContainerConfig", "ExecConfig", "RegistryAuth", "ResourceUpdate"]
+__all__ = ["AttachInput", "BuildOptions", "ContainerConfig", "ExecConfig", "RegistryAuth", "ResourceUpdate"]
 
 
 class AttachInput(TypedDict, total=False):

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from pyrunc_dockerignore import IgnoreMatcher
+    from pyrunc_proto.messages import pyrunc_build_v1_BuildProgress as BuildProgress
 
-    from ..api import build_messages as pb
+    from ..api.types import BuildOptions
 
 _CHUNK = 1 << 20
 _TAR_MAGIC = b"ustar"
@@ -111,14 +112,14 @@ def _stream(f: BinaryIO, first: bytes) -> Iterator[bytes]:
         yield chunk
 
 
-def _stdin_context(options: pb.BuildOptions) -> Iterator[bytes]:
+def _stdin_context(options: BuildOptions) -> Iterator[bytes]:
     """stdin as the context: a tar (plain or compressed), or else a Dockerfile alone."""
     stdin = sys.stdin.buffer
     head = stdin.read(512)
     compressed = head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"))
     if compressed or head[257:262] == _TAR_MAGIC:
         return _stream(stdin, head)
-    options.dockerfile_content = head + stdin.read()
+    options["dockerfile_content"] = head + stdin.read()
     return iter(())
 
 
@@ -145,9 +146,7 @@ def _secret(spec: str) -> tuple[str, bytes]:
         raise CLIError(f"failed to read secret {secret_id}: {e.strerror}: {source}") from None
 
 
-def _options(args: argparse.Namespace) -> pb.BuildOptions:
-    from ..api import build_messages as pb
-
+def _options(args: argparse.Namespace) -> BuildOptions:
     build_args = {}
     for arg in args.build_arg:
         key, sep, value = arg.partition("=")
@@ -156,24 +155,24 @@ def _options(args: argparse.Namespace) -> pb.BuildOptions:
         elif key in os.environ:  # `--build-arg NAME` takes the value from the environment, as docker
             build_args[key] = os.environ[key]
     labels = dict(label.partition("=")[::2] for label in args.label)
-    return pb.BuildOptions(tags=args.tag, build_args=build_args, target=args.target or "", no_cache=args.no_cache,
-                           pull=args.pull, network="" if args.network in (None, "default") else args.network,
-                           labels=labels, secrets=dict(_secret(spec) for spec in args.secret), platform=args.platform)
+    return {"tags": args.tag, "build_args": build_args, "target": args.target or "", "no_cache": args.no_cache,
+            "pull": args.pull, "network": "" if args.network in (None, "default") else args.network,
+            "labels": labels, "secrets": dict(_secret(spec) for spec in args.secret), "platform": args.platform}
 
 
-def _context(args: argparse.Namespace, options: pb.BuildOptions) -> Iterator[bytes]:
+def _context(args: argparse.Namespace, options: BuildOptions) -> Iterator[bytes]:
     if args.path == "-":
         if args.file == "-":
             raise CLIError("invalid argument: can't use stdin for both build context and dockerfile")
         chunks = _stdin_context(options)
         if args.file:
-            options.dockerfile = args.file
+            options["dockerfile"] = args.file
         return chunks
     if not os.path.isdir(args.path):
         raise CLIError(f'unable to prepare context: path "{args.path}" not found')
     dockerfile = args.file or os.path.join(args.path, "Dockerfile")
-    if dockerfile == "-":
-        options.dockerfile_content = sys.stdin.buffer.read()
+    if dockerfile == "-":  # set even when empty: the daemon builds from it, not from the context
+        options["dockerfile_content"] = sys.stdin.buffer.read()
     else:
         inside = os.path.relpath(os.path.abspath(dockerfile), os.path.abspath(args.path))
         if not os.path.exists(dockerfile):
@@ -181,10 +180,10 @@ def _context(args: argparse.Namespace, options: pb.BuildOptions) -> Iterator[byt
                            f"lstat {os.path.abspath(dockerfile)}: no such file or directory")
         if inside.startswith(".."):
             with open(dockerfile, "rb") as f:
-                options.dockerfile_content = f.read()
+                options["dockerfile_content"] = f.read()
         else:
-            options.dockerfile = inside
-    return directory_context(args.path, options.dockerfile or "Dockerfile")
+            options["dockerfile"] = inside
+    return directory_context(args.path, options.get("dockerfile") or "Dockerfile")
 
 
 class _Display:
@@ -196,12 +195,12 @@ class _Display:
         self.mid_line = False
 
 
-def _show(reply: pb.BuildProgress, display: _Display) -> str | None:
+def _show(reply: BuildProgress, display: _Display) -> str | None:
     """Print one event; the image id when it is the build's."""
     out = sys.stdout
     quiet = display.quiet
     kind = reply.WhichOneof("event")
-    if kind == "failure":
+    if reply.failure is not None:  # set only when it is the event
         raise CLIError(reply.failure.message, reply.failure.code or 1)
     if kind == "image_id":
         if not quiet:
@@ -251,7 +250,7 @@ def build(api: Api, args: argparse.Namespace) -> int:
                 image_id = _show(reply, display) or image_id
                 continue
             image_id = tty.show(reply) or image_id
-            if reply.WhichOneof("event") == "failure":
+            if reply.failure is not None:
                 raise CLIError(reply.failure.message, reply.failure.code or 1)
     except KeyboardInterrupt:
         stream.cancel()  # the daemon stops the build and removes what it was making

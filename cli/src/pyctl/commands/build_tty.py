@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import TextIO
 
-    from ..api import build_messages as pb
+    from pyrunc_proto.messages import pyrunc_build_v1_BuildProgress as BuildProgress
 
 TAIL = 6  # output lines shown under a running step, as BuildKit
 REFRESH = 0.1
@@ -110,7 +110,7 @@ class TtyDisplay:
                 step.ended = now
         self.steps.append(_Step(title=title, started=now))
 
-    def show(self, reply: pb.BuildProgress) -> str | None:
+    def show(self, reply: BuildProgress) -> str | None:
         """Take one event; the image id when it is the build's."""
         kind = reply.WhichOneof("event")
         with self.lock:

@@ -13,17 +13,15 @@ from ..compose.progress import event
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..api import Api
-    from ..api import build_messages as pb
+    from ..api.types import BuildOptions
     from ..compose.model import Project, Service
 
 
-def _options(project: Project, svc: Service, *, no_cache: bool, pull: bool) -> pb.BuildOptions:
-    from ..api import build_messages as pb
-
+def _options(project: Project, svc: Service, *, no_cache: bool, pull: bool) -> BuildOptions:
     cfg = svc.config["build"]
     args = {k: v if v is not None else project.environment.get(k) for k, v in cfg.get("args", {}).items()}
-    options = pb.BuildOptions(tags=[image_name(project, svc)], build_args={k: v for k, v in args.items() if v is not None},
-                              target=cfg.get("target", ""), no_cache=no_cache, pull=pull)
+    options: BuildOptions = {"tags": [image_name(project, svc)], "build_args": {k: v for k, v in args.items() if v is not None},
+                             "target": cfg.get("target", ""), "no_cache": no_cache, "pull": pull}
     dockerfile = os.path.join(cfg["context"], cfg.get("dockerfile", "Dockerfile"))
     inside = os.path.relpath(dockerfile, cfg["context"])
     if not os.path.isfile(dockerfile):
@@ -31,9 +29,9 @@ def _options(project: Project, svc: Service, *, no_cache: bool, pull: bool) -> p
                            f"services.{svc.name}.build")
     if inside.startswith(".."):
         with open(dockerfile, "rb") as f:
-            options.dockerfile_content = f.read()
+            options["dockerfile_content"] = f.read()
     else:
-        options.dockerfile = inside
+        options["dockerfile"] = inside
     return options
 
 
@@ -47,12 +45,12 @@ def build_service(api: Api, project: Project, svc: Service, *, no_cache: bool = 
         raise ComposeError(f'build context "{context}" is not a directory', f"services.{svc.name}.build.context")
     options = _options(project, svc, no_cache=no_cache, pull=pull)
     event("Service", svc.name, "Building")
-    stream = api.build.build(options, directory_context(context, options.dockerfile or "Dockerfile"))
+    stream = api.build.build(options, directory_context(context, options.get("dockerfile") or "Dockerfile"))
     image_id = ""
     try:
         for reply in stream:
             kind = reply.WhichOneof("event")
-            if kind == "failure":
+            if reply.failure is not None:  # set only when it is the event
                 raise ComposeError(f'service "{svc.name}" failed to build: {reply.failure.message}')
             if kind == "image_id":
                 image_id = reply.image_id

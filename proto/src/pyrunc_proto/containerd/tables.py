@@ -2,6 +2,8 @@
 
 SCHEMA: message full name -> {field number: (name, kind, message type or '', repeated)};
 a map field is kind 'map' with its entry message as the type.
+ONEOFS: message full name -> {field with presence: its oneof}, for the messages that have
+such fields: a oneof's members, and proto3 `optional` fields (each alone in a oneof of its own).
 SERVICES: service full name -> {method: (request type, response type, client streaming,
 server streaming)}.
 """
@@ -402,6 +404,9 @@ SCHEMA = {
     'ttrpc.StringList': {
         1: ('list', 'string', '', True),
     },
+}
+
+ONEOFS = {
 }
 
 SERVICES = {

@@ -2,11 +2,63 @@
 
 SCHEMA: message full name -> {field number: (name, kind, message type or '', repeated)};
 a map field is kind 'map' with its entry message as the type.
+ONEOFS: message full name -> {field with presence: its oneof}, for the messages that have
+such fields: a oneof's members, and proto3 `optional` fields (each alone in a oneof of its own).
 SERVICES: service full name -> {method: (request type, response type, client streaming,
 server streaming)}.
 """
 
 SCHEMA = {
+    'pyrunc.build.v1.BuildOptions': {
+        1: ('tags', 'string', '', True),
+        2: ('dockerfile', 'string', '', False),
+        3: ('dockerfile_content', 'bytes', '', False),
+        4: ('build_args', 'map', 'pyrunc.build.v1.BuildOptions.BuildArgsEntry', False),
+        5: ('target', 'string', '', False),
+        6: ('no_cache', 'bool', '', False),
+        7: ('pull', 'bool', '', False),
+        8: ('network', 'string', '', False),
+        9: ('labels', 'map', 'pyrunc.build.v1.BuildOptions.LabelsEntry', False),
+        10: ('secrets', 'map', 'pyrunc.build.v1.BuildOptions.SecretsEntry', False),
+        11: ('platform', 'string', '', False),
+    },
+    'pyrunc.build.v1.BuildOptions.BuildArgsEntry': {
+        1: ('key', 'string', '', False),
+        2: ('value', 'string', '', False),
+    },
+    'pyrunc.build.v1.BuildOptions.LabelsEntry': {
+        1: ('key', 'string', '', False),
+        2: ('value', 'string', '', False),
+    },
+    'pyrunc.build.v1.BuildOptions.SecretsEntry': {
+        1: ('key', 'string', '', False),
+        2: ('value', 'bytes', '', False),
+    },
+    'pyrunc.build.v1.BuildProgress': {
+        1: ('step', 'string', '', False),
+        2: ('status', 'string', '', False),
+        3: ('output', 'bytes', '', False),
+        4: ('warning', 'string', '', False),
+        5: ('image_id', 'string', '', False),
+        6: ('tagged', 'string', '', False),
+        7: ('failure', 'message', 'pyrunc.build.v1.Failure', False),
+        8: ('alive', 'double', '', False),
+    },
+    'pyrunc.build.v1.BuildRequest': {
+        1: ('options', 'message', 'pyrunc.build.v1.BuildOptions', False),
+        2: ('context', 'bytes', '', False),
+    },
+    'pyrunc.build.v1.Failure': {
+        1: ('message', 'string', '', False),
+        2: ('code', 'int32', '', False),
+    },
+    'pyrunc.build.v1.PruneRequest': {
+    },
+    'pyrunc.build.v1.PruneResponse': {
+        1: ('entries', 'int64', '', False),
+        2: ('deleted', 'string', '', True),
+        3: ('space_reclaimed', 'int64', '', False),
+    },
     'pyrunc.containers.v1.AttachInput': {
         1: ('id', 'string', '', False),
         2: ('start', 'bool', '', False),
@@ -262,6 +314,22 @@ SCHEMA = {
     },
 }
 
+ONEOFS = {
+    'pyrunc.build.v1.BuildOptions': {
+        'dockerfile_content': '_dockerfile_content',
+    },
+    'pyrunc.build.v1.BuildProgress': {
+        'step': 'event',
+        'status': 'event',
+        'output': 'event',
+        'warning': 'event',
+        'image_id': 'event',
+        'tagged': 'event',
+        'failure': 'event',
+        'alive': 'event',
+    },
+}
+
 SERVICES = {
     'pyrunc.containers.v1.Containers': {
         'Create': ('pyrunc.containers.v1.CreateRequest', 'pyrunc.containers.v1.CreateResponse', False, False),
@@ -290,5 +358,9 @@ SERVICES = {
         'Commit': ('pyrunc.containers.v1.CommitRequest', 'pyrunc.containers.v1.CommitResponse', False, False),
         'Diff': ('pyrunc.containers.v1.ContainerRef', 'pyrunc.containers.v1.DiffResponse', False, False),
         'Export': ('pyrunc.containers.v1.ContainerRef', 'pyrunc.containers.v1.Chunk', False, True),
+    },
+    'pyrunc.build.v1.Build': {
+        'Build': ('pyrunc.build.v1.BuildRequest', 'pyrunc.build.v1.BuildProgress', True, True),
+        'Prune': ('pyrunc.build.v1.PruneRequest', 'pyrunc.build.v1.PruneResponse', False, False),
     },
 }
