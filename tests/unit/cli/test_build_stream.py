@@ -163,6 +163,15 @@ def test_build_loads_neither_grpc_nor_protobuf(server, tmp_path):
     assert r.stdout == b"sha256:" + b"c" * 64 + b"\n"
 
 
+def frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+
+def read_frame(f):
+    head = f.read(9)
+    return head[3], head[4], int.from_bytes(head[5:9], "big"), f.read(int.from_bytes(head[:3], "big"))
+
+
 def test_data_frames_keep_to_the_peers_windows_and_frame_size():
     """A peer with a 1000-byte stream window and 300-byte frames: the client sends no more than it is given,
     and waits for WINDOW_UPDATE to send the rest."""
@@ -171,13 +180,6 @@ def test_data_frames_keep_to_the_peers_windows_and_frame_size():
     channel.sock = ours
     received: list[int] = []
     failure: list[str] = []
-
-    def frame(kind, flags, stream, payload=b""):
-        return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
-
-    def read_frame(f):
-        head = f.read(9)
-        return head[3], head[4], int.from_bytes(head[5:9], "big"), f.read(int.from_bytes(head[:3], "big"))
 
     def peer():
         f = theirs.makefile("rb")
@@ -205,6 +207,45 @@ def test_data_frames_keep_to_the_peers_windows_and_frame_size():
         assert list(channel.stream("/s/M", [b"a" * 2000, b"b" * 1500])) == []
         t.join(10)
         assert not failure and sum(received) == 2000 + 1500 + 2 * 5 and max(received) <= 300
+    finally:
+        channel.close()
+        theirs.close()
+
+
+def test_headers_of_a_call_left_unread_still_reach_the_hpack_table():
+    """The peer ends call 1 (read up to its message, then left) only after call 2 began, with trailers that
+    add an entry to the HPACK table; call 2's headers use that entry."""
+    ours, theirs = socket.socketpair()
+    channel = h2grpc.Channel("unused")
+    channel.sock = ours
+    indexed = bytes([0x40, 5]) + b"x-one" + bytes([3]) + b"two"  # a literal that enters the table as 62
+
+    def peer():
+        f = theirs.makefile("rb")
+        streams = []
+        while len(streams) < 2:
+            kind, flags, stream, _ = read_frame(f)
+            if kind == h2grpc.HEADERS:
+                streams.append(stream)
+                if len(streams) == 1:
+                    head = h2grpc.encode_headers([(":status", "200")])
+                    theirs.sendall(frame(h2grpc.HEADERS, h2grpc.END_HEADERS, stream, head)
+                                   + frame(h2grpc.DATA, 0, stream, b"\x00\x00\x00\x00\x01A"))
+        first, second = streams
+        theirs.sendall(frame(h2grpc.HEADERS, h2grpc.END_HEADERS | h2grpc.END_STREAM, first,
+                             indexed + h2grpc.encode_headers([("grpc-status", "0")]))
+                       + frame(h2grpc.HEADERS, h2grpc.END_HEADERS, second,
+                               h2grpc.encode_headers([(":status", "200")]) + bytes([0x80 | 62]))
+                       + frame(h2grpc.DATA, 0, second, b"\x00\x00\x00\x00\x01B")
+                       + frame(h2grpc.HEADERS, h2grpc.END_HEADERS | h2grpc.END_STREAM, second,
+                               h2grpc.encode_headers([("grpc-status", "0")])))
+
+    t = threading.Thread(target=peer, daemon=True)
+    t.start()
+    try:
+        assert next(iter(channel.call("/s/One", b""))) == b"A"
+        assert list(channel.call("/s/Two", b"")) == [b"B"]
+        t.join(10)
     finally:
         channel.close()
         theirs.close()

@@ -81,6 +81,7 @@ class Channel:
         """A new connection's state: nothing of the last one carries over."""
         self._buf = bytearray()
         self._decoder = Decoder()
+        self._abandoned_block = bytearray()  # a header block of a call no longer read
         self._send_window = self._peer_initial_window = 65535
         self._max_frame = 16384
         self._received = 0  # DATA bytes since we last gave the window back
@@ -149,8 +150,23 @@ class Channel:
                 continue
             block = False
             kind, flags, stream, payload = frame
-            if not self._control(kind, flags, stream, payload) and self._call is not None and stream == self._call.stream:
+            if self._control(kind, flags, stream, payload):
+                continue
+            if self._call is not None and stream == self._call.stream:
                 self._call.on_frame(kind, flags, payload)
+            elif kind in (HEADERS, CONTINUATION):
+                self._abandoned_headers(kind, flags, payload)
+
+    def _abandoned_headers(self, kind: int, flags: int, payload: bytes) -> None:
+        """Headers of a call its caller stopped reading: decoded all the same, since every block
+        updates the connection's HPACK table, which the next call's headers index into."""
+        self._abandoned_block += _strip(flags, payload) if kind == HEADERS else payload
+        if flags & END_HEADERS:
+            try:
+                self._decoder.decode(bytes(self._abandoned_block))
+            except HpackError as e:
+                raise RpcError("INTERNAL", f"HPACK: {e}") from None
+            self._abandoned_block.clear()
 
     def _control(self, kind: int, flags: int, stream: int, payload: bytes) -> bool:
         """Connection-level frames; True when handled."""
