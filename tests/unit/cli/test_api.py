@@ -6,6 +6,8 @@ import pytest
 from pyctl.api import Api, ApiError, hpack
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 
+from tests.unit.cli.grpc_server import serving
+
 
 def test_hpack_rfc7541_examples():
     # C.4.1: "www.example.com" Huffman-coded
@@ -30,8 +32,6 @@ def test_hpack_rfc7541_examples():
 @pytest.fixture
 def daemon(tmp_path):
     """A grpcio server on a unix socket with a few containers and images calls: its socket path."""
-    import asyncio
-    import threading
 
     import grpc
     from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc
@@ -54,31 +54,13 @@ def daemon(tmp_path):
                 await context.abort(grpc.StatusCode.NOT_FOUND, f"No such image: {request.reference}")
             return images_pb2.Image(id="sha256:" + "a" * 64, repo_tags=["busybox:latest"])
 
-    sock = tmp_path / "s.sock"
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop = None
-
-    async def serve():
-        nonlocal stop
-        server = grpc.aio.server()
+    def add(server):
         containers_pb2_grpc.add_ContainersServicer_to_server(Containers(), server)
         images_pb2_grpc.add_ImagesServicer_to_server(Images(), server)
-        server.add_insecure_port(f"unix:{sock}")
-        await server.start()
-        stop = asyncio.Event()
-        started.set()
-        await stop.wait()
-        await server.stop(None)
 
-    t = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    t.start()
-    started.wait(10)
-    try:
+    sock = tmp_path / "s.sock"
+    with serving(sock, add):
         yield sock
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        t.join(10)
 
 
 def test_calls_over_both_transports_and_one_error_type(daemon, tmp_path):

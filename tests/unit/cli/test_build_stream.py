@@ -13,6 +13,8 @@ from pyctl.api import Api, ApiError, h2grpc
 from pyrunc_proto.pyrunc.build.v1 import build_pb2 as pb
 from pyrunc_proto.pyrunc.build.v1 import build_pb2_grpc
 
+from tests.unit.cli.grpc_server import serving
+
 
 class Builds(build_pb2_grpc.BuildServicer):
     """Build: the options' first tag says what to do; the context's size comes back as a status."""
@@ -55,29 +57,9 @@ class Builds(build_pb2_grpc.BuildServicer):
 def server(tmp_path):
     """A grpcio server on a unix socket: (socket path, its Builds servicer)."""
     sock, builds = tmp_path / "s.sock", Builds()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    stop = None
-
-    async def serve():
-        nonlocal stop
-        server = grpc.aio.server(options=[("grpc.max_receive_message_length", 16 << 20)])
-        build_pb2_grpc.add_BuildServicer_to_server(builds, server)
-        server.add_insecure_port(f"unix:{sock}")
-        await server.start()
-        stop = asyncio.Event()
-        started.set()
-        await stop.wait()
-        await server.stop(None)
-
-    t = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    t.start()
-    started.wait(10)
-    try:
+    options = (("grpc.max_receive_message_length", 16 << 20),)
+    with serving(sock, lambda server: build_pb2_grpc.add_BuildServicer_to_server(builds, server), options):
         yield str(sock), builds
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        t.join(10)
 
 
 def chunks(total: int, size: int = 1 << 20):
