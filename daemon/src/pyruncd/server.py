@@ -26,7 +26,6 @@ from .containers.store import Store as ContainerStore
 from .daemon import Config, Daemon
 from .errors import Conflict
 from .images.manifest import Platform
-from .images.pull import pull
 from .images.store import ImageRecord
 from .services.build_lazy import LazyBuildService
 from .services.containers import ContainersService
@@ -78,6 +77,7 @@ def builder_of(daemon: Daemon, containers: Containers) -> "Builder":
     from .build.cache import BuildCache
     from .build.cache_mounts import CacheMounts
     from .build.executor import Builder
+    from .images.pull import pull
 
     async def pull_base(name: str, platform: Platform) -> ImageRecord:
         return await pull(daemon.images, reference.parse(name), platform, None,

@@ -13,7 +13,7 @@ from pyruncd.images import archive
 from pyruncd.images.manifest import Platform, host_platform
 from pyruncd.images.pull import pull
 from pyruncd.images.push import push
-from pyruncd.registry.auth import Credentials
+from pyruncd.registry.credentials import Credentials
 from spec_fixtures import Layer, busybox_layer, file, make_image, write_oci_layout
 
 from tests.harness import registry

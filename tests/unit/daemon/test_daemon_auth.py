@@ -4,8 +4,9 @@ import asyncio
 import base64
 
 import httpx
-from pyruncd.registry.auth import Challenge, Credentials, fetch_token, parse_challenges
+from pyruncd.registry.auth import Challenge, fetch_token, parse_challenges
 from pyruncd.registry.client import RegistryClient, is_insecure
+from pyruncd.registry.credentials import Credentials
 
 
 def test_bearer_challenge():

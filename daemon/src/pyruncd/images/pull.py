@@ -6,13 +6,11 @@ is collected as soon as it fails (see Leases), or at the next start if the daemo
 """
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..errors import DigestMismatch, InvalidArgument, NotFound
 from ..reference import Reference
-from ..registry.auth import Credentials
 from ..registry.client import RegistryClient
+from ..registry.credentials import Credentials
 from ..threads import in_thread
 from .manifest import (
     INDEX_TYPES,
@@ -26,24 +24,8 @@ from .manifest import (
     select_platform,
     sha256,
 )
+from .progress import Emit, Event, short
 from .store import ImageRecord, ImageStore
-
-
-@dataclass(frozen=True)
-class Event:
-    """One progress line: `id` is a short layer digest, or empty for the whole operation."""
-
-    id: str
-    status: str
-    current: int = 0
-    total: int = 0
-
-
-Emit = Callable[[Event], None]
-
-
-def short(digest: str) -> str:
-    return digest.split(":", 1)[-1][:12]
 
 
 async def _manifest(reg: RegistryClient, repo: str, ref: str, expected: str = "") -> tuple[bytes, str, str]:

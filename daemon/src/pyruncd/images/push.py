@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from .. import reference
 from ..errors import AuthError, NotFound
 from ..reference import Reference
-from ..registry.auth import Credentials
 from ..registry.client import RegistryClient
+from ..registry.credentials import Credentials
 from .manifest import sha256
-from .pull import Emit, Event, short
+from .progress import Emit, Event, short
 from .store import ImageStore
 
 

@@ -4,35 +4,13 @@ The token flow is docker's: a 401 names a realm, service and scope; we ask the r
 token, with basic credentials when we have them (or a refresh token as OAuth2), and retry.
 """
 
-import base64
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
 
 from ..errors import AuthError, Unreachable
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str = ""
-    password: str = ""
-    identity_token: str = ""
-
-    def basic_header(self) -> str:
-        raw = f"{self.username}:{self.password}".encode()
-        return "Basic " + base64.b64encode(raw).decode()
-
-
-def credentials_for(auths: Mapping[str, Credentials], host: str) -> Credentials | None:
-    """The credentials a client holds for `host` (docker.io also under its legacy names)."""
-    names = [host] + (["index.docker.io", "https://index.docker.io/v1/", "registry-1.docker.io"]
-                      if host == "docker.io" else [])
-    for n in names:
-        if n in auths:
-            return auths[n]
-    return None
+from .credentials import Credentials
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ import httpx
 
 from ..content import BlobWriter
 from ..errors import AuthError, NotFound, RegistryError, Unreachable
-from .auth import Credentials, fetch_token, parse_challenges
+from .auth import fetch_token, parse_challenges
+from .credentials import Credentials
 
 DOCKER_HUB_API = "registry-1.docker.io"
 _CHUNK = 1 << 20

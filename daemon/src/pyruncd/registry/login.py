@@ -3,8 +3,8 @@
 import logging
 
 from ..errors import InvalidArgument
-from .auth import Credentials
 from .client import RegistryClient
+from .credentials import Credentials
 
 log = logging.getLogger("pyruncd.images")
 

@@ -1,4 +1,7 @@
-"""pyrunc.images.v1.Images over the image libraries: proto <-> records, errors -> statuses."""
+"""pyrunc.images.v1.Images over the image libraries: proto <-> records, errors -> statuses.
+
+Pull, push and login import their libraries at their first call: those bring the registry client,
+httpx and its own imports (~4 MB), which an idle daemon does not need (issue #17)."""
 
 import asyncio
 import contextlib
@@ -16,14 +19,12 @@ from ..images.import_ import import_tar
 from ..images.listing import list_images
 from ..images.load import load
 from ..images.manifest import host_platform, parse_platform
+from ..images.progress import Emit, Event
 from ..images.prune import prune
-from ..images.pull import Emit, Event, pull
-from ..images.push import push, push_all_tags
 from ..images.remove import remove
 from ..images.save import save
 from ..images.store import ImageRecord
-from ..registry.auth import Credentials, credentials_for
-from ..registry.login import login
+from ..registry.credentials import Credentials, credentials_for
 from .errors import Context, rpc
 
 log = logging.getLogger("pyruncd.images")
@@ -127,6 +128,8 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Pull(self, request: pb.PullRequest, context: Context) -> AsyncIterator[pb.Progress]:
+        from ..images.pull import pull
+
         ref = reference.parse(request.reference)
         plat = parse_platform(request.platform) if request.platform else host_platform()
         creds = _creds(request.auths, ref.domain)
@@ -137,6 +140,8 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Push(self, request: pb.PushRequest, context: Context) -> AsyncIterator[pb.Progress]:
+        from ..images.push import push, push_all_tags
+
         ref = reference.parse(request.reference, default_tag="" if request.all_tags else "latest")
         if ref.digest:
             raise InvalidArgument(f"cannot push a digest reference: {request.reference!r}")
@@ -172,6 +177,8 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Login(self, request: pb.LoginRequest, context: Context) -> pb.LoginResponse:
+        from ..registry.login import login
+
         await login(request.server, _credentials(request.auth), self.insecure)
         return pb.LoginResponse(status="Login Succeeded")
 

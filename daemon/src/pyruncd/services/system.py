@@ -1,6 +1,5 @@
 """pyrunc.system.v1.System: what `pyctl info`, `pyctl version` and `pyctl system df` show."""
 
-import importlib.metadata
 import os
 import platform
 import socket
@@ -46,6 +45,10 @@ def _cgroup_version() -> str:
 
 
 def _version() -> str:
+    # at the call: importlib.metadata (and the email package it parses metadata with) is ~1.6 MB that an
+    # idle daemon would hold for nothing (issue #17)
+    import importlib.metadata
+
     return importlib.metadata.version("pyruncd")
 
 
