@@ -11,7 +11,6 @@ from google.protobuf.message import Message
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2 as pb
 from pyrunc_proto.pyrunc.containers.v1 import containers_pb2_grpc as pb_grpc
 
-from .. import committing
 from ..containers.local import Containers
 from ..containers.types import (
     Chunk,
@@ -228,6 +227,9 @@ class ContainersService(pb_grpc.ContainersServicer):
 
     @rpc
     async def Commit(self, request: pb.CommitRequest, context: Context) -> pb.CommitResponse:
+        # at the call: committing brings the Dockerfile parser (build/), which an idle daemon does not need
+        from .. import committing
+
         make = committing.image_maker(self.images, changes=list(request.changes), author=request.author,
                                       message=request.message, tag=request.reference)
         return pb.CommitResponse(image_id=await self.c.commit(request.id, make, pause=request.pause))

@@ -1,7 +1,8 @@
 """pyrunc.images.v1.Images over the image libraries: proto <-> records, errors -> statuses.
 
 Pull, push and login import their libraries at their first call: those bring the registry client,
-httpx and its own imports (~4 MB), which an idle daemon does not need (issue #17)."""
+httpx and its own imports (~4 MB), which an idle daemon does not need (issue #17); import, the
+Dockerfile parser its changes are read with."""
 
 import asyncio
 import contextlib
@@ -11,10 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pyrunc_proto.pyrunc.images.v1 import images_pb2 as pb
 from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc as pb_grpc
 
-from .. import committing, reference
+from .. import reference
 from ..daemon import Daemon
 from ..errors import InvalidArgument, NotFound
-from ..images.commit import RunConfig, now
 from ..images.import_ import import_tar
 from ..images.listing import list_images
 from ..images.load import load
@@ -184,6 +184,9 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Import(self, request_iterator: AsyncIterator[pb.ImportRequest], context: Context) -> pb.ImportResponse:
+        from .. import committing
+        from ..images.commit import RunConfig, now
+
         requests = request_iterator.__aiter__()
         try:
             first = await requests.__anext__()
