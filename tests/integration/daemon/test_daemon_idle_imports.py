@@ -1,6 +1,7 @@
 """An idle pyruncd has not imported what only some calls need (issue #17: its idle RSS beside containerd's):
-httpx and the registry client (pull, push, login), the build executor and the Dockerfile parser (build,
-commit, import), importlib.metadata (version, info). ssl stays: asyncio imports it at its own start.
+httpx and the registry client (pull, push, login), the image archives (load, save, import), the build
+executor and the Dockerfile parser (build, commit, import), importlib.metadata (version, info), the disk
+usage (system df). ssl stays: asyncio imports it at its own start.
 
 The daemon is the real one (pyruncd.server.serve over a private root and network), in a process of its own
 that prints its sys.modules once it serves and its start's restore has had a second, then stops as on SIGTERM.
@@ -32,10 +33,11 @@ asyncio.run(idle())
 """
 
 LAZY = ["httpx", "zstandard", "idna", "pyruncd.registry.client", "pyruncd.images.pull", "pyruncd.images.push",
-        "pyruncd.build.executor", "pyruncd.build.dockerfile", "pyruncd.committing", "importlib.metadata"]
+        "pyruncd.images.archive", "pyruncd.images.commit", "pyruncd.build.executor", "pyruncd.build.dockerfile",
+        "pyruncd.committing", "importlib.metadata", "pyruncd.images.usage"]
 
 
-def test_an_idle_daemon_has_not_imported_the_registry_client_the_build_or_importlib_metadata():
+def test_an_idle_daemon_has_not_imported_what_only_some_calls_need():
     work = Path(tempfile.mkdtemp(prefix="pyruncd-", dir="/tmp"))
     net = NetClaim()
     try:

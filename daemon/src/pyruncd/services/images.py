@@ -1,8 +1,8 @@
 """pyrunc.images.v1.Images over the image libraries: proto <-> records, errors -> statuses.
 
-Pull, push and login import their libraries at their first call: those bring the registry client,
-httpx and its own imports (~4 MB), which an idle daemon does not need (issue #17); import, the
-Dockerfile parser its changes are read with."""
+The calls that move images in or out import their libraries at their first call, so an idle daemon does
+not hold them (issue #17): pull, push and login the registry client and httpx (~4 MB with its imports),
+load, save and import the archive code, import's --change the Dockerfile parser (committing)."""
 
 import asyncio
 import contextlib
@@ -15,14 +15,11 @@ from pyrunc_proto.pyrunc.images.v1 import images_pb2_grpc as pb_grpc
 from .. import reference
 from ..daemon import Daemon
 from ..errors import InvalidArgument, NotFound
-from ..images.import_ import import_tar
 from ..images.listing import list_images
-from ..images.load import load
 from ..images.manifest import host_platform, parse_platform
 from ..images.progress import Emit, Event
 from ..images.prune import prune
 from ..images.remove import remove
-from ..images.save import save
 from ..images.store import ImageRecord
 from ..registry.credentials import Credentials, credentials_for
 from .errors import Context, rpc
@@ -161,6 +158,8 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Load(self, request_iterator: AsyncIterator[pb.LoadRequest], context: Context) -> pb.LoadResponse:
+        from ..images.load import load
+
         loaded = await load(self.store, (chunk.data async for chunk in request_iterator), self.d.tmp)
         for x in loaded:
             self._event("load", x.image_id)
@@ -168,6 +167,8 @@ class ImagesService(pb_grpc.ImagesServicer):
 
     @rpc
     async def Save(self, request: pb.SaveRequest, context: Context) -> AsyncIterator[pb.SaveResponse]:
+        from ..images.save import save
+
         oci = request.format == pb.SaveRequest.OCI_ARCHIVE
         async with contextlib.aclosing(save(self.store, request.references, oci=oci, tmp=self.d.tmp)) as chunks:
             async for chunk in chunks:
@@ -186,6 +187,7 @@ class ImagesService(pb_grpc.ImagesServicer):
     async def Import(self, request_iterator: AsyncIterator[pb.ImportRequest], context: Context) -> pb.ImportResponse:
         from .. import committing
         from ..images.commit import RunConfig, now
+        from ..images.import_ import import_tar
 
         requests = request_iterator.__aiter__()
         try:

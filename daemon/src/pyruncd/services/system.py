@@ -9,13 +9,11 @@ from pyrunc_proto.pyrunc.system.v1 import system_pb2 as pb
 from pyrunc_proto.pyrunc.system.v1 import system_pb2_grpc as pb_grpc
 
 from .. import reference
-from ..build.cache import BuildCache
 from ..containers.local import Containers
 from ..containers.types import Record, Status
 from ..daemon import Daemon
 from ..fsutil import du
 from ..images.manifest import host_platform
-from ..images.usage import CachedStep, images_usage
 from ..threads import in_thread
 from .errors import Context, rpc
 
@@ -87,6 +85,10 @@ class SystemService(pb_grpc.SystemServicer):
 
     @rpc
     async def DiskUsage(self, request: pb.DiskUsageRequest, context: Context) -> pb.DiskUsageResponse:
+        # at the call, as the version's importlib.metadata: only `system df` reads them
+        from ..build.cache import BuildCache
+        from ..images.usage import CachedStep, images_usage
+
         cache = [CachedStep(key=e.key, image_id=e.image_id, created=e.created) for e in BuildCache(self.d.conn).entries()]
         usage = images_usage(self.d.images, self.containers.using_image, cache)
         records = self.containers.records(all=True)
