@@ -91,13 +91,24 @@ class Container:
         validate_id(cid)
         os.makedirs(root, mode=0o711, exist_ok=True)
         c = cls(root, cid, state)
+        if os.path.lexists(c.dir) and not c._remove_if_abandoned():
+            raise PyruncError(errors.CONTAINER_EXISTS)
+        # The dir is made aside and renamed into place with its lock already held, so another create
+        # never finds it with a lock nobody holds yet (and takes it for an abandoned one).
+        staging = os.path.join(root, f".{cid}.{os.getpid()}")
+        os.mkdir(staging, 0o711)
         try:
-            os.mkdir(c.dir, 0o711)
-        except FileExistsError:
-            if not c._remove_if_abandoned():
+            fd = os.open(os.path.join(staging, "lock"), os.O_RDWR | os.O_CLOEXEC | os.O_CREAT, 0o600)
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            try:
+                os.rename(staging, c.dir)  # fails on a dir with anything in it: another create's
+            except OSError:
+                os.close(fd)
                 raise PyruncError(errors.CONTAINER_EXISTS) from None
-            os.mkdir(c.dir, 0o711)
-        c.lock(create=True)
+        except BaseException:
+            _remove_flat_dir(staging)
+            raise
+        c._lock_fd = fd
         return c
 
     def _remove_if_abandoned(self):
@@ -142,9 +153,8 @@ class Container:
             raise NotExistError() from None
         return c
 
-    def lock(self, create=False):
-        flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
-        fd = os.open(os.path.join(self.dir, "lock"), flags, 0o600)
+    def lock(self):
+        fd = os.open(os.path.join(self.dir, "lock"), os.O_RDWR | os.O_CLOEXEC)
         fcntl.lockf(fd, fcntl.LOCK_EX)
         self._lock_fd = fd
 
