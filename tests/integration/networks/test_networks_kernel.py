@@ -7,7 +7,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,29 +17,9 @@ from pyruncd.containers.store import Store
 from pyruncd.networks import ipforward, links
 from pyruncd.networks.manager import NetConfig, Networks
 
-from tests.harness.netclaim import NetClaim, link_exists, nft_table_exists
+from tests.harness.netclaim import link_exists, nft_table_exists
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netlink and nftables need root")
-
-
-@pytest.fixture
-def claim(tmp_path):
-    c = NetClaim()
-    yield c
-    c.release(tmp_path / "meta.db")
-
-
-@pytest.fixture
-def sandbox():
-    """A process in a netns of its own, standing in for a container's init."""
-    p = subprocess.Popen(["unshare", "-n", "sleep", "60"])
-    deadline = time.monotonic() + 5
-    while os.readlink(f"/proc/{p.pid}/ns/net") == os.readlink("/proc/self/ns/net"):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    yield p
-    p.kill()
-    p.wait()
 
 
 def _in_ns(pid: int, *cmd: str) -> str:
@@ -71,7 +50,7 @@ def test_attach_publish_resolve_detach(tmp_path, claim, sandbox):
     assert f"nameserver {n.gateway}" in (tmp_path / "etc" / "resolv.conf").read_text()
 
     async def run():
-        await nets.attach(rec, sandbox.pid)
+        await nets.attach_during(rec, asyncio.sleep(0, sandbox.pid))
         try:
             assert link_exists(n.bridge)
             addr = _in_ns(sandbox.pid, "ip", "-4", "-o", "addr", "show", "eth0")
