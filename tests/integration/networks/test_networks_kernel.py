@@ -14,7 +14,7 @@ import pytest
 from dnslib import DNSRecord
 from pyruncd import db
 from pyruncd.containers.store import Store
-from pyruncd.networks import ipforward, links
+from pyruncd.networks import ipforward, links, nft
 from pyruncd.networks.manager import NetConfig, Networks
 
 from tests.harness.netclaim import link_exists, nft_table_exists
@@ -106,3 +106,18 @@ def test_bridge_is_idempotent_and_deleted(claim):
     assert out.count("inet ") == 1
     links.delete(claim.bridge)
     assert not link_exists(claim.bridge)
+
+
+def test_nft_create_makes_the_table_or_replaces_one_left_there(claim):
+    def listed() -> str:
+        return subprocess.run(["nft", "list", "table", "ip", claim.table], capture_output=True, text=True).stdout
+
+    bridges = [nft.BridgeNat(claim.bridge, f"10.{claim.n}.0.0/24")]
+    try:
+        nft.create(claim.table, bridges, [])
+        assert f'oifname "{claim.bridge}" ct status dnat masquerade' in listed()
+        subprocess.run(["nft", "add", "chain", "ip", claim.table, "left_over"], check=True)
+        nft.create(claim.table, bridges, [nft.Dnat("tcp", "", 18484, f"10.{claim.n}.0.2", 80)])
+        assert "left_over" not in listed() and "tcp dport 18484" in listed()
+    finally:
+        nft.delete(claim.table)
