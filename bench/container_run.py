@@ -7,11 +7,12 @@ Starts a private pyruncd, dockerd and containerd (tests/harness), loads the fixt
 each, times N runs of `true` through each CLI, interleaved (median, min, max wall time), and
 prints each daemon's idle RSS (dockerd's with its containerd child, as that is what docker needs).
 
-    .venv/bin/python bench/container_run.py [--runs 10] [--baseline-daemon-src DIR] [--no-docker]
+    .venv/bin/python bench/container_run.py [--runs 10] [--baseline-daemon-src DIR] [--baseline-network bridge]
+                                            [--no-docker]
 
 --baseline-daemon-src (repeatable) adds a pyruncd whose package comes from DIR (the daemon/src of the
-tree before a change, e.g. from `git archive`), running `--network none`, timed in the same rounds: a
-before/after pair in one run.
+tree before a change, e.g. from `git archive`), running `--network none` (or on the default bridge, with
+--baseline-network bridge, for a network lever), timed in the same rounds: a before/after pair in one run.
 """
 
 import argparse
@@ -93,6 +94,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--baseline-daemon-src", type=Path, action="append", default=[],
                     help="another pyruncd's package dir, timed beside (repeatable)")
+    ap.add_argument("--baseline-network", choices=("none", "bridge"), default="none",
+                    help="the baselines' network (bridge: the default bridge, for a network lever)")
     ap.add_argument("--no-docker", action="store_true", help="leave docker out: more rounds in the same time")
     a = ap.parse_args()
     cases, rss, skipped = [], [], []
@@ -107,8 +110,8 @@ def main() -> int:
         for src in a.baseline_daemon_src:
             base = stack.enter_context(_baseline(src))
             base.pyctl("load", "-i", str(IMAGE_TAR))
-            cases.append((f"baseline {src}", [
-                str(VENV_BIN / "pyctl"), "run", "--rm", "--network", "none", "busybox", "true"], base.env))
+            cases.append((f"baseline {src} ({a.baseline_network})", [
+                str(VENV_BIN / "pyctl"), "run", "--rm", "--network", a.baseline_network, "busybox", "true"], base.env))
         if a.no_docker:
             skipped.append("docker: left out (--no-docker)")
         elif not (why := dockerd_harness.available()):

@@ -7,7 +7,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,32 +14,12 @@ import pytest
 from dnslib import DNSRecord
 from pyruncd import db
 from pyruncd.containers.store import Store
-from pyruncd.networks import ipforward, links
+from pyruncd.networks import ipforward, links, nft
 from pyruncd.networks.manager import NetConfig, Networks
 
-from tests.harness.netclaim import NetClaim, link_exists, nft_table_exists
+from tests.harness.netclaim import link_exists, nft_table_exists
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netlink and nftables need root")
-
-
-@pytest.fixture
-def claim(tmp_path):
-    c = NetClaim()
-    yield c
-    c.release(tmp_path / "meta.db")
-
-
-@pytest.fixture
-def sandbox():
-    """A process in a netns of its own, standing in for a container's init."""
-    p = subprocess.Popen(["unshare", "-n", "sleep", "60"])
-    deadline = time.monotonic() + 5
-    while os.readlink(f"/proc/{p.pid}/ns/net") == os.readlink("/proc/self/ns/net"):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    yield p
-    p.kill()
-    p.wait()
 
 
 def _in_ns(pid: int, *cmd: str) -> str:
@@ -71,7 +50,7 @@ def test_attach_publish_resolve_detach(tmp_path, claim, sandbox):
     assert f"nameserver {n.gateway}" in (tmp_path / "etc" / "resolv.conf").read_text()
 
     async def run():
-        await nets.attach(rec, sandbox.pid)
+        await nets.attach_during(rec, asyncio.sleep(0, sandbox.pid))
         try:
             assert link_exists(n.bridge)
             addr = _in_ns(sandbox.pid, "ip", "-4", "-o", "addr", "show", "eth0")
@@ -127,3 +106,18 @@ def test_bridge_is_idempotent_and_deleted(claim):
     assert out.count("inet ") == 1
     links.delete(claim.bridge)
     assert not link_exists(claim.bridge)
+
+
+def test_nft_create_makes_the_table_or_replaces_one_left_there(claim):
+    def listed() -> str:
+        return subprocess.run(["nft", "list", "table", "ip", claim.table], capture_output=True, text=True).stdout
+
+    bridges = [nft.BridgeNat(claim.bridge, f"10.{claim.n}.0.0/24")]
+    try:
+        nft.create(claim.table, bridges, [])
+        assert f'oifname "{claim.bridge}" ct status dnat masquerade' in listed()
+        subprocess.run(["nft", "add", "chain", "ip", claim.table, "left_over"], check=True)
+        nft.create(claim.table, bridges, [nft.Dnat("tcp", "", 18484, f"10.{claim.n}.0.2", 80)])
+        assert "left_over" not in listed() and "tcp dport 18484" in listed()
+    finally:
+        nft.delete(claim.table)

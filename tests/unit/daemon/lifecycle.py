@@ -3,7 +3,7 @@ and volumes): what the lifecycle tests build on. Nothing here needs root or touc
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,8 +88,10 @@ class FakeNetworks:
     def netns_path(self, rec: Record) -> str:
         return ""
 
-    async def attach(self, rec: Record, pid: int) -> None:
+    async def attach_during(self, rec: Record, creating: Awaitable[int]) -> int:
+        pid = await creating
         self.attached.add(rec.id)
+        return pid
 
     async def detach(self, cid: str) -> None:
         self.attached.discard(cid)

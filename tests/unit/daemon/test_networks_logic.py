@@ -87,6 +87,8 @@ def test_nft_render_is_one_atomic_replacement():
     assert not any("10.2.0.0/24" in line for line in lines)  # internal: no way out
     assert 'iifname "br1" oifname != "br1" drop' in lines
     assert lines.index("ct status dnat accept") < lines.index('iifname "br0" oifname { "br1" } drop')
+    created = nft.render("t1", [nft.BridgeNat("br0", "10.1.0.0/24")], [], replace=False).splitlines()
+    assert created[:2] == ["create table ip t1", "table ip t1 {"]  # no deletion: refused if the table exists
 
 
 def _ask(port: int, name: str, qtype: str = "A") -> DNSRecord:

@@ -22,18 +22,24 @@ def new_endpoint(store: NetworkStore, cid: str, n: Network, idx: int, aliases: l
     return e
 
 
-async def plug(store: NetworkStore, kernel: Kernel, e: Endpoint, pid: int) -> None:
-    """Into the netns of `pid`, bringing its network's bridge up first."""
-    n = store.network(e.network_id)
-    await kernel.bring_up(n)
+async def reserve(store: NetworkStore, kernel: Kernel, e: Endpoint) -> None:
+    """What plugging needs no netns for: the network's bridge up, the veth's name recorded (from then on
+    the endpoint counts as attached: sync() writes its network's and its ports' rules)."""
+    await kernel.bring_up(store.network(e.network_id))
     e.veth = "veth" + os.urandom(4).hex()[:7]
-    eth = links.Eth(e.veth, f"eth{e.idx}", e.ip, n.prefixlen, e.mac, n.gateway if e.idx == 0 else "", n.mtu)
-    await in_thread(links.attach, pid, n.bridge, eth)
     store.set_veth(e)
 
 
+async def plug(store: NetworkStore, e: Endpoint, pid: int) -> None:
+    """A reserved endpoint's veth, into the netns of `pid`."""
+    n = store.network(e.network_id)
+    eth = links.Eth(e.veth, f"eth{e.idx}", e.ip, n.prefixlen, e.mac, n.gateway if e.idx == 0 else "", n.mtu)
+    await in_thread(links.attach, pid, n.bridge, eth)
+
+
 async def unplug_all(store: NetworkStore, kernel: Kernel, cid: str) -> None:
-    """Every veth of the container, and its published ports, at once (a start that failed)."""
+    """Every veth of the container, and its published ports, at once (a start that failed); a reserved
+    veth not plugged yet is only forgotten."""
     for e in store.endpoints(container_id=cid):
         if e.veth:
             try:

@@ -116,7 +116,10 @@ class Kernel:
             if not self._forwarding:
                 await in_thread(ipforward.claim, self.nft_table)
                 self._forwarding = True
-            if script != self._nft_script:
+            if not self._nft_script:
+                await in_thread(nft.create, self.nft_table, bridges, dnats)
+                self._nft_script = script
+            elif script != self._nft_script:
                 await in_thread(nft.load, script)
                 self._nft_script = script
             await self._accept_forward([b.bridge for b in bridges])

@@ -1,5 +1,6 @@
-"""`start`: the bundle written, a shim started, the task created, its network plugged, then started; and
-the exit watched from then on (ops/exit.py). A policy's restart comes in through `start_again`.
+"""`start`: the bundle written, a shim started, the task created (its network attached meanwhile, the
+veths plugged after), then started; and the exit watched from then on (ops/exit.py). A policy's restart
+comes in through `start_again`.
 """
 
 import asyncio
@@ -118,12 +119,12 @@ async def launch(ctx: Context, rec: Record) -> None:
         live = open_output(ctx, rec, shim)
         log.debug("shim started", extra={"id": rec.id, "address": shim.address})
         tty = rec.config.process.tty
-        pid = await shim.create(TaskSpec(
+        # the network's attach runs beside the create, its veths plugged once the netns exists
+        pid = await ctx.networks.attach_during(rec, shim.create(TaskSpec(
             bundle=bundle, lowers=lowers, upper=d / "upper", work=d / "work", runtime=rec.config.settings.runtime,
             stdin=d / "stdin" if rec.config.open_stdin else None, terminal=tty, stdout=d / "stdout",
-            stderr=None if tty else d / "stderr"))
-        log.debug("task created", extra={"id": rec.id, "pid": pid})
-        await ctx.networks.attach(rec, pid)
+            stderr=None if tty else d / "stderr")))
+        log.debug("task created and attached", extra={"id": rec.id, "pid": pid})
         try:
             await shim.start()
         except BaseException:
