@@ -21,7 +21,7 @@ from .serving import Identity, detach_stdio, import_server, listen, new_socket_a
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
 if TYPE_CHECKING:
-    import socket
+    import _socket
 
     from .options import RuntimeOptions
 
@@ -135,7 +135,7 @@ def _read_serve_input(fd: int) -> "tuple[bytes, dict[str, RuntimeOptions]] | Non
     return options, {path: config}
 
 
-def serve(flags: Flags, listener: "socket.socket", handoff: int, bundle: str) -> None:
+def serve(flags: Flags, listener: "_socket.socket", handoff: int, bundle: str) -> None:
     import_server()
     received = _read_serve_input(handoff)
     if received is not None:
