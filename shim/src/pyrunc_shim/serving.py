@@ -89,7 +89,7 @@ def serve_task(who: Identity, listener: "_socket.socket", bundle: str, options: 
     service.add_reader, service.remove_reader = server.add_reader, server.remove_reader
     reaper = Reaper(service.on_exit)
     server.add_reader(reaper.rfd, reaper.drain)
-    server.serve(done=lambda: service.shutdown_requested)
+    server.serve(done=lambda: service.shutdown_requested, after=service.answered)
     publisher.close()
     listener.close()
     try:

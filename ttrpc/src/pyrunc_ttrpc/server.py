@@ -88,13 +88,15 @@ class Server:
         self.epoll.unregister(fd)
         del self.callbacks[fd]
 
-    def serve(self, done: "Callable[[], bool]" = lambda: False) -> None:
-        """Handle events until done() says so (it is asked after every event)."""
+    def serve(self, done: "Callable[[], bool]" = lambda: False, after: "Callable[[], object]" = lambda: None) -> None:
+        """Handle events until done() says so. After every event, after() runs (what the handlers left
+        for once their answers are sent: the shim's events), then done() is asked."""
         while True:
             for fd, _ in self.epoll.poll():
                 callback = self.callbacks.get(fd)
                 if callback is not None:
                     callback()
+                after()
                 if done():
                     return
 
