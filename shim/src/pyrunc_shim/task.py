@@ -9,7 +9,7 @@ from pyrunc_ttrpc.status import Code, TtrpcError
 
 from . import __version__
 from .events import Publisher
-from .mounts import mount_rootfs, unmount_rootfs
+from .mounts import finish_unmount, mount_rootfs, poststop_hooks, start_unmount, unmount_rootfs
 from .options import parse_options
 from .process import Console, Process, State, Stdio
 from .runc import DEFAULT_BINARY, RUNTIME_FILE, Runc, RuncError, default_root, resolve_binary
@@ -242,7 +242,7 @@ class TaskService:
                 os.unlink(spec_file)
             p.state = State.RUNNING
             self.publisher.queue(wire.pack("containerd.events.TaskExecStarted", container_id=self.id,
-                                             exec_id=req.exec_id, pid=p.pid))
+                                           exec_id=req.exec_id, pid=p.pid))
         return wire.encode("containerd.task.v2.StartResponse", pid=p.pid)
 
     def delete(self, call: Call) -> bytes:
@@ -256,17 +256,27 @@ class TaskService:
         if p is not self.init:
             del self.execs[req.exec_id]
             return resp
+        rootfs = os.path.join(self.bundle, "rootfs")
+        # a stopped task's rootfs is unmounted while the runtime deletes the container (~2 ms of
+        # umount(8) off the answer; runc's shim unmounts it whatever the runtime's delete says),
+        # unless poststop hooks, which that delete runs, may look into it
+        beside = self.rootfs_mounted and p.exited and not poststop_hooks(self.bundle)
+        unmounting = start_unmount(rootfs) if beside else None
         try:
             self._runtime().delete(self.id, force=p.state == State.CREATED)
         except RuncError as e:
             if "does not exist" not in str(e) and "not found" not in str(e):
                 raise self._runtime_error(e) from e
+        finally:
+            if beside:
+                finish_unmount(unmounting, rootfs)
+                self.rootfs_mounted = False
         if self.rootfs_mounted:
-            unmount_rootfs(os.path.join(self.bundle, "rootfs"))
+            unmount_rootfs(rootfs)
             self.rootfs_mounted = False
         os.unlink(os.path.join(self.bundle, RUNTIME_FILE))  # tells `delete` there is nothing left to do
         self.publisher.queue(wire.pack("containerd.events.TaskDelete", container_id=self.id, pid=p.pid,
-                                         exit_status=p.exit_status, exited_at=exited_at, id=self.id))
+                                       exit_status=p.exit_status, exited_at=exited_at, id=self.id))
         for exec_process in self.execs.values():
             exec_process.drop_output()
         self.init = None
@@ -363,7 +373,7 @@ class TaskService:
         self.execs[req.exec_id] = Process(req.exec_id, Stdio(req.stdin, req.stdout, req.stderr, req.terminal),
                                           spec=req.spec.value if req.spec else b"")
         self.publisher.queue(wire.pack("containerd.events.TaskExecAdded", container_id=self.id,
-                                         exec_id=req.exec_id))
+                                       exec_id=req.exec_id))
         return EMPTY
 
     def resizepty(self, call: Call) -> bytes:
