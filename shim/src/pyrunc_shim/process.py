@@ -44,9 +44,6 @@ class ProcessState:
         self.name = name
         self.value = value
 
-    def __repr__(self) -> str:
-        return f"<State.{self.name}: {self.value}>"
-
 
 class State:
     """A process's states (no Enum: enum's import is ~3 ms of the shim's way to its first answer)."""
@@ -155,9 +152,8 @@ def _open_output(path: str) -> int:
 
 
 def _unread(fd: int) -> bool:
-    """Whether a FIFO we hold read-write (so never at EOF) has bytes no reader took: it polls
-    readable. FIONREAD's ioctl would import fcntl and termios at the first exit (~0.8 ms before
-    Wait's answer)."""
+    """Whether a FIFO we hold read-write (never at EOF, then) has bytes no reader took. FIONREAD
+    would import fcntl and termios at the first exit (~0.8 ms before Wait's answer)."""
     poll = select.poll()
     poll.register(fd, select.POLLIN)
     return bool(poll.poll(0))
