@@ -2,10 +2,12 @@
 containerd gives no such address, `<publish-binary> --address A publish --topic T --namespace N`
 with the event (an Any) on stdin, as older containerd expects.
 
-Events go out synchronously, in order, from the shim's single loop: Forward only queues the
-event inside containerd, so it answers at once. An event that cannot be delivered after a few
-quick tries (containerd restarting) is dropped, as containerd's own shims eventually do;
-containerd learns the task's state again from State and Wait when it reconnects.
+Events go out in order from the shim's single loop, once the answer of the call that raised them
+is sent (queued, then flush()ed after each event the loop handles): containerd's runc shim also answers while
+its events are on their way, and the answer need not wait for Forward's round trip. Forward only
+queues the event inside containerd, so it answers at once. An event that cannot be delivered
+after a few quick tries (containerd restarting) is dropped, as containerd's own shims eventually
+do; containerd learns the task's state again from State and Wait when it reconnects.
 """
 
 import time
@@ -49,6 +51,17 @@ class Publisher:
         self.publish_binary = publish_binary
         self.containerd_address = containerd_address
         self._client: Client | None = None
+        self._pending: list[google_protobuf_Any_Fields] = []
+
+    def queue(self, event: "google_protobuf_Any_Fields") -> None:
+        """Publish event at the next flush()."""
+        self._pending.append(event)
+
+    def flush(self) -> None:
+        """Publish the queued events, in order."""
+        pending, self._pending = self._pending, []
+        for event in pending:
+            self.publish(event)
 
     def publish(self, event: "google_protobuf_Any_Fields") -> None:
         """event: one of TOPICS' messages, packed by the caller (wire.pack checks its fields)."""

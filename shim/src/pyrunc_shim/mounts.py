@@ -67,3 +67,35 @@ def unmount_rootfs(target: str) -> None:
         if spawn.run(["umount", target], capture=True).returncode != 0:
             spawn.run(["umount", "-l", target], capture=True)
             break
+
+
+def start_unmount(target: str) -> int | None:
+    """umount(8) of target started, not waited for (None: nothing is mounted there); finish_unmount()
+    waits for it."""
+    if not os.path.ismount(target):
+        return None
+    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        return spawn.posix_spawn(["umount", target], [null, null, null])
+    except OSError:
+        return None  # finish_unmount() tries again, as unmount_rootfs() does
+    finally:
+        os.close(null)
+
+
+def finish_unmount(pid: int | None, target: str) -> None:
+    """Wait for start_unmount()'s umount(8), then unmount what is still there as unmount_rootfs() does
+    (another layer, or a busy mount: lazily)."""
+    if pid is not None:
+        os.waitpid(pid, 0)
+    unmount_rootfs(target)
+
+
+def poststop_hooks(bundle: str) -> bool:
+    """Whether the bundle's config.json may hold poststop hooks (read as bytes: no json import);
+    True when it cannot be read."""
+    try:
+        with open(os.path.join(bundle, "config.json"), "rb") as f:
+            return b'"poststop"' in f.read()
+    except OSError:
+        return True

@@ -62,7 +62,11 @@ class OOMWatch:
 
     @staticmethod
     def for_pid(pid: int) -> "OOMWatch | OOMWatchV2 | None":
-        version, cgroup = memory_cgroup(pid)
+        return OOMWatch.for_cgroup(*memory_cgroup(pid))
+
+    @staticmethod
+    def for_cgroup(version: int, cgroup: str) -> "OOMWatch | OOMWatchV2 | None":
+        """A watch of what memory_cgroup() found; None for none (version 0) or one gone since."""
         try:
             return OOMWatch(cgroup) if version == 1 else OOMWatchV2(cgroup) if version == 2 else None
         except OSError:

@@ -7,7 +7,7 @@ import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
 if TYPE_CHECKING:
-    import socket
+    import _socket
 
     from .options import RuntimeOptions
 
@@ -19,13 +19,13 @@ def new_socket_address() -> str:
     return f"unix://{SOCKET_DIR}/{os.urandom(16).hex()}"
 
 
-def listen(address: str) -> "socket.socket":
-    # `socket` before the fork: the server needs it at once, and `start` has little else to do
-    import socket
+def listen(address: str) -> "_socket.socket":
+    # _socket, as the server's: socket.py would cost `start` ~6 ms (enum, selectors)
+    import _socket
 
     path = address.removeprefix("unix://")
     os.makedirs(os.path.dirname(path), mode=0o711, exist_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     sock.bind(path)
     os.chmod(path, 0o600)
     sock.listen(32)
@@ -54,7 +54,7 @@ def detach_stdio(bundle: str) -> None:
 
 
 def import_server() -> None:
-    """The server's modules (~12 ms): in a server forked by `start` while `start` reads the options,
+    """The server's modules (~4 ms): in a server forked by `start` while `start` reads the options,
     or once in the zygote, whose forks find them loaded."""
     import pyrunc_ttrpc.server  # noqa: F401
 
@@ -71,7 +71,7 @@ class Identity:
         self.containerd_address = containerd_address
 
 
-def serve_task(who: Identity, listener: "socket.socket", bundle: str, options: bytes,
+def serve_task(who: Identity, listener: "_socket.socket", bundle: str, options: bytes,
                config_cache: "dict[str, RuntimeOptions]") -> None:
     """The Task API on `listener` until Shutdown; events go to $TTRPC_ADDRESS (else the publish binary)."""
     from pyrunc_ttrpc.server import Server
@@ -89,7 +89,7 @@ def serve_task(who: Identity, listener: "socket.socket", bundle: str, options: b
     service.add_reader, service.remove_reader = server.add_reader, server.remove_reader
     reaper = Reaper(service.on_exit)
     server.add_reader(reaper.rfd, reaper.drain)
-    server.serve(done=lambda: service.shutdown_requested)
+    server.serve(done=lambda: service.shutdown_requested, after=service.answered)
     publisher.close()
     listener.close()
     try:

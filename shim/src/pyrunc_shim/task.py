@@ -9,7 +9,7 @@ from pyrunc_ttrpc.status import Code, TtrpcError
 
 from . import __version__
 from .events import Publisher
-from .mounts import mount_rootfs, unmount_rootfs
+from .mounts import finish_unmount, mount_rootfs, poststop_hooks, start_unmount, unmount_rootfs
 from .options import parse_options
 from .process import Console, Process, State, Stdio
 from .runc import DEFAULT_BINARY, RUNTIME_FILE, Runc, RuncError, default_root, resolve_binary
@@ -51,6 +51,8 @@ class TaskService:
         self.shutdown_requested = False
         self.oom: OOMWatch | OOMWatchV2 | None = None
         self.cgroups: dict[str, str] = {}  # the init's cgroup directories, recorded at Create, for Stats
+        self.memory_cgroup: tuple[int, str] = (0, "")  # the init's, for its OOM watch: oom.memory_cgroup()
+        self._later: list[Callable[[], None]] = []  # what handlers left for after their answers
         # set by the server loop: watch a descriptor / stop watching it
         self.add_reader: Callable[[int, Callable[[], None]], None] = lambda fd, callback: None
         self.remove_reader: Callable[[int], None] = lambda fd: None
@@ -90,7 +92,7 @@ class TaskService:
                 if p is self.init:
                     self._on_oom()  # a kill not yet reported: its TaskOOM goes before the exit and Wait
                 self._stopped(p, status)
-                self.publisher.publish(wire.pack(
+                self.publisher.queue(wire.pack(
                     "containerd.events.TaskExit", container_id=self.id, id=p.exec_id or self.id, pid=p.pid,
                     exit_status=p.exit_status, exited_at=wire.timestamp(p.exited_at_ns)))
 
@@ -100,27 +102,41 @@ class TaskService:
         for call in waiters:
             call.reply(self._wait_response(p))
 
-    def _watch_oom(self, pid: int) -> None:
+    def answered(self) -> None:
+        """Run by the loop after each event it handled, once the answers are sent: what the handlers
+        left for then (reads of the init's cgroups), then their events. It all comes before the next
+        request: containerd's next call (Start after Create) finds it done."""
+        later, self._later = self._later, []
+        for work in later:
+            try:
+                work()
+            except Exception:  # no caller to tell, and a bug must not kill the shim that owns the container
+                pass
+        self.publisher.flush()
+
+    def _watch_oom(self) -> None:
         from .oom import OOMWatch
 
-        self.oom = OOMWatch.for_pid(pid)
+        self.oom = OOMWatch.for_cgroup(*self.memory_cgroup)
         if self.oom is not None:
             self.add_reader(self.oom.fd, self._on_oom)
 
     def _record_cgroups(self, pid: int) -> None:
+        from .oom import memory_cgroup
         from .stats import cgroup_paths
 
         try:
             self.cgroups = cgroup_paths(pid)
         except OSError:  # it already exited and was reaped
             self.cgroups = {}
+        self.memory_cgroup = memory_cgroup(pid)
 
     def _on_oom(self) -> None:
         if self.oom is None:
             return
         oom, watching = self.oom.read()
         if oom:
-            self.publisher.publish(wire.pack("containerd.events.TaskOOM", container_id=self.id))
+            self.publisher.queue(wire.pack("containerd.events.TaskOOM", container_id=self.id))
         if not watching:
             self.remove_reader(self.oom.fd)
             self.oom.close()
@@ -159,9 +175,12 @@ class TaskService:
             raise
         self.init = p
         # while the init waits for Start: a task that exits at once is a zombie by the end of Start,
-        # and a zombie's /proc/<pid>/cgroup names the root cgroups (v1), whose counters Stats would report
-        self._record_cgroups(p.pid)
-        self.publisher.publish(wire.pack(
+        # and a zombie's /proc/<pid>/cgroup names the root cgroups (v1), whose counters Stats would
+        # report and whose OOMs the watch would take for the task's (runc's shim too watches the
+        # cgroup it found at Create)
+        pid = p.pid
+        self._later.append(lambda: self._record_cgroups(pid))
+        self.publisher.queue(wire.pack(
             "containerd.events.TaskCreate", container_id=req.id, bundle=req.bundle, rootfs=req.rootfs,
             io={"stdin": req.stdin, "stdout": req.stdout, "stderr": req.stderr, "terminal": req.terminal},
             checkpoint=req.checkpoint, pid=p.pid))
@@ -202,8 +221,8 @@ class TaskService:
             except RuncError as e:
                 raise self._runtime_error(e) from e
             p.state = State.RUNNING
-            self._watch_oom(p.pid)
-            self.publisher.publish(wire.pack("containerd.events.TaskStart", container_id=self.id, pid=p.pid))
+            self._later.append(self._watch_oom)
+            self.publisher.queue(wire.pack("containerd.events.TaskStart", container_id=self.id, pid=p.pid))
         else:
             init = self._process(self.id, "")
             if init.state != State.RUNNING:
@@ -222,8 +241,8 @@ class TaskService:
             finally:
                 os.unlink(spec_file)
             p.state = State.RUNNING
-            self.publisher.publish(wire.pack("containerd.events.TaskExecStarted", container_id=self.id,
-                                             exec_id=req.exec_id, pid=p.pid))
+            self.publisher.queue(wire.pack("containerd.events.TaskExecStarted", container_id=self.id,
+                                           exec_id=req.exec_id, pid=p.pid))
         return wire.encode("containerd.task.v2.StartResponse", pid=p.pid)
 
     def delete(self, call: Call) -> bytes:
@@ -237,21 +256,32 @@ class TaskService:
         if p is not self.init:
             del self.execs[req.exec_id]
             return resp
+        rootfs = os.path.join(self.bundle, "rootfs")
+        # a stopped task's rootfs is unmounted while the runtime deletes the container (~2 ms of
+        # umount(8) off the answer; runc's shim unmounts it whatever the runtime's delete says),
+        # unless poststop hooks, which that delete runs, may look into it
+        beside = self.rootfs_mounted and p.exited and not poststop_hooks(self.bundle)
+        unmounting = start_unmount(rootfs) if beside else None
         try:
             self._runtime().delete(self.id, force=p.state == State.CREATED)
         except RuncError as e:
             if "does not exist" not in str(e) and "not found" not in str(e):
                 raise self._runtime_error(e) from e
+        finally:
+            if beside:
+                finish_unmount(unmounting, rootfs)
+                self.rootfs_mounted = False
         if self.rootfs_mounted:
-            unmount_rootfs(os.path.join(self.bundle, "rootfs"))
+            unmount_rootfs(rootfs)
             self.rootfs_mounted = False
         os.unlink(os.path.join(self.bundle, RUNTIME_FILE))  # tells `delete` there is nothing left to do
-        self.publisher.publish(wire.pack("containerd.events.TaskDelete", container_id=self.id, pid=p.pid,
-                                         exit_status=p.exit_status, exited_at=exited_at, id=self.id))
+        self.publisher.queue(wire.pack("containerd.events.TaskDelete", container_id=self.id, pid=p.pid,
+                                       exit_status=p.exit_status, exited_at=exited_at, id=self.id))
         for exec_process in self.execs.values():
             exec_process.drop_output()
         self.init = None
         self.cgroups = {}
+        self.memory_cgroup = (0, "")
         self.execs.clear()
         return resp
 
@@ -290,7 +320,7 @@ class TaskService:
         except RuncError as e:
             raise self._runtime_error(e) from e
         p.state = State.PAUSED
-        self.publisher.publish(wire.pack("containerd.events.TaskPaused", container_id=self.id))
+        self.publisher.queue(wire.pack("containerd.events.TaskPaused", container_id=self.id))
         return EMPTY
 
     def resume(self, call: Call) -> bytes:
@@ -303,7 +333,7 @@ class TaskService:
         except RuncError as e:
             raise self._runtime_error(e) from e
         p.state = State.RUNNING
-        self.publisher.publish(wire.pack("containerd.events.TaskResumed", container_id=self.id))
+        self.publisher.queue(wire.pack("containerd.events.TaskResumed", container_id=self.id))
         return EMPTY
 
     def checkpoint(self, call: Call) -> bytes:
@@ -342,8 +372,8 @@ class TaskService:
         # the spec is an OCI process as JSON: containerd's typeurl packs non-proto types that way
         self.execs[req.exec_id] = Process(req.exec_id, Stdio(req.stdin, req.stdout, req.stderr, req.terminal),
                                           spec=req.spec.value if req.spec else b"")
-        self.publisher.publish(wire.pack("containerd.events.TaskExecAdded", container_id=self.id,
-                                         exec_id=req.exec_id))
+        self.publisher.queue(wire.pack("containerd.events.TaskExecAdded", container_id=self.id,
+                                       exec_id=req.exec_id))
         return EMPTY
 
     def resizepty(self, call: Call) -> bytes:

@@ -3,17 +3,26 @@
 The shim is one event loop: ttrpc connections, the SIGCHLD wake-up pipe and any other
 descriptor the caller adds all go through it. Handlers run one at a time; a handler that
 cannot answer yet (Wait) returns DEFERRED and answers later through its Call.
+
+Its imports are the shim's way to its first answer, after the interpreter's start: sockets are
+_socket's (socket.py imports enum and selectors, with collections: ~6 ms), typing's names are
+the type checker's only.
 """
 
+import _socket
 import select
-import socket
-from collections.abc import Callable
 
 from pyrunc_proto import wire
 
 from .frames import MAX_LENGTH, FrameError, FrameReader, FrameType, pack
 from .messages import decode_request, encode_failure, encode_reply
 from .status import Code, TtrpcError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the shim never does)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Handler = Callable[["Call"], "bytes | Deferred"]  # the response payload, or DEFERRED
 
 
 class Deferred:
@@ -24,7 +33,7 @@ DEFERRED = Deferred()
 
 
 class _Connection:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         self.sock = sock
         self.reader = FrameReader()
         self.closed = False
@@ -62,18 +71,16 @@ class Call:
         self.conn.send_response(self.stream_id, encode_failure(code, message))
 
 
-Handler = Callable[[Call], bytes | Deferred]  # the response payload, or DEFERRED
-
-
 class Server:
-    def __init__(self, listener: socket.socket, handlers: dict[tuple[str, str], Handler]) -> None:
+    def __init__(self, listener: _socket.socket, handlers: "dict[tuple[str, str], Handler]") -> None:
+        """listener: a listening unix socket, socket.socket's or _socket's."""
         self.listener = listener
         self.handlers = handlers
         self.epoll = select.epoll()
         self.callbacks: dict[int, Callable[[], object]] = {}
         self.add_reader(listener.fileno(), self._accept)
 
-    def add_reader(self, fd: int, callback: Callable[[], object]) -> None:
+    def add_reader(self, fd: int, callback: "Callable[[], object]") -> None:
         self.callbacks[fd] = callback
         self.epoll.register(fd, select.EPOLLIN)
 
@@ -81,18 +88,22 @@ class Server:
         self.epoll.unregister(fd)
         del self.callbacks[fd]
 
-    def serve(self, done: Callable[[], bool] = lambda: False) -> None:
-        """Handle events until done() says so (it is asked after every event)."""
+    def serve(self, done: "Callable[[], bool]" = lambda: False, after: "Callable[[], object]" = lambda: None) -> None:
+        """Handle events until done() says so. After every event, after() runs (what the handlers left
+        for once their answers are sent: the shim's events), then done() is asked."""
         while True:
             for fd, _ in self.epoll.poll():
                 callback = self.callbacks.get(fd)
                 if callback is not None:
                     callback()
+                after()
                 if done():
                     return
 
     def _accept(self) -> None:
-        sock, _ = self.listener.accept()
+        # what socket.socket.accept() wraps into its class; _socket has no other accept (nor has typeshed this one)
+        fd, _ = self.listener._accept()  # type: ignore[attr-defined]
+        sock = _socket.socket(fileno=fd)
         sock.setblocking(True)
         conn = _Connection(sock)
         self.add_reader(sock.fileno(), lambda: self._read(conn))
