@@ -1,6 +1,7 @@
 """Kernel side of a bridge network, over netlink (pyroute2): bridges, veth pairs, the container's eth.
 Blocking calls: run them in a worker thread. pyroute2 is imported here only (~170 ms)."""
 
+import errno
 import os
 from contextlib import closing
 from dataclasses import dataclass
@@ -81,10 +82,15 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> None
 
 
 def delete(name: str) -> None:
+    """The link, if there; one that goes meanwhile (a dying netns takes its veth pairs) is gone all the same."""
     with closing(_ipr()) as ipr:
         idx = _index(ipr, name)
         if idx is not None:
-            ipr.link("del", index=idx)
+            try:
+                ipr.link("del", index=idx)
+            except Exception as e:  # pyroute2's NetlinkError is no OSError: its errno is `code`
+                if getattr(e, "code", None) != errno.ENODEV:
+                    raise
 
 
 @dataclass(frozen=True)
@@ -125,9 +131,5 @@ def attach(pid: int, bridge: str, eth: Eth) -> None:
 def detach(host: str) -> None:
     """Delete the host end (the container end goes with it); gone already if the netns died."""
     if exists(host):
-        try:
-            delete(host)
-        except OSError as e:
-            if e.errno != 19:  # ENODEV: the netns died meanwhile, taking the pair with it
-                raise
+        delete(host)
 

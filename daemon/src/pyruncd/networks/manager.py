@@ -256,9 +256,13 @@ class Networks:
         while self._dirty:
             self._dirty = False
             async with self._locked():
+                while self._stale:
+                    veth = self._stale.pop()
+                    try:
+                        await in_thread(links.detach, veth)
+                    except Exception as e:  # noqa: BLE001 - logged; the sync below must still run
+                        log.warning("network teardown failed", extra={"link": veth, "error": str(e)})
                 try:
-                    while self._stale:
-                        await in_thread(links.detach, self._stale.pop())
                     await self.kernel.sync()
                 except Exception as e:  # noqa: BLE001 - logged; the next sync retries
                     log.warning("network teardown failed", extra={"error": str(e)})
