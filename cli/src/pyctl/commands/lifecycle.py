@@ -23,26 +23,11 @@ def _each_at_once(api: Api, names: list[str], call: Callable[[Api, str], object]
     the order given as soon as it and those before it are done (output.each's lines and status)."""
     if len(names) <= 1:
         return output.each(names, lambda name: call(api, name), forgive=forgive)
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
+    from ..api.parallel import each_at_once
 
-    local, opened = threading.local(), []
-
-    def run(name: str) -> object:
-        own = getattr(local, "api", None)
-        if own is None:
-            own = local.api = api.another()
-            opened.append(own)
-        return call(own, name)
-
-    pool = ThreadPoolExecutor(max_workers=min(_AT_ONCE, len(names)))
-    try:
-        results = iter([pool.submit(run, name) for name in names])
+    with each_at_once(api, names, call, _AT_ONCE) as futures:
+        results = iter(futures)
         return output.each(names, lambda _name: next(results).result(), forgive=forgive)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        for own in opened:
-            own.close()
 
 
 def start(api: Api, args: argparse.Namespace) -> int:

@@ -233,17 +233,12 @@ def in_parallel(api: Api, items: list[T], call: Callable[[Api, T], object]) -> N
         for item in items:
             call(api, item)
         return
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import wait
 
-    def run(item: T) -> None:
-        own = api.another()
-        try:
-            call(own, item)
-        finally:
-            own.close()
+    from ..api.parallel import each_at_once
 
-    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-        futures = [pool.submit(run, item) for item in items]
+    with each_at_once(api, items, call, 8) as futures:
+        wait(futures)
     for f in futures:
         f.result()
 
